@@ -1,0 +1,76 @@
+// The op schemas, declared once for every device, and the pieces that do not
+// belong to one device: the autograd fallthrough, the stand-in CUDA kernels of a
+// CPU-only build, and the Python module stub that lets `import` load the library.
+#include <Python.h>
+#include <torch/library.h>
+
+namespace {
+
+// Autograd-free by design: a fallthrough makes calls with tensors that require
+// grad skip the Autograd key, so they neither warn nor record a graph.
+constexpr const char* kOps[] = {
+    "decision_function", "predict", "online_update", "multiclass_update",
+    "batch_update"};
+
+#ifndef WITH_CUDA
+// A CUDA build of torch can hand a CPU-only build of this library CUDA
+// tensors; the dispatcher's own message would not say how to fix it.
+void not_built_with_cuda(const c10::OperatorHandle& op, torch::jit::Stack*) {
+  TORCH_CHECK(false, op.schema().name(),
+              ": got CUDA tensors, but torch_perceptron was built without "
+              "CUDA support. Rebuild it where the CUDA toolkit and a CUDA "
+              "build of torch are present: TORCH_PERCEPTRON_CUDA=1 pip install "
+              "--no-build-isolation -e .");
+}
+#endif
+
+}  // namespace
+
+TORCH_LIBRARY(torch_perceptron, m) {
+  // Net input z = x @ weight.T + bias, [N, K].
+  m.def("decision_function(Tensor x, Tensor weight, Tensor bias) -> Tensor");
+  // Threshold forward [z > 0] as 0/1 in x's dtype, [N, K].
+  m.def("predict(Tensor x, Tensor weight, Tensor bias) -> Tensor");
+  // The seed's rule, one sample after the other, each of the K outputs on its
+  // own: err = y - [z > 0]; w += lr*err*x; b += lr*err. Returns int64 mistakes
+  // [K]. zero_is_mistake counts z == 0 as a mistake for either label
+  // (scikit-learn's y*z <= 0 with y in {-1, +1}).
+  m.def(
+      "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
+      "-> Tensor");
+  // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
+  // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
+  m.def(
+      "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
+      "Tensor y, float lr=1.0, Tensor? sample_weight=None) -> Tensor");
+  // Mini-batch rule: errors of the whole batch under the current weights, then
+  // one update w += lr * err.T @ x. Returns int64 mistakes [K].
+  m.def(
+      "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
+      "-> Tensor");
+}
+
+TORCH_LIBRARY_IMPL(torch_perceptron, Autograd, m) {
+  for (const char* name : kOps) {
+    m.impl(name, torch::CppFunction::makeFallthrough());
+  }
+}
+
+#ifndef WITH_CUDA
+TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
+  for (const char* name : kOps) {
+    m.impl(name,
+           torch::CppFunction::makeFromBoxedFunction<&not_built_with_cuda>());
+  }
+}
+#endif
+
+// `from torch_perceptron import _C` loads this library, which runs the
+// registrations above; the module itself holds nothing.
+extern "C" PyObject* PyInit__C(void) {
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr,
+                                          -1, nullptr};
+  return PyModule_Create(&module_def);
+}

@@ -1,0 +1,126 @@
+"""PerceptronLayer: the perceptron as an nn.Module that feels like nn.Linear."""
+
+from typing import Literal, Optional
+
+import torch
+from torch import Tensor, nn
+
+from . import ops
+
+Rule = Literal["online", "batch"]
+
+
+class PerceptronLayer(nn.Module):
+    """A layer of perceptrons trained by the perceptron rule, not by autograd.
+
+    ``weight [out_features, in_features]`` and ``bias [out_features]`` are buffers
+    (zeros at the start, as in the textbook), so they are saved in ``state_dict``
+    and moved by ``.to()``, but no optimizer sees them.
+
+    Binary / one-vs-rest (``multiclass=False``): each of the ``out_features``
+    outputs is a perceptron of its own; ``forward`` returns 0/1 predictions
+    ``[*, out_features]`` in x's dtype and ``update`` takes 0/1 labels.
+    Multiclass (``multiclass=True``): ``out_features`` is the number of classes;
+    ``forward`` returns class indices ``[*]`` (int64) and ``update`` takes class
+    indices.
+
+    Args:
+        in_features: size of each input sample.
+        out_features: outputs (binary / one-vs-rest) or classes (multiclass).
+        multiclass: use the multiclass perceptron rule (argmax over classes).
+        lr: learning rate of the rule (> 0).
+    """
+
+    weight: Tensor
+    bias: Tensor
+
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int = 1,
+        *,
+        multiclass: bool = False,
+        lr: float = 1.0,
+        device: Optional[torch.device | str] = None,
+        dtype: Optional[torch.dtype] = None,
+    ) -> None:
+        super().__init__()
+        if in_features < 0:
+            raise ValueError(f"in_features: expected >= 0, got {in_features}")
+        if out_features < 1:
+            raise ValueError(f"out_features: expected >= 1, got {out_features}")
+        if multiclass and out_features < 2:
+            raise ValueError(f"out_features: multiclass needs >= 2 classes, got {out_features}")
+        if not lr > 0 or lr == float("inf"):
+            raise ValueError(f"lr: expected a finite value > 0, got {lr}")
+        self.in_features = in_features
+        self.out_features = out_features
+        self.multiclass = multiclass
+        self.lr = float(lr)
+        factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        self.register_buffer("weight", torch.zeros(out_features, in_features, **factory))
+        self.register_buffer("bias", torch.zeros(out_features, **factory))
+
+    def reset_parameters(self) -> None:
+        """Sets the weights and bias back to zeros."""
+        with torch.no_grad():
+            self.weight.zero_()
+            self.bias.zero_()
+
+    def decision_function(self, x: Tensor) -> Tensor:
+        """Net input ``x @ weight.T + bias``, ``[*, out_features]``."""
+        flat = x.reshape(-1, self.in_features)
+        z = ops.decision_function(flat, self.weight, self.bias)
+        return z.reshape(*x.shape[:-1], self.out_features)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """0/1 predictions ``[*, out_features]`` in x's dtype, or class indices
+        ``[*]`` (int64) when multiclass."""
+        if self.multiclass:
+            # argmax returns the first maximum: the lowest index wins a tie, as
+            # in the update rule.
+            return self.decision_function(x).argmax(-1)
+        flat = x.reshape(-1, self.in_features)
+        out = ops.predict(flat, self.weight, self.bias)
+        return out.reshape(*x.shape[:-1], self.out_features)
+
+    def update(
+        self,
+        x: Tensor,
+        y: Tensor,
+        *,
+        rule: Rule = "online",
+        sample_weight: Optional[Tensor] = None,
+        zero_is_mistake: bool = False,
+    ) -> Tensor:
+        """Applies the perceptron rule to the batch ``x [N, in_features]``, in place.
+
+        ``y``: 0/1 labels ``[N]`` or ``[N, 1]`` (one output), ``[N, out_features]``
+        (one-vs-rest), or class indices ``[N]`` (multiclass). ``rule="online"`` is
+        the textbook rule, one sample after the other; ``rule="batch"`` is the
+        mini-batch rule (binary / one-vs-rest only).
+
+        Returns the mistakes per output, int64 ``[out_features]`` (multiclass:
+        ``[1]``).
+        """
+        if rule not in ("online", "batch"):
+            raise ValueError(f"rule: expected 'online' or 'batch', got {rule!r}")
+        if self.multiclass:
+            if rule != "online":
+                raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
+            if zero_is_mistake:
+                raise ValueError("zero_is_mistake: not defined for the multiclass rule")
+            return ops.multiclass_update(
+                self.weight, self.bias, x, y, self.lr, sample_weight=sample_weight
+            )
+        update = ops.online_update if rule == "online" else ops.batch_update
+        return update(
+            self.weight, self.bias, x, y, self.lr,
+            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"multiclass={self.multiclass}, lr={self.lr}"
+        )

@@ -1,0 +1,130 @@
+"""The compiled ops, one typed wrapper each, and their fake (meta) kernels.
+
+The ops live under ``torch.ops.torch_perceptron``. None of them records an
+autograd graph. The update ops change ``weight`` and ``bias`` in place and
+return a new int64 tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``,
+``bias [K]``; ``weight``, ``bias`` and ``x`` share one dtype (float32 or float64)
+and one device.
+"""
+
+from typing import Optional
+
+import torch
+from torch import Tensor
+
+_ops = torch.ops.torch_perceptron
+
+
+def decision_function(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """Net input ``z = x @ weight.T + bias``, ``[N, K]`` in x's dtype."""
+    return _ops.decision_function.default(x, weight, bias)
+
+
+def predict(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """Threshold forward ``[z > 0]``: 0/1 predictions ``[N, K]`` in x's dtype."""
+    return _ops.predict.default(x, weight, bias)
+
+
+def online_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+) -> Tensor:
+    """The seed's rule, in place, one sample after the other.
+
+    For each sample ``i`` in order and each output ``k`` on its own:
+    ``err = y[i, k] - [z > 0]``, ``weight[k] += lr * err * x[i]``,
+    ``bias[k] += lr * err``. ``y`` holds 0/1 labels, ``[N]`` or ``[N, 1]`` for
+    K = 1, ``[N, K]`` for K outputs (one-vs-rest). ``sample_weight [N]`` scales
+    each sample's step. ``zero_is_mistake`` counts ``z == 0`` as a mistake for
+    either label (scikit-learn's ``y * z <= 0`` with y in {-1, +1}).
+
+    Returns the mistakes per output, int64 ``[K]``.
+    """
+    return _ops.online_update.default(
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+    )
+
+
+def multiclass_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+) -> Tensor:
+    """The multiclass perceptron rule, in place, one sample after the other.
+
+    ``yhat = argmax_k z_k`` (the lowest index wins a tie); on a mistake
+    ``weight[y] += lr * x``, ``bias[y] += lr``, ``weight[yhat] -= lr * x``,
+    ``bias[yhat] -= lr``. ``y`` holds class indices ``[N]`` in ``[0, K)``.
+
+    Returns the number of mistakes, int64 ``[1]``.
+    """
+    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight)
+
+
+def batch_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+) -> Tensor:
+    """The mini-batch rule, in place: the errors of the whole batch under the
+    current weights, then one step ``weight += lr * err.T @ x``,
+    ``bias += lr * err.sum(0)``. Labels as in :func:`online_update`.
+
+    Returns the mistakes per output, int64 ``[K]``.
+    """
+    return _ops.batch_update.default(
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+    )
+
+
+def _check_shapes(x: Tensor, weight: Tensor, bias: Tensor) -> None:
+    torch._check(weight.dim() == 2, lambda: f"weight: expected 2-D, got {weight.dim()}-D")
+    torch._check(bias.dim() == 1, lambda: f"bias: expected 1-D, got {bias.dim()}-D")
+    torch._check(x.dim() == 2, lambda: f"x: expected 2-D, got {x.dim()}-D")
+    torch._check(
+        x.shape[1] == weight.shape[1],
+        lambda: f"x: expected {weight.shape[1]} features, got {x.shape[1]}",
+    )
+    torch._check(x.dtype == weight.dtype, lambda: f"x: expected {weight.dtype}, got {x.dtype}")
+
+
+@torch.library.register_fake("torch_perceptron::decision_function")
+def _decision_function_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    _check_shapes(x, weight, bias)
+    return x.new_empty((x.shape[0], weight.shape[0]))
+
+
+@torch.library.register_fake("torch_perceptron::predict")
+def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    _check_shapes(x, weight, bias)
+    return x.new_empty((x.shape[0], weight.shape[0]))
+
+
+def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False):
+    _check_shapes(x, weight, bias)
+    return weight.new_empty((weight.shape[0],), dtype=torch.int64)
+
+
+def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None):
+    _check_shapes(x, weight, bias)
+    return weight.new_empty((1,), dtype=torch.int64)
+
+
+torch.library.register_fake("torch_perceptron::online_update")(_mistakes_fake)
+torch.library.register_fake("torch_perceptron::batch_update")(_mistakes_fake)
+torch.library.register_fake("torch_perceptron::multiclass_update")(_multiclass_fake)
