@@ -54,7 +54,7 @@ def extension():
     write_build_info(with_cuda)
     sources = sorted(glob.glob("csrc/*.cpp") + glob.glob("csrc/cpu/*.cpp"))
     march = os.environ.get("TORCH_PERCEPTRON_MARCH", "native")
-    cxx = ["-O3", "-fopenmp", "-ffp-contract=off"]
+    cxx = ["-O3", "-fopenmp", "-ffp-contract=off", "-Wno-psabi"]
     if march:
         cxx.append(f"-march={march}")
     extra = {"cxx": cxx}

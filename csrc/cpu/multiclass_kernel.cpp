@@ -5,6 +5,7 @@
 #include <torch/library.h>
 
 #include <cmath>
+#include <vector>
 
 #include "../checks.h"
 #include "vec.h"
@@ -16,16 +17,18 @@ template <typename scalar_t>
 int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
                         int64_t in, int64_t k, scalar_t lr, int64_t* mistakes) {
+  std::vector<scalar_t> z(k);
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
+    cpu::dots(w, in, xi, in, k, z.data());
     int64_t yhat = 0;
     scalar_t best = 0;
     for (int64_t c = 0; c < k; ++c) {
-      const scalar_t z = cpu::dot(w + c * in, xi, in) + b[c];
-      if (!std::isfinite(z)) return i;
+      const scalar_t zc = z[c] + b[c];
+      if (!std::isfinite(zc)) return i;
       // Strictly greater: the lowest index wins a tie.
-      if (c == 0 || z > best) {
-        best = z;
+      if (c == 0 || zc > best) {
+        best = zc;
         yhat = c;
       }
     }

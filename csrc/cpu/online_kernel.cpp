@@ -7,6 +7,7 @@
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 
@@ -35,29 +36,42 @@ struct OnlineArgs {
 
 // Runs outputs [k0, k1) over all samples. Returns the first row whose decision
 // value is not finite, or -1.
+// Outputs per thread whose decision values are kept on the stack at once.
+constexpr int64_t kRowBlock = 64;
+
+// Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
+// each sample is read once per block. The outputs never touch each other's
+// rows, so computing a block's decision values before applying its updates is
+// the same as going output by output. Returns the first row whose decision
+// value is not finite, or -1.
 template <typename scalar_t>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, int64_t k0, int64_t k1,
                     const std::atomic<bool>& stop) {
-  for (int64_t i = 0; i < a.n; ++i) {
-    const scalar_t* xi = a.x + i * a.in;
-    const scalar_t* yi = a.y + i * a.k;
-    for (int64_t o = k0; o < k1; ++o) {
-      scalar_t* wo = a.w + o * a.in;
-      const scalar_t z = cpu::dot(wo, xi, a.in) + a.b[o];
-      if (!std::isfinite(z)) return i;
-      const scalar_t t = yi[o];
-      scalar_t yhat = z > 0 ? scalar_t(1) : scalar_t(0);
-      if (a.zero_is_mistake && z == 0) yhat = 1 - t;
-      const scalar_t err = t - yhat;
-      if (err != 0) {
-        a.mistakes[o] += 1;
-        scalar_t step = a.lr * err;
-        if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
-        cpu::axpy(wo, xi, step, a.in);
-        a.b[o] += step;
+  scalar_t z[kRowBlock];
+  for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
+    const int64_t rows = std::min(kRowBlock, k1 - blk);
+    for (int64_t i = 0; i < a.n; ++i) {
+      const scalar_t* xi = a.x + i * a.in;
+      const scalar_t* yi = a.y + i * a.k;
+      cpu::dots(a.w + blk * a.in, a.in, xi, a.in, rows, z);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = blk + r;
+        const scalar_t zo = z[r] + a.b[o];
+        if (!std::isfinite(zo)) return i;
+        const scalar_t t = yi[o];
+        scalar_t yhat = zo > 0 ? scalar_t(1) : scalar_t(0);
+        if (a.zero_is_mistake && zo == 0) yhat = 1 - t;
+        const scalar_t err = t - yhat;
+        if (err != 0) {
+          a.mistakes[o] += 1;
+          scalar_t step = a.lr * err;
+          if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
+          cpu::axpy(a.w + o * a.in, xi, step, a.in);
+          a.b[o] += step;
+        }
       }
+      if (stop.load(std::memory_order_relaxed)) return -1;
     }
-    if (stop.load(std::memory_order_relaxed)) return -1;
   }
   return -1;
 }
