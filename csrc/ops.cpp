@@ -1,16 +1,24 @@
 // The op schemas, declared once for every device, and the pieces that do not
-// belong to one device: the autograd fallthrough, the stand-in CUDA kernels of a
+// belong to one device: the autograd kernel, the stand-in CUDA kernels of a
 // CPU-only build, and the Python module stub that lets `import` load the library.
 #include <Python.h>
+#include <ATen/core/LegacyTypeDispatch.h>
 #include <torch/library.h>
 
 namespace {
 
-// Autograd-free by design: a fallthrough makes calls with tensors that require
-// grad skip the Autograd key, so they neither warn nor record a graph.
 constexpr const char* kOps[] = {
     "decision_function", "predict", "online_update", "multiclass_update",
     "batch_update"};
+
+// Autograd-free by design. A plain fallthrough would skip the Autograd key for
+// the op itself only: the ATen calls inside the kernels (addmm, add_, copy_)
+// would still record a graph, or refuse to write a leaf that requires grad.
+// Re-calling the op below autograd covers them all, on every device.
+void below_autograd(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
+  at::AutoDispatchBelowADInplaceOrView guard;
+  op.callBoxed(stack);
+}
 
 #ifndef WITH_CUDA
 // A CUDA build of torch can hand a CPU-only build of this library CUDA
@@ -54,7 +62,7 @@ TORCH_LIBRARY(torch_perceptron, m) {
 
 TORCH_LIBRARY_IMPL(torch_perceptron, Autograd, m) {
   for (const char* name : kOps) {
-    m.impl(name, torch::CppFunction::makeFallthrough());
+    m.impl(name, torch::CppFunction::makeFromBoxedFunction<&below_autograd>());
   }
 }
 
