@@ -83,3 +83,12 @@ def sklearn_fit(model, x: np.ndarray, y: np.ndarray):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return model.fit(x, y)
+
+
+def sklearn_dtype_note(model) -> str:
+    """What precision a fitted scikit-learn model ran in. scikit-learn < 1.3
+    converted float32 input to float64; newer versions keep float32
+    (``_plain_sgd32``), so the suite reports what it saw rather than assume."""
+    import sklearn
+
+    return f"scikit-learn {sklearn.__version__} ran it in {model.coef_.dtype} (coef_ dtype)"

@@ -8,7 +8,7 @@ call's peak; where that is not allowed, the mark since the start is used (a
 peak lower than the one building the data reached then goes unseen; the result
 says which: ``peak_reset``).
 
-Run as ``python -m benchmarks.memory CASE N D`` it prints one JSON line.
+Run as ``python -m benchmarks.memory N D CASE...`` it prints one JSON line a case.
 """
 
 import json
@@ -88,6 +88,7 @@ def _measure(case: str, n: int, d: int) -> dict:
     before = _status_kib("VmRSS")
     call()
     peak = _status_kib("VmHWM")
+    dtype = str(model.coef_.dtype) if case == "sklearn" else str(w.dtype).replace("torch.", "")
     data_bytes = x.numel() * x.element_size()
     return dict(
         case=case,
@@ -99,29 +100,47 @@ def _measure(case: str, n: int, d: int) -> dict:
         labels_mib=y.numel() * y.element_size() / 2**20,
         extra_mib=max(0, peak - before) / 1024,
         peak_reset=reset,
+        weights_dtype=dtype,
     )
 
 
-def measure(case: str, n: int, d: int) -> dict:
-    """Runs ``case`` in a fresh interpreter (same environment) and returns its
-    result: ``data_mib`` (x), ``extra_mib`` (peak resident memory above what
-    was resident just before the call) and their ratio."""
-    cmd = [sys.executable, "-m", "benchmarks.memory", case, str(n), str(d)]
+def _spawn(cases: list[str], n: int, d: int) -> list[dict]:
+    cmd = [sys.executable, "-m", "benchmarks.memory", str(n), str(d), *cases]
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=os.environ.copy())
+    # A fixed mmap threshold: glibc otherwise raises it after large frees and
+    # serves the next large buffer from pages already resident, which would
+    # hide an allocation from the resident-set mark.
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072")
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env)
     if proc.returncode != 0:
-        raise RuntimeError(f"memory case {case} failed:\n{proc.stderr}")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
-    result["group"] = "memory"
-    result["extra_over_data"] = result["extra_mib"] / result["data_mib"]
-    return result
+        raise RuntimeError(f"memory cases {cases} failed:\n{proc.stderr}")
+    return [json.loads(line) for line in proc.stdout.strip().splitlines()[-len(cases):]]
+
+
+def measure(cases: list[str], n: int, d: int, shared: bool = False) -> list[dict]:
+    """Runs each case in a fresh interpreter (same environment) and returns
+    its result: ``data_mib`` (x), ``extra_mib`` (peak resident memory above
+    what was resident just before the call) and their ratio. ``shared`` runs
+    them one after the other in one interpreter instead (faster; the peak is
+    reset before each call, and where it cannot be, falls back to one process
+    per case)."""
+    results = _spawn(cases, n, d) if shared else []
+    if not results or not all(r["peak_reset"] for r in results):
+        results = [_spawn([case], n, d)[0] for case in cases]
+    for result in results:
+        result["group"] = "memory"
+        result["fresh_process"] = not shared
+        result["extra_over_data"] = result["extra_mib"] / result["data_mib"]
+    return results
 
 
 def main(argv: list[str]) -> None:
-    case, n, d = argv[0], int(argv[1]), int(argv[2])
-    if case not in CASES:
-        raise SystemExit(f"case: expected one of {sorted(CASES)}, got {case!r}")
-    print(json.dumps(_measure(case, n, d)))
+    n, d, cases = int(argv[0]), int(argv[1]), argv[2:]
+    for case in cases:
+        if case not in CASES:
+            raise SystemExit(f"case: expected one of {sorted(CASES)}, got {case!r}")
+    for case in cases:
+        print(json.dumps(_measure(case, n, d)), flush=True)
 
 
 if __name__ == "__main__":

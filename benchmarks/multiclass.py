@@ -70,7 +70,7 @@ def run(n: int, d: int, k: int, repeats: int, batch_size: int, log=print) -> lis
     for jobs in (1, 2):
         model = baselines.sklearn_perceptron(n_jobs=jobs)
         t, ts = median_seconds(lambda: baselines.sklearn_fit(model, xn, yn), repeats)
-        add(SKLEARN.format(j=jobs), t, None, "float32 -> float64 copy inside fit is timed", ts)
+        add(SKLEARN.format(j=jobs), t, None, baselines.sklearn_dtype_note(model), ts)
 
     if torch.cuda.is_available():
         name = torch.cuda.get_device_name(0)

@@ -16,7 +16,7 @@ READ = "floor: read x once (x.sum(), 1 thread)"
 MATVEC = "floor: one matrix-vector product (x @ w, 1 thread)"
 SEED = "seed's per-sample PyTorch loop"
 MINIBATCH = "pure-PyTorch mini-batch rule (B={b})"
-SKLEARN = "scikit-learn Perceptron (fit on float32, float64 inside)"
+SKLEARN = "scikit-learn Perceptron (fit on the float32 array)"
 KERNEL = "torch_perceptron online_update (CPU)"
 KERNEL_CUDA = "torch_perceptron online_update (CUDA)"
 
@@ -112,12 +112,12 @@ def run_size(
     )
     add(MINIBATCH.format(b=batch_size), t, int(out["m"].sum()), times=ts)
 
-    # scikit-learn, fitted on the float32 arrays a user would pass (it converts
-    # them to float64 inside fit, which is part of the time).
+    # scikit-learn, fitted on the float32 arrays a user would pass; any
+    # conversion inside fit is part of the time.
     xn, yn = x.numpy(), y.numpy()
     model_sk = baselines.sklearn_perceptron()
     t, ts = median_seconds(lambda: baselines.sklearn_fit(model_sk, xn, yn), repeats)
-    add(SKLEARN, t, None, "float32 -> float64 copy inside fit is timed", ts)
+    add(SKLEARN, t, None, baselines.sklearn_dtype_note(model_sk), ts)
 
     if cuda_available():
         _cuda_row(d, x, y, repeats, add)

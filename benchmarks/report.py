@@ -61,9 +61,9 @@ def multiclass_md(rows: list[dict]) -> str:
 
 def memory_md(rows: list[dict]) -> str:
     return _table(
-        ["case (N x D)", "x (MiB)", "peak extra (MiB)", "extra / x"],
+        ["case (N x D)", "x (MiB)", "peak extra (MiB)", "extra / x", "weights dtype"],
         [[f"{r['method']} ({r['n']}x{r['d']})", f"{r['data_mib']:.1f}", f"{r['extra_mib']:.1f}",
-          f"{r['extra_over_data']:.2f}"] for r in rows],
+          f"{r['extra_over_data']:.2f}", r["weights_dtype"]] for r in rows],
     )
 
 
@@ -97,7 +97,13 @@ def markdown(results: dict) -> str:
         online_md(results["online"]),
         f"### Ten classes at {results['multiclass'][0]['size']}: one-vs-rest and multiclass",
         multiclass_md(results["multiclass"]),
-        "### Peak extra memory during one epoch (fresh process each)",
+        "### Peak extra memory during one epoch",
+        "Resident-set high-water mark during the call minus the resident set just before it "
+        "(Linux /proc/self/status, the mark reset before the call), "
+        + ("each case in a fresh process." if all(r.get("fresh_process") for r in results["memory"])
+           else "all cases one after the other in one process (quick mode).")
+        + " The strided control passes a non-contiguous view, which the op must copy: it shows "
+        "that the measurement sees a copy of x.",
         memory_md(results["memory"]) if results["memory"] else "(skipped)",
         f"### Test accuracy on scikit-learn's bundled data ({p['epochs']} epochs, stratified 75/25, "
         f"seed {p['seed']}, standardised with training statistics)",
@@ -176,10 +182,11 @@ def _short(method: str) -> str:
         ("floor: read x once", "floor: read x once"),
         ("floor: one matrix-vector", "floor: x @ w"),
         ("scikit-learn Perceptron (fit", "scikit-learn Perceptron"),
+        ("scikit-learn Perceptron multi-class, n_jobs=", None),
         ('SGDClassifier(loss="perceptron", average=True)', "scikit-learn averaged SGD perceptron"),
     ):
         if method.startswith(long) or long in method:
-            return short
+            return short or method
     return method.replace("torch_perceptron ", "ours: ")
 
 
