@@ -100,7 +100,11 @@ def run_size(
     seed_mistakes = model["p"].train_epoch(xs, ys, count=True)
     t, ts = median_seconds(lambda: model["p"].train_epoch(xs, ys), repeats, setup=seed_setup, warmup=0)
     scale = n / s
-    note = "" if s == n else f"timed on the first {s} samples, x{scale:g} (mistakes: those {s})"
+    ws, bs = torch.zeros(1, d), torch.zeros(1)
+    kernel_on_slice = int(ops.online_update(ws, bs, xs, ys).sum())
+    note = f"the CPU kernel on the same {s} samples: {kernel_on_slice} mistakes"
+    if s < n:
+        note = f"timed on the first {s} samples and scaled by {scale:.4g}; mistakes of those {s} ({note})"
     add(SEED, t * scale, seed_mistakes, note, [u * scale for u in ts])
 
     # The vectorised pure-PyTorch mini-batch rule (all threads).

@@ -27,6 +27,13 @@ def _x(ratio) -> str:
     return f"{ratio:.3g}x"
 
 
+def _spread(row) -> str:
+    times = row.get("times") or []
+    if len(times) < 2 or not row["seconds"] > 0:
+        return "n/a"
+    return f"{(max(times) - min(times)) / row['seconds'] * 100:.0f}%"
+
+
 def _mistakes(m) -> str:
     return "" if m is None else str(m)
 
@@ -43,18 +50,18 @@ def machine_md(info: dict) -> str:
 
 def online_md(rows: list[dict]) -> str:
     return _table(
-        ["size (N x D)", "method", "time (median)", "samples/s", "vs scikit-learn", "vs read floor",
-         "mistakes", "note"],
-        [[r["size"], r["method"], _ms(r["seconds"]), _rate(r["samples_per_s"]), _x(r["vs_sklearn"]),
+        ["size (N x D)", "method", "time (median)", "spread", "samples/s", "vs scikit-learn",
+         "vs read floor", "mistakes", "note"],
+        [[r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"]), _x(r["vs_sklearn"]),
           _x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]] for r in rows],
     )
 
 
 def multiclass_md(rows: list[dict]) -> str:
     return _table(
-        ["size (N x D)", "method", "time (median)", "samples/s", "vs sklearn n_jobs=1",
+        ["size (N x D)", "method", "time (median)", "spread", "samples/s", "vs sklearn n_jobs=1",
          "vs sklearn n_jobs=2", "vs read floor", "mistakes", "note"],
-        [[r["size"], r["method"], _ms(r["seconds"]), _rate(r["samples_per_s"]), _x(r["vs_sklearn_1"]),
+        [[r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"]), _x(r["vs_sklearn_1"]),
           _x(r["vs_sklearn_2"]), _x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]] for r in rows],
     )
 
@@ -90,7 +97,8 @@ def markdown(results: dict) -> str:
         "### Machine",
         machine_md(results["machine"]),
         "### One epoch of the online rule (float32, labels from a random teacher hyperplane)",
-        f"Medians of {p['repeats']} repeats, each from zero weights. vs scikit-learn = its time / this "
+        f"Medians of {p['repeats']} repeats after one warm-up, each from zero weights; spread = "
+        "(slowest - fastest) / median. vs scikit-learn = its time / this "
         "time (> 1: faster); vs read floor = this time / the time to read x once. "
         "Floors run on one thread, like the K=1 online kernel; the mini-batch rule and "
         "scikit-learn use what they use by default.",
@@ -144,7 +152,10 @@ def chart(results: dict, path: str) -> None:
 
     ax = axes[1]
     rows = results["multiclass"]
-    ax.barh([_short(r["method"]) for r in rows], [r["seconds"] * 1e3 for r in rows], color="tab:orange")
+    colors = ["tab:gray" if r["method"].startswith("floor") else
+              "tab:green" if r["method"].startswith("torch_perceptron") else
+              "tab:brown" if r["method"].startswith("scikit-learn") else "tab:purple" for r in rows]
+    ax.barh([_short(r["method"]) for r in rows], [r["seconds"] * 1e3 for r in rows], color=colors)
     ax.set_xscale("log")
     ax.set_xlabel("ms per epoch (log)")
     ax.set_title(f"K=10 classes, {rows[0]['size']}")

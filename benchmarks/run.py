@@ -36,7 +36,7 @@ RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="tiny sizes and 2 repeats (CI smoke test)")
-    p.add_argument("--repeats", type=int, help="timed repeats per row (default 5, quick 2)")
+    p.add_argument("--repeats", type=int, help="timed repeats per row (default 7, quick 2)")
     p.add_argument("--seed-slice", type=int, help="samples the seed's loop is timed on (default 3000, quick 200)")
     p.add_argument("--batch-size", type=int, default=1024, help="mini-batch size of the pure-PyTorch rule")
     p.add_argument("--epochs", type=int, default=50, help="epochs for the accuracy table")
@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
     p.add_argument("--out-dir", help="where latest.md/.json/.png go")
     args = p.parse_args(argv)
-    args.repeats = args.repeats or (2 if args.quick else 5)
+    args.repeats = args.repeats or (2 if args.quick else 7)
     args.seed_slice = args.seed_slice or (200 if args.quick else 3000)
     args.out_dir = args.out_dir or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
     return args
