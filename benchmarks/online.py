@@ -17,6 +17,7 @@ MATVEC = "floor: one matrix-vector product (x @ w, 1 thread)"
 SEED = "seed's per-sample PyTorch loop"
 MINIBATCH = "pure-PyTorch mini-batch rule (B={b})"
 SKLEARN = "scikit-learn Perceptron (fit on the float32 array)"
+SKLEARN_64 = "scikit-learn Perceptron (fit on a float64 copy, made untimed)"
 KERNEL = "torch_perceptron online_update (CPU)"
 KERNEL_CUDA = "torch_perceptron online_update (CUDA)"
 
@@ -122,6 +123,11 @@ def run_size(
     model_sk = baselines.sklearn_perceptron()
     t, ts = median_seconds(lambda: baselines.sklearn_fit(model_sk, xn, yn), repeats)
     add(SKLEARN, t, None, baselines.sklearn_dtype_note(model_sk), ts)
+    # What scikit-learn costs in float64, the precision older versions always used.
+    xn64 = xn.astype("float64")
+    t, ts = median_seconds(lambda: baselines.sklearn_fit(model_sk, xn64, yn), repeats)
+    add(SKLEARN_64, t, None, baselines.sklearn_dtype_note(model_sk), ts)
+    del xn64
 
     if cuda_available():
         _cuda_row(d, x, y, repeats, add)

@@ -3,6 +3,7 @@
 import json
 import math
 import os
+import statistics
 
 
 def _ms(seconds) -> str:
@@ -31,7 +32,8 @@ def _spread(row) -> str:
     times = row.get("times") or []
     if len(times) < 2 or not row["seconds"] > 0:
         return "n/a"
-    return f"{(max(times) - min(times)) / row['seconds'] * 100:.0f}%"
+    q1, _, q3 = statistics.quantiles(times, n=4)
+    return f"{(q3 - q1) / row['seconds'] * 100:.0f}% of {len(times)}"
 
 
 def _mistakes(m) -> str:
@@ -97,8 +99,9 @@ def markdown(results: dict) -> str:
         "### Machine",
         machine_md(results["machine"]),
         "### One epoch of the online rule (float32, labels from a random teacher hyperplane)",
-        f"Medians of {p['repeats']} repeats after one warm-up, each from zero weights; spread = "
-        "(slowest - fastest) / median. vs scikit-learn = its time / this "
+        f"Medians of at least {p['repeats']} repeats after one warm-up (calls that take less than "
+        f"{p.get('min_total_seconds', 0)} s in all are repeated up to {p.get('max_repeats')} times), "
+        "each from zero weights; spread = interquartile range / median, of how many repeats. vs scikit-learn = its time / this "
         "time (> 1: faster); vs read floor = this time / the time to read x once. "
         "Floors run on one thread, like the K=1 online kernel; the mini-batch rule and "
         "scikit-learn use what they use by default.",
@@ -192,7 +195,8 @@ def _short(method: str) -> str:
     for long, short in (
         ("floor: read x once", "floor: read x once"),
         ("floor: one matrix-vector", "floor: x @ w"),
-        ("scikit-learn Perceptron (fit", "scikit-learn Perceptron"),
+        ("scikit-learn Perceptron (fit on the float32", "scikit-learn Perceptron"),
+        ("scikit-learn Perceptron (fit on a float64", "scikit-learn Perceptron, float64"),
         ("scikit-learn Perceptron multi-class, n_jobs=", None),
         ('SGDClassifier(loss="perceptron", average=True)', "scikit-learn averaged SGD perceptron"),
     ):

@@ -9,6 +9,10 @@ from typing import Callable, Optional
 
 import torch
 
+# Repeat fast calls up to this much timed work (0 disables; --quick sets 0).
+MIN_TOTAL_SECONDS = 0.5
+MAX_REPEATS = 200
+
 
 def median_seconds(
     run: Callable[[], object],
@@ -17,16 +21,21 @@ def median_seconds(
     warmup: int = 1,
     sync: bool = False,
 ) -> tuple[float, list[float]]:
-    """Times ``run()`` ``repeats`` times after ``warmup`` untimed calls and
-    returns the median and every timing, in seconds. ``setup()`` runs untimed
-    before each call (e.g. to zero the weights so that every repeat is the same
-    first epoch). ``sync`` waits for the GPU before and after each call."""
+    """Times ``run()`` at least ``repeats`` times after ``warmup`` untimed
+    calls and returns the median and every timing, in seconds. Fast calls are
+    repeated more, until ``MIN_TOTAL_SECONDS`` of timed calls or
+    ``MAX_REPEATS`` calls, so that a noisy, shared machine moves their median
+    less. ``setup()`` runs untimed before each call (e.g. to zero the weights
+    so that every repeat is the same first epoch). ``sync`` waits for the GPU
+    before and after each call."""
     for _ in range(warmup):
         if setup is not None:
             setup()
         run()
-    times = []
-    for _ in range(repeats):
+    times: list[float] = []
+    while len(times) < repeats or (
+        sum(times) < MIN_TOTAL_SECONDS and len(times) < MAX_REPEATS
+    ):
         if setup is not None:
             setup()
         if sync:

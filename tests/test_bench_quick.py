@@ -47,7 +47,8 @@ def test_tables_have_every_row(quick_run):
     results = json.loads((out / "latest.json").read_text())
     sizes = results["params"]["sizes"]
     online_methods = {"floor: read x once", "floor: one matrix-vector product", "seed's per-sample",
-                      "pure-PyTorch mini-batch", "scikit-learn Perceptron", "online_update (CPU)"}
+                      "pure-PyTorch mini-batch", "scikit-learn Perceptron (fit on the float32",
+                      "scikit-learn Perceptron (fit on a float64", "online_update (CPU)"}
     for size in sizes:
         rows = [r for r in results["online"] if r["size"] == size]
         for method in online_methods:
