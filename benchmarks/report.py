@@ -68,6 +68,14 @@ def multiclass_md(rows: list[dict]) -> str:
     )
 
 
+def overhead_md(rows: list[dict]) -> str:
+    return _table(
+        ["batch (N x D), K", "call", "time per call (median)", "spread", "vs plain addmm"],
+        [[f"{r['size']}, K={r['k']}", r["method"], f"{r['seconds'] * 1e6:.3g} us", _spread(r),
+          _x(r["vs_addmm"])] for r in rows],
+    )
+
+
 def memory_md(rows: list[dict]) -> str:
     return _table(
         ["case (N x D)", "x (MiB)", "peak extra (MiB)", "extra / x", "weights dtype"],
@@ -108,6 +116,10 @@ def markdown(results: dict) -> str:
         online_md(results["online"]),
         f"### Ten classes at {results['multiclass'][0]['size']}: one-vs-rest and multiclass",
         multiclass_md(results["multiclass"]),
+        "### Small batches: the fixed cost of a call",
+        f"Each repeat times {100} calls in a row on the same batch (the update ops change the weights "
+        "as they go); the table gives the median time per call.",
+        overhead_md(results["overhead"]),
         "### Peak extra memory during one epoch",
         "Resident-set high-water mark during the call minus the resident set just before it "
         "(Linux /proc/self/status, the mark reset before the call), "

@@ -25,7 +25,7 @@ import sys  # noqa: E402
 
 import torch  # noqa: E402
 
-from . import accuracy, checks, memory, multiclass, online, report  # noqa: E402
+from . import accuracy, checks, memory, multiclass, online, overhead, report  # noqa: E402
 from . import timing  # noqa: E402
 from .timing import machine  # noqa: E402
 
@@ -42,12 +42,13 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "0.5 s in all are repeated up to 200 times")
     p.add_argument("--seed-slice", type=int, help="samples the seed's loop is timed on (default 3000, quick 200)")
     p.add_argument("--batch-size", type=int, default=1024, help="mini-batch size of the pure-PyTorch rule")
-    p.add_argument("--epochs", type=int, default=50, help="epochs for the accuracy table")
+    p.add_argument("--epochs", type=int, help="epochs for the accuracy table (default 50, quick 10)")
     p.add_argument("--seed", type=int, default=0, help="split and shuffling seed for the accuracy table")
     p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
     p.add_argument("--out-dir", help="where latest.md/.json/.png go")
     args = p.parse_args(argv)
     args.repeats = args.repeats or (2 if args.quick else 7)
+    args.epochs = args.epochs or (10 if args.quick else 50)
     args.seed_slice = args.seed_slice or (200 if args.quick else 3000)
     args.out_dir = args.out_dir or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
     return args
@@ -83,6 +84,9 @@ def collect(args: argparse.Namespace, log=print) -> dict:
     rows = multiclass.run(n, d, 10, args.repeats, args.batch_size, log=log)
     multiclass.ratios(rows)
     results["multiclass"] = rows
+
+    log("small batches ...")
+    results["overhead"] = overhead.run(32, 64, 10, args.repeats, log=log)
 
     results["memory"] = []
     if not args.skip_memory:

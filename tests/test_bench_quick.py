@@ -62,6 +62,9 @@ def test_tables_have_every_row(quick_run):
     methods = " | ".join(r["method"] for r in results["multiclass"])
     for method in ("one-vs-rest K=10", "multiclass_update K=10", "n_jobs=1", "n_jobs=2"):
         assert method in methods
+    overhead = " | ".join(r["method"] for r in results["overhead"])
+    for method in ("addmm", "decision_function", "batch_update", "online_update", "multiclass_update"):
+        assert method in overhead
     assert {r["case"] for r in results["memory"]} >= {"online_update", "sklearn"}
     assert {r["method"] for r in results["accuracy"]} >= {
         "scikit-learn Perceptron", 'scikit-learn SGDClassifier(loss="perceptron", average=True)'}
