@@ -1,0 +1,167 @@
+"""Runs the whole benchmark suite on this machine and prints its tables last.
+
+    python -m benchmarks.run            # full suite, a few minutes on 2 cores
+    python -m benchmarks.run --quick    # tiny sizes: checks that it runs and is right
+
+Writes ``latest.md``, ``latest.json`` and ``latest.png`` into ``--out-dir``
+(default ``benchmarks/results``, or ``benchmarks/results/quick`` with
+``--quick``). Exits with status 1 when a correctness check fails. Nothing here
+asserts on time.
+"""
+
+import os
+
+# OpenMP reads these once, when torch loads its runtime: pin one thread per
+# core, or both threads of the K > 1 kernels may share a core. A caller's own
+# settings win.
+os.environ.setdefault("OMP_PROC_BIND", "spread")
+os.environ.setdefault("OMP_PLACES", "cores")
+
+import argparse  # noqa: E402
+import datetime  # noqa: E402
+import math  # noqa: E402
+import shlex  # noqa: E402
+import sys  # noqa: E402
+
+import torch  # noqa: E402
+
+from . import accuracy, checks, memory, multiclass, online, overhead, report  # noqa: E402
+from . import timing  # noqa: E402
+from .timing import machine  # noqa: E402
+
+FULL_SIZES = [(400, 2), (100_000, 100), (20_000, 1_000), (1_000_000, 32)]
+QUICK_SIZES = [(400, 2), (2_000, 20), (500, 100), (5_000, 8)]
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="tiny sizes and 2 repeats (CI smoke test)")
+    p.add_argument("--repeats", type=int,
+                   help="timed repeats per row, at least (default 7, quick 2); calls faster than "
+                        "0.5 s in all are repeated up to 200 times")
+    p.add_argument("--seed-slice", type=int, help="samples the seed's loop is timed on (default 3000, quick 200)")
+    p.add_argument("--batch-size", type=int, default=1024, help="mini-batch size of the pure-PyTorch rule")
+    p.add_argument("--epochs", type=int, help="epochs for the accuracy table (default 50, quick 10)")
+    p.add_argument("--seed", type=int, default=0, help="split and shuffling seed for the accuracy table")
+    p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
+    p.add_argument("--out-dir", help="where latest.md/.json/.png go")
+    args = p.parse_args(argv)
+    args.repeats = args.repeats or (2 if args.quick else 7)
+    args.epochs = args.epochs or (10 if args.quick else 50)
+    args.seed_slice = args.seed_slice or (200 if args.quick else 3000)
+    args.out_dir = args.out_dir or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
+    return args
+
+
+def collect(args: argparse.Namespace, log=print) -> dict:
+    """Runs every part of the suite and returns the results as one dict."""
+    sizes = QUICK_SIZES if args.quick else FULL_SIZES
+    if args.quick:
+        timing.MIN_TOTAL_SECONDS = 0.0
+    results: dict = {
+        "date": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join(["python -m benchmarks.run", *map(shlex.quote, sys.argv[1:])]),
+        "machine": machine(),
+        "params": dict(quick=args.quick, repeats=args.repeats,
+                       min_total_seconds=0.0 if args.quick else timing.MIN_TOTAL_SECONDS,
+                       max_repeats=timing.MAX_REPEATS, seed_slice=args.seed_slice,
+                       batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+                       sizes=[f"{n}x{d}" for n, d in sizes]),
+    }
+    log("correctness checks ...")
+    results["checks"] = checks.run(args.quick)
+
+    log("online epoch ...")
+    rows = []
+    for n, d in sizes:
+        rows += online.run_size(n, d, args.repeats, args.seed_slice, args.batch_size, log=log)
+    online.ratios(rows)
+    results["online"] = rows
+
+    log("ten classes ...")
+    n, d = (2_000, 20) if args.quick else (100_000, 100)
+    rows = multiclass.run(n, d, 10, args.repeats, args.batch_size, log=log)
+    multiclass.ratios(rows)
+    results["multiclass"] = rows
+
+    log("small batches ...")
+    results["overhead"] = overhead.run(32, 64, 10, args.repeats, log=log)
+
+    results["memory"] = []
+    if not args.skip_memory:
+        log("peak memory ...")
+        n, d = (20_000, 32) if args.quick else (1_000_000, 32)
+        results["memory"] = memory.measure(list(memory.CASES), n, d, shared=args.quick)
+        for r in results["memory"]:
+            log(f"  {r['case']}: {r['extra_mib']:.1f} MiB extra")
+        results["checks"] += memory_checks(results["memory"])
+
+    log("accuracy ...")
+    results["accuracy"] = accuracy.run(args.epochs, args.seed, log=log)
+    results["checks"] += checks.accuracy_sane(results["accuracy"])
+    results["checks"] += completeness(results, sizes)
+    return results
+
+
+def memory_checks(rows: list[dict]) -> list[dict]:
+    """The ops must not copy contiguous float32 input: their peak extra memory
+    stays well under the size of x (a copy would add all of it; the strided
+    control shows that the measurement sees one)."""
+    out = []
+    for r in rows:
+        if r["case"] in ("online_update", "multiclass_update", "batch_update"):
+            ok = r["extra_over_data"] < 0.5
+            out.append(dict(group="check", check=f"no copy of x: {r['case']}", passed=ok,
+                            detail=f"{r['extra_mib']:.1f} MiB extra for {r['data_mib']:.1f} MiB of x"))
+        if r["case"] == "online_update_strided":
+            ok = r["extra_over_data"] > 0.8
+            out.append(dict(group="check", check="the memory measurement sees a copy of x (strided control)",
+                            passed=ok,
+                            detail=f"{r['extra_mib']:.1f} MiB extra for {r['data_mib']:.1f} MiB of x"))
+    return out
+
+
+def completeness(results: dict, sizes) -> list[dict]:
+    """Every row the report promises is there and has a finite time."""
+    expected = [(f"{n}x{d}", m) for n, d in sizes
+                for m in (online.READ, online.MATVEC, online.SEED, online.SKLEARN, online.SKLEARN_64,
+                          online.KERNEL)]
+    have = {(r["size"], r["method"]) for r in results["online"]}
+    missing = [e for e in expected if e not in have]
+    missing += [(f"{n}x{d}", "mini-batch") for n, d in sizes
+                if (f"{n}x{d}", online.MINIBATCH.format(b=results["params"]["batch_size"])) not in have]
+    if torch.cuda.is_available():
+        for n, d in sizes:
+            if not any(r["size"] == f"{n}x{d}" and r["method"].startswith(online.KERNEL_CUDA)
+                       for r in results["online"]):
+                missing.append((f"{n}x{d}", online.KERNEL_CUDA))
+    methods = {r["method"] for r in results["multiclass"]}
+    k = results["multiclass"][0]["k"]
+    missing += [m for m in (multiclass.SKLEARN_1, multiclass.SKLEARN_2, multiclass.MULTI.format(k=k))
+                if m not in methods]
+    missing += [m for m in ("one-vs-rest",) if not any(multiclass.OVR.split(",")[0] in x and m in x
+                                                      for x in methods)]
+    missing += [] if results["accuracy"] else ["accuracy"]
+    bad_time = [r["method"] for r in results["online"] + results["multiclass"]
+                if not (r["seconds"] > 0 and math.isfinite(r["seconds"]))]
+    return [dict(group="check", check="every row present with a finite time",
+                 passed=not missing and not bad_time,
+                 detail=f"missing: {missing}; no time: {bad_time}" if missing or bad_time else "all there")]
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    results = collect(args, log=lambda s: print(s, file=sys.stderr, flush=True))
+    paths = report.write(results, args.out_dir)
+    print(report.markdown(results))
+    print(f"written: {', '.join(paths.values())}", file=sys.stderr)
+    failed = [c["check"] for c in results["checks"] if not c["passed"]]
+    if failed:
+        print(f"FAILED checks: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
