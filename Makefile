@@ -8,7 +8,7 @@ DEPS := $(VENV)/.deps-installed
 BUILT := $(VENV)/.extension-built
 SOURCES := setup.py $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh')
 
-.PHONY: setup run test clean
+.PHONY: setup run test bench bench-quick clean
 
 setup: $(BUILT)
 
@@ -27,6 +27,12 @@ run: setup
 
 test: setup
 	$(PY) -m pytest
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+bench-quick: setup
+	$(PY) -m benchmarks.run --quick
 
 clean:
 	rm -rf build *.egg-info torch_perceptron/_C*.so torch_perceptron/_build_info.py
