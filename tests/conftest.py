@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 # Property tests: no deadline (the reference loops are slow and this machine is
 # shared); in CI the examples are derandomized so a run is reproducible.
 settings.register_profile(
-    "default", deadline=None, max_examples=25,
+    "default", deadline=None, max_examples=100,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
