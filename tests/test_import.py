@@ -55,3 +55,51 @@ def test_cuda_tensors_on_cpu_only_build_get_a_clear_error():
     w = torch.zeros(1, 2, device="cuda")
     with __import__("pytest").raises(RuntimeError, match="built without CUDA"):
         torch_perceptron.ops.predict(torch.ones(3, 2, device="cuda"), w, torch.zeros(1, device="cuda"))
+
+
+def _import_copy(tmp_path, edit):
+    """Imports a copy of the package whose build files `edit` changed; returns
+    the subprocess result."""
+    import pathlib
+    import shutil
+
+    src = pathlib.Path(torch_perceptron.__file__).parent
+    dst = tmp_path / "torch_perceptron"
+    shutil.copytree(src, dst, ignore=shutil.ignore_patterns("__pycache__"))
+    edit(dst)
+    # An editable install maps the package's compiled files to the checkout it
+    # was made from; drop its finder so only the copy is seen.
+    code = (
+        "import sys\n"
+        "sys.meta_path[:] = [f for f in sys.meta_path if '__editable__' not in repr(f)]\n"
+        "import torch_perceptron\n"
+        f"assert torch_perceptron.__file__.startswith({str(tmp_path)!r})\n"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
+    )
+
+
+def test_import_error_when_built_against_another_torch(tmp_path):
+    def edit(pkg):
+        (pkg / "_build_info.py").write_text('TORCH_VERSION = "0.0.1"\nWITH_CUDA = False\n')
+
+    out = _import_copy(tmp_path, edit)
+    assert out.returncode != 0
+    assert "ImportError: torch_perceptron was built against torch 0.0.1" in out.stderr
+    assert f"but torch {torch.__version__} is installed" in out.stderr
+    assert "pip install --no-build-isolation -e ." in out.stderr
+
+
+def test_import_error_when_not_built(tmp_path):
+    def edit(pkg):
+        (pkg / "_build_info.py").unlink()
+        for lib in pkg.glob("_C*.so"):
+            lib.unlink()
+
+    out = _import_copy(tmp_path, edit)
+    assert out.returncode != 0
+    assert "compiled library has not been built" in out.stderr
+    assert "make setup" in out.stderr
