@@ -1,0 +1,145 @@
+"""Data makers and comparisons shared by the tests.
+
+Exactness: with *dyadic* data (small integers divided by 4) and a learning rate
+that is a power of two, every product and sum the rules compute is exactly
+representable in float32 and float64 for the sizes used here, so any summation
+order gives the same bits. On such data the compiled kernels must match the
+reference bit for bit; on continuous data only up to rounding.
+"""
+
+from typing import Optional
+
+import pytest
+import torch
+from torch import Tensor
+
+import torch_perceptron
+from torch_perceptron import reference
+
+DTYPES = [torch.float32, torch.float64]
+
+
+def _cuda_param():
+    from torch_perceptron._extension import with_cuda
+
+    return pytest.param(
+        "cuda",
+        marks=[
+            pytest.mark.cuda,
+            pytest.mark.skipif(
+                not with_cuda(), reason="torch_perceptron was built without CUDA"
+            ),
+        ],
+    )
+
+
+# "cpu", plus "cuda" where a GPU is visible.
+DEVICES = ["cpu"] + ([_cuda_param()] if torch.cuda.is_available() else [])
+
+OPS = torch.ops.torch_perceptron
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def dyadic(shape, g: torch.Generator, dtype=torch.float64, device="cpu", bound=8) -> Tensor:
+    """Integers in [-bound, bound] divided by 4: exact in any summation order."""
+    ints = torch.randint(-bound, bound + 1, tuple(shape), generator=g)
+    return (ints.to(torch.float64) / 4).to(dtype=dtype, device=device)
+
+
+def continuous(shape, g: torch.Generator, dtype=torch.float64, device="cpu") -> Tensor:
+    return torch.randn(tuple(shape), generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
+
+
+def binary_labels(n: int, k: int, g: torch.Generator, device="cpu") -> Tensor:
+    """0/1 labels [N, K] as int64."""
+    return torch.randint(0, 2, (n, k), generator=g).to(device)
+
+
+def class_labels(n: int, k: int, g: torch.Generator, device="cpu") -> Tensor:
+    return torch.randint(0, k, (n,), generator=g).to(device)
+
+
+def dyadic_sample_weight(n: int, g: torch.Generator, dtype=torch.float64, device="cpu") -> Tensor:
+    """Non-negative weights in {0, 1/4, 1/2, 1, 2} (zero included on purpose)."""
+    choices = torch.tensor([0.0, 0.25, 0.5, 1.0, 2.0], dtype=torch.float64)
+    idx = torch.randint(0, len(choices), (n,), generator=g)
+    return choices[idx].to(dtype=dtype, device=device)
+
+
+def run_kernel(name: str, weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, **kw):
+    """Runs the compiled update `name` on copies; returns (w, b, mistakes) on the CPU."""
+    w, b = weight.clone(), bias.clone()
+    op = getattr(torch_perceptron.ops, name)
+    mistakes = op(w, b, x, y, lr, **kw)
+    return w.cpu(), b.cpu(), mistakes.cpu()
+
+
+def run_reference(name: str, weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, **kw):
+    """Runs the plain reference rule on CPU copies."""
+    kw = {k: (v.cpu() if isinstance(v, Tensor) else v) for k, v in kw.items()}
+    fn = getattr(reference, name)
+    w, b, m = fn(weight.cpu(), bias.cpu(), x.cpu(), y.cpu(), lr, **kw)
+    return w, b, m
+
+
+def assert_bits_equal(actual: Tensor, expected: Tensor, what: str = "") -> None:
+    actual, expected = actual.cpu(), expected.cpu()
+    assert actual.dtype == expected.dtype, f"{what}: dtype {actual.dtype} != {expected.dtype}"
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    if not torch.equal(actual, expected):
+        diff = (actual.to(torch.float64) - expected.to(torch.float64)).abs().max().item()
+        raise AssertionError(f"{what}: not bit-identical (max abs diff {diff})\n{actual}\n{expected}")
+
+
+def assert_same_result(got, want, *, exact: bool, rtol: float = 0.0, atol: float = 0.0) -> None:
+    """(w, b, mistakes) against the reference: identical mistakes always; weights
+    bit-identical when `exact`, else within rtol/atol."""
+    (w, b, m), (rw, rb, rm) = got, want
+    assert m.dtype == torch.int64, f"mistakes: expected int64, got {m.dtype}"
+    assert_bits_equal(m, rm, "mistakes")
+    if exact:
+        assert_bits_equal(w, rw, "weight")
+        assert_bits_equal(b, rb, "bias")
+    else:
+        torch.testing.assert_close(w, rw, rtol=rtol, atol=atol, msg=lambda s: "weight: " + s)
+        torch.testing.assert_close(b, rb, rtol=rtol, atol=atol, msg=lambda s: "bias: " + s)
+
+
+def decision_reference(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """z [N, K] written as the reference writes it (one output at a time)."""
+    x, weight, bias = x.cpu(), weight.cpu(), bias.cpu()
+    if weight.shape[0] == 0:
+        return x.new_zeros((x.shape[0], 0))
+    cols = [(x * weight[o]).sum(1) + bias[o] for o in range(weight.shape[0])]
+    return torch.stack(cols, 1)
+
+
+def noncontiguous(t: Tensor, kind: str) -> Tensor:
+    """The same values as `t` in a non-contiguous layout.
+
+    kind: "transposed" (column-major storage, 2-D only) or "strided" (every
+    other element of a larger buffer along each dimension, with an offset)."""
+    if kind == "transposed":
+        assert t.dim() == 2
+        out = t.t().contiguous().t()
+    elif kind == "strided":
+        big = torch.full(
+            tuple(2 * s + 1 for s in t.shape), 7.0 if t.is_floating_point() else 1,
+            dtype=t.dtype, device=t.device,
+        )
+        index = tuple(slice(1, None, 2) for _ in t.shape)
+        big[index] = t
+        out = big[index]
+    else:
+        raise ValueError(kind)
+    assert torch.equal(out, t)
+    if t.numel() > 1:
+        assert not out.is_contiguous() or kind == "transposed" and 1 in t.shape
+    return out
+
+
+def maybe(t: Optional[Tensor], device) -> Optional[Tensor]:
+    return None if t is None else t.to(device)
