@@ -53,19 +53,8 @@ def test_opcheck(op, device):
         torch.library.opcheck(overload, args, kwargs)
 
 
-_GRAD_XFAIL = pytest.mark.xfail(
-    strict=True,
-    reason="decision_function's kernel re-dispatches at::addmm through Autograd (no "
-    "AutoDispatchBelowADInplaceOrView guard), so eager z has grad_fn=AddmmBackward0 and "
-    "test_aot_dispatch_dynamic fails: 'element 0 of tensors does not require grad and does "
-    "not have a grad_fn'",
-)
-
-
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize(
-    "op", [pytest.param(o, marks=[_GRAD_XFAIL] if o == "decision_function" else []) for o in OP_NAMES]
-)
+@pytest.mark.parametrize("op", OP_NAMES)
 def test_opcheck_with_requires_grad(op, device):
     """The autograd check: inputs that require grad, outputs without a graph."""
     for args, kwargs in samples(op, device)[:2]:

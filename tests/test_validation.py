@@ -197,36 +197,13 @@ def test_empty_batch(op, k, dtype, device):
         assert out.shape == (0, k)
 
 
-# The kernels call ATen ops (addmm, add_, copy_) without stepping below the
-# Autograd key, so with the Autograd fallthrough those inner calls still record
-# a graph or hit autograd's leaf checks. A guard at the top of each kernel
-# (at::AutoDispatchBelowADInplaceOrView) would fix all of these.
-_GRAD_BUG = "kernel bodies re-dispatch ATen ops through Autograd (no AutoDispatchBelowADInplaceOrView guard): "
-_GRAD_KNOWN = {
-    ("decision_function", "x"): "decision_function returns z with grad_fn=AddmmBackward0",
-    ("decision_function", "weight"): "decision_function returns z with grad_fn=AddmmBackward0",
-    ("decision_function", "all"): "decision_function returns z with grad_fn=AddmmBackward0",
-    ("batch_update", "x"): "batch_update leaves weight with grad_fn=AddBackward0 (a graph is built)",
-    ("batch_update", "weight"): "batch_update raises 'a leaf Variable that requires grad is being used in an in-place operation'",
-    ("batch_update", "all"): "batch_update raises 'a leaf Variable that requires grad is being used in an in-place operation'",
-    ("online_update", "noncontiguous-weight"): "raises 'a view of a leaf Variable that requires grad is being used in an in-place operation' (copy back into the view)",
-    ("multiclass_update", "noncontiguous-weight"): "raises 'a view of a leaf Variable that requires grad is being used in an in-place operation' (copy back into the view)",
-    ("batch_update", "noncontiguous-weight"): "raises 'a view of a leaf Variable that requires grad is being used in an in-place operation'",
-    ("online_update", "bad-late-row"): "restoring the snapshot (weight.copy_) raises RuntimeError 'a leaf Variable that requires grad is being used in an in-place operation' instead of the ValueError, and the weights stay modified",
-    ("multiclass_update", "bad-late-row"): "restoring the snapshot (weight.copy_) raises RuntimeError 'a leaf Variable that requires grad is being used in an in-place operation' instead of the ValueError, and the weights stay modified",
-}
-
-
 def _grad_params():
     for op in UPDATES + FORWARDS:
         whiches = ["x", "weight", "all"]
         if op in UPDATES:
             whiches += ["noncontiguous-weight", "bad-late-row"]
         for which in whiches:
-            marks = []
-            if (op, which) in _GRAD_KNOWN:
-                marks = [pytest.mark.xfail(strict=True, reason=_GRAD_BUG + _GRAD_KNOWN[op, which])]
-            yield pytest.param(op, which, marks=marks, id=f"{op}-{which}")
+            yield pytest.param(op, which, id=f"{op}-{which}")
 
 
 @pytest.mark.parametrize("device", DEVICES)
