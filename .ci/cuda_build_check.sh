@@ -41,6 +41,15 @@ PY="$VENV/bin/python"
 "$PY" -c "import torch; print('torch', torch.__version__, 'CUDA', torch.version.cuda, 'GPU available:', torch.cuda.is_available())"
 "$CUDA_HOME/bin/nvcc" --version | tail -n 2
 
+# The toolkit here is nvcc and the runtime headers only; ATen's CUDA headers
+# also include the cuBLAS/cuSPARSE/cuSOLVER ones, which torch's wheels bring.
+# CPATH comes after nvcc's own -I, so the toolkit's headers still win.
+NV_INCLUDE="$("$PY" -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/nvidia/cu13/include"
+if [ ! -f "$CUDA_HOME/include/cusparse.h" ] && [ -d "$NV_INCLUDE" ]; then
+  export CPATH="$NV_INCLUDE${CPATH:+:$CPATH}"
+  echo "CPATH=$CPATH"
+fi
+
 BUILD="$(mktemp -d "${TMPDIR:-/tmp}/torch_perceptron_cuda.XXXXXX")"
 if [ "${KEEP_BUILD:-0}" != 1 ]; then trap 'rm -rf "$BUILD"' EXIT; fi
 
@@ -55,14 +64,18 @@ step "build with nvcc for sm_${TORCH_CUDA_ARCH_LIST//./} (MAX_JOBS=$MAX_JOBS)"
 
 step "load the library and check the registrations"
 SO="$(ls "$BUILD"/torch_perceptron/_C*.so)"
-# Device code for the kernels, and the CUDA runtime linked in.
-readelf -S -W "$SO" | grep -q '\.nv_fatbin' \
+# Device code for the kernels, and the CUDA runtime linked in. (Listings go to
+# files: `nm | grep -q` would fail under pipefail when grep stops early.)
+readelf -S -W "$SO" > "$BUILD/sections.txt"
+readelf -d "$SO" > "$BUILD/dynamic.txt"
+nm "$SO" > "$BUILD/symbols.txt"
+grep -q '\.nv_fatbin' "$BUILD/sections.txt" \
   || { echo "no device code (.nv_fatbin) in $SO" >&2; exit 1; }
-for kernel in 'online_kernel<float>' 'online_kernel<double>' \
-              'multiclass_kernel<float>' 'multiclass_kernel<double>'; do
-  nm -C "$SO" | grep -qF "$kernel" || { echo "no $kernel in $SO" >&2; exit 1; }
+# (mangled names: ...online_kernelIfE... is online_kernel<float>)
+for kernel in online_kernelIf online_kernelId multiclass_kernelIf multiclass_kernelId; do
+  grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
 done
-readelf -d "$SO" | grep -E 'NEEDED.*(cudart|c10_cuda)' \
+grep -E 'NEEDED.*(cudart|c10_cuda)' "$BUILD/dynamic.txt" \
   || { echo "$SO does not link the CUDA runtime" >&2; exit 1; }
 (cd "$BUILD" && "$PY" - <<'PYEOF'
 import torch

@@ -433,29 +433,37 @@ def test_multiclass_bad_labels_on_cuda():
 # ------------------------------------------------------------------- opcheck
 
 
-def _opcheck_samples():
+OPCHECK_CASES = ["decision_function", "predict", "online_update",
+                 "online_update_k1_labels", "multiclass_update", "batch_update"]
+
+
+def _opcheck_sample(case, dtype):
+    """(op name, args) on CUDA tensors; built in the test, never at collection."""
     g = torch.Generator().manual_seed(6)
-    for dtype in DTYPES:
-        x = dyadic((40, 5), g).to(dtype).to(CUDA)
-        y = binary_labels(40, 3, g).to(CUDA)
-        c = torch.randint(0, 3, (40,), generator=g).to(CUDA)
-        sw = torch.rand(40, generator=g, dtype=torch.float64).to(dtype).to(CUDA)
+    x = dyadic((40, 5), g).to(dtype).to(CUDA)
+    y = binary_labels(40, 3, g).to(CUDA)
+    c = torch.randint(0, 3, (40,), generator=g).to(CUDA)
+    sw = torch.rand(40, generator=g, dtype=torch.float64).to(dtype).to(CUDA)
+    w, b = _cuda_params(3, 5, dtype)
+    if case == "decision_function":
+        return case, (x, w, b)
+    if case == "predict":
+        return case, (x[::2], w, b)
+    if case == "online_update":
+        return case, (w, b, x, y, 0.5, sw, True)
+    if case == "online_update_k1_labels":
+        return "online_update", (w[:1].clone(), b[:1].clone(), x, y[:, 0])
+    if case == "multiclass_update":
+        return case, (w, b, x, c, 1.0, sw)
+    return case, (w, b, x, y, 0.5, None, False)
 
-        def params():
-            return _cuda_params(3, 5, dtype)
 
-        yield "decision_function", (x, *params()), {}
-        yield "predict", (x[::2], *params()), {}
-        yield "online_update", (*params(), x, y, 0.5, sw, True), {}
-        yield "online_update", (*params(), x, y[:, :1].expand(40, 3).contiguous()), {}
-        yield "multiclass_update", (*params(), x, c, 1.0, sw), {}
-        yield "batch_update", (*params(), x, y, 0.5, None, False), {}
-
-
-@pytest.mark.parametrize("name,args,kwargs", list(_opcheck_samples()))
-def test_opcheck_on_cuda(name, args, kwargs):
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", OPCHECK_CASES)
+def test_opcheck_on_cuda(case, dtype):
+    name, args = _opcheck_sample(case, dtype)
     op = getattr(torch.ops.torch_perceptron, name).default
-    torch.library.opcheck(op, args, kwargs)
+    torch.library.opcheck(op, args)
 
 
 # -------------------------------------------------------------------- layer

@@ -48,17 +48,67 @@ __device__ __forceinline__ scalar_t warp_sum(scalar_t v) {
   return v;
 }
 
-// w . x for one row of x, by one warp: lane j sums elements j, j+32, ... in
-// order, then the lanes are combined by warp_sum. Coalesced reads of x.
+// 16-byte vectors: a lane loads four floats or two doubles at once, which puts
+// more bytes in flight per warp (a lone block per output needs that to come
+// near its SM's share of the memory bandwidth).
+template <typename scalar_t>
+struct Vec16;
+template <>
+struct Vec16<float> {
+  using type = float4;
+  static constexpr int size = 4;
+  __device__ static float dot(float acc, const float4& w, const float4& x) {
+    acc += w.x * x.x;
+    acc += w.y * x.y;
+    acc += w.z * x.z;
+    acc += w.w * x.w;
+    return acc;
+  }
+};
+template <>
+struct Vec16<double> {
+  using type = double2;
+  static constexpr int size = 2;
+  __device__ static double dot(double acc, const double2& w, const double2& x) {
+    acc += w.x * x.x;
+    acc += w.y * x.y;
+    return acc;
+  }
+};
+
+// w . x for one row of x, by one warp. The order of the sum is fixed by `in`
+// alone: lane l adds the groups of V consecutive elements l, l+32, ... (V = 4
+// floats or 2 doubles), each group in element order, then the tail elements
+// past the last whole group (one per lane), then warp_sum combines the lanes.
+// Aligned rows load each group as one 16-byte vector; other rows load the same
+// elements one by one, in the same order, so alignment never changes a bit.
 template <typename scalar_t>
 __device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
                                              const scalar_t* __restrict__ x,
                                              int64_t in, int lane) {
+  using V = Vec16<scalar_t>;
+  using vec_t = typename V::type;
+  const int64_t groups = in / V::size;
   scalar_t acc = 0;
+  const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(x) % 16 == 0;
+  if (aligned) {
+    const vec_t* wv = reinterpret_cast<const vec_t*>(w);
+    const vec_t* xv = reinterpret_cast<const vec_t*>(x);
 #pragma unroll 4
-  for (int64_t j = lane; j < in; j += kWarp) {
-    acc += w[j] * __ldg(x + j);
+    for (int64_t g = lane; g < groups; g += kWarp) {
+      acc = V::dot(acc, wv[g], __ldg(xv + g));
+    }
+  } else {
+#pragma unroll 2
+    for (int64_t g = lane; g < groups; g += kWarp) {
+      for (int e = 0; e < V::size; ++e) {
+        acc += w[g * V::size + e] * __ldg(x + g * V::size + e);
+      }
+    }
   }
+  const int64_t j = groups * V::size + lane;
+  if (j < in) acc += w[j] * __ldg(x + j);
   return warp_sum(acc);
 }
 
