@@ -56,7 +56,8 @@ def start_weights(k, d, dtype, generator, dyadic_values=True):
 
 
 def on(device, *tensors):
-    return [t.to(device) for t in tensors]
+    # Copies even to the same device, so the CPU and CUDA runs never share storage.
+    return [t.to(device, copy=True) for t in tensors]
 
 
 def assert_same(cuda_tensor, cpu_tensor, *, exact=True):
