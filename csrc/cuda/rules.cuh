@@ -1,0 +1,123 @@
+// What the CUDA kernels of the sequential rules share.
+//
+// The online and multiclass rules are sequential by definition: sample i+1 sees
+// the weights that sample i left. The kernels keep that order exactly and find
+// their parallelism elsewhere: a block computes the decision values of a whole
+// chunk of upcoming samples under the current weights at once (one warp per
+// sample), finds the first sample in the chunk that changes the weights (a
+// mistake) or must stop the call (a non-finite value), applies it, and starts
+// the next chunk right after it. Samples before the first mistake were computed
+// under exactly the weights the sequential rule would use, so nothing is
+// approximated; the values after it are thrown away and recomputed, never
+// patched, so no rounding drift can flip a decision. Once mistakes are rare a
+// sample costs one parallel pass over its row of x.
+//
+// Every decision value is reduced in one fixed order (lane-strided partial
+// sums, then a fixed shuffle tree), whichever warp and chunk compute it, so the
+// result does not depend on the chunking and is the same from run to run. The
+// order differs from the CPU's, hence "equal up to float summation order"; the
+// update w += step * x is elementwise and, built with --fmad=false, rounds
+// exactly like the CPU and the reference.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
+
+#include <cstdint>
+
+namespace torch_perceptron::cuda {
+
+constexpr int kWarp = 32;
+constexpr unsigned kFullMask = 0xffffffffu;
+
+// Samples a warp takes per chunk at most: bounds the work thrown away when a
+// mistake lands early in a chunk, and the shared memory of the decision values.
+constexpr int kSamplesPerWarp = 8;
+
+// Weight rows are kept in shared memory when they fit in this many bytes
+// (below the 48 KiB a block gets without opting in, leaving room for the
+// chunk's decision values); larger rows stay in global memory.
+constexpr int64_t kWeightSmemBytes = 40 * 1024;
+
+// Sum of v over the warp, in a fixed order; every lane gets the same value.
+template <typename scalar_t>
+__device__ __forceinline__ scalar_t warp_sum(scalar_t v) {
+  for (int offset = kWarp / 2; offset > 0; offset /= 2) {
+    v += __shfl_xor_sync(kFullMask, v, offset);
+  }
+  return v;
+}
+
+// 16-byte vectors: a lane loads four floats or two doubles at once, which puts
+// more bytes in flight per warp (a lone block per output needs that to come
+// near its SM's share of the memory bandwidth).
+template <typename scalar_t>
+struct Vec16;
+template <>
+struct Vec16<float> {
+  using type = float4;
+  static constexpr int size = 4;
+  __device__ static float dot(float acc, const float4& w, const float4& x) {
+    acc += w.x * x.x;
+    acc += w.y * x.y;
+    acc += w.z * x.z;
+    acc += w.w * x.w;
+    return acc;
+  }
+};
+template <>
+struct Vec16<double> {
+  using type = double2;
+  static constexpr int size = 2;
+  __device__ static double dot(double acc, const double2& w, const double2& x) {
+    acc += w.x * x.x;
+    acc += w.y * x.y;
+    return acc;
+  }
+};
+
+// w . x for one row of x, by one warp. The order of the sum is fixed by `in`
+// alone: lane l adds the groups of V consecutive elements l, l+32, ... (V = 4
+// floats or 2 doubles), each group in element order, then the tail elements
+// past the last whole group (one per lane), then warp_sum combines the lanes.
+// Aligned rows load each group as one 16-byte vector; other rows load the same
+// elements one by one, in the same order, so alignment never changes a bit.
+template <typename scalar_t>
+__device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
+                                             const scalar_t* __restrict__ x,
+                                             int64_t in, int lane) {
+  using V = Vec16<scalar_t>;
+  using vec_t = typename V::type;
+  const int64_t groups = in / V::size;
+  scalar_t acc = 0;
+  const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
+                       reinterpret_cast<uintptr_t>(x) % 16 == 0;
+  if (aligned) {
+    const vec_t* wv = reinterpret_cast<const vec_t*>(w);
+    const vec_t* xv = reinterpret_cast<const vec_t*>(x);
+#pragma unroll 4
+    for (int64_t g = lane; g < groups; g += kWarp) {
+      acc = V::dot(acc, wv[g], __ldg(xv + g));
+    }
+  } else {
+#pragma unroll 2
+    for (int64_t g = lane; g < groups; g += kWarp) {
+      for (int e = 0; e < V::size; ++e) {
+        acc += w[g * V::size + e] * __ldg(x + g * V::size + e);
+      }
+    }
+  }
+  const int64_t j = groups * V::size + lane;
+  if (j < in) acc += w[j] * __ldg(x + j);
+  return warp_sum(acc);
+}
+
+// Threads per block: more warps per block give a block (one per output, or the
+// single multiclass block) more reads in flight; with many blocks, smaller
+// blocks keep every SM busy without making each chunk longer.
+inline int threads_for(int64_t blocks) {
+  const int sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  return blocks >= 2 * static_cast<int64_t>(sms) ? 256 : 1024;
+}
+
+}  // namespace torch_perceptron::cuda
