@@ -1,5 +1,7 @@
 #include "checks.h"
 
+#include <ATen/Dispatch.h>
+
 #include <cmath>
 
 namespace torch_perceptron {
@@ -7,6 +9,29 @@ namespace {
 
 bool is_real_float(at::ScalarType t) {
   return t == at::kFloat || t == at::kDouble;
+}
+
+// On the CPU the checks read memory directly: a chain of small ATen ops
+// (isfinite, all, item) costs tens of microseconds per call, which a training
+// loop over small batches pays on every step.
+template <typename Pred>
+bool cpu_all_of(const at::Tensor& t, Pred pred) {
+  const at::Tensor c = t.contiguous();
+  bool ok = true;
+  AT_DISPATCH_ALL_TYPES_AND(at::kBool, c.scalar_type(), "cpu_all_of", [&] {
+    const scalar_t* p = c.const_data_ptr<scalar_t>();
+    for (int64_t i = 0, n = c.numel(); i < n && ok; ++i) {
+      ok = pred(static_cast<double>(p[i]));
+    }
+  });
+  return ok;
+}
+
+bool all_finite(const at::Tensor& t) {
+  if (t.is_cpu()) {
+    return cpu_all_of(t, [](double v) { return std::isfinite(v); });
+  }
+  return at::isfinite(t).all().item<bool>();
 }
 
 }  // namespace
@@ -29,8 +54,7 @@ void check_params(const at::Tensor& weight, const at::Tensor& bias) {
   TORCH_CHECK(bias.device() == weight.device(), "bias: expected device ",
               weight.device(), " (the weight's), got ", bias.device());
   TORCH_CHECK_VALUE(
-      at::isfinite(weight).all().item<bool>() &&
-          at::isfinite(bias).all().item<bool>(),
+      all_finite(weight) && all_finite(bias),
       "weight and bias: expected finite values, found NaN or Inf");
 }
 
@@ -63,7 +87,10 @@ at::Tensor binary_labels(const at::Tensor& y, int64_t n, int64_t k,
               y.scalar_type());
   TORCH_CHECK(y.device() == device, "y: expected device ", device, ", got ",
               y.device());
-  TORCH_CHECK_VALUE(y.numel() == 0 || ((y == 0) | (y == 1)).all().item<bool>(),
+  const bool binary =
+      y.is_cpu() ? cpu_all_of(y, [](double v) { return v == 0 || v == 1; })
+                 : y.numel() == 0 || ((y == 0) | (y == 1)).all().item<bool>();
+  TORCH_CHECK_VALUE(binary,
                     "y: expected binary labels with values 0 or 1, found "
                     "other values");
   return y.reshape({n, k}).to(dtype).contiguous();
@@ -79,7 +106,11 @@ at::Tensor class_labels(const at::Tensor& y, int64_t n, int64_t k,
               y.scalar_type());
   TORCH_CHECK(y.device() == device, "y: expected device ", device, ", got ",
               y.device());
-  TORCH_CHECK_VALUE(y.numel() == 0 || ((y >= 0) & (y < k)).all().item<bool>(),
+  const bool in_range =
+      y.is_cpu()
+          ? cpu_all_of(y, [k](double v) { return v >= 0 && v < k; })
+          : y.numel() == 0 || ((y >= 0) & (y < k)).all().item<bool>();
+  TORCH_CHECK_VALUE(in_range,
                     "y: expected class indices in [0, ", k,
                     ") (one per row of weight), found values outside it");
   return y.to(at::kLong).contiguous();
@@ -100,8 +131,11 @@ at::Tensor sample_weights(const std::optional<at::Tensor>& sample_weight,
   TORCH_CHECK(sw.device() == device, "sample_weight: expected device ", device,
               ", got ", sw.device());
   at::Tensor out = sw.to(dtype).contiguous();
-  TORCH_CHECK_VALUE(
-      n == 0 || (at::isfinite(out) & (out >= 0)).all().item<bool>(),
+  const bool valid =
+      out.is_cpu()
+          ? cpu_all_of(out, [](double v) { return std::isfinite(v) && v >= 0; })
+          : n == 0 || (at::isfinite(out) & (out >= 0)).all().item<bool>();
+  TORCH_CHECK_VALUE(valid,
       "sample_weight: expected finite values >= 0");
   return out;
 }
@@ -114,7 +148,7 @@ void fail_non_finite_row(int64_t row) {
 }
 
 void check_decisions_finite(const at::Tensor& z) {
-  if (z.numel() == 0) return;
+  if (z.numel() == 0 || all_finite(z)) return;
   at::Tensor bad = at::logical_not(at::isfinite(z)).any(1);
   if (bad.any().item<bool>()) {
     fail_non_finite_row(bad.nonzero().min().item<int64_t>());
