@@ -79,7 +79,7 @@ at::Tensor binary_labels(const at::Tensor& y, int64_t n, int64_t k,
                          at::ScalarType dtype, const at::Device& device) {
   const bool shape_ok = (y.dim() == 1 && k == 1 && y.size(0) == n) ||
                         (y.dim() == 2 && y.size(0) == n &&
-                         (y.size(1) == k || y.size(1) == 1 && k == 1));
+                         (y.size(1) == k || (y.size(1) == 1 && k == 1)));
   TORCH_CHECK(shape_ok, "y: expected 0/1 labels of shape ",
               k == 1 ? "[N] or [N, 1]" : "[N, K]", " with N=", n, ", K=", k,
               ", got shape ", y.sizes());
