@@ -20,6 +20,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   std::vector<scalar_t> z(k);
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
+    cpu::prefetch_row_ahead(x, i, n, in);
     cpu::dots(w, in, xi, in, k, z.data());
     int64_t yhat = 0;
     scalar_t best = 0;

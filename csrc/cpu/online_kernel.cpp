@@ -52,6 +52,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, int64_t k0, int64_t k1,
     const int64_t rows = std::min(kRowBlock, k1 - blk);
     for (int64_t i = 0; i < a.n; ++i) {
       const scalar_t* xi = a.x + i * a.in;
+      cpu::prefetch_row_ahead(a.x, i, a.n, a.in);
       const scalar_t* yi = a.y + i * a.k;
       cpu::dots(a.w + blk * a.in, a.in, xi, a.in, rows, z);
       for (int64_t r = 0; r < rows; ++r) {

@@ -6,6 +6,7 @@
 // a result does not depend on the ISA or on how many rows are dotted at once.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -63,6 +64,59 @@ inline double reduce(VecOf<double>::type v) {
   return h2[0] + h2[1];
 }
 
+// acc + a * b. Fused where the build targets FMA: a dot product's rounding is
+// already its own (its order differs from the reference's), and one
+// instruction instead of two is what the inner loop is bound by. The update
+// (axpy) stays unfused, rounding exactly like the textbook rule.
+inline VecOf<float>::type madd(VecOf<float>::type acc, VecOf<float>::type a,
+                               VecOf<float>::type b) {
+#if defined(__FMA__)
+  return __builtin_ia32_vfmaddps256(a, b, acc);
+#else
+  return acc + a * b;
+#endif
+}
+
+inline VecOf<double>::type madd(VecOf<double>::type acc,
+                                VecOf<double>::type a, VecOf<double>::type b) {
+#if defined(__FMA__)
+  return __builtin_ia32_vfmaddpd256(a, b, acc);
+#else
+  return acc + a * b;
+#endif
+}
+
+// The last n_tail (< L) elements as a vector with zeros past the end, read
+// without touching memory beyond p[n_tail - 1]: AVX's masked load where the
+// build has it, a copy otherwise.
+inline VecOf<float>::type load_tail(const float* p, int64_t n_tail) {
+#if defined(__AVX__)
+  typedef int32_t Mask __attribute__((vector_size(32)));
+  const Mask lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  const Mask mask = lane < static_cast<int32_t>(n_tail);
+  return __builtin_ia32_maskloadps256(
+      reinterpret_cast<const VecOf<float>::type*>(p), mask);
+#else
+  VecOf<float>::type v = {};
+  std::memcpy(&v, p, n_tail * sizeof(float));
+  return v;
+#endif
+}
+
+inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
+#if defined(__AVX__)
+  typedef long long Mask __attribute__((vector_size(32)));
+  const Mask lane = {0, 1, 2, 3};
+  const Mask mask = lane < static_cast<long long>(n_tail);
+  return __builtin_ia32_maskloadpd256(
+      reinterpret_cast<const VecOf<double>::type*>(p), mask);
+#else
+  VecOf<double>::type v = {};
+  std::memcpy(&v, p, n_tail * sizeof(double));
+  return v;
+#endif
+}
+
 // The dots of one sample x with R weight rows w[r * stride ...], x loaded once
 // for all R rows. Each row keeps two independent vector sums (even and odd
 // vectors) so consecutive adds do not wait on each other; a single running sum
@@ -78,20 +132,24 @@ inline void dots(const scalar_t* __restrict w, int64_t stride,
   for (; j + 2 * L <= n; j += 2 * L) {
     const Vec<scalar_t> x0 = load(x + j), x1 = load(x + j + L);
     for (int r = 0; r < R; ++r) {
-      even[r] += load(w + r * stride + j) * x0;
-      odd[r] += load(w + r * stride + j + L) * x1;
+      even[r] = madd(even[r], load(w + r * stride + j), x0);
+      odd[r] = madd(odd[r], load(w + r * stride + j + L), x1);
     }
   }
   if (j + L <= n) {
     const Vec<scalar_t> x0 = load(x + j);
-    for (int r = 0; r < R; ++r) even[r] += load(w + r * stride + j) * x0;
+    for (int r = 0; r < R; ++r) {
+      even[r] = madd(even[r], load(w + r * stride + j), x0);
+    }
     j += L;
   }
-  for (int r = 0; r < R; ++r) {
-    scalar_t tail = 0;
-    for (int64_t t = j; t < n; ++t) tail += w[r * stride + t] * x[t];
-    out[r] = reduce(even[r] + odd[r]) + tail;
+  if (j < n) {
+    const Vec<scalar_t> xt = load_tail(x + j, n - j);
+    for (int r = 0; r < R; ++r) {
+      odd[r] = madd(odd[r], load_tail(w + r * stride + j, n - j), xt);
+    }
   }
+  for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
 }
 
 // The dots of x with `rows` consecutive weight rows, four at a time.
@@ -102,6 +160,31 @@ inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
   for (; r + 4 <= rows; r += 4) dots<4>(w + r * stride, stride, x, n, out + r);
   for (; r + 2 <= rows; r += 2) dots<2>(w + r * stride, stride, x, n, out + r);
   if (r < rows) dots<1>(w + r * stride, stride, x, n, out + r);
+}
+
+// Asks for the cache lines of [p, p + bytes) ahead of use. The hardware
+// prefetcher alone leaves a one-row-at-a-time stream (a dot, then a branch on
+// it) waiting on memory; a few KiB of lead brings it to the speed of a plain
+// read of x.
+inline void prefetch(const void* p, int64_t bytes) {
+  const char* c = static_cast<const char*>(p);
+  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+}
+
+constexpr int64_t kPrefetchBytes = 6 * 1024;
+
+// Prefetches the bytes of one row, kPrefetchBytes past row `i`, never past the
+// end of x.
+template <typename scalar_t>
+inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
+                               int64_t in) {
+  const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
+  const int64_t start = i * row + kPrefetchBytes;
+  const int64_t end = n * row;
+  if (start < end) {
+    prefetch(reinterpret_cast<const char*>(x) + start,
+             std::min(row, end - start));
+  }
 }
 
 // w += step * x, rounded as the textbook rule writes it: a product, then a sum
