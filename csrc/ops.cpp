@@ -59,26 +59,29 @@ TORCH_LIBRARY(torch_perceptron, m) {
       "online_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False) -> Tensor");
+      "bool zero_is_mistake=False, bool fit_intercept=True) -> Tensor");
   m.def(
       "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None) "
-      "-> Tensor");
+      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool fit_intercept=True) -> Tensor");
   // The pocket perceptron: online_update / multiclass_update that also keep in
   // pocket_weight / pocket_bias the weights of the longest run of correct
   // predictions; run and best_run (int64 [K], multiclass [1]) are the current
   // run and the record.
+  // fit_intercept=False (these four ops): the bias is left as it is, for
+  // scikit-learn's option of the same name.
   m.def(
       "online_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, bool zero_is_mistake=False) -> Tensor");
+      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
   m.def(
       "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None) -> Tensor");
+      "Tensor? sample_weight=None, bool fit_intercept=True) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(torch_perceptron, Autograd, m) {

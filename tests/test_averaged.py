@@ -197,3 +197,30 @@ def test_requires_grad_builds_no_graph():
     x = torch.ones(3, 2, requires_grad=True)
     m = ops.online_update_averaged(w, b, wacc, bacc, count, x, torch.ones(3))
     assert m.grad_fn is None and not w.requires_grad
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_fit_intercept_false_keeps_bias(multiclass):
+    gen = torch.Generator().manual_seed(9)
+    n, d, k = 40, 4, 3
+    x = dyadic(n, d, gen, torch.float64)
+    if multiclass:
+        y = torch.randint(0, k, (n,), generator=gen)
+        state = zeros_state(k, d, torch.float64, 1)
+        update, ref = ops.multiclass_update_averaged, reference.multiclass_update_averaged
+        kw = {}
+    else:
+        y = torch.randint(0, 2, (n, k), generator=gen)
+        state = zeros_state(k, d, torch.float64, k)
+        update, ref = ops.online_update_averaged, reference.online_update_averaged
+        kw = {"zero_is_mistake": True}
+    w, b, wacc, bacc, count = state
+    b += 0.25  # a fixed, non-zero bias stays as it is
+    rw, rb, rws, rbs, rc, rm = ref(w, b, wacc, bacc, count, x, y, 1.0, None,
+                                   *kw.values(), fit_intercept=False)
+    m = update(w, b, wacc, bacc, count, x, y, **kw, fit_intercept=False)
+    assert torch.equal(m, rm) and m.sum() > 0
+    assert torch.equal(w, rw) and torch.equal(b, rb) and (b == 0.25).all()
+    assert (bacc == 0).all()
+    c = count.to(w.dtype).reshape(-1, 1)
+    assert torch.equal(c * w - wacc, rws)

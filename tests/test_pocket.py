@@ -154,3 +154,27 @@ def test_opcheck_pocket_ops():
             torch.ops.torch_perceptron.multiclass_update_pocket.default,
             (*zeros_state(3, 3, dtype, 1), x, yc, 0.5, None),
         )
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_fit_intercept_false_keeps_bias(multiclass):
+    gen = torch.Generator().manual_seed(8)
+    n, d, k = 50, 4, 3
+    x = dyadic(n, d, gen, torch.float64)
+    if multiclass:
+        y = torch.randint(0, k, (n,), generator=gen)
+        state = list(zeros_state(k, d, torch.float64, 1))
+        update, ref = ops.multiclass_update_pocket, reference.multiclass_update_pocket
+        extra = ()
+    else:
+        y = noisy_labels(x, 1, gen).repeat(1, k)
+        state = list(zeros_state(k, d, torch.float64, k))
+        update, ref = ops.online_update_pocket, reference.online_update_pocket
+        extra = (True,)
+    *want, rm = ref(*state, x, y, 1.0, None, *extra, fit_intercept=False)
+    kw = {"zero_is_mistake": True} if extra else {}
+    m = update(*state, x, y, 1.0, fit_intercept=False, **kw)
+    assert torch.equal(m, rm)
+    for got, w in zip(state, want):
+        assert torch.equal(got, w)
+    assert (state[1] == 0).all() and (state[3] == 0).all()

@@ -145,6 +145,7 @@ def online_update_averaged(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """:func:`online_update` that also keeps the running average of the weights
     (the averaged perceptron, Freund & Schapire 1999), in place.
@@ -155,12 +156,14 @@ def online_update_averaged(
     ``[K]``) is the number of samples each output has seen, and grows by N.
     Start them at zero together with the weights; then
     :func:`averaged_parameters` gives the mean of the weights after each sample
-    seen, over every call since. Arguments otherwise as in :func:`online_update`.
+    seen, over every call since. ``fit_intercept=False`` leaves ``bias`` (and
+    ``bias_acc``) as they are. Arguments otherwise as in :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_averaged.default(
-        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake
+        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake,
+        fit_intercept,
     )
 
 
@@ -175,6 +178,7 @@ def multiclass_update_averaged(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """:func:`multiclass_update` that also keeps the running average of the
     weights, as :func:`online_update_averaged` does; ``count`` is int64 ``[1]``.
@@ -182,7 +186,7 @@ def multiclass_update_averaged(
     Returns the number of mistakes, int64 ``[1]``.
     """
     return _ops.multiclass_update_averaged.default(
-        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight
+        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, fit_intercept
     )
 
 
@@ -211,6 +215,7 @@ def online_update_pocket(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """:func:`online_update` that also keeps, per output, the pocket (Gallant
     1990): the weights that made the longest run of consecutive correct
@@ -222,12 +227,13 @@ def online_update_pocket(
     (strictly) puts its weights in the pocket. All of them persist across calls:
     start with the pocket equal to the weights and both counters at zero.
     ``sample_weight`` scales the steps only; a run counts samples.
+    ``fit_intercept=False`` leaves ``bias`` as it is.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr,
-        sample_weight, zero_is_mistake,
+        sample_weight, zero_is_mistake, fit_intercept,
     )
 
 
@@ -243,6 +249,7 @@ def multiclass_update_pocket(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """:func:`multiclass_update` that also keeps the pocket of the whole model
     (all K rows), as :func:`online_update_pocket` does; ``run`` and
@@ -251,12 +258,13 @@ def multiclass_update_pocket(
     Returns the number of mistakes, int64 ``[1]``.
     """
     return _ops.multiclass_update_pocket.default(
-        weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr, sample_weight
+        weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr, sample_weight,
+        fit_intercept,
     )
 
 
 def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                   sample_weight=None, zero_is_mistake=False):
+                   sample_weight=None, zero_is_mistake=False, fit_intercept=True):
     _check_shapes(x, weight, bias)
     torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
     torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
@@ -264,13 +272,13 @@ def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
 
 
 def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                              sample_weight=None):
+                              sample_weight=None, fit_intercept=True):
     _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y)
     return weight.new_empty((1,), dtype=torch.int64)
 
 
 def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr=1.0,
-                 sample_weight=None, zero_is_mistake=False):
+                 sample_weight=None, zero_is_mistake=False, fit_intercept=True):
     _check_shapes(x, weight, bias)
     torch._check(
         pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
@@ -280,7 +288,7 @@ def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, 
 
 
 def _multiclass_pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
-                            lr=1.0, sample_weight=None):
+                            lr=1.0, sample_weight=None, fit_intercept=True):
     _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y)
     return weight.new_empty((1,), dtype=torch.int64)
 

@@ -127,6 +127,7 @@ def online_update_averaged(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ):
     """The averaged perceptron written literally: after every sample, add each
     output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
@@ -140,10 +141,13 @@ def online_update_averaged(
     k = w.shape[0]
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(x.shape[0]):
+        b_before = b
         w, b, m = online_update(
             w, b, x[i : i + 1], y.reshape(x.shape[0], k)[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
         )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
         mistakes += m
         ws, bs, c = ws + w, bs + b, c + 1
     return w, b, ws, bs, c, mistakes
@@ -159,6 +163,7 @@ def multiclass_update_averaged(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ):
     """The averaged multiclass perceptron written literally; as
     :func:`online_update_averaged`, ``count`` of shape ``[1]``."""
@@ -166,10 +171,13 @@ def multiclass_update_averaged(
     ws, bs, c = weight_sum.clone(), bias_sum.clone(), count.clone()
     mistakes = torch.zeros(1, dtype=torch.int64)
     for i in range(x.shape[0]):
+        b_before = b
         w, b, m = multiclass_update(
             w, b, x[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1],
         )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
         mistakes += m
         ws, bs, c = ws + w, bs + b, c + 1
     return w, b, ws, bs, c, mistakes
@@ -187,6 +195,7 @@ def online_update_pocket(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ):
     """The pocket perceptron written literally, per output: after each correct
     prediction the run grows, and whenever it is longer than the record the
@@ -201,10 +210,13 @@ def online_update_pocket(
     y = y.reshape(x.shape[0], k)
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(x.shape[0]):
+        b_before = b
         w, b, m = online_update(
             w, b, x[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
         )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
         mistakes += m
         for o in range(k):
             if m[o] == 0:
@@ -228,6 +240,7 @@ def multiclass_update_pocket(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ):
     """The pocket multiclass perceptron written literally (one run for the
     whole model); as :func:`online_update_pocket`, counters of shape ``[1]``."""
@@ -236,10 +249,13 @@ def multiclass_update_pocket(
     run, best = run.clone(), best_run.clone()
     mistakes = torch.zeros(1, dtype=torch.int64)
     for i in range(x.shape[0]):
+        b_before = b
         w, b, m = multiclass_update(
             w, b, x[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1],
         )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
         mistakes += m
         if m[0] == 0:
             run[0] += 1

@@ -25,6 +25,7 @@ struct AveragedPolicy {
   scalar_t* bias_acc;    // [K]
   const int64_t* count;  // [K], samples seen before this call
   int64_t in;
+  bool fit_intercept;
 
   void correct(int64_t) {}
   void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step) {
@@ -32,7 +33,7 @@ struct AveragedPolicy {
     // how many samples came before it.
     const scalar_t cs = static_cast<scalar_t>(count[o] + i) * step;
     cpu::axpy(weight_acc + o * in, xi, cs, in);
-    bias_acc[o] += cs;
+    if (fit_intercept) bias_acc[o] += cs;
   }
   void done(int64_t) {}
 };
@@ -43,15 +44,18 @@ struct AveragedMulticlassPolicy {
   scalar_t* bias_acc;
   int64_t count;
   int64_t in;
+  bool fit_intercept;
 
   void correct() {}
   void mistake(int64_t i, const scalar_t* xi, int64_t t, int64_t yhat,
                scalar_t step) {
     const scalar_t cs = static_cast<scalar_t>(count + i) * step;
     cpu::axpy(weight_acc + t * in, xi, cs, in);
-    bias_acc[t] += cs;
     cpu::axpy(weight_acc + yhat * in, xi, -cs, in);
-    bias_acc[yhat] -= cs;
+    if (fit_intercept) {
+      bias_acc[t] += cs;
+      bias_acc[yhat] -= cs;
+    }
   }
   void done() {}
 };
@@ -93,8 +97,10 @@ at::Tensor online_update_averaged_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
     at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
     const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake) {
+    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
+    bool fit_intercept) {
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  call.fit_intercept = fit_intercept;
   check_averaged_state(weight, bias, weight_acc, bias_acc, count, call.k);
   at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
   const at::Tensor count0 = count.contiguous();
@@ -104,7 +110,8 @@ at::Tensor online_update_averaged_cpu(
                         return AveragedPolicy<scalar_t>{
                             wacc.data_ptr<scalar_t>(),
                             bacc.data_ptr<scalar_t>(),
-                            count0.const_data_ptr<int64_t>(), call.in};
+                            count0.const_data_ptr<int64_t>(), call.in,
+                            fit_intercept};
                       });
 }
 
@@ -112,8 +119,9 @@ at::Tensor multiclass_update_averaged_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
     at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
     const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight) {
+    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
   cpu::MulticlassCall call(weight, bias, x, y, lr, sample_weight);
+  call.fit_intercept = fit_intercept;
   check_averaged_state(weight, bias, weight_acc, bias_acc, count, 1);
   at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
   const int64_t count0 = count.item<int64_t>();
@@ -122,7 +130,8 @@ at::Tensor multiclass_update_averaged_cpu(
                         using scalar_t = decltype(tag);
                         return AveragedMulticlassPolicy<scalar_t>{
                             wacc.data_ptr<scalar_t>(),
-                            bacc.data_ptr<scalar_t>(), count0, call.in};
+                            bacc.data_ptr<scalar_t>(), count0, call.in,
+                            fit_intercept};
                       });
 }
 

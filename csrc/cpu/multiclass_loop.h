@@ -33,8 +33,8 @@ struct NoMulticlassPolicy {
 template <typename scalar_t, typename Policy>
 int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
-                        int64_t in, int64_t k, scalar_t lr, int64_t* mistakes,
-                        Policy& policy) {
+                        int64_t in, int64_t k, scalar_t lr, bool fit_intercept,
+                        int64_t* mistakes, Policy& policy) {
   std::vector<scalar_t> z(k);
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
@@ -56,9 +56,11 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
       const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
       policy.mistake(i, xi, t, yhat, step);
       axpy(w + t * in, xi, step, in);
-      b[t] += step;
       axpy(w + yhat * in, xi, -step, in);
-      b[yhat] -= step;
+      if (fit_intercept) {
+        b[t] += step;
+        b[yhat] -= step;
+      }
     } else {
       policy.correct();
     }
@@ -74,6 +76,7 @@ struct MulticlassCall {
   at::Tensor w, b, x, y, sw, mistakes;
   int64_t n, in, k;
   double lr;
+  bool fit_intercept = true;
 
   MulticlassCall(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
                  const at::Tensor& y_, double lr_,
@@ -105,7 +108,8 @@ struct MulticlassCall {
           w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
           sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr, n, in, k,
-          static_cast<scalar_t>(lr), mistakes.data_ptr<int64_t>(), policy);
+          static_cast<scalar_t>(lr), fit_intercept,
+          mistakes.data_ptr<int64_t>(), policy);
     });
     return bad_row;
   }

@@ -43,7 +43,8 @@ struct OnlineArgs {
   int64_t n, in, k;
   scalar_t lr;
   bool zero_is_mistake;
-  int64_t* mistakes;  // [K]
+  bool fit_intercept;  // false: the bias stays as it is
+  int64_t* mistakes;   // [K]
 };
 
 struct NoPolicy {
@@ -82,7 +83,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
           if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
           policy.mistake(o, i, xi, step);
           axpy(a.w + o * a.in, xi, step, a.in);
-          a.b[o] += step;
+          if (a.fit_intercept) a.b[o] += step;
         } else {
           policy.correct(o);
         }
@@ -103,6 +104,7 @@ struct OnlineCall {
   int64_t n, in, k;
   double lr;
   bool zero_is_mistake;
+  bool fit_intercept = true;
 
   OnlineCall(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
              const at::Tensor& y_, double lr_,
@@ -142,6 +144,7 @@ struct OnlineCall {
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
+          fit_intercept,
           mistakes.data_ptr<int64_t>()};
       auto policy = make(scalar_t{});
       const int64_t grain = n * in * k < kMinParallelWork ? k : 1;

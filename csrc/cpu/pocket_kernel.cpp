@@ -128,8 +128,10 @@ at::Tensor online_update_pocket_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
     at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
     const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake) {
+    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
+    bool fit_intercept) {
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  call.fit_intercept = fit_intercept;
   PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias,
                 call.k);
   return run_pocket(call, s, [&](auto tag) {
@@ -146,8 +148,9 @@ at::Tensor multiclass_update_pocket_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
     at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
     const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight) {
+    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
   cpu::MulticlassCall call(weight, bias, x, y, lr, sample_weight);
+  call.fit_intercept = fit_intercept;
   PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias, 1);
   return run_pocket(call, s, [&](auto tag) {
     using scalar_t = decltype(tag);
