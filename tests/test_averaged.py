@@ -224,3 +224,47 @@ def test_fit_intercept_false_keeps_bias(multiclass):
     assert (bacc == 0).all()
     c = count.to(w.dtype).reshape(-1, 1)
     assert torch.equal(c * w - wacc, rws)
+
+
+@pytest.mark.parametrize("multiclass", [False, True])
+def test_layer_average_predicts_with_averaged_weights(multiclass):
+    from torch_perceptron import PerceptronLayer
+
+    gen = torch.Generator().manual_seed(11)
+    x = dyadic(60, 4, gen, torch.float64)
+    k = 3
+    y = torch.randint(0, k, (60,), generator=gen) if multiclass else torch.randint(
+        0, 2, (60, k), generator=gen
+    )
+    layer = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64)
+    layer.update(x, y)
+    layer.update(x, y)
+    aw, ab = ops.averaged_parameters(
+        layer.weight, layer.bias, layer.weight_acc, layer.bias_acc, layer.average_count
+    )
+    torch.testing.assert_close(layer.decision_function(x), x @ aw.T + ab)
+    assert not torch.equal(aw, layer.weight)
+    clone = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64)
+    clone.load_state_dict(layer.state_dict())
+    assert torch.equal(clone(x), layer(x))
+    assert "average=True" in repr(layer)
+    layer.reset_parameters()
+    assert layer.average_count.sum() == 0 and (layer.weight_acc == 0).all()
+    with pytest.raises(ValueError, match="average and pocket"):
+        PerceptronLayer(4, k, average=True, pocket=True)
+    with pytest.raises(ValueError, match="only the 'online' rule"):
+        layer.update(x, y, rule="batch")
+
+
+def test_layer_pocket_predicts_with_pocket_weights():
+    from torch_perceptron import PerceptronLayer
+
+    gen = torch.Generator().manual_seed(12)
+    x = dyadic(80, 4, gen, torch.float32)
+    y = torch.randint(0, 2, (80, 1), generator=gen)
+    layer = PerceptronLayer(4, 1, pocket=True)
+    for _ in range(3):
+        layer.update(x, y)
+    assert torch.equal(layer(x), ops.predict(x, layer.pocket_weight, layer.pocket_bias))
+    assert set(layer.state_dict()) >= {"pocket_weight", "pocket_bias", "pocket_run",
+                                       "pocket_best_run"}
