@@ -9,7 +9,8 @@ namespace {
 
 constexpr const char* kOps[] = {
     "decision_function", "predict", "online_update", "multiclass_update",
-    "batch_update"};
+    "batch_update", "online_update_averaged", "multiclass_update_averaged",
+    "online_update_pocket", "multiclass_update_pocket"};
 
 // Autograd-free by design. A plain fallthrough would skip the Autograd key for
 // the op itself only: the ATen calls inside the kernels (addmm, add_, copy_)
@@ -58,6 +59,37 @@ TORCH_LIBRARY(torch_perceptron, m) {
       "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
       "-> Tensor");
+  // The averaged perceptron: online_update / multiclass_update that also keep
+  // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
+  // (int64 [K], multiclass [1]: samples seen), so that the average of the
+  // weights over every sample seen is weight - weight_acc / count.
+  m.def(
+      "online_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
+      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool zero_is_mistake=False, bool fit_intercept=True) -> Tensor");
+  m.def(
+      "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
+      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool fit_intercept=True) -> Tensor");
+  // The pocket perceptron: online_update / multiclass_update that also keep in
+  // pocket_weight / pocket_bias the weights of the longest run of correct
+  // predictions; run and best_run (int64 [K], multiclass [1]) are the current
+  // run and the record.
+  // fit_intercept=False (these four ops): the bias is left as it is, for
+  // scikit-learn's option of the same name.
+  m.def(
+      "online_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
+      "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
+      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
+  m.def(
+      "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
+      "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
+      "Tensor? sample_weight=None, bool fit_intercept=True) -> Tensor");
 }
 
 TORCH_LIBRARY_IMPL(torch_perceptron, Autograd, m) {

@@ -7,7 +7,7 @@ import torch
 
 import torch_perceptron
 
-OP_NAMES = ["decision_function", "predict", "online_update", "multiclass_update", "batch_update"]
+OP_NAMES = ("decision_function", "predict", "online_update", "multiclass_update", "batch_update")
 
 
 def test_import_does_not_import_lightning():
@@ -21,10 +21,19 @@ def test_import_does_not_import_lightning():
     assert out.stdout.strip() == "[]", out.stdout
 
 
+# The variants of issue 6 (tested in test_averaged.py and test_pocket.py).
+VARIANT_OPS = (
+    "online_update_averaged",
+    "multiclass_update_averaged",
+    "online_update_pocket",
+    "multiclass_update_pocket",
+)
+
+
 def test_ops_are_listed_under_torch_ops():
     registered = {name for name in torch._C._dispatch_get_all_op_names() if name.startswith("torch_perceptron::")}
-    assert registered == {f"torch_perceptron::{name}" for name in OP_NAMES}
-    for name in OP_NAMES:
+    assert registered == {f"torch_perceptron::{name}" for name in OP_NAMES + VARIANT_OPS}
+    for name in OP_NAMES + VARIANT_OPS:
         packet = getattr(torch.ops.torch_perceptron, name)
         assert packet.default._schema.name == f"torch_perceptron::{name}"
         assert hasattr(torch_perceptron.ops, name)

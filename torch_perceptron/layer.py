@@ -24,11 +24,25 @@ class PerceptronLayer(nn.Module):
     ``forward`` returns class indices ``[*]`` (int64) and ``update`` takes class
     indices.
 
+    Averaged (``average=True``, Freund & Schapire 1999): ``update`` also keeps the
+    running average of the weights after every sample seen since the last
+    ``reset_parameters()`` (buffers ``weight_acc``, ``bias_acc``,
+    ``average_count``), and ``forward`` / ``decision_function`` use the averaged
+    weights. Pocket (``pocket=True``, Gallant 1990): ``update`` also keeps the
+    weights with the longest run of consecutive correct predictions (per output,
+    or for the whole model when multiclass; buffers ``pocket_weight``,
+    ``pocket_bias``, ``pocket_run``, ``pocket_best_run``), and ``forward`` /
+    ``decision_function`` use them. Both work with ``rule="online"`` only, and
+    not together. ``weight`` and ``bias`` are always the rule's current weights;
+    :meth:`inference_parameters` gives the ones predictions use.
+
     Args:
         in_features: size of each input sample.
         out_features: outputs (binary / one-vs-rest) or classes (multiclass).
         multiclass: use the multiclass perceptron rule (argmax over classes).
         lr: learning rate of the rule (> 0).
+        average: predict with the averaged weights.
+        pocket: predict with the pocket weights.
     """
 
     weight: Tensor
@@ -43,6 +57,8 @@ class PerceptronLayer(nn.Module):
         lr: float = 1.0,
         device: Optional[torch.device | str] = None,
         dtype: Optional[torch.dtype] = None,
+        average: bool = False,
+        pocket: bool = False,
     ) -> None:
         super().__init__()
         if in_features < 0:
@@ -53,24 +69,61 @@ class PerceptronLayer(nn.Module):
             raise ValueError(f"out_features: multiclass needs >= 2 classes, got {out_features}")
         if not lr > 0 or lr == float("inf"):
             raise ValueError(f"lr: expected a finite value > 0, got {lr}")
+        if average and pocket:
+            raise ValueError("average and pocket: expected at most one of them, got both")
         self.in_features = in_features
         self.out_features = out_features
         self.multiclass = multiclass
         self.lr = float(lr)
+        self.average = bool(average)
+        self.pocket = bool(pocket)
         factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
         self.register_buffer("weight", torch.zeros(out_features, in_features, **factory))
         self.register_buffer("bias", torch.zeros(out_features, **factory))
+        counters = 1 if multiclass else out_features
+        counter = {"device": device, "dtype": torch.int64}
+        if self.average:
+            self.register_buffer("weight_acc", torch.zeros(out_features, in_features, **factory))
+            self.register_buffer("bias_acc", torch.zeros(out_features, **factory))
+            self.register_buffer("average_count", torch.zeros(counters, **counter))
+        if self.pocket:
+            self.register_buffer("pocket_weight", torch.zeros(out_features, in_features, **factory))
+            self.register_buffer("pocket_bias", torch.zeros(out_features, **factory))
+            self.register_buffer("pocket_run", torch.zeros(counters, **counter))
+            self.register_buffer("pocket_best_run", torch.zeros(counters, **counter))
 
     def reset_parameters(self) -> None:
         """Sets the weights and bias back to zeros."""
         with torch.no_grad():
             self.weight.zero_()
             self.bias.zero_()
+            if self.average:
+                self.weight_acc.zero_()
+                self.bias_acc.zero_()
+                self.average_count.zero_()
+            if self.pocket:
+                self.pocket_weight.zero_()
+                self.pocket_bias.zero_()
+                self.pocket_run.zero_()
+                self.pocket_best_run.zero_()
+
+    def inference_parameters(self) -> tuple[Tensor, Tensor]:
+        """The weights ``[out_features, in_features]`` and bias ``[out_features]``
+        that predictions use: the averaged ones with ``average=True`` (new
+        tensors), the pocket with ``pocket=True``, else ``weight`` and ``bias``."""
+        if self.average:
+            return ops.averaged_parameters(
+                self.weight, self.bias, self.weight_acc, self.bias_acc, self.average_count
+            )
+        if self.pocket:
+            return self.pocket_weight, self.pocket_bias
+        return self.weight, self.bias
 
     def decision_function(self, x: Tensor) -> Tensor:
-        """Net input ``x @ weight.T + bias``, ``[*, out_features]``."""
+        """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
+        averaged or pocket weights when those are on)."""
         flat = x.reshape(-1, self.in_features)
-        z = ops.decision_function(flat, self.weight, self.bias)
+        z = ops.decision_function(flat, *self.inference_parameters())
         return z.reshape(*x.shape[:-1], self.out_features)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -81,7 +134,7 @@ class PerceptronLayer(nn.Module):
             # in the update rule.
             return self.decision_function(x).argmax(-1)
         flat = x.reshape(-1, self.in_features)
-        out = ops.predict(flat, self.weight, self.bias)
+        out = ops.predict(flat, *self.inference_parameters())
         return out.reshape(*x.shape[:-1], self.out_features)
 
     def update(
@@ -98,13 +151,18 @@ class PerceptronLayer(nn.Module):
         ``y``: 0/1 labels ``[N]`` or ``[N, 1]`` (one output), ``[N, out_features]``
         (one-vs-rest), or class indices ``[N]`` (multiclass). ``rule="online"`` is
         the textbook rule, one sample after the other; ``rule="batch"`` is the
-        mini-batch rule (binary / one-vs-rest only).
+        mini-batch rule (binary / one-vs-rest only, and neither averaged nor
+        pocket).
 
         Returns the mistakes per output, int64 ``[out_features]`` (multiclass:
         ``[1]``).
         """
         if rule not in ("online", "batch"):
             raise ValueError(f"rule: expected 'online' or 'batch', got {rule!r}")
+        if rule == "batch" and (self.average or self.pocket):
+            raise ValueError("rule: the averaged and pocket perceptrons have only the 'online' rule")
+        if self.average or self.pocket:
+            return self._update_with_state(x, y, sample_weight, zero_is_mistake)
         if self.multiclass:
             if rule != "online":
                 raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
@@ -119,8 +177,35 @@ class PerceptronLayer(nn.Module):
             sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
         )
 
+    def _update_with_state(
+        self, x: Tensor, y: Tensor, sample_weight: Optional[Tensor], zero_is_mistake: bool
+    ) -> Tensor:
+        if self.average:
+            state = (self.weight_acc, self.bias_acc, self.average_count)
+        else:
+            state = (self.pocket_weight, self.pocket_bias, self.pocket_run, self.pocket_best_run)
+        if self.multiclass:
+            if zero_is_mistake:
+                raise ValueError("zero_is_mistake: not defined for the multiclass rule")
+            update = (
+                ops.multiclass_update_averaged if self.average else ops.multiclass_update_pocket
+            )
+            return update(
+                self.weight, self.bias, *state, x, y, self.lr, sample_weight=sample_weight
+            )
+        update = ops.online_update_averaged if self.average else ops.online_update_pocket
+        return update(
+            self.weight, self.bias, *state, x, y, self.lr,
+            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
+        )
+
     def extra_repr(self) -> str:
-        return (
+        text = (
             f"in_features={self.in_features}, out_features={self.out_features}, "
             f"multiclass={self.multiclass}, lr={self.lr}"
         )
+        if self.average:
+            text += ", average=True"
+        if self.pocket:
+            text += ", pocket=True"
+        return text

@@ -7,7 +7,7 @@ return a new int64 tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``
 and one device.
 """
 
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 from torch import Tensor
@@ -128,3 +128,176 @@ def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None):
 torch.library.register_fake("torch_perceptron::online_update")(_mistakes_fake)
 torch.library.register_fake("torch_perceptron::batch_update")(_mistakes_fake)
 torch.library.register_fake("torch_perceptron::multiclass_update")(_multiclass_fake)
+
+
+# --- Averaged and pocket perceptrons -----------------------------------------
+
+
+def online_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_acc: Tensor,
+    bias_acc: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+) -> Tensor:
+    """:func:`online_update` that also keeps the running average of the weights
+    (the averaged perceptron, Freund & Schapire 1999), in place.
+
+    ``weight_acc [K, in]`` and ``bias_acc [K]`` (weight's dtype and device) gain
+    ``c * step * x`` and ``c * step`` on a mistake of output k at its sample
+    number ``c + 1``, and nothing on a correct prediction; ``count`` (int64
+    ``[K]``) is the number of samples each output has seen, and grows by N.
+    Start them at zero together with the weights; then
+    :func:`averaged_parameters` gives the mean of the weights after each sample
+    seen, over every call since. ``fit_intercept=False`` leaves ``bias`` (and
+    ``bias_acc``) as they are. Arguments otherwise as in :func:`online_update`.
+
+    Returns the mistakes per output, int64 ``[K]``.
+    """
+    return _ops.online_update_averaged.default(
+        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake,
+        fit_intercept,
+    )
+
+
+def multiclass_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_acc: Tensor,
+    bias_acc: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+) -> Tensor:
+    """:func:`multiclass_update` that also keeps the running average of the
+    weights, as :func:`online_update_averaged` does; ``count`` is int64 ``[1]``.
+
+    Returns the number of mistakes, int64 ``[1]``.
+    """
+    return _ops.multiclass_update_averaged.default(
+        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, fit_intercept
+    )
+
+
+def averaged_parameters(
+    weight: Tensor, bias: Tensor, weight_acc: Tensor, bias_acc: Tensor, count: Tensor
+) -> Tuple[Tensor, Tensor]:
+    """The averaged weights ``weight - weight_acc / count`` and bias, new
+    tensors of weight's shapes. An output that has seen no sample
+    (``count == 0``) averages to its current weights."""
+    c = count.to(weight.dtype).clamp_min(1)
+    if c.numel() == 1:
+        c = c.expand(weight.shape[0])
+    return weight - weight_acc / c[:, None], bias - bias_acc / c
+
+
+def online_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+) -> Tensor:
+    """:func:`online_update` that also keeps, per output, the pocket (Gallant
+    1990): the weights that made the longest run of consecutive correct
+    predictions, in place.
+
+    ``pocket_weight [K, in]`` and ``pocket_bias [K]`` (weight's dtype and
+    device) hold those weights; ``run`` and ``best_run`` (int64 ``[K]``) the
+    length of the current run and of the record. A run that beats the record
+    (strictly) puts its weights in the pocket. All of them persist across calls:
+    start with the pocket equal to the weights and both counters at zero.
+    ``sample_weight`` scales the steps only; a run counts samples.
+    ``fit_intercept=False`` leaves ``bias`` as it is.
+
+    Returns the mistakes per output, int64 ``[K]``.
+    """
+    return _ops.online_update_pocket.default(
+        weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr,
+        sample_weight, zero_is_mistake, fit_intercept,
+    )
+
+
+def multiclass_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    *,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+) -> Tensor:
+    """:func:`multiclass_update` that also keeps the pocket of the whole model
+    (all K rows), as :func:`online_update_pocket` does; ``run`` and
+    ``best_run`` are int64 ``[1]``.
+
+    Returns the number of mistakes, int64 ``[1]``.
+    """
+    return _ops.multiclass_update_pocket.default(
+        weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr, sample_weight,
+        fit_intercept,
+    )
+
+
+def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
+                   sample_weight=None, zero_is_mistake=False, fit_intercept=True):
+    _check_shapes(x, weight, bias)
+    torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
+    torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
+    return weight.new_empty((weight.shape[0],), dtype=torch.int64)
+
+
+def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
+                              sample_weight=None, fit_intercept=True):
+    _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y)
+    return weight.new_empty((1,), dtype=torch.int64)
+
+
+def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr=1.0,
+                 sample_weight=None, zero_is_mistake=False, fit_intercept=True):
+    _check_shapes(x, weight, bias)
+    torch._check(
+        pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
+    )
+    torch._check(pocket_bias.shape == bias.shape, lambda: "pocket_bias: expected bias's shape")
+    return weight.new_empty((weight.shape[0],), dtype=torch.int64)
+
+
+def _multiclass_pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
+                            lr=1.0, sample_weight=None, fit_intercept=True):
+    _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y)
+    return weight.new_empty((1,), dtype=torch.int64)
+
+
+torch.library.register_fake("torch_perceptron::online_update_averaged")(_averaged_fake)
+torch.library.register_fake("torch_perceptron::multiclass_update_averaged")(
+    _multiclass_averaged_fake
+)
+torch.library.register_fake("torch_perceptron::online_update_pocket")(_pocket_fake)
+torch.library.register_fake("torch_perceptron::multiclass_update_pocket")(
+    _multiclass_pocket_fake
+)

@@ -114,3 +114,154 @@ def predict(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     """``[x . w + b > 0]`` as 0/1 in x's dtype, ``[N, K]``."""
     z = torch.stack([(x * weight[o]).sum(1) + bias[o] for o in range(weight.shape[0])], 1)
     return (z > 0).to(x.dtype)
+
+
+def online_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+):
+    """The averaged perceptron written literally: after every sample, add each
+    output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
+    The average is ``weight_sum / count``.
+
+    Returns ``(w, b, weight_sum, bias_sum, count, mistakes)``, all new tensors
+    (the kernels keep a different accumulator; see ops.averaged_parameters).
+    """
+    w, b = weight.clone(), bias.clone()
+    ws, bs, c = weight_sum.clone(), bias_sum.clone(), count.clone()
+    k = w.shape[0]
+    mistakes = torch.zeros(k, dtype=torch.int64)
+    for i in range(x.shape[0]):
+        b_before = b
+        w, b, m = online_update(
+            w, b, x[i : i + 1], y.reshape(x.shape[0], k)[i : i + 1], lr,
+            None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
+        )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
+        mistakes += m
+        ws, bs, c = ws + w, bs + b, c + 1
+    return w, b, ws, bs, c, mistakes
+
+
+def multiclass_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+):
+    """The averaged multiclass perceptron written literally; as
+    :func:`online_update_averaged`, ``count`` of shape ``[1]``."""
+    w, b = weight.clone(), bias.clone()
+    ws, bs, c = weight_sum.clone(), bias_sum.clone(), count.clone()
+    mistakes = torch.zeros(1, dtype=torch.int64)
+    for i in range(x.shape[0]):
+        b_before = b
+        w, b, m = multiclass_update(
+            w, b, x[i : i + 1], y[i : i + 1], lr,
+            None if sample_weight is None else sample_weight[i : i + 1],
+        )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
+        mistakes += m
+        ws, bs, c = ws + w, bs + b, c + 1
+    return w, b, ws, bs, c, mistakes
+
+
+def online_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+):
+    """The pocket perceptron written literally, per output: after each correct
+    prediction the run grows, and whenever it is longer than the record the
+    current weights go into the pocket; a mistake ends the run.
+
+    Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``.
+    """
+    w, b = weight.clone(), bias.clone()
+    pw, pb = pocket_weight.clone(), pocket_bias.clone()
+    run, best = run.clone(), best_run.clone()
+    k = w.shape[0]
+    y = y.reshape(x.shape[0], k)
+    mistakes = torch.zeros(k, dtype=torch.int64)
+    for i in range(x.shape[0]):
+        b_before = b
+        w, b, m = online_update(
+            w, b, x[i : i + 1], y[i : i + 1], lr,
+            None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
+        )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
+        mistakes += m
+        for o in range(k):
+            if m[o] == 0:
+                run[o] += 1
+                if run[o] > best[o]:
+                    best[o] = run[o]
+                    pw[o], pb[o] = w[o], b[o]
+            else:
+                run[o] = 0
+    return w, b, pw, pb, run, best, mistakes
+
+
+def multiclass_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+):
+    """The pocket multiclass perceptron written literally (one run for the
+    whole model); as :func:`online_update_pocket`, counters of shape ``[1]``."""
+    w, b = weight.clone(), bias.clone()
+    pw, pb = pocket_weight.clone(), pocket_bias.clone()
+    run, best = run.clone(), best_run.clone()
+    mistakes = torch.zeros(1, dtype=torch.int64)
+    for i in range(x.shape[0]):
+        b_before = b
+        w, b, m = multiclass_update(
+            w, b, x[i : i + 1], y[i : i + 1], lr,
+            None if sample_weight is None else sample_weight[i : i + 1],
+        )
+        if not fit_intercept:  # the bias takes no step
+            b = b_before
+        mistakes += m
+        if m[0] == 0:
+            run[0] += 1
+            if run[0] > best[0]:
+                best[0] = run[0]
+                pw, pb = w.clone(), b.clone()
+        else:
+            run[0] = 0
+    return w, b, pw, pb, run, best, mistakes

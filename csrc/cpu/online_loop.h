@@ -1,0 +1,172 @@
+// The loop of the online rule on the CPU, shared by the plain, averaged and
+// pocket kernels.
+//
+// The rule is sequential over samples, so the only parallelism is across the K
+// outputs: each thread owns a contiguous block of weight rows and streams every
+// sample once for that block. K = 1 runs on one thread.
+//
+// What a variant does beyond the rule is a Policy with three hooks, called for
+// output o: correct(o) after a correct prediction, mistake(o, i, x_i, step)
+// before the weights take the step, and done(o) after the last sample. A hook
+// touches only row o of its own state, so the outputs stay independent and the
+// threads never share a write. The plain rule's hooks are empty and compile
+// away: its loop is the same code as before the variants existed.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <optional>
+
+#include "../checks.h"
+#include "vec.h"
+
+namespace torch_perceptron::cpu {
+
+// Below this many multiply-adds per call, waking a second thread costs more
+// than it saves (e.g. Lightning's small batches).
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+// Outputs per thread whose decision values are kept on the stack at once.
+constexpr int64_t kRowBlock = 64;
+
+template <typename scalar_t>
+struct OnlineArgs {
+  scalar_t* w;         // [K, in], contiguous
+  scalar_t* b;         // [K]
+  const scalar_t* x;   // [N, in], contiguous
+  const scalar_t* y;   // [N, K] of 0/1
+  const scalar_t* sw;  // [N] or nullptr
+  int64_t n, in, k;
+  scalar_t lr;
+  bool zero_is_mistake;
+  bool fit_intercept;  // false: the bias stays as it is
+  int64_t* mistakes;   // [K]
+};
+
+struct NoPolicy {
+  void correct(int64_t) {}
+  template <typename scalar_t>
+  void mistake(int64_t, int64_t, const scalar_t*, scalar_t) {}
+  void done(int64_t) {}
+};
+
+// Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
+// each sample is read once per block. The outputs never touch each other's
+// rows, so computing a block's decision values before applying its updates is
+// the same as going output by output. Returns the first row whose decision
+// value is not finite, or -1.
+template <typename scalar_t, typename Policy>
+int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
+                    int64_t k1, const std::atomic<bool>& stop) {
+  scalar_t z[kRowBlock];
+  for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
+    const int64_t rows = std::min(kRowBlock, k1 - blk);
+    for (int64_t i = 0; i < a.n; ++i) {
+      const scalar_t* xi = a.x + i * a.in;
+      prefetch_row_ahead(a.x, i, a.n, a.in);
+      const scalar_t* yi = a.y + i * a.k;
+      dots(a.w + blk * a.in, a.in, xi, a.in, rows, z);
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = blk + r;
+        const scalar_t zo = z[r] + a.b[o];
+        if (!std::isfinite(zo)) return i;
+        const scalar_t t = yi[o];
+        scalar_t yhat = zo > 0 ? scalar_t(1) : scalar_t(0);
+        if (a.zero_is_mistake && zo == 0) yhat = 1 - t;
+        const scalar_t err = t - yhat;
+        if (err != 0) {
+          a.mistakes[o] += 1;
+          scalar_t step = a.lr * err;
+          if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
+          policy.mistake(o, i, xi, step);
+          axpy(a.w + o * a.in, xi, step, a.in);
+          if (a.fit_intercept) a.b[o] += step;
+        } else {
+          policy.correct(o);
+        }
+      }
+      if (stop.load(std::memory_order_relaxed)) return -1;
+    }
+    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r);
+  }
+  return -1;
+}
+
+// The validated, contiguous operands of one call of an online-rule op. `w` and
+// `b` are what the kernel writes: weight and bias themselves when contiguous,
+// copies otherwise (see finish()).
+struct OnlineCall {
+  at::Tensor weight, bias;  // the caller's tensors
+  at::Tensor w, b, x, y, sw, mistakes;
+  int64_t n, in, k;
+  double lr;
+  bool zero_is_mistake;
+  bool fit_intercept = true;
+
+  OnlineCall(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
+             const at::Tensor& y_, double lr_,
+             const std::optional<at::Tensor>& sample_weight,
+             bool zero_is_mistake_)
+      : weight(weight_), bias(bias_), lr(lr_),
+        zero_is_mistake(zero_is_mistake_) {
+    check_params(weight, bias);
+    check_features(x_, weight);
+    check_lr(lr);
+    n = x_.size(0);
+    in = x_.size(1);
+    k = weight.size(0);
+    y = binary_labels(y_, n, k, x_.scalar_type(), x_.device());
+    sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
+    x = x_.contiguous();
+    w = weight.contiguous();
+    b = bias.contiguous();
+    mistakes = at::zeros({k}, x_.options().dtype(at::kLong));
+  }
+
+  // Runs the rule with the policy that make(scalar_t{}) builds. Returns the
+  // first row of x with a non-finite decision value, or -1; on such a row
+  // some outputs may have been updated, and the caller restores them.
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    if (n == 0) return -1;
+    std::atomic<bool> stop{false};
+    std::atomic<int64_t> bad_row{n};
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cpu", [&] {
+      const OnlineArgs<scalar_t> args{
+          w.data_ptr<scalar_t>(),
+          b.data_ptr<scalar_t>(),
+          x.const_data_ptr<scalar_t>(),
+          y.const_data_ptr<scalar_t>(),
+          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
+          n, in, k,
+          static_cast<scalar_t>(lr),
+          zero_is_mistake,
+          fit_intercept,
+          mistakes.data_ptr<int64_t>()};
+      auto policy = make(scalar_t{});
+      const int64_t grain = n * in * k < kMinParallelWork ? k : 1;
+      at::parallel_for(0, k, grain, [&](int64_t k0, int64_t k1) {
+        const int64_t row = online_rows(args, policy, k0, k1, stop);
+        if (row >= 0) {
+          stop.store(true, std::memory_order_relaxed);
+          int64_t seen = bad_row.load();
+          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
+          }
+        }
+      });
+    });
+    return stop.load() ? bad_row.load() : -1;
+  }
+
+  // Writes the kernel's copies back into non-contiguous weight and bias.
+  void finish() {
+    copy_back_if_needed(weight, w);
+    copy_back_if_needed(bias, b);
+  }
+};
+
+}  // namespace torch_perceptron::cpu

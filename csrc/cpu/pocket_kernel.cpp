@@ -1,0 +1,172 @@
+// The pocket perceptron (Gallant 1990) on the CPU, binary / one-vs-rest and
+// multiclass.
+//
+// The rule runs as usual; beside it the "pocket" keeps the weights that gave
+// the longest run of consecutive correct predictions seen so far (per output
+// for one-vs-rest, for the whole model when multiclass), for data that is not
+// separable. The weights do not change during a run, so they are copied into
+// the pocket once, when a run that beats the record ends (at a mistake, before
+// the step, or at the end of the call), not on every correct sample. `run` and
+// `best_run` persist across calls, so a run may span batches and epochs.
+// A longer run replaces the pocket; an equal one does not.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include <cstring>
+
+#include "../checks.h"
+#include "../state_checks.h"
+#include "multiclass_loop.h"
+#include "online_loop.h"
+
+namespace torch_perceptron {
+namespace {
+
+template <typename scalar_t>
+struct PocketPolicy {
+  const scalar_t* w;  // [K, in], the weights the rule updates
+  const scalar_t* b;
+  scalar_t* pocket_w;
+  scalar_t* pocket_b;
+  int64_t* run;   // [K]
+  int64_t* best;  // [K]
+  int64_t in;
+
+  void keep_if_record(int64_t o) {
+    if (run[o] > best[o]) {
+      best[o] = run[o];
+      std::memcpy(pocket_w + o * in, w + o * in, in * sizeof(scalar_t));
+      pocket_b[o] = b[o];
+    }
+  }
+  void correct(int64_t o) { ++run[o]; }
+  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t) {
+    keep_if_record(o);
+    run[o] = 0;
+  }
+  void done(int64_t o) { keep_if_record(o); }
+};
+
+template <typename scalar_t>
+struct PocketMulticlassPolicy {
+  const scalar_t* w;
+  const scalar_t* b;
+  scalar_t* pocket_w;
+  scalar_t* pocket_b;
+  int64_t* run;   // [1]
+  int64_t* best;  // [1]
+  int64_t in, k;
+
+  void keep_if_record() {
+    if (*run > *best) {
+      *best = *run;
+      std::memcpy(pocket_w, w, k * in * sizeof(scalar_t));
+      std::memcpy(pocket_b, b, k * sizeof(scalar_t));
+    }
+  }
+  void correct() { ++*run; }
+  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t) {
+    keep_if_record();
+    *run = 0;
+  }
+  void done() { keep_if_record(); }
+};
+
+// The pocket state of one call: the caller's tensors and the contiguous ones
+// the kernel writes.
+struct PocketState {
+  at::Tensor& pocket_weight;
+  at::Tensor& pocket_bias;
+  at::Tensor& run;
+  at::Tensor& best_run;
+  at::Tensor pw, pb, r, br;
+
+  PocketState(at::Tensor& pocket_weight_, at::Tensor& pocket_bias_,
+              at::Tensor& run_, at::Tensor& best_run_,
+              const at::Tensor& weight, const at::Tensor& bias,
+              int64_t counters)
+      : pocket_weight(pocket_weight_), pocket_bias(pocket_bias_), run(run_),
+        best_run(best_run_) {
+    check_like(pocket_weight, "pocket_weight", weight, "weight");
+    check_like(pocket_bias, "pocket_bias", bias, "bias");
+    check_counters(run, "run", counters, weight.device());
+    check_counters(best_run, "best_run", counters, weight.device());
+    pw = pocket_weight.contiguous();
+    pb = pocket_bias.contiguous();
+    r = run.contiguous();
+    br = best_run.contiguous();
+  }
+};
+
+// Runs `call`, restoring weights and pocket state if a row of x turns out
+// non-finite.
+template <typename Call, typename MakePolicy>
+at::Tensor run_pocket(Call& call, PocketState& s, MakePolicy make) {
+  if (call.n == 0) return call.mistakes;
+  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
+  const at::Tensor pw_saved = s.pw.clone(), pb_saved = s.pb.clone();
+  const at::Tensor r_saved = s.r.clone(), br_saved = s.br.clone();
+  const int64_t bad_row = call.run(make);
+  if (bad_row >= 0) {
+    call.weight.copy_(w_saved);
+    call.bias.copy_(b_saved);
+    s.pocket_weight.copy_(pw_saved);
+    s.pocket_bias.copy_(pb_saved);
+    s.run.copy_(r_saved);
+    s.best_run.copy_(br_saved);
+    fail_non_finite_row(bad_row);
+  }
+  call.finish();
+  copy_back_if_needed(s.pocket_weight, s.pw);
+  copy_back_if_needed(s.pocket_bias, s.pb);
+  copy_back_if_needed(s.run, s.r);
+  copy_back_if_needed(s.best_run, s.br);
+  return call.mistakes;
+}
+
+at::Tensor online_update_pocket_cpu(
+    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
+    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
+    const at::Tensor& x, const at::Tensor& y, double lr,
+    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
+    bool fit_intercept) {
+  cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  call.fit_intercept = fit_intercept;
+  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias,
+                call.k);
+  return run_pocket(call, s, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    return PocketPolicy<scalar_t>{
+        call.w.const_data_ptr<scalar_t>(), call.b.const_data_ptr<scalar_t>(),
+        s.pw.data_ptr<scalar_t>(),         s.pb.data_ptr<scalar_t>(),
+        s.r.data_ptr<int64_t>(),           s.br.data_ptr<int64_t>(),
+        call.in};
+  });
+}
+
+at::Tensor multiclass_update_pocket_cpu(
+    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
+    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
+    const at::Tensor& x, const at::Tensor& y, double lr,
+    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
+  cpu::MulticlassCall call(weight, bias, x, y, lr, sample_weight);
+  call.fit_intercept = fit_intercept;
+  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias, 1);
+  return run_pocket(call, s, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    return PocketMulticlassPolicy<scalar_t>{
+        call.w.const_data_ptr<scalar_t>(), call.b.const_data_ptr<scalar_t>(),
+        s.pw.data_ptr<scalar_t>(),         s.pb.data_ptr<scalar_t>(),
+        s.r.data_ptr<int64_t>(),           s.br.data_ptr<int64_t>(),
+        call.in,                           call.k};
+  });
+}
+
+}  // namespace
+
+TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
+  m.impl("online_update_pocket", &online_update_pocket_cpu);
+  m.impl("multiclass_update_pocket", &multiclass_update_pocket_cpu);
+}
+
+}  // namespace torch_perceptron
