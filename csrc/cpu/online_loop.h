@@ -6,8 +6,9 @@
 // sample once for that block. K = 1 runs on one thread.
 //
 // What a variant does beyond the rule is a Policy with three hooks, called for
-// output o: correct(o) after a correct prediction, mistake(o, i, x_i, step)
-// before the weights take the step, and done(o) after the last sample. A hook
+// output o: correct(o) after a correct prediction, mistake(o, i, x_i, step,
+// bias_o) before the weights take the step, and done(o, bias_o) after the last
+// sample; bias_o is the output's current bias (the loop keeps it on its stack). A hook
 // touches only row o of its own state, so the outputs stay independent and the
 // threads never share a write. The plain rule's hooks are empty and compile
 // away: its loop is the same code as before the variants existed.
@@ -50,8 +51,9 @@ struct OnlineArgs {
 struct NoPolicy {
   void correct(int64_t) {}
   template <typename scalar_t>
-  void mistake(int64_t, int64_t, const scalar_t*, scalar_t) {}
-  void done(int64_t) {}
+  void mistake(int64_t, int64_t, const scalar_t*, scalar_t, scalar_t) {}
+  template <typename scalar_t>
+  void done(int64_t, scalar_t) {}
 };
 
 // Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
@@ -62,9 +64,23 @@ struct NoPolicy {
 template <typename scalar_t, typename Policy>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
                     int64_t k1, const std::atomic<bool>& stop) {
-  scalar_t z[kRowBlock];
+  // The block's biases and mistake counts live on this thread's stack while
+  // it runs: in the shared arrays, neighbouring outputs of two threads sit in
+  // one cache line, which would bounce between the cores on every mistake.
+  scalar_t z[kRowBlock], bias[kRowBlock];
+  int64_t mistakes[kRowBlock];
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, k1 - blk);
+    for (int64_t r = 0; r < rows; ++r) {
+      bias[r] = a.b[blk + r];
+      mistakes[r] = 0;
+    }
+    auto flush = [&] {
+      for (int64_t r = 0; r < rows; ++r) {
+        a.b[blk + r] = bias[r];
+        a.mistakes[blk + r] += mistakes[r];
+      }
+    };
     for (int64_t i = 0; i < a.n; ++i) {
       const scalar_t* xi = a.x + i * a.in;
       prefetch_row_ahead(a.x, i, a.n, a.in);
@@ -72,26 +88,33 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       dots(a.w + blk * a.in, a.in, xi, a.in, rows, z);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t o = blk + r;
-        const scalar_t zo = z[r] + a.b[o];
-        if (!std::isfinite(zo)) return i;
+        const scalar_t zo = z[r] + bias[r];
+        if (!std::isfinite(zo)) {
+          flush();
+          return i;
+        }
         const scalar_t t = yi[o];
         scalar_t yhat = zo > 0 ? scalar_t(1) : scalar_t(0);
         if (a.zero_is_mistake && zo == 0) yhat = 1 - t;
         const scalar_t err = t - yhat;
         if (err != 0) {
-          a.mistakes[o] += 1;
+          mistakes[r] += 1;
           scalar_t step = a.lr * err;
           if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
-          policy.mistake(o, i, xi, step);
+          policy.mistake(o, i, xi, step, bias[r]);
           axpy(a.w + o * a.in, xi, step, a.in);
-          if (a.fit_intercept) a.b[o] += step;
+          if (a.fit_intercept) bias[r] += step;
         } else {
           policy.correct(o);
         }
       }
-      if (stop.load(std::memory_order_relaxed)) return -1;
+      if (stop.load(std::memory_order_relaxed)) {
+        flush();
+        return -1;
+      }
     }
-    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r);
+    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r, bias[r]);
+    flush();
   }
   return -1;
 }

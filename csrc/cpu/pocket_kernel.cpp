@@ -25,26 +25,25 @@ namespace {
 template <typename scalar_t>
 struct PocketPolicy {
   const scalar_t* w;  // [K, in], the weights the rule updates
-  const scalar_t* b;
   scalar_t* pocket_w;
   scalar_t* pocket_b;
   int64_t* run;   // [K]
   int64_t* best;  // [K]
   int64_t in;
 
-  void keep_if_record(int64_t o) {
+  void keep_if_record(int64_t o, scalar_t bias_o) {
     if (run[o] > best[o]) {
       best[o] = run[o];
       std::memcpy(pocket_w + o * in, w + o * in, in * sizeof(scalar_t));
-      pocket_b[o] = b[o];
+      pocket_b[o] = bias_o;
     }
   }
   void correct(int64_t o) { ++run[o]; }
-  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t) {
-    keep_if_record(o);
+  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t, scalar_t bias_o) {
+    keep_if_record(o, bias_o);
     run[o] = 0;
   }
-  void done(int64_t o) { keep_if_record(o); }
+  void done(int64_t o, scalar_t bias_o) { keep_if_record(o, bias_o); }
 };
 
 template <typename scalar_t>
@@ -137,10 +136,9 @@ at::Tensor online_update_pocket_cpu(
   return run_pocket(call, s, [&](auto tag) {
     using scalar_t = decltype(tag);
     return PocketPolicy<scalar_t>{
-        call.w.const_data_ptr<scalar_t>(), call.b.const_data_ptr<scalar_t>(),
-        s.pw.data_ptr<scalar_t>(),         s.pb.data_ptr<scalar_t>(),
-        s.r.data_ptr<int64_t>(),           s.br.data_ptr<int64_t>(),
-        call.in};
+        call.w.const_data_ptr<scalar_t>(), s.pw.data_ptr<scalar_t>(),
+        s.pb.data_ptr<scalar_t>(),         s.r.data_ptr<int64_t>(),
+        s.br.data_ptr<int64_t>(),          call.in};
   });
 }
 
