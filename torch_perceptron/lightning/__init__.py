@@ -1,0 +1,15 @@
+"""Lightning support: a LightningModule driving the perceptron rule, data
+modules, and the "perceptron_ddp" strategy (registered on import)."""
+
+from .data import CSVDataModule, SklearnDataModule, TensorDataModule, TwoBlobsDataModule
+from .module import PerceptronClassifier
+from .strategy import PerceptronDDPStrategy
+
+__all__ = [
+    "CSVDataModule",
+    "PerceptronClassifier",
+    "PerceptronDDPStrategy",
+    "SklearnDataModule",
+    "TensorDataModule",
+    "TwoBlobsDataModule",
+]

@@ -1,0 +1,200 @@
+"""LightningDataModules: the seed's two blobs, scikit-learn's bundled data sets
+and a user's CSV file. Every split is disjoint and standardized with the
+training statistics only; the training order is reshuffled every epoch from a
+seed, so a run (and a resumed run) is reproducible."""
+
+import csv
+import math
+import os
+from typing import Literal, Optional, Sequence
+
+import lightning as L
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data.distributed import DistributedSampler
+
+from ..datasets import shuffle_split, standardize, two_blobs
+
+
+class TensorDataModule(L.LightningDataModule):
+    """Features ``x [N, in_features]`` (float32) and class indices ``y [N]``
+    (int64), split into train / val / test once, at construction.
+
+    ``in_features`` and ``num_classes`` are known right away, so a command line
+    can link them to the model's arguments.
+    """
+
+    def __init__(
+        self,
+        x: Tensor,
+        y: Tensor,
+        *,
+        val_fraction: float = 0.0,
+        test_fraction: float = 0.25,
+        batch_size: int = 32,
+        seed: int = 0,
+        stratify: bool = False,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise ValueError(f"batch_size: expected >= 1, got {batch_size}")
+        if not 0 <= val_fraction < 1 or not 0 < test_fraction < 1 or val_fraction + test_fraction >= 1:
+            raise ValueError(
+                "val_fraction, test_fraction: expected 0 <= val, 0 < test, val + test < 1, "
+                f"got {val_fraction}, {test_fraction}"
+            )
+        self.batch_size = batch_size
+        self.seed = seed
+        y = y.long()
+        self.num_classes = max(int(y.max()) + 1, 2) if len(y) else 2
+        self.in_features = x.shape[1]
+        gen = torch.Generator().manual_seed(seed)
+        train, val, test = _split(y, val_fraction, test_fraction, gen, stratify)
+        x_train, x_val, x_test = standardize(x[train], x[val], x[test])
+        self.train_set = TensorDataset(x_train.float(), y[train])
+        self.val_set = TensorDataset(x_val.float(), y[val])
+        self.test_set = TensorDataset(x_test.float(), y[test])
+
+    def train_dataloader(self) -> DataLoader:
+        # A DistributedSampler even on one process: its order depends only on
+        # (seed, epoch), which Lightning sets every epoch, so a run resumed from
+        # a checkpoint sees the same orders as an uninterrupted one; with
+        # several processes it also shards the data.
+        trainer = self.trainer
+        sampler = DistributedSampler(
+            self.train_set,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+            shuffle=True,
+            seed=self.seed,
+        )
+        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler)
+
+    def val_dataloader(self) -> DataLoader | list:
+        if len(self.val_set) == 0:
+            return []  # no validation split: Lightning skips validation
+        return DataLoader(self.val_set, batch_size=max(self.batch_size, 256))
+
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_set, batch_size=max(self.batch_size, 256))
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.test_dataloader()
+
+
+def _split(y: Tensor, val_fraction: float, test_fraction: float, gen: torch.Generator,
+           stratify: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Index sets of a shuffled split, per class when ``stratify``."""
+    groups = [torch.nonzero(y == c).flatten() for c in y.unique()] if stratify else [torch.arange(len(y))]
+    parts: list[list[Tensor]] = [[], [], []]
+    for idx in groups:
+        idx = idx[torch.randperm(len(idx), generator=gen)]
+        n_test = round(len(idx) * test_fraction)
+        n_val = round(len(idx) * val_fraction)
+        parts[2].append(idx[:n_test])
+        parts[1].append(idx[n_test:n_test + n_val])
+        parts[0].append(idx[n_test + n_val:])
+    return tuple(torch.cat(p) for p in parts)  # type: ignore[return-value]
+
+
+class TwoBlobsDataModule(TensorDataModule):
+    """The lecture note's data: two uniform squares of ``n_per_class`` points
+    around (-0.5, -0.5) and (0.5, 0.5), shuffled and split without overlap
+    (300 / 100 by default, like the note's sizes, but disjoint)."""
+
+    def __init__(self, n_per_class: int = 200, *, val_fraction: float = 0.0,
+                 test_fraction: float = 0.25, batch_size: int = 32, seed: int = 0) -> None:
+        x, y = two_blobs(n_per_class, generator=torch.Generator().manual_seed(seed))
+        super().__init__(x, y, val_fraction=val_fraction, test_fraction=test_fraction,
+                         batch_size=batch_size, seed=seed)
+
+
+class SklearnDataModule(TensorDataModule):
+    """A data set that ships inside scikit-learn: "breast_cancer" (binary),
+    "digits" or "iris" (multiclass); a stratified split."""
+
+    def __init__(self, name: Literal["breast_cancer", "digits", "iris"] = "breast_cancer", *,
+                 val_fraction: float = 0.0, test_fraction: float = 0.25, batch_size: int = 32,
+                 seed: int = 0) -> None:
+        from sklearn import datasets
+
+        loaders = {"breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits,
+                   "iris": datasets.load_iris}
+        if name not in loaders:
+            raise ValueError(f"name: expected one of {sorted(loaders)}, got {name!r}")
+        bunch = loaders[name]()
+        super().__init__(torch.as_tensor(bunch.data, dtype=torch.float64),
+                         torch.as_tensor(bunch.target, dtype=torch.int64),
+                         val_fraction=val_fraction, test_fraction=test_fraction,
+                         batch_size=batch_size, seed=seed, stratify=True)
+        self.name = name
+
+
+class CSVDataModule(TensorDataModule):
+    """A CSV file with a header row: numeric feature columns and a label column.
+
+    Labels are mapped to class indices in sorted order (``classes`` keeps the
+    original values). ``feature_columns`` defaults to every other column.
+    """
+
+    def __init__(self, path: str, label_column: str = "label", *,
+                 feature_columns: Optional[Sequence[str]] = None, val_fraction: float = 0.0,
+                 test_fraction: float = 0.25, batch_size: int = 32, seed: int = 0) -> None:
+        x, labels = _read_csv(path, label_column, feature_columns)
+        self.classes = sorted(set(labels), key=_label_key)
+        index = {c: i for i, c in enumerate(self.classes)}
+        y = torch.tensor([index[v] for v in labels], dtype=torch.int64)
+        super().__init__(x, y, val_fraction=val_fraction, test_fraction=test_fraction,
+                         batch_size=batch_size, seed=seed, stratify=True)
+        self.path = path
+
+
+def _label_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), value)
+    except ValueError:
+        return (1, 0.0, value)
+
+
+def _read_csv(path: str, label_column: str,
+              feature_columns: Optional[Sequence[str]]) -> tuple[Tensor, list[str]]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"path: no CSV file at {path!r}")
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader, None)
+        if not header:
+            raise ValueError(f"path: {path!r} is empty; expected a header row")
+        header = [h.strip() for h in header]
+        if label_column not in header:
+            raise ValueError(f"label_column: no column {label_column!r} in {path!r}; columns: {header}")
+        features = list(feature_columns) if feature_columns else [h for h in header if h != label_column]
+        missing = [c for c in features if c not in header]
+        if missing:
+            raise ValueError(f"feature_columns: no column(s) {missing} in {path!r}; columns: {header}")
+        if not features:
+            raise ValueError(f"feature_columns: {path!r} has no feature column besides {label_column!r}")
+        cols = [header.index(c) for c in features]
+        label_at = header.index(label_column)
+        rows, labels = [], []
+        for line, row in enumerate(reader, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                raise ValueError(f"{path}:{line}: expected {len(header)} fields, got {len(row)}")
+            values = []
+            for c, name in zip(cols, features):
+                try:
+                    v = float(row[c])
+                except ValueError:
+                    raise ValueError(
+                        f"{path}:{line}: column {name!r}: expected a number, got {row[c]!r}") from None
+                if not math.isfinite(v):
+                    raise ValueError(f"{path}:{line}: column {name!r}: expected a finite number, got {row[c]!r}")
+                values.append(v)
+            rows.append(values)
+            labels.append(row[label_at].strip())
+    if not rows:
+        raise ValueError(f"path: {path!r} has a header but no data rows")
+    return torch.tensor(rows, dtype=torch.float64), labels
