@@ -89,14 +89,14 @@ def test_seed_experiment_learns_across_splits():
     assert min(accs) > 0.7, accs
 
 
-def test_seed_example_script_runs():
+def test_plain_loop_example_matches_the_layer():
     import pathlib
     import subprocess
     import sys
 
     root = pathlib.Path(__file__).resolve().parents[1]
     out = subprocess.run(
-        [sys.executable, str(root / "examples" / "seed_experiment.py"), "--epochs", "5"],
+        [sys.executable, str(root / "examples" / "plain_pytorch_loop.py"), "--epochs", "5"],
         capture_output=True, text=True, check=True, timeout=120,
     ).stdout
     assert "Weights:" in out and "Bias:" in out
