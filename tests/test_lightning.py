@@ -215,3 +215,15 @@ def test_module_rejects_bad_arguments():
         PerceptronClassifier(2, rule="adam")
     with pytest.raises(ValueError, match="num_classes"):
         PerceptronClassifier(2, num_classes=1)
+
+
+@pytest.mark.parametrize("variant", ["average", "pocket"])
+def test_averaged_and_pocket_through_the_trainer(tmp_path, variant):
+    data = SklearnDataModule("iris", batch_size=16)
+    model = PerceptronClassifier(data.in_features, data.num_classes, rule="multiclass", **{variant: True})
+    trainer(tmp_path, max_epochs=3).fit(model, data)
+    layer = PerceptronLayer(4, 3, multiclass=True, **{variant: True})
+    manual_epochs(data, layer, 3)
+    x, _ = data.test_set.tensors
+    assert torch.equal(model(x), layer(x))
+    assert torch.equal(model.layer.inference_parameters()[0], layer.inference_parameters()[0])
