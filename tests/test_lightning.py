@@ -184,8 +184,14 @@ def test_two_process_ddp_mixes_weights(tmp_path, mix):
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(r0["weight"], r1["weight"]) and torch.equal(r0["bias"], r1["bias"])
     assert r0["mistakes"] == r1["mistakes"]
+    # The checkpoint holds the mixed model (saved after validation, which
+    # comes before on_train_epoch_end).
+    ckpt = glob.glob(str(tmp_path / "**" / "*.ckpt"), recursive=True)
+    assert len(ckpt) == 1
+    saved = torch.load(ckpt[0], weights_only=False)["state_dict"]
+    assert torch.equal(saved["layer.weight"], r0["weight"])
     # The same shards and mixing, by hand in one process.
-    data = TwoBlobsDataModule(seed=3, batch_size=16)
+    data = TwoBlobsDataModule(seed=3, batch_size=16, val_fraction=0.1)
     layers = [PerceptronLayer(2), PerceptronLayer(2)]
     totals = []
     for epoch in range(2):
@@ -207,7 +213,7 @@ def test_two_process_ddp_mixes_weights(tmp_path, mix):
     assert r0["mistakes"] == totals
     assert torch.allclose(r0["weight"], layers[0].weight, atol=1e-6)
     assert torch.allclose(r0["bias"], layers[0].bias, atol=1e-6)
-    assert r0["global_step"] == 2 * (-(-150 // 16))
+    assert r0["global_step"] == 2 * (-(-len(data.train_set) // 2 // 16))
 
 
 def test_module_rejects_bad_arguments():

@@ -10,11 +10,12 @@ import torch
 from torch_perceptron.lightning import PerceptronClassifier, TwoBlobsDataModule
 
 out, epochs, mix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = TwoBlobsDataModule(seed=3, batch_size=16)
+data = TwoBlobsDataModule(seed=3, batch_size=16, val_fraction=0.1)
 model = PerceptronClassifier(2, mix=mix)
 trainer = L.Trainer(
     strategy="perceptron_ddp", accelerator="cpu", devices=2, max_epochs=epochs,
     default_root_dir=out, enable_progress_bar=False, enable_model_summary=False, logger=False,
+    enable_checkpointing=True,
 )
 trainer.fit(model, data)
 torch.save(

@@ -75,6 +75,7 @@ class PerceptronClassifier(L.LightningModule):
         self.train_acc, self.val_acc, self.test_acc = (self._accuracy() for _ in range(3))
         self.mistakes_per_epoch: list[int] = []
         self._epoch_mistakes = 0
+        self._epoch_closed = False
 
     def _accuracy(self) -> Accuracy:
         if self.binary:
@@ -113,8 +114,22 @@ class PerceptronClassifier(L.LightningModule):
         self.log("train_mistakes", float(mistakes), on_step=False, on_epoch=True,
                  reduce_fx="sum", sync_dist=True, batch_size=len(y))
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
+        if batch_idx + 1 == self.trainer.num_training_batches:
+            self._close_epoch()
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch_closed = False
 
     def on_train_epoch_end(self) -> None:
+        # Reached only when the epoch's length was not known in advance.
+        if not self._epoch_closed:
+            self._close_epoch()
+
+    def _close_epoch(self) -> None:
+        """Mixes the ranks' weights and records the epoch's mistakes. Called on
+        the epoch's last training batch: Lightning validates, and ModelCheckpoint
+        saves, before on_train_epoch_end, and both must see the mixed model."""
+        self._epoch_closed = True
         mistakes = torch.tensor(float(self._epoch_mistakes))
         self._epoch_mistakes = 0
         if self._distributed():
