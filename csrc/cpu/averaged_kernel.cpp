@@ -29,14 +29,14 @@ struct AveragedPolicy {
 
   void correct(int64_t) {}
   void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step,
-               scalar_t) {
+               const scalar_t*, scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by
     // how many samples came before it.
     const scalar_t cs = static_cast<scalar_t>(count[o] + i) * step;
     cpu::axpy(weight_acc + o * in, xi, cs, in);
     if (fit_intercept) bias_acc[o] += cs;
   }
-  void done(int64_t, scalar_t) {}
+  void done(int64_t, const scalar_t*, scalar_t) {}
 };
 
 template <typename scalar_t>

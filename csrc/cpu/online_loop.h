@@ -7,8 +7,9 @@
 //
 // What a variant does beyond the rule is a Policy with three hooks, called for
 // output o: correct(o) after a correct prediction, mistake(o, i, x_i, step,
-// bias_o) before the weights take the step, and done(o, bias_o) after the last
-// sample; bias_o is the output's current bias (the loop keeps it on its stack). A hook
+// w_o, bias_o) before the weights take the step, and done(o, w_o, bias_o)
+// after the last sample; w_o and bias_o are the output's current weights and
+// bias (the loop works on its own copy of them, see PaddedRows). A hook
 // touches only row o of its own state, so the outputs stay independent and the
 // threads never share a write. The plain rule's hooks are empty and compile
 // away: its loop is the same code as before the variants existed.
@@ -51,9 +52,10 @@ struct OnlineArgs {
 struct NoPolicy {
   void correct(int64_t) {}
   template <typename scalar_t>
-  void mistake(int64_t, int64_t, const scalar_t*, scalar_t, scalar_t) {}
+  void mistake(int64_t, int64_t, const scalar_t*, scalar_t, const scalar_t*,
+               scalar_t) {}
   template <typename scalar_t>
-  void done(int64_t, scalar_t) {}
+  void done(int64_t, const scalar_t*, scalar_t) {}
 };
 
 // Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
@@ -64,18 +66,22 @@ struct NoPolicy {
 template <typename scalar_t, typename Policy>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
                     int64_t k1, const std::atomic<bool>& stop) {
-  // The block's biases and mistake counts live on this thread's stack while
-  // it runs: in the shared arrays, neighbouring outputs of two threads sit in
-  // one cache line, which would bounce between the cores on every mistake.
+  // The block's weights, biases and mistake counts live in this thread's own
+  // memory while it runs: in the shared arrays, neighbouring outputs of two
+  // threads sit in one cache line, which would bounce between the cores on
+  // every mistake.
   scalar_t z[kRowBlock], bias[kRowBlock];
   int64_t mistakes[kRowBlock];
+  PaddedRows<scalar_t> w(std::min(kRowBlock, k1 - k0), a.in);
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, k1 - blk);
+    w.load_from(a.w + blk * a.in, a.in, rows, a.in);
     for (int64_t r = 0; r < rows; ++r) {
       bias[r] = a.b[blk + r];
       mistakes[r] = 0;
     }
     auto flush = [&] {
+      w.store_to(a.w + blk * a.in, a.in, rows, a.in);
       for (int64_t r = 0; r < rows; ++r) {
         a.b[blk + r] = bias[r];
         a.mistakes[blk + r] += mistakes[r];
@@ -85,7 +91,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       const scalar_t* xi = a.x + i * a.in;
       prefetch_row_ahead(a.x, i, a.n, a.in);
       const scalar_t* yi = a.y + i * a.k;
-      dots(a.w + blk * a.in, a.in, xi, a.in, rows, z);
+      dots<true>(w.row(0), w.stride(), xi, a.in, rows, z);
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t o = blk + r;
         const scalar_t zo = z[r] + bias[r];
@@ -101,8 +107,8 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
           mistakes[r] += 1;
           scalar_t step = a.lr * err;
           if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
-          policy.mistake(o, i, xi, step, bias[r]);
-          axpy(a.w + o * a.in, xi, step, a.in);
+          policy.mistake(o, i, xi, step, w.row(r), bias[r]);
+          axpy_padded(w.row(r), xi, step, a.in);
           if (a.fit_intercept) bias[r] += step;
         } else {
           policy.correct(o);
@@ -113,7 +119,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
         return -1;
       }
     }
-    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r, bias[r]);
+    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r, w.row(r), bias[r]);
     flush();
   }
   return -1;
@@ -156,7 +162,9 @@ struct OnlineCall {
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
-    std::atomic<bool> stop{false};
+    // Every thread reads `stop` after each sample: its own cache line, so
+    // no write nearby makes that read miss.
+    alignas(64) std::atomic<bool> stop{false};
     std::atomic<int64_t> bad_row{n};
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cpu", [&] {
       const OnlineArgs<scalar_t> args{

@@ -24,26 +24,28 @@ namespace {
 
 template <typename scalar_t>
 struct PocketPolicy {
-  const scalar_t* w;  // [K, in], the weights the rule updates
   scalar_t* pocket_w;
   scalar_t* pocket_b;
   int64_t* run;   // [K]
   int64_t* best;  // [K]
   int64_t in;
 
-  void keep_if_record(int64_t o, scalar_t bias_o) {
+  void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
     if (run[o] > best[o]) {
       best[o] = run[o];
-      std::memcpy(pocket_w + o * in, w + o * in, in * sizeof(scalar_t));
+      std::memcpy(pocket_w + o * in, w_o, in * sizeof(scalar_t));
       pocket_b[o] = bias_o;
     }
   }
   void correct(int64_t o) { ++run[o]; }
-  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t, scalar_t bias_o) {
-    keep_if_record(o, bias_o);
+  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
+               const scalar_t* w_o, scalar_t bias_o) {
+    keep_if_record(o, w_o, bias_o);
     run[o] = 0;
   }
-  void done(int64_t o, scalar_t bias_o) { keep_if_record(o, bias_o); }
+  void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
+    keep_if_record(o, w_o, bias_o);
+  }
 };
 
 template <typename scalar_t>
@@ -135,10 +137,10 @@ at::Tensor online_update_pocket_cpu(
                 call.k);
   return run_pocket(call, s, [&](auto tag) {
     using scalar_t = decltype(tag);
-    return PocketPolicy<scalar_t>{
-        call.w.const_data_ptr<scalar_t>(), s.pw.data_ptr<scalar_t>(),
-        s.pb.data_ptr<scalar_t>(),         s.r.data_ptr<int64_t>(),
-        s.br.data_ptr<int64_t>(),          call.in};
+    return PocketPolicy<scalar_t>{s.pw.data_ptr<scalar_t>(),
+                                  s.pb.data_ptr<scalar_t>(),
+                                  s.r.data_ptr<int64_t>(),
+                                  s.br.data_ptr<int64_t>(), call.in};
   });
 }
 

@@ -8,7 +8,10 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <new>
 
 static_assert(sizeof(float) == 4 && sizeof(double) == 8);
 
@@ -122,8 +125,10 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 // vectors) so consecutive adds do not wait on each other; a single running sum
 // would be a chain the compiler may not reorder without -ffast-math.
 // The order of additions is the same for every R, so dots<R> and dots<1> agree
-// bit for bit.
-template <int R, typename scalar_t>
+// bit for bit. kPaddedW: the rows of w are PaddedRows (zeros past n up to a
+// whole vector), so the tail reads w as a whole vector; the padding times the
+// zeros of x's masked tail adds +0, exactly what a masked load of w adds.
+template <int R, bool kPaddedW = false, typename scalar_t>
 inline void dots(const scalar_t* __restrict w, int64_t stride,
                  const scalar_t* __restrict x, int64_t n, scalar_t* out) {
   constexpr int L = kLanes<scalar_t>;
@@ -146,20 +151,25 @@ inline void dots(const scalar_t* __restrict w, int64_t stride,
   if (j < n) {
     const Vec<scalar_t> xt = load_tail(x + j, n - j);
     for (int r = 0; r < R; ++r) {
-      odd[r] = madd(odd[r], load_tail(w + r * stride + j, n - j), xt);
+      const scalar_t* wt = w + r * stride + j;
+      odd[r] = madd(odd[r], kPaddedW ? load(wt) : load_tail(wt, n - j), xt);
     }
   }
   for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
 }
 
 // The dots of x with `rows` consecutive weight rows, four at a time.
-template <typename scalar_t>
+template <bool kPaddedW = false, typename scalar_t>
 inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
                  int64_t n, int64_t rows, scalar_t* out) {
   int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) dots<4>(w + r * stride, stride, x, n, out + r);
-  for (; r + 2 <= rows; r += 2) dots<2>(w + r * stride, stride, x, n, out + r);
-  if (r < rows) dots<1>(w + r * stride, stride, x, n, out + r);
+  for (; r + 4 <= rows; r += 4) {
+    dots<4, kPaddedW>(w + r * stride, stride, x, n, out + r);
+  }
+  for (; r + 2 <= rows; r += 2) {
+    dots<2, kPaddedW>(w + r * stride, stride, x, n, out + r);
+  }
+  if (r < rows) dots<1, kPaddedW>(w + r * stride, stride, x, n, out + r);
 }
 
 // Asks for the cache lines of [p, p + bytes) ahead of use. The hardware
@@ -197,5 +207,63 @@ inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
   for (; j + L <= n; j += L) store(w + j, load(w + j) + step * load(x + j));
   for (; j < n; ++j) w[j] += step * x[j];
 }
+
+// axpy on a PaddedRows row: whole vectors only, the tail of x read masked, so
+// the padding stays +0 (0 + step * 0). Each real element rounds as in axpy.
+template <typename scalar_t>
+inline void axpy_padded(scalar_t* __restrict w, const scalar_t* __restrict x,
+                        scalar_t step, int64_t n) {
+  constexpr int L = kLanes<scalar_t>;
+  int64_t j = 0;
+  for (; j + L <= n; j += L) store(w + j, load(w + j) + step * load(x + j));
+  if (j < n) store(w + j, load(w + j) + step * load_tail(x + j, n - j));
+}
+
+// A thread's working copy of some weight rows: each row starts on a cache line
+// and is padded with zeros to whole cache lines. The caller's rows are 4 *
+// in bytes apart, so most vector loads of them straddle two lines, and the
+// scalar tail of an update is then read back by the next dot as one vector,
+// which store forwarding cannot serve (the load waits for the stores to
+// retire), once per mistake; rows that two threads write may share a line.
+// Here every vector of a row sits in one line, the update writes whole
+// vectors, and no line holds two threads' rows.
+template <typename scalar_t>
+class PaddedRows {
+ public:
+  static constexpr int64_t kAlign = 64;
+
+  PaddedRows(int64_t rows, int64_t n)
+      : stride_((n * static_cast<int64_t>(sizeof(scalar_t)) + kAlign - 1) /
+                kAlign * kAlign / static_cast<int64_t>(sizeof(scalar_t))),
+        data_(static_cast<scalar_t*>(std::aligned_alloc(
+            kAlign, std::max<int64_t>(rows * stride_ * sizeof(scalar_t),
+                                      kAlign)))) {
+    if (data_ == nullptr) throw std::bad_alloc();
+    std::memset(data_.get(), 0, rows * stride_ * sizeof(scalar_t));
+  }
+
+  int64_t stride() const { return stride_; }
+  scalar_t* row(int64_t r) { return data_.get() + r * stride_; }
+
+  // Rows [0, rows) from / to `src` rows of n elements, `src_stride` apart.
+  void load_from(const scalar_t* src, int64_t src_stride, int64_t rows,
+                 int64_t n) {
+    for (int64_t r = 0; r < rows; ++r) {
+      std::memcpy(row(r), src + r * src_stride, n * sizeof(scalar_t));
+    }
+  }
+  void store_to(scalar_t* dst, int64_t dst_stride, int64_t rows, int64_t n) {
+    for (int64_t r = 0; r < rows; ++r) {
+      std::memcpy(dst + r * dst_stride, row(r), n * sizeof(scalar_t));
+    }
+  }
+
+ private:
+  struct Free {
+    void operator()(scalar_t* p) const { std::free(p); }
+  };
+  int64_t stride_;
+  std::unique_ptr<scalar_t, Free> data_;
+};
 
 }  // namespace torch_perceptron::cpu
