@@ -27,6 +27,7 @@ struct AveragedPolicy {
   int64_t in;
   bool fit_intercept;
 
+  static constexpr bool kOnCorrect = false;
   void correct(int64_t) {}
   void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step,
                const scalar_t*, scalar_t) {

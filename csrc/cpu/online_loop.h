@@ -21,7 +21,9 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "../checks.h"
 #include "vec.h"
@@ -50,6 +52,7 @@ struct OnlineArgs {
 };
 
 struct NoPolicy {
+  static constexpr bool kOnCorrect = false;  // correct() is never called
   void correct(int64_t) {}
   template <typename scalar_t>
   void mistake(int64_t, int64_t, const scalar_t*, scalar_t, const scalar_t*,
@@ -58,68 +61,116 @@ struct NoPolicy {
   void done(int64_t, const scalar_t*, scalar_t) {}
 };
 
+// One sample for a group of R <= 4 consecutive outputs o0, o0 + 1, ...: the
+// decision values, thresholds and errors of the group as one vector, so that a
+// correct prediction costs a few vector instructions for all R outputs, and a
+// branch per mistake rather than per output. Returns false if a decision value
+// is not finite (nothing of this group is updated then).
+template <int R, typename scalar_t, typename Policy>
+inline bool online_group(const OnlineArgs<scalar_t>& a, Policy& policy,
+                         int64_t i, const scalar_t* xi, int64_t o0,
+                         scalar_t* w_rows, int64_t stride, Vec4<scalar_t>& bias,
+                         int64_t* mistakes) {
+  using V = Vec4<scalar_t>;
+  using M = Mask4<scalar_t>;
+  constexpr unsigned kLive = (1u << R) - 1;
+  const V z = dots4<R>(w_rows, stride, xi, a.in) + bias;
+  V t = {};
+  std::memcpy(&t, a.y + i * a.k + o0, R * sizeof(scalar_t));
+  // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
+  if (lane_bits(M((z - z) != 0)) & kLive) return false;
+  const V one = V{} + 1;
+  V yhat = z > 0 ? one : V{};
+  if (a.zero_is_mistake) yhat = z == 0 ? one - t : yhat;
+  const V err = t - yhat;
+  const unsigned wrong = lane_bits(M(err != 0)) & kLive;
+  if constexpr (Policy::kOnCorrect) {
+    for (unsigned c = ~wrong & kLive; c != 0; c &= c - 1) {
+      policy.correct(o0 + __builtin_ctz(c));
+    }
+  }
+  if (wrong == 0) return true;
+  const V step = a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
+  for (unsigned m = wrong; m != 0; m &= m - 1) {
+    const int r = __builtin_ctz(m);
+    mistakes[r] += 1;
+    policy.mistake(o0 + r, i, xi, step[r], w_rows + r * stride, bias[r]);
+    axpy_padded(w_rows + r * stride, xi, step[r], a.in);
+  }
+  // Only the lanes that took a step change: a correct lane keeps its exact
+  // bits (adding a zero step could turn a -0 bias into +0).
+  if (a.fit_intercept) {
+    M took = {};
+    for (int r = 0; r < R; ++r) took[r] = (wrong >> r & 1) ? -1 : 0;
+    bias = took ? bias + step : bias;
+  }
+  return true;
+}
+
 // Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
-// each sample is read once per block. The outputs never touch each other's
-// rows, so computing a block's decision values before applying its updates is
-// the same as going output by output. Returns the first row whose decision
-// value is not finite, or -1.
+// each sample is read once per block, in groups of four (online_group). The
+// outputs never touch each other's rows, so computing a block's decision
+// values before applying its updates is the same as going output by output.
+// Returns the first row whose decision value is not finite, or -1.
 template <typename scalar_t, typename Policy>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
                     int64_t k1, const std::atomic<bool>& stop) {
+  constexpr int64_t kGroups = kRowBlock / 4;
   // The block's weights, biases and mistake counts live in this thread's own
   // memory while it runs: in the shared arrays, neighbouring outputs of two
   // threads sit in one cache line, which would bounce between the cores on
   // every mistake.
-  scalar_t z[kRowBlock], bias[kRowBlock];
+  Vec4<scalar_t> bias[kGroups];
   int64_t mistakes[kRowBlock];
   PaddedRows<scalar_t> w(std::min(kRowBlock, k1 - k0), a.in);
+  const int64_t stride = w.stride();
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, k1 - blk);
+    const int64_t full = rows / 4, rest = rows % 4;
     w.load_from(a.w + blk * a.in, a.in, rows, a.in);
     for (int64_t r = 0; r < rows; ++r) {
-      bias[r] = a.b[blk + r];
+      bias[r / 4][r % 4] = a.b[blk + r];
       mistakes[r] = 0;
     }
     auto flush = [&] {
       w.store_to(a.w + blk * a.in, a.in, rows, a.in);
       for (int64_t r = 0; r < rows; ++r) {
-        a.b[blk + r] = bias[r];
+        a.b[blk + r] = bias[r / 4][r % 4];
         a.mistakes[blk + r] += mistakes[r];
       }
     };
     for (int64_t i = 0; i < a.n; ++i) {
       const scalar_t* xi = a.x + i * a.in;
       prefetch_row_ahead(a.x, i, a.n, a.in);
-      const scalar_t* yi = a.y + i * a.k;
-      dots<true>(w.row(0), w.stride(), xi, a.in, rows, z);
-      for (int64_t r = 0; r < rows; ++r) {
-        const int64_t o = blk + r;
-        const scalar_t zo = z[r] + bias[r];
-        if (!std::isfinite(zo)) {
-          flush();
-          return i;
-        }
-        const scalar_t t = yi[o];
-        scalar_t yhat = zo > 0 ? scalar_t(1) : scalar_t(0);
-        if (a.zero_is_mistake && zo == 0) yhat = 1 - t;
-        const scalar_t err = t - yhat;
-        if (err != 0) {
-          mistakes[r] += 1;
-          scalar_t step = a.lr * err;
-          if (a.sw != nullptr) step = a.lr * a.sw[i] * err;
-          policy.mistake(o, i, xi, step, w.row(r), bias[r]);
-          axpy_padded(w.row(r), xi, step, a.in);
-          if (a.fit_intercept) bias[r] += step;
-        } else {
-          policy.correct(o);
-        }
+      bool finite = true;
+      for (int64_t g = 0; g < full; ++g) {
+        finite &= online_group<4>(a, policy, i, xi, blk + 4 * g,
+                                  w.row(4 * g), stride, bias[g],
+                                  mistakes + 4 * g);
+      }
+      if (rest != 0) {
+        const int64_t g = full;
+        auto group = [&](auto r) {
+          return online_group<decltype(r)::value>(
+              a, policy, i, xi, blk + 4 * g, w.row(4 * g), stride, bias[g],
+              mistakes + 4 * g);
+        };
+        finite &= rest == 1   ? group(std::integral_constant<int, 1>{})
+                  : rest == 2 ? group(std::integral_constant<int, 2>{})
+                              : group(std::integral_constant<int, 3>{});
+      }
+      if (!finite) {
+        flush();
+        return i;
       }
       if (stop.load(std::memory_order_relaxed)) {
         flush();
         return -1;
       }
     }
-    for (int64_t r = 0; r < rows; ++r) policy.done(blk + r, w.row(r), bias[r]);
+    for (int64_t r = 0; r < rows; ++r) {
+      policy.done(blk + r, w.row(r), bias[r / 4][r % 4]);
+    }
     flush();
   }
   return -1;

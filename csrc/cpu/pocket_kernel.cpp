@@ -37,6 +37,7 @@ struct PocketPolicy {
       pocket_b[o] = bias_o;
     }
   }
+  static constexpr bool kOnCorrect = true;
   void correct(int64_t o) { ++run[o]; }
   void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
                const scalar_t* w_o, scalar_t bias_o) {

@@ -158,6 +158,118 @@ inline void dots(const scalar_t* __restrict w, int64_t stride,
   for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
 }
 
+// Four lanes of scalar_t, for the four decision values of a group of rows.
+template <typename scalar_t>
+struct Vec4Of;
+template <>
+struct Vec4Of<float> {
+  typedef float type __attribute__((vector_size(16)));
+  typedef int32_t mask __attribute__((vector_size(16)));
+};
+template <>
+struct Vec4Of<double> {
+  typedef double type __attribute__((vector_size(32)));
+  typedef int64_t mask __attribute__((vector_size(32)));
+};
+
+template <typename scalar_t>
+using Vec4 = typename Vec4Of<scalar_t>::type;
+template <typename scalar_t>
+using Mask4 = typename Vec4Of<scalar_t>::mask;
+
+// reduce() of four vectors at once, [reduce(a), reduce(b), reduce(c),
+// reduce(d)]: the same pairwise tree for every row, so each lane is the bit
+// pattern reduce() gives, in a dozen shuffles and adds instead of four
+// separate horizontal sums.
+inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
+                           VecOf<float>::type c, VecOf<float>::type d) {
+  // [lanes 0-3 + 4-7 of a, of b] and of c, d.
+  const VecOf<float>::type ab =
+      __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11) +
+      __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+  const VecOf<float>::type cd =
+      __builtin_shufflevector(c, d, 0, 1, 2, 3, 8, 9, 10, 11) +
+      __builtin_shufflevector(c, d, 4, 5, 6, 7, 12, 13, 14, 15);
+  // Pairs 0-1 + 2-3 of each half: [a, a, c, c, b, b, d, d].
+  const VecOf<float>::type h2 =
+      __builtin_shufflevector(ab, cd, 0, 1, 8, 9, 4, 5, 12, 13) +
+      __builtin_shufflevector(ab, cd, 2, 3, 10, 11, 6, 7, 14, 15);
+  return __builtin_shufflevector(h2, h2, 0, 4, 2, 6) +
+         __builtin_shufflevector(h2, h2, 1, 5, 3, 7);
+}
+
+inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
+                            VecOf<double>::type c, VecOf<double>::type d) {
+  // [lanes 0-1 + 2-3 of a, of b] and of c, d.
+  const VecOf<double>::type ab = __builtin_shufflevector(a, b, 0, 1, 4, 5) +
+                                 __builtin_shufflevector(a, b, 2, 3, 6, 7);
+  const VecOf<double>::type cd = __builtin_shufflevector(c, d, 0, 1, 4, 5) +
+                                 __builtin_shufflevector(c, d, 2, 3, 6, 7);
+  return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) +
+         __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
+}
+
+// Bit l set where lane l of m (all ones or zero) is set.
+inline unsigned lane_bits(Mask4<float> m) {
+#if defined(__SSE__)
+  return static_cast<unsigned>(
+      __builtin_ia32_movmskps(reinterpret_cast<Vec4<float>>(m)));
+#else
+  unsigned bits = 0;
+  for (int l = 0; l < 4; ++l) bits |= unsigned(m[l] != 0) << l;
+  return bits;
+#endif
+}
+
+inline unsigned lane_bits(Mask4<double> m) {
+#if defined(__AVX__)
+  return static_cast<unsigned>(
+      __builtin_ia32_movmskpd256(reinterpret_cast<Vec4<double>>(m)));
+#else
+  unsigned bits = 0;
+  for (int l = 0; l < 4; ++l) bits |= unsigned(m[l] != 0) << l;
+  return bits;
+#endif
+}
+
+// The dots of x with R <= 4 PaddedRows rows, as lanes [0, R) of one vector
+// (zeros past R): the same sums as dots<R, true>, bit for bit.
+template <int R, typename scalar_t>
+inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
+                            const scalar_t* __restrict x, int64_t n) {
+  static_assert(R >= 1 && R <= 4);
+  constexpr int L = kLanes<scalar_t>;
+  Vec<scalar_t> even[R] = {}, odd[R] = {};
+  int64_t j = 0;
+  for (; j + 2 * L <= n; j += 2 * L) {
+    const Vec<scalar_t> x0 = load(x + j), x1 = load(x + j + L);
+    for (int r = 0; r < R; ++r) {
+      even[r] = madd(even[r], load(w + r * stride + j), x0);
+      odd[r] = madd(odd[r], load(w + r * stride + j + L), x1);
+    }
+  }
+  if (j + L <= n) {
+    const Vec<scalar_t> x0 = load(x + j);
+    for (int r = 0; r < R; ++r) {
+      even[r] = madd(even[r], load(w + r * stride + j), x0);
+    }
+    j += L;
+  }
+  if (j < n) {
+    const Vec<scalar_t> xt = load_tail(x + j, n - j);
+    for (int r = 0; r < R; ++r) {
+      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
+    }
+  }
+  if constexpr (R == 1) {
+    return Vec4<scalar_t>{reduce(even[0] + odd[0]), 0, 0, 0};
+  } else {
+    Vec<scalar_t> s[4] = {};
+    for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];
+    return reduce4(s[0], s[1], s[2], s[3]);
+  }
+}
+
 // The dots of x with `rows` consecutive weight rows, four at a time.
 template <bool kPaddedW = false, typename scalar_t>
 inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
