@@ -71,9 +71,18 @@ readelf -d "$SO" > "$BUILD/dynamic.txt"
 nm "$SO" > "$BUILD/symbols.txt"
 grep -q '\.nv_fatbin' "$BUILD/sections.txt" \
   || { echo "no device code (.nv_fatbin) in $SO" >&2; exit 1; }
-# (mangled names: ...online_kernelIfE... is online_kernel<float>)
-for kernel in online_kernelIf online_kernelId multiclass_kernelIf multiclass_kernelId; do
-  grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
+# (mangled names: ...online_kernelIfNS0_8NoPolicyE... is online_kernel<float,
+# NoPolicy>; the variants' policies are in an anonymous namespace, hence the
+# wildcard.)
+for scalar in f d; do
+  for kernel in "online_kernelI${scalar}NS0_8NoPolicyE" \
+      "multiclass_kernelI${scalar}NS0_18NoMulticlassPolicyE" \
+      "online_kernelI${scalar}N.*14AveragedPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*24AveragedMulticlassPolicyI${scalar}EE" \
+      "online_kernelI${scalar}N.*12PocketPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*22PocketMulticlassPolicyI${scalar}EE"; do
+    grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
+  done
 done
 grep -E 'NEEDED.*(cudart|c10_cuda)' "$BUILD/dynamic.txt" \
   || { echo "$SO does not link the CUDA runtime" >&2; exit 1; }
@@ -83,7 +92,9 @@ import torch_perceptron
 from torch_perceptron import _build_info, reference
 
 assert _build_info.WITH_CUDA is True, "the library was not built with CUDA"
-ops = ["decision_function", "predict", "online_update", "multiclass_update", "batch_update"]
+ops = ["decision_function", "predict", "online_update", "multiclass_update", "batch_update",
+       "online_update_averaged", "multiclass_update_averaged", "online_update_pocket",
+       "multiclass_update_pocket"]
 for name in ops:
     for key in ("CPU", "CUDA"):
         assert torch._C._dispatch_has_kernel_for_dispatch_key(

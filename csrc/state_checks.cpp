@@ -27,4 +27,13 @@ void check_counters(const at::Tensor& t, const char* name, int64_t k,
                     ": expected values >= 0, found a negative one");
 }
 
+void check_averaged_state(const at::Tensor& weight, const at::Tensor& bias,
+                          const at::Tensor& weight_acc,
+                          const at::Tensor& bias_acc, const at::Tensor& count,
+                          int64_t counters) {
+  check_like(weight_acc, "weight_acc", weight, "weight");
+  check_like(bias_acc, "bias_acc", bias, "bias");
+  check_counters(count, "count", counters, weight.device());
+}
+
 }  // namespace torch_perceptron

@@ -15,4 +15,11 @@ void check_like(const at::Tensor& t, const char* name, const at::Tensor& ref,
 void check_counters(const at::Tensor& t, const char* name, int64_t k,
                     const at::Device& device);
 
+// The averaged ops' state: weight_acc and bias_acc like weight and bias, and
+// `counters` sample counts (K, or 1 for the multiclass op).
+void check_averaged_state(const at::Tensor& weight, const at::Tensor& bias,
+                          const at::Tensor& weight_acc,
+                          const at::Tensor& bias_acc, const at::Tensor& count,
+                          int64_t counters);
+
 }  // namespace torch_perceptron

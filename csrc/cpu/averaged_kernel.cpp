@@ -13,6 +13,7 @@
 
 #include "../checks.h"
 #include "../state_checks.h"
+#include "../variant_state.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
 
@@ -61,39 +62,6 @@ struct AveragedMulticlassPolicy {
   }
   void done() {}
 };
-
-void check_averaged_state(const at::Tensor& weight, const at::Tensor& bias,
-                          const at::Tensor& weight_acc,
-                          const at::Tensor& bias_acc, const at::Tensor& count,
-                          int64_t counters) {
-  check_like(weight_acc, "weight_acc", weight, "weight");
-  check_like(bias_acc, "bias_acc", bias, "bias");
-  check_counters(count, "count", counters, weight.device());
-}
-
-// Runs `call` with the accumulators, restoring weights and accumulators if a
-// row of x turns out non-finite, and advances count by N on success.
-template <typename Call, typename MakePolicy>
-at::Tensor run_averaged(Call& call, at::Tensor& weight_acc,
-                        at::Tensor& bias_acc, at::Tensor& count,
-                        at::Tensor& wacc, at::Tensor& bacc, MakePolicy make) {
-  if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const at::Tensor wacc_saved = wacc.clone(), bacc_saved = bacc.clone();
-  const int64_t bad_row = call.run(make);
-  if (bad_row >= 0) {
-    call.weight.copy_(w_saved);
-    call.bias.copy_(b_saved);
-    weight_acc.copy_(wacc_saved);
-    bias_acc.copy_(bacc_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  copy_back_if_needed(weight_acc, wacc);
-  copy_back_if_needed(bias_acc, bacc);
-  count.add_(call.n);
-  return call.mistakes;
-}
 
 at::Tensor online_update_averaged_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../checks.h"
+#include "../operands.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -70,32 +71,10 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   return -1;
 }
 
-// The validated, contiguous operands of one call of a multiclass op; `w` and
-// `b` are weight and bias themselves when contiguous, copies otherwise.
-struct MulticlassCall {
-  at::Tensor weight, bias;
-  at::Tensor w, b, x, y, sw, mistakes;
-  int64_t n, in, k;
-  double lr;
-  bool fit_intercept = true;
-
-  MulticlassCall(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
-                 const at::Tensor& y_, double lr_,
-                 const std::optional<at::Tensor>& sample_weight)
-      : weight(weight_), bias(bias_), lr(lr_) {
-    check_params(weight, bias);
-    check_features(x_, weight);
-    check_lr(lr);
-    n = x_.size(0);
-    in = x_.size(1);
-    k = weight.size(0);
-    y = class_labels(y_, n, k, x_.device());
-    sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
-    x = x_.contiguous();
-    w = weight.contiguous();
-    b = bias.contiguous();
-    mistakes = at::zeros({1}, x_.options().dtype(at::kLong));
-  }
+// One call of a multiclass op on the CPU: its operands (see operands.h) and how
+// to run the rule on them.
+struct MulticlassCall : MulticlassOperands {
+  using MulticlassOperands::MulticlassOperands;
 
   // Runs the rule with the policy that make(scalar_t{}) builds; returns the
   // first bad row or -1 (the caller restores what was written).
@@ -113,11 +92,6 @@ struct MulticlassCall {
           mistakes.data_ptr<int64_t>(), policy);
     });
     return bad_row;
-  }
-
-  void finish() {
-    copy_back_if_needed(weight, w);
-    copy_back_if_needed(bias, b);
   }
 };
 

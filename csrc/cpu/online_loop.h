@@ -26,6 +26,7 @@
 #include <type_traits>
 
 #include "../checks.h"
+#include "../operands.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -176,36 +177,10 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
   return -1;
 }
 
-// The validated, contiguous operands of one call of an online-rule op. `w` and
-// `b` are what the kernel writes: weight and bias themselves when contiguous,
-// copies otherwise (see finish()).
-struct OnlineCall {
-  at::Tensor weight, bias;  // the caller's tensors
-  at::Tensor w, b, x, y, sw, mistakes;
-  int64_t n, in, k;
-  double lr;
-  bool zero_is_mistake;
-  bool fit_intercept = true;
-
-  OnlineCall(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
-             const at::Tensor& y_, double lr_,
-             const std::optional<at::Tensor>& sample_weight,
-             bool zero_is_mistake_)
-      : weight(weight_), bias(bias_), lr(lr_),
-        zero_is_mistake(zero_is_mistake_) {
-    check_params(weight, bias);
-    check_features(x_, weight);
-    check_lr(lr);
-    n = x_.size(0);
-    in = x_.size(1);
-    k = weight.size(0);
-    y = binary_labels(y_, n, k, x_.scalar_type(), x_.device());
-    sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
-    x = x_.contiguous();
-    w = weight.contiguous();
-    b = bias.contiguous();
-    mistakes = at::zeros({k}, x_.options().dtype(at::kLong));
-  }
+// One call of an online-rule op on the CPU: its operands (see operands.h) and
+// how to run the rule on them.
+struct OnlineCall : OnlineOperands {
+  using OnlineOperands::OnlineOperands;
 
   // Runs the rule with the policy that make(scalar_t{}) builds. Returns the
   // first row of x with a non-finite decision value, or -1; on such a row
@@ -242,12 +217,6 @@ struct OnlineCall {
       });
     });
     return stop.load() ? bad_row.load() : -1;
-  }
-
-  // Writes the kernel's copies back into non-contiguous weight and bias.
-  void finish() {
-    copy_back_if_needed(weight, w);
-    copy_back_if_needed(bias, b);
   }
 };
 

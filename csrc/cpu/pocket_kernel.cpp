@@ -16,6 +16,7 @@
 
 #include "../checks.h"
 #include "../state_checks.h"
+#include "../variant_state.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
 
@@ -73,58 +74,6 @@ struct PocketMulticlassPolicy {
   }
   void done() { keep_if_record(); }
 };
-
-// The pocket state of one call: the caller's tensors and the contiguous ones
-// the kernel writes.
-struct PocketState {
-  at::Tensor& pocket_weight;
-  at::Tensor& pocket_bias;
-  at::Tensor& run;
-  at::Tensor& best_run;
-  at::Tensor pw, pb, r, br;
-
-  PocketState(at::Tensor& pocket_weight_, at::Tensor& pocket_bias_,
-              at::Tensor& run_, at::Tensor& best_run_,
-              const at::Tensor& weight, const at::Tensor& bias,
-              int64_t counters)
-      : pocket_weight(pocket_weight_), pocket_bias(pocket_bias_), run(run_),
-        best_run(best_run_) {
-    check_like(pocket_weight, "pocket_weight", weight, "weight");
-    check_like(pocket_bias, "pocket_bias", bias, "bias");
-    check_counters(run, "run", counters, weight.device());
-    check_counters(best_run, "best_run", counters, weight.device());
-    pw = pocket_weight.contiguous();
-    pb = pocket_bias.contiguous();
-    r = run.contiguous();
-    br = best_run.contiguous();
-  }
-};
-
-// Runs `call`, restoring weights and pocket state if a row of x turns out
-// non-finite.
-template <typename Call, typename MakePolicy>
-at::Tensor run_pocket(Call& call, PocketState& s, MakePolicy make) {
-  if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const at::Tensor pw_saved = s.pw.clone(), pb_saved = s.pb.clone();
-  const at::Tensor r_saved = s.r.clone(), br_saved = s.br.clone();
-  const int64_t bad_row = call.run(make);
-  if (bad_row >= 0) {
-    call.weight.copy_(w_saved);
-    call.bias.copy_(b_saved);
-    s.pocket_weight.copy_(pw_saved);
-    s.pocket_bias.copy_(pb_saved);
-    s.run.copy_(r_saved);
-    s.best_run.copy_(br_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  copy_back_if_needed(s.pocket_weight, s.pw);
-  copy_back_if_needed(s.pocket_bias, s.pb);
-  copy_back_if_needed(s.run, s.r);
-  copy_back_if_needed(s.best_run, s.br);
-  return call.mistakes;
-}
 
 at::Tensor online_update_pocket_cpu(
     at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,

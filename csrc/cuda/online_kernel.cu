@@ -1,200 +1,32 @@
 // The seed's online rule on the GPU, for K independent outputs (one-vs-rest).
-//
-// One persistent block per output walks all N samples in order, in chunks (see
-// rules.cuh): the K outputs run in parallel, one launch per call, and the host
-// waits only once, to learn whether a row of x was not finite.
+// The kernel lives in online_rule.cuh; this op runs it with no extra state.
 #include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
 #include <torch/library.h>
 
 #include "../checks.h"
-#include "rules.cuh"
+#include "online_rule.cuh"
 
 namespace torch_perceptron::cuda {
 namespace {
-
-template <typename scalar_t>
-struct OnlineArgs {
-  scalar_t* w;             // [K, in], contiguous
-  scalar_t* b;             // [K]
-  const scalar_t* x;       // [N, in], contiguous
-  const scalar_t* y;       // [N, K] of 0/1
-  const scalar_t* sw;      // [N] or nullptr
-  int64_t n, in, k;
-  scalar_t lr;
-  bool zero_is_mistake;
-  bool weights_in_smem;
-  int64_t* mistakes;       // [K]
-  int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
-};
-
-// err = y - yhat of the seed's rule for decision value z and label t.
-template <typename scalar_t>
-__device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
-                                                 bool zero_is_mistake) {
-  scalar_t yhat = z > 0 ? scalar_t(1) : scalar_t(0);
-  if (zero_is_mistake && z == 0) yhat = scalar_t(1) - t;
-  return t - yhat;
-}
-
-template <typename scalar_t>
-__global__ void __launch_bounds__(1024)
-    online_kernel(const OnlineArgs<scalar_t> a) {
-  extern __shared__ __align__(16) unsigned char smem[];
-  // Decision values of the current chunk, and the chunk's first event.
-  __shared__ scalar_t z_chunk[32 * kSamplesPerWarp];
-  __shared__ int first_event;
-
-  const int64_t o = blockIdx.x;
-  const int tid = threadIdx.x;
-  const int lane = tid % kWarp;
-  const int warp = tid / kWarp;
-  const int warps = blockDim.x / kWarp;
-  const int max_chunk = warps * kSamplesPerWarp;
-
-  scalar_t* w = a.weights_in_smem ? reinterpret_cast<scalar_t*>(smem)
-                                  : a.w + o * a.in;
-  if (a.weights_in_smem) {
-    for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] = a.w[o * a.in + j];
-  }
-  // Every thread keeps the same copy of the bias and updates it the same way.
-  scalar_t bias = a.b[o];
-  int64_t mistakes = 0;
-  __syncthreads();
-
-  // Start with one sample per warp; grow while chunks are clean, shrink after
-  // a mistake. Only the speed depends on it: every value is computed under the
-  // weights the sequential rule would have at that sample.
-  int chunk = warps;
-  int64_t i0 = 0;
-  while (i0 < a.n) {
-    const int m = static_cast<int>(
-        a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
-    for (int s = warp; s < m; s += warps) {
-      const scalar_t dot = warp_dot(w, a.x + (i0 + s) * a.in, a.in, lane);
-      if (lane == 0) z_chunk[s] = dot + bias;
-    }
-    __syncthreads();
-
-    // The first sample of the chunk that is a mistake or not finite.
-    if (warp == 0) {
-      int first = m;
-      for (int base = 0; base < m; base += kWarp) {
-        const int s = base + lane;
-        bool event = false;
-        if (s < m) {
-          const scalar_t z = z_chunk[s];
-          const scalar_t t = a.y[(i0 + s) * a.k + o];
-          event = !isfinite(z) || online_error(z, t, a.zero_is_mistake) != 0;
-        }
-        const unsigned hits = __ballot_sync(kFullMask, event);
-        if (hits != 0) {
-          first = base + __ffs(hits) - 1;
-          break;
-        }
-      }
-      if (lane == 0) first_event = first;
-    }
-    __syncthreads();
-    const int f = first_event;
-    if (f == m) {
-      i0 += m;
-      chunk = 2 * chunk < max_chunk ? 2 * chunk : max_chunk;
-      continue;
-    }
-
-    const int64_t i = i0 + f;
-    const scalar_t z = z_chunk[f];
-    if (!isfinite(z)) {
-      // The host restores the weights from its snapshot and raises.
-      if (tid == 0) a.bad_row[o] = i;
-      return;
-    }
-    const scalar_t err = online_error(z, a.y[i * a.k + o], a.zero_is_mistake);
-    const scalar_t step =
-        a.sw != nullptr ? a.lr * a.sw[i] * err : a.lr * err;
-    const scalar_t* xi = a.x + i * a.in;
-    for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
-    bias += step;
-    mistakes += 1;
-    // The update is visible to every warp (and z_chunk free) before the next
-    // chunk's dot products.
-    __syncthreads();
-    i0 = i + 1;
-    chunk = chunk / 2 > warps ? chunk / 2 : warps;
-  }
-
-  if (a.weights_in_smem) {
-    for (int64_t j = tid; j < a.in; j += blockDim.x) a.w[o * a.in + j] = w[j];
-  }
-  if (tid == 0) {
-    a.b[o] = bias;
-    a.mistakes[o] = mistakes;
-  }
-}
 
 at::Tensor online_update_cuda(at::Tensor& weight, at::Tensor& bias,
                               const at::Tensor& x, const at::Tensor& y,
                               double lr,
                               const std::optional<at::Tensor>& sample_weight,
                               bool zero_is_mistake) {
-  check_params(weight, bias);
-  check_features(x, weight);
-  check_lr(lr);
-  const c10::cuda::CUDAGuard guard(x.device());
-  const int64_t n = x.size(0), in = x.size(1), k = weight.size(0);
-  const at::Tensor labels = binary_labels(y, n, k, x.scalar_type(), x.device());
-  const at::Tensor sw =
-      sample_weights(sample_weight, n, x.scalar_type(), x.device());
-  const at::Tensor xc = x.contiguous();
-  at::Tensor w = weight.contiguous();
-  at::Tensor b = bias.contiguous();
-  at::Tensor mistakes = at::zeros({k}, x.options().dtype(at::kLong));
-  if (n == 0) return mistakes;
-
+  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  if (call.n == 0) return call.mistakes;
   // Finiteness of x is checked in the same pass (see checks.h): keep what to
   // restore if a bad row turns up after some updates.
-  const at::Tensor w_saved = w.clone(), b_saved = b.clone();
-  at::Tensor bad_row = at::full({k}, -1, x.options().dtype(at::kLong));
-
-  const int threads = threads_for(k);
-  const int64_t row_bytes = in * static_cast<int64_t>(x.element_size());
-  const bool in_smem = row_bytes <= kWeightSmemBytes;
-  const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
-  const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
-
-  AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cuda", [&] {
-    const OnlineArgs<scalar_t> args{
-        w.data_ptr<scalar_t>(),
-        b.data_ptr<scalar_t>(),
-        xc.const_data_ptr<scalar_t>(),
-        labels.const_data_ptr<scalar_t>(),
-        sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
-        n, in, k,
-        static_cast<scalar_t>(lr),
-        zero_is_mistake,
-        in_smem,
-        mistakes.data_ptr<int64_t>(),
-        bad_row.data_ptr<int64_t>()};
-    online_kernel<scalar_t>
-        <<<static_cast<unsigned>(k), threads, smem, stream>>>(args);
-    C10_CUDA_KERNEL_LAUNCH_CHECK();
-  });
-
-  // Outputs fail on their own: the earliest bad row is the one to report (a
-  // NaN in x makes every output fail at that row).
-  const at::Tensor failed = bad_row.ge(0);
-  if (failed.any().item<bool>()) {
-    const int64_t row = bad_row.masked_select(failed).min().item<int64_t>();
+  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
+  const int64_t bad_row = call.run([](auto) { return NoPolicy{}; });
+  if (bad_row >= 0) {
     weight.copy_(w_saved);
     bias.copy_(b_saved);
-    fail_non_finite_row(row);
+    fail_non_finite_row(bad_row);
   }
-  copy_back_if_needed(weight, w);
-  copy_back_if_needed(bias, b);
-  return mistakes;
+  call.finish();
+  return call.mistakes;
 }
 
 }  // namespace

@@ -1,0 +1,124 @@
+// The averaged perceptron on the GPU, binary / one-vs-rest and multiclass, in
+// the running-average form of cpu/averaged_kernel.cpp: weight_acc and bias_acc
+// gain (count + i) * step * x_i and (count + i) * step on a mistake at sample
+// i of the call, a correct prediction costs nothing, and count advances by N
+// on success. The kernels are the plain rule's (online_rule.cuh,
+// multiclass_rule.cuh) with the policies below.
+#include <ATen/ATen.h>
+#include <torch/library.h>
+
+#include "../checks.h"
+#include "../state_checks.h"
+#include "../variant_state.h"
+#include "multiclass_rule.cuh"
+#include "online_rule.cuh"
+
+namespace torch_perceptron::cuda {
+namespace {
+
+template <typename scalar_t>
+struct AveragedPolicy {
+  scalar_t* weight_acc;  // [K, in]
+  scalar_t* bias_acc;    // [K]
+  const int64_t* count;  // [K], samples seen before this call
+  int64_t in;
+  bool fit_intercept;
+  int64_t count_o = 0;   // the block's output's count
+
+  __device__ void begin(int64_t o) { count_o = count[o]; }
+  __device__ void correct(int) {}
+  __device__ void mistake(int64_t o, int64_t i, const scalar_t* xi,
+                          scalar_t step, const scalar_t*, scalar_t) {
+    // The sample's 1-based index is count + i + 1; the step is weighed by how
+    // many samples came before it.
+    const scalar_t cs = static_cast<scalar_t>(count_o + i) * step;
+    scalar_t* acc = weight_acc + o * in;
+    for (int64_t j = threadIdx.x; j < in; j += blockDim.x) acc[j] += cs * xi[j];
+    if (fit_intercept && threadIdx.x == 0) bias_acc[o] += cs;
+  }
+  __device__ void done(int64_t, const scalar_t*, scalar_t) {}
+};
+
+template <typename scalar_t>
+struct AveragedMulticlassPolicy {
+  scalar_t* weight_acc;  // [K, in]
+  scalar_t* bias_acc;    // [K]
+  const int64_t* count;  // [1], samples seen before this call
+  int64_t in;
+  bool fit_intercept;
+  int64_t count0 = 0;
+
+  __device__ void begin() { count0 = *count; }
+  __device__ void correct(int) {}
+  __device__ void mistake(int64_t i, const scalar_t* xi, int64_t t,
+                          int64_t yhat, scalar_t step, const scalar_t*,
+                          const scalar_t*) {
+    const scalar_t cs = static_cast<scalar_t>(count0 + i) * step;
+    scalar_t* acc_t = weight_acc + t * in;
+    scalar_t* acc_p = weight_acc + yhat * in;
+    for (int64_t j = threadIdx.x; j < in; j += blockDim.x) {
+      acc_t[j] += cs * xi[j];
+      acc_p[j] += -cs * xi[j];
+    }
+    if (fit_intercept && threadIdx.x == 0) {
+      bias_acc[t] += cs;
+      bias_acc[yhat] -= cs;
+    }
+  }
+  __device__ void done(const scalar_t*, const scalar_t*) {}
+};
+
+at::Tensor online_update_averaged_cuda(
+    at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
+    at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
+    const at::Tensor& y, double lr,
+    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
+    bool fit_intercept) {
+  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  call.fit_intercept = fit_intercept;
+  check_averaged_state(weight, bias, weight_acc, bias_acc, count, call.k);
+  at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
+  const at::Tensor count0 = count.contiguous();
+  return run_averaged(call, weight_acc, bias_acc, count, wacc, bacc,
+                      [&](auto tag) {
+                        using scalar_t = decltype(tag);
+                        return AveragedPolicy<scalar_t>{
+                            wacc.data_ptr<scalar_t>(),
+                            bacc.data_ptr<scalar_t>(),
+                            count0.const_data_ptr<int64_t>(), call.in,
+                            fit_intercept};
+                      });
+}
+
+at::Tensor multiclass_update_averaged_cuda(
+    at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
+    at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
+    const at::Tensor& y, double lr,
+    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
+  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
+  call.fit_intercept = fit_intercept;
+  check_averaged_state(weight, bias, weight_acc, bias_acc, count, 1);
+  at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
+  // Read on the device: the CPU kernel's count.item() would be one more
+  // synchronisation per call.
+  const at::Tensor count0 = count.contiguous();
+  return run_averaged(call, weight_acc, bias_acc, count, wacc, bacc,
+                      [&](auto tag) {
+                        using scalar_t = decltype(tag);
+                        return AveragedMulticlassPolicy<scalar_t>{
+                            wacc.data_ptr<scalar_t>(),
+                            bacc.data_ptr<scalar_t>(),
+                            count0.const_data_ptr<int64_t>(), call.in,
+                            fit_intercept};
+                      });
+}
+
+}  // namespace
+}  // namespace torch_perceptron::cuda
+
+TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
+  m.impl("online_update_averaged",
+         &torch_perceptron::cuda::online_update_averaged_cuda);
+  m.impl("multiclass_update_averaged",
+         &torch_perceptron::cuda::multiclass_update_averaged_cuda);
+}

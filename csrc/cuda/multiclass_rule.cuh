@@ -1,0 +1,236 @@
+// The multiclass perceptron on the GPU, shared by the plain, averaged and
+// pocket kernels: one weight row per class, the predicted class is the argmax
+// of the K decision values, and a mistake moves two rows.
+//
+// Every sample needs all K rows before it can update, so one persistent block
+// holds all of them and walks the samples in chunks (see rules.cuh): the
+// chunk's m * K decision values are computed in parallel, one warp per
+// (sample, class) pair, then one warp finds the first sample whose argmax is
+// wrong or whose values are not finite.
+//
+// A variant's extra work is a Policy, as on the CPU (cpu/multiclass_loop.h),
+// with hooks that every thread of the block calls with the same arguments:
+//   begin()                               before the first sample;
+//   correct(count)                        after `count` correct predictions
+//                                         in a row (one call per chunk);
+//   mistake(i, x_i, t, yhat, step, w, b)  before row t gains step * x_i and
+//                                         row yhat loses it (i 0-based in the
+//                                         call);
+//   done(w, b)                            after the last sample,
+// where w [K, in] (shared or global memory) and b [K] (global) are the current
+// weights and biases. Every thread keeps the same copy of whatever the hooks
+// track, so their branches are the same in every thread and a hook may use
+// the whole block, __syncthreads included. The plain rule's hooks are empty.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <ATen/cuda/CUDAContext.h>
+#include <c10/cuda/CUDAException.h>
+#include <c10/cuda/CUDAGuard.h>
+
+#include <algorithm>
+
+#include "../operands.h"
+#include "rules.cuh"
+
+namespace torch_perceptron::cuda {
+
+struct NoMulticlassPolicy {
+  __device__ void begin() {}
+  __device__ void correct(int) {}
+  template <typename scalar_t>
+  __device__ void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
+                          const scalar_t*, const scalar_t*) {}
+  template <typename scalar_t>
+  __device__ void done(const scalar_t*, const scalar_t*) {}
+};
+
+template <typename scalar_t, typename Policy>
+struct MulticlassArgs {
+  scalar_t* w;             // [K, in], contiguous
+  scalar_t* b;             // [K]
+  const scalar_t* x;       // [N, in], contiguous
+  const int64_t* y;        // [N] class indices in [0, K)
+  const scalar_t* sw;      // [N] or nullptr
+  scalar_t* z;             // [max_chunk, K] scratch for the chunk's values
+  int64_t n, in, k;
+  int min_chunk, max_chunk;  // samples per chunk
+  scalar_t lr;
+  bool fit_intercept;      // false: the biases stay as they are
+  bool weights_in_smem;
+  int64_t* mistakes;       // [1]
+  int64_t* bad_row;        // [1]: first row with a non-finite value, or -1
+  Policy policy;           // copied by every thread
+};
+
+template <typename scalar_t, typename Policy>
+__global__ void __launch_bounds__(1024)
+    multiclass_kernel(const MulticlassArgs<scalar_t, Policy> a) {
+  extern __shared__ __align__(16) unsigned char smem[];
+  __shared__ int first_event;
+  __shared__ int64_t event_yhat;  // argmax of the first event, -1 if not finite
+
+  const int tid = threadIdx.x;
+  const int lane = tid % kWarp;
+  const int warp = tid / kWarp;
+  const int warps = blockDim.x / kWarp;
+  const int64_t k = a.k, in = a.in;
+
+  scalar_t* w = a.weights_in_smem ? reinterpret_cast<scalar_t*>(smem) : a.w;
+  if (a.weights_in_smem) {
+    for (int64_t j = tid; j < k * in; j += blockDim.x) w[j] = a.w[j];
+  }
+  int64_t mistakes = 0;
+  Policy policy = a.policy;
+  policy.begin();
+  __syncthreads();
+
+  int chunk = a.min_chunk;
+  int64_t i0 = 0;
+  while (i0 < a.n) {
+    const int m = static_cast<int>(
+        a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
+    for (int64_t p = warp; p < m * k; p += warps) {
+      const int64_t s = p / k, c = p % k;
+      const scalar_t dot = warp_dot(w + c * in, a.x + (i0 + s) * in, in, lane);
+      if (lane == 0) a.z[p] = dot + a.b[c];
+    }
+    __syncthreads();
+
+    // The first sample whose prediction is wrong or whose values are not
+    // finite, with one lane per sample scanning its K values in class order
+    // (as the CPU does: the lowest index wins a tie, and the first non-finite
+    // value stops the call).
+    if (warp == 0) {
+      int first = m;
+      for (int base = 0; base < m; base += kWarp) {
+        const int s = base + lane;
+        bool event = false;
+        int64_t yhat = 0;
+        if (s < m) {
+          const scalar_t* zs = a.z + s * k;
+          scalar_t best = 0;
+          for (int64_t c = 0; c < k; ++c) {
+            const scalar_t zc = zs[c];
+            if (!isfinite(zc)) {
+              yhat = -1;
+              break;
+            }
+            if (c == 0 || zc > best) {
+              best = zc;
+              yhat = c;
+            }
+          }
+          event = yhat < 0 || yhat != a.y[i0 + s];
+        }
+        const unsigned hits = __ballot_sync(kFullMask, event);
+        if (hits != 0) {
+          first = base + __ffs(hits) - 1;
+          if (s == first) event_yhat = yhat;
+          break;
+        }
+      }
+      if (lane == 0) first_event = first;
+    }
+    __syncthreads();
+    const int f = first_event;
+    if (f == m) {
+      policy.correct(m);
+      i0 += m;
+      chunk = 2 * chunk < a.max_chunk ? 2 * chunk : a.max_chunk;
+      continue;
+    }
+
+    const int64_t i = i0 + f;
+    const int64_t yhat = event_yhat;
+    if (yhat < 0) {
+      // The host restores everything from its snapshots and raises.
+      if (tid == 0) *a.bad_row = i;
+      return;
+    }
+    // The samples before the first event were predicted correctly.
+    policy.correct(f);
+    const int64_t t = a.y[i];
+    const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
+    const scalar_t* xi = a.x + i * in;
+    policy.mistake(i, xi, t, yhat, step, static_cast<const scalar_t*>(w),
+                   static_cast<const scalar_t*>(a.b));
+    scalar_t* wt = w + t * in;
+    scalar_t* wp = w + yhat * in;
+    for (int64_t j = tid; j < in; j += blockDim.x) {
+      wt[j] += step * xi[j];
+      wp[j] += -step * xi[j];
+    }
+    if (a.fit_intercept && tid == 0) {
+      a.b[t] += step;
+      a.b[yhat] -= step;
+    }
+    mistakes += 1;
+    // The update (weights and bias) is visible to every warp, and z and the
+    // event free for reuse, before the next chunk.
+    __syncthreads();
+    i0 = i + 1;
+    chunk = chunk / 2 > a.min_chunk ? chunk / 2 : a.min_chunk;
+  }
+
+  // Every update is visible here: the loop's last pass ended at a barrier.
+  policy.done(static_cast<const scalar_t*>(w),
+              static_cast<const scalar_t*>(a.b));
+  if (a.weights_in_smem) {
+    for (int64_t j = tid; j < k * in; j += blockDim.x) a.w[j] = w[j];
+  }
+  if (tid == 0) *a.mistakes = mistakes;
+}
+
+// One call of a multiclass op on the GPU: its operands (see operands.h) and
+// how to run the rule on them.
+struct MulticlassCall : MulticlassOperands {
+  using MulticlassOperands::MulticlassOperands;
+
+  // Runs the rule with the policy that make(scalar_t{}) builds, in one launch;
+  // returns the first bad row or -1 (the caller restores what was written).
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    if (n == 0) return -1;
+    const c10::cuda::CUDAGuard guard(x.device());
+    at::Tensor bad_row = at::full({1}, -1, x.options().dtype(at::kLong));
+    const int threads = threads_for(1);
+    const int warps = threads / kWarp;
+    // A chunk of at least one sample, and enough (sample, class) pairs to give
+    // every warp one when K is small.
+    const int min_chunk = static_cast<int>(std::max<int64_t>(1, warps / k));
+    const int max_chunk =
+        static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
+    at::Tensor z = at::empty({max_chunk, k}, x.options());
+    const int64_t weight_bytes =
+        k * in * static_cast<int64_t>(x.element_size());
+    const bool in_smem = weight_bytes <= kWeightSmemBytes;
+    const size_t smem = in_smem ? static_cast<size_t>(weight_bytes) : 0;
+    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+
+    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "multiclass_update_cuda", [&] {
+      auto policy = make(scalar_t{});
+      using Policy = decltype(policy);
+      const MulticlassArgs<scalar_t, Policy> args{
+          w.data_ptr<scalar_t>(),
+          b.data_ptr<scalar_t>(),
+          x.const_data_ptr<scalar_t>(),
+          y.const_data_ptr<int64_t>(),
+          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
+          z.data_ptr<scalar_t>(),
+          n, in, k,
+          min_chunk, max_chunk,
+          static_cast<scalar_t>(lr),
+          fit_intercept,
+          in_smem,
+          mistakes.data_ptr<int64_t>(),
+          bad_row.data_ptr<int64_t>(),
+          policy};
+      multiclass_kernel<scalar_t, Policy><<<1, threads, smem, stream>>>(args);
+      C10_CUDA_KERNEL_LAUNCH_CHECK();
+    });
+    return bad_row.item<int64_t>();
+  }
+};
+
+}  // namespace torch_perceptron::cuda
