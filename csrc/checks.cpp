@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace torch_perceptron {
 namespace {
@@ -36,6 +37,17 @@ bool cpu_all_of(const at::Tensor& t, Pred pred) {
     }
   });
   return ok;
+}
+
+// v >= 0 for every dtype cpu_all_of dispatches to, without GCC's warning that
+// it is always true for bool.
+template <typename T>
+bool non_negative(T v) {
+  if constexpr (std::is_same_v<T, bool>) {
+    return true;
+  } else {
+    return v >= 0;
+  }
 }
 
 bool all_finite(const at::Tensor& t) {
@@ -119,7 +131,7 @@ at::Tensor class_labels(const at::Tensor& y, int64_t n, int64_t k,
               y.device());
   const bool in_range =
       y.is_cpu()
-          ? cpu_all_of(y, [k](auto v) { return (v >= 0) & (v < k); })
+          ? cpu_all_of(y, [k](auto v) { return non_negative(v) & (v < k); })
           : y.numel() == 0 || ((y >= 0) & (y < k)).all().item<bool>();
   TORCH_CHECK_VALUE(in_range,
                     "y: expected class indices in [0, ", k,
@@ -145,7 +157,7 @@ at::Tensor sample_weights(const std::optional<at::Tensor>& sample_weight,
   const bool valid =
       out.is_cpu()
           ? cpu_all_of(out, [](auto v) {
-            return std::isfinite(static_cast<double>(v)) & (v >= 0);
+            return std::isfinite(static_cast<double>(v)) & non_negative(v);
           })
           : n == 0 || (at::isfinite(out) & (out >= 0)).all().item<bool>();
   TORCH_CHECK_VALUE(valid,
