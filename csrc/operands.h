@@ -9,7 +9,10 @@
 
 #include <ATen/ATen.h>
 
+#include <initializer_list>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "checks.h"
 
@@ -80,5 +83,33 @@ struct MulticlassOperands {
     copy_back_if_needed(bias, b);
   }
 };
+
+// Tensors an op writes beside weight and bias: the caller's tensor and the
+// contiguous one the kernel writes (the same tensor when contiguous).
+using StatePair = std::pair<at::Tensor*, const at::Tensor*>;
+
+// Runs call.run(make) for any op of any device. Finiteness of x is checked in
+// the same pass (see checks.h), so some updates may precede a bad row: weight,
+// bias and every `state` tensor are snapshotted first, and put back before the
+// error is raised. On success the kernel's copies are written back.
+template <typename Call, typename MakePolicy>
+at::Tensor run_restoring(Call& call, MakePolicy make,
+                         std::initializer_list<StatePair> state = {}) {
+  if (call.n == 0) return call.mistakes;
+  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
+  std::vector<at::Tensor> saved;
+  for (const StatePair& s : state) saved.push_back(s.second->clone());
+  const int64_t bad_row = call.run(make);
+  if (bad_row >= 0) {
+    call.weight.copy_(w_saved);
+    call.bias.copy_(b_saved);
+    size_t i = 0;
+    for (const StatePair& s : state) s.first->copy_(saved[i++]);
+    fail_non_finite_row(bad_row);
+  }
+  call.finish();
+  for (const StatePair& s : state) copy_back_if_needed(*s.first, *s.second);
+  return call.mistakes;
+}
 
 }  // namespace torch_perceptron

@@ -9,32 +9,22 @@
 #include <ATen/ATen.h>
 
 #include "checks.h"
+#include "operands.h"
 #include "state_checks.h"
 
 namespace torch_perceptron {
 
-// Runs `call` with the accumulators, restoring weights and accumulators if a
-// row of x turns out non-finite, and advances count by N on success.
+// Runs `call` with the accumulators (restored with the weights if a row of x
+// turns out non-finite) and advances count by N on success.
 template <typename Call, typename MakePolicy>
 at::Tensor run_averaged(Call& call, at::Tensor& weight_acc,
                         at::Tensor& bias_acc, at::Tensor& count,
-                        at::Tensor& wacc, at::Tensor& bacc, MakePolicy make) {
-  if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const at::Tensor wacc_saved = wacc.clone(), bacc_saved = bacc.clone();
-  const int64_t bad_row = call.run(make);
-  if (bad_row >= 0) {
-    call.weight.copy_(w_saved);
-    call.bias.copy_(b_saved);
-    weight_acc.copy_(wacc_saved);
-    bias_acc.copy_(bacc_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  copy_back_if_needed(weight_acc, wacc);
-  copy_back_if_needed(bias_acc, bacc);
+                        const at::Tensor& wacc, const at::Tensor& bacc,
+                        MakePolicy make) {
+  at::Tensor mistakes =
+      run_restoring(call, make, {{&weight_acc, &wacc}, {&bias_acc, &bacc}});
   count.add_(call.n);
-  return call.mistakes;
+  return mistakes;
 }
 
 // The pocket state of one call: the caller's tensors and the contiguous ones
@@ -63,30 +53,15 @@ struct PocketState {
   }
 };
 
-// Runs `call`, restoring weights and pocket state if a row of x turns out
-// non-finite.
+// Runs `call` with the pocket state (restored with the weights if a row of x
+// turns out non-finite).
 template <typename Call, typename MakePolicy>
 at::Tensor run_pocket(Call& call, PocketState& s, MakePolicy make) {
-  if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const at::Tensor pw_saved = s.pw.clone(), pb_saved = s.pb.clone();
-  const at::Tensor r_saved = s.r.clone(), br_saved = s.br.clone();
-  const int64_t bad_row = call.run(make);
-  if (bad_row >= 0) {
-    call.weight.copy_(w_saved);
-    call.bias.copy_(b_saved);
-    s.pocket_weight.copy_(pw_saved);
-    s.pocket_bias.copy_(pb_saved);
-    s.run.copy_(r_saved);
-    s.best_run.copy_(br_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  copy_back_if_needed(s.pocket_weight, s.pw);
-  copy_back_if_needed(s.pocket_bias, s.pb);
-  copy_back_if_needed(s.run, s.r);
-  copy_back_if_needed(s.best_run, s.br);
-  return call.mistakes;
+  return run_restoring(call, make,
+                       {{&s.pocket_weight, &s.pw},
+                        {&s.pocket_bias, &s.pb},
+                        {&s.run, &s.r},
+                        {&s.best_run, &s.br}});
 }
 
 }  // namespace torch_perceptron

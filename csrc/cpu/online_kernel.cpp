@@ -15,18 +15,7 @@ at::Tensor online_update_cpu(at::Tensor& weight, at::Tensor& bias,
                              const std::optional<at::Tensor>& sample_weight,
                              bool zero_is_mistake) {
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  if (call.n == 0) return call.mistakes;
-  // Finiteness of x is checked in the same pass (see checks.h): keep what to
-  // restore if a bad row turns up after some updates.
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const int64_t bad_row = call.run([](auto) { return cpu::NoPolicy{}; });
-  if (bad_row >= 0) {
-    weight.copy_(w_saved);
-    bias.copy_(b_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  return call.mistakes;
+  return run_restoring(call, [](auto) { return cpu::NoPolicy{}; });
 }
 
 }  // namespace

@@ -120,19 +120,20 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 #endif
 }
 
-// The dots of one sample x with R weight rows w[r * stride ...], x loaded once
-// for all R rows. Each row keeps two independent vector sums (even and odd
-// vectors) so consecutive adds do not wait on each other; a single running sum
-// would be a chain the compiler may not reorder without -ffast-math.
-// The order of additions is the same for every R, so dots<R> and dots<1> agree
-// bit for bit. kPaddedW: the rows of w are PaddedRows (zeros past n up to a
-// whole vector), so the tail reads w as a whole vector; the padding times the
-// zeros of x's masked tail adds +0, exactly what a masked load of w adds.
-template <int R, bool kPaddedW = false, typename scalar_t>
-inline void dots(const scalar_t* __restrict w, int64_t stride,
-                 const scalar_t* __restrict x, int64_t n, scalar_t* out) {
+// The dot products of one sample x with R weight rows w[r * stride ...],
+// before their horizontal sums: x is loaded once for all R rows. Each row
+// keeps two independent vector sums (even and odd vectors) so consecutive adds
+// do not wait on each other; a single running sum would be a chain the
+// compiler may not reorder without -ffast-math. The order of additions is the
+// same for every R, so every R gives each row the same bits. kPaddedW: the
+// rows of w are PaddedRows (zeros past n up to a whole vector), so the tail
+// reads w as a whole vector; the padding times the zeros of x's masked tail
+// adds +0, exactly what a masked load of w adds.
+template <int R, bool kPaddedW, typename scalar_t>
+inline void accumulate(const scalar_t* __restrict w, int64_t stride,
+                       const scalar_t* __restrict x, int64_t n,
+                       Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
-  Vec<scalar_t> even[R] = {}, odd[R] = {};
   int64_t j = 0;
   for (; j + 2 * L <= n; j += 2 * L) {
     const Vec<scalar_t> x0 = load(x + j), x1 = load(x + j + L);
@@ -155,7 +156,25 @@ inline void dots(const scalar_t* __restrict w, int64_t stride,
       odd[r] = madd(odd[r], kPaddedW ? load(wt) : load_tail(wt, n - j), xt);
     }
   }
+}
+
+// The dots of one sample x with R weight rows, one horizontal sum per row.
+template <int R, typename scalar_t>
+inline void dots(const scalar_t* __restrict w, int64_t stride,
+                 const scalar_t* __restrict x, int64_t n, scalar_t* out) {
+  Vec<scalar_t> even[R] = {}, odd[R] = {};
+  accumulate<R, false>(w, stride, x, n, even, odd);
   for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
+}
+
+// The dots of x with `rows` consecutive weight rows, four at a time.
+template <typename scalar_t>
+inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
+                 int64_t n, int64_t rows, scalar_t* out) {
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) dots<4>(w + r * stride, stride, x, n, out + r);
+  for (; r + 2 <= rows; r += 2) dots<2>(w + r * stride, stride, x, n, out + r);
+  if (r < rows) dots<1>(w + r * stride, stride, x, n, out + r);
 }
 
 // Four lanes of scalar_t, for the four decision values of a group of rows.
@@ -233,34 +252,13 @@ inline unsigned lane_bits(Mask4<double> m) {
 }
 
 // The dots of x with R <= 4 PaddedRows rows, as lanes [0, R) of one vector
-// (zeros past R): the same sums as dots<R, true>, bit for bit.
+// (zeros past R): each lane the bits dots<R> gives that row.
 template <int R, typename scalar_t>
 inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
                             const scalar_t* __restrict x, int64_t n) {
   static_assert(R >= 1 && R <= 4);
-  constexpr int L = kLanes<scalar_t>;
   Vec<scalar_t> even[R] = {}, odd[R] = {};
-  int64_t j = 0;
-  for (; j + 2 * L <= n; j += 2 * L) {
-    const Vec<scalar_t> x0 = load(x + j), x1 = load(x + j + L);
-    for (int r = 0; r < R; ++r) {
-      even[r] = madd(even[r], load(w + r * stride + j), x0);
-      odd[r] = madd(odd[r], load(w + r * stride + j + L), x1);
-    }
-  }
-  if (j + L <= n) {
-    const Vec<scalar_t> x0 = load(x + j);
-    for (int r = 0; r < R; ++r) {
-      even[r] = madd(even[r], load(w + r * stride + j), x0);
-    }
-    j += L;
-  }
-  if (j < n) {
-    const Vec<scalar_t> xt = load_tail(x + j, n - j);
-    for (int r = 0; r < R; ++r) {
-      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
-    }
-  }
+  accumulate<R, true>(w, stride, x, n, even, odd);
   if constexpr (R == 1) {
     return Vec4<scalar_t>{reduce(even[0] + odd[0]), 0, 0, 0};
   } else {
@@ -268,20 +266,6 @@ inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
     for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];
     return reduce4(s[0], s[1], s[2], s[3]);
   }
-}
-
-// The dots of x with `rows` consecutive weight rows, four at a time.
-template <bool kPaddedW = false, typename scalar_t>
-inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
-                 int64_t n, int64_t rows, scalar_t* out) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    dots<4, kPaddedW>(w + r * stride, stride, x, n, out + r);
-  }
-  for (; r + 2 <= rows; r += 2) {
-    dots<2, kPaddedW>(w + r * stride, stride, x, n, out + r);
-  }
-  if (r < rows) dots<1, kPaddedW>(w + r * stride, stride, x, n, out + r);
 }
 
 // Asks for the cache lines of [p, p + bytes) ahead of use. The hardware

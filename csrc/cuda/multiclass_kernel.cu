@@ -14,16 +14,7 @@ at::Tensor multiclass_update_cuda(
     const at::Tensor& y, double lr,
     const std::optional<at::Tensor>& sample_weight) {
   MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  const int64_t bad_row = call.run([](auto) { return NoMulticlassPolicy{}; });
-  if (bad_row >= 0) {
-    weight.copy_(w_saved);
-    bias.copy_(b_saved);
-    fail_non_finite_row(bad_row);
-  }
-  call.finish();
-  return call.mistakes;
+  return run_restoring(call, [](auto) { return NoMulticlassPolicy{}; });
 }
 
 }  // namespace
