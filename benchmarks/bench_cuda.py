@@ -161,7 +161,9 @@ def run_epochs(name, epochs, make_state, update, data, data_cpu, timer, x_bytes,
 
 
 def states(k, d, counters):
-    """make_state functions of the plain rule and its variants, zero state."""
+    """{op-name suffix: make_state} for the plain rule and its variants, all
+    zero: (w, b), (w, b, w_acc, b_acc, count), (w, b, pocket_w, pocket_b, run,
+    best_run); a zero pocket equals the zero weights, as the pocket ops ask."""
     def zeros(*shape, dtype=torch.float32):
         return lambda device: torch.zeros(*shape, device=device, dtype=dtype)
 
