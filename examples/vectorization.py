@@ -256,7 +256,7 @@ def plot(dots: list[Timing], epochs: dict[str, list[Timing]], path: str) -> None
     left.set(xscale="log", xlabel="seconds per call (log scale)",
              title="Dot product of 1,000 elements")
     for i, t in enumerate(dots):
-        left.text(t.mean * 1.15, i, format_seconds(t.mean), va="center", fontsize=8)
+        left.text((t.mean + t.std) * 1.2, i, format_seconds(t.mean), va="center", fontsize=8)
 
     ways = [t.name for t in next(iter(epochs.values()))]
     height = 0.8 / len(epochs)
@@ -341,14 +341,14 @@ def main(argv: Optional[list[str]] = None) -> dict:
         epochs[data_name] = [time_epoch(name, f, n, budget, runs, min_run) for name, f in ways]
 
     print(f"\nOne epoch of the perceptron rule from zero weights ({args.threads} thread):")
-    header = f"  {'data':20s} {'way':22s} {'seconds':>10s} {'x compiled op':>14s}  how measured"
+    header = f"  {'data':20s} {'way':24s} {'seconds':>10s} {'x compiled op':>14s}  how measured"
     print(header)
     for data_name, timings in epochs.items():
         op = next(t for t in timings if t.name == "compiled op").mean
         for t in timings:
             how = ("extrapolated from %s of %s samples" % (f"{t.done:,}", f"{t.total:,}")
                    if t.extrapolated else f"mean of {t.runs} runs x {t.loops} loops")
-            print(f"  {data_name:20s} {t.name:22s} {t.mean:10.3e} {t.mean / op:14.1f}  {how}")
+            print(f"  {data_name:20s} {t.name:24s} {t.mean:10.3e} {t.mean / op:14.1f}  {how}")
 
     os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, "vectorization.png")

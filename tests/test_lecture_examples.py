@@ -49,7 +49,7 @@ def test_vectorization_measures_every_way(tmp_path):
         for t in timings:
             assert t["mean"] > 0 and t["total"] > 0
             assert t["extrapolated"] == (t["done"] < t["total"])
-            assert f"{data_name:20s} {t['name']:22s}" in out
+            assert f"{data_name:20s} {t['name']:24s}" in out
         op = ways["compiled op"]["mean"]
         assert not ways["compiled op"]["extrapolated"]
         assert op < ways["Python loop"]["mean"] and op < ways["per-sample torch"]["mean"]
