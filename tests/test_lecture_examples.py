@@ -99,3 +99,10 @@ def test_learning_animation_has_a_frame_per_mistake(tmp_path):
     assert torch.equal(torch.tensor([result["final_trace_weight"]]), layer.weight)
     assert result["final_trace_bias"] == float(layer.bias[0])
     assert "Test set accuracy:" in out
+
+
+def test_trace_cost_times_the_three_ways(tmp_path):
+    out = run([example("trace_cost.py"), "--n", "3000", "--d", "10", "--epochs", "2",
+               "--repeats", "1"], cwd=tmp_path)
+    assert out.count("update_traced") == 2 and out.count("op per sample") == 2
+    assert "seed 300x2: 2 epochs," in out and "random 3,000x10: 2 epochs," in out
