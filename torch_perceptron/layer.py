@@ -5,7 +5,8 @@ from typing import Literal, Optional
 import torch
 from torch import Tensor, nn
 
-from . import ops
+from . import ops, trace
+from .trace import MistakeTrace
 
 Rule = Literal["online", "batch"]
 
@@ -36,6 +37,13 @@ class PerceptronLayer(nn.Module):
     not together. ``weight`` and ``bias`` are always the rule's current weights;
     :meth:`inference_parameters` gives the ones predictions use.
 
+    Without a bias (``bias=False``, as in ``nn.Linear``) the ``bias`` buffer is
+    None and the decision value is ``x @ weight.T``: the lecture's notation
+    that folds the bias into ``weight[:, 0]`` as ``w0`` and prepends a 1 to
+    every input. The plain ops always step a bias, so the online rules then
+    run the averaged ops with ``fit_intercept=False`` and discard their
+    accumulators (about 1.1x a plain epoch).
+
     Args:
         in_features: size of each input sample.
         out_features: outputs (binary / one-vs-rest) or classes (multiclass).
@@ -43,10 +51,11 @@ class PerceptronLayer(nn.Module):
         lr: learning rate of the rule (> 0).
         average: predict with the averaged weights.
         pocket: predict with the pocket weights.
+        bias: learn a bias (else there is none: the decision value is ``x @ weight.T``).
     """
 
     weight: Tensor
-    bias: Tensor
+    bias: Optional[Tensor]
 
     def __init__(
         self,
@@ -59,6 +68,7 @@ class PerceptronLayer(nn.Module):
         dtype: Optional[torch.dtype] = None,
         average: bool = False,
         pocket: bool = False,
+        bias: bool = True,
     ) -> None:
         super().__init__()
         if in_features < 0:
@@ -78,46 +88,47 @@ class PerceptronLayer(nn.Module):
         self.average = bool(average)
         self.pocket = bool(pocket)
         factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+
+        def bias_buffer(name: str) -> None:
+            self.register_buffer(name, torch.zeros(out_features, **factory) if bias else None)
+
         self.register_buffer("weight", torch.zeros(out_features, in_features, **factory))
-        self.register_buffer("bias", torch.zeros(out_features, **factory))
+        bias_buffer("bias")
         counters = 1 if multiclass else out_features
         counter = {"device": device, "dtype": torch.int64}
         if self.average:
             self.register_buffer("weight_acc", torch.zeros(out_features, in_features, **factory))
-            self.register_buffer("bias_acc", torch.zeros(out_features, **factory))
+            bias_buffer("bias_acc")
             self.register_buffer("average_count", torch.zeros(counters, **counter))
         if self.pocket:
             self.register_buffer("pocket_weight", torch.zeros(out_features, in_features, **factory))
-            self.register_buffer("pocket_bias", torch.zeros(out_features, **factory))
+            bias_buffer("pocket_bias")
             self.register_buffer("pocket_run", torch.zeros(counters, **counter))
             self.register_buffer("pocket_best_run", torch.zeros(counters, **counter))
 
     def reset_parameters(self) -> None:
         """Sets the weights and bias back to zeros."""
         with torch.no_grad():
-            self.weight.zero_()
-            self.bias.zero_()
-            if self.average:
-                self.weight_acc.zero_()
-                self.bias_acc.zero_()
-                self.average_count.zero_()
-            if self.pocket:
-                self.pocket_weight.zero_()
-                self.pocket_bias.zero_()
-                self.pocket_run.zero_()
-                self.pocket_best_run.zero_()
+            for t in self.buffers():
+                t.zero_()
 
     def inference_parameters(self) -> tuple[Tensor, Tensor]:
         """The weights ``[out_features, in_features]`` and bias ``[out_features]``
         that predictions use: the averaged ones with ``average=True`` (new
-        tensors), the pocket with ``pocket=True``, else ``weight`` and ``bias``."""
+        tensors), the pocket with ``pocket=True``, else ``weight`` and ``bias``
+        (zeros without a bias)."""
         if self.average:
             return ops.averaged_parameters(
-                self.weight, self.bias, self.weight_acc, self.bias_acc, self.average_count
+                self.weight, self._bias_or_zeros(self.bias), self.weight_acc,
+                self._bias_or_zeros(self.bias_acc), self.average_count,
             )
         if self.pocket:
-            return self.pocket_weight, self.pocket_bias
-        return self.weight, self.bias
+            return self.pocket_weight, self._bias_or_zeros(self.pocket_bias)
+        return self.weight, self._bias_or_zeros(self.bias)
+
+    def _bias_or_zeros(self, t: Optional[Tensor]) -> Tensor:
+        # Without a bias the ops still take one: zeros that nothing keeps.
+        return self.weight.new_zeros(self.out_features) if t is None else t
 
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
@@ -168,22 +179,78 @@ class PerceptronLayer(nn.Module):
                 raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
             if zero_is_mistake:
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")
+            if self.bias is None:
+                return ops.multiclass_update_averaged(
+                    self.weight, *self._scratch_state(1), x, y, self.lr,
+                    sample_weight=sample_weight, fit_intercept=False,
+                )
             return ops.multiclass_update(
                 self.weight, self.bias, x, y, self.lr, sample_weight=sample_weight
             )
+        if rule == "online" and self.bias is None:
+            return ops.online_update_averaged(
+                self.weight, *self._scratch_state(self.out_features), x, y, self.lr,
+                sample_weight=sample_weight, zero_is_mistake=zero_is_mistake, fit_intercept=False,
+            )
+        # The batch rule steps the bias only after all errors are known, so a
+        # bias of zeros that is then thrown away is exactly the rule without one.
         update = ops.online_update if rule == "online" else ops.batch_update
         return update(
-            self.weight, self.bias, x, y, self.lr,
+            self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
             sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
+        )
+
+    def update_traced(
+        self,
+        x: Tensor,
+        y: Tensor,
+        *,
+        sample_weight: Optional[Tensor] = None,
+        zero_is_mistake: bool = False,
+    ) -> MistakeTrace:
+        """:meth:`update` with the online rule, which also returns the weights
+        and bias after every mistake (:class:`~torch_perceptron.trace.MistakeTrace`;
+        the bias is zeros without one). The layer ends exactly where
+        :meth:`update` leaves it. Plain perceptrons only (not averaged or
+        pocket). The trace keeps ``M`` copies of the weights: meant for
+        watching the rule, not for training on large data.
+        """
+        if self.average or self.pocket:
+            raise ValueError("update_traced: the averaged and pocket perceptrons have no trace")
+        bias = self._bias_or_zeros(self.bias)
+        fit = self.bias is not None
+        if self.multiclass:
+            if zero_is_mistake:
+                raise ValueError("zero_is_mistake: not defined for the multiclass rule")
+            return trace.multiclass_update_traced(
+                self.weight, bias, x, y, self.lr, sample_weight=sample_weight, fit_intercept=fit
+            )
+        return trace.online_update_traced(
+            self.weight, bias, x, y, self.lr, sample_weight=sample_weight,
+            zero_is_mistake=zero_is_mistake, fit_intercept=fit,
+        )
+
+    def _scratch_state(self, counters: int) -> tuple[Tensor, ...]:
+        # bias, weight_acc, bias_acc, count of an averaged op whose average
+        # nobody reads: the way to run the rule with fit_intercept=False.
+        return (
+            self.weight.new_zeros(self.out_features),
+            torch.zeros_like(self.weight),
+            self.weight.new_zeros(self.out_features),
+            torch.zeros(counters, dtype=torch.int64, device=self.weight.device),
         )
 
     def _update_with_state(
         self, x: Tensor, y: Tensor, sample_weight: Optional[Tensor], zero_is_mistake: bool
     ) -> Tensor:
         if self.average:
-            state = (self.weight_acc, self.bias_acc, self.average_count)
+            state = (self.weight_acc, self._bias_or_zeros(self.bias_acc), self.average_count)
         else:
-            state = (self.pocket_weight, self.pocket_bias, self.pocket_run, self.pocket_best_run)
+            state = (
+                self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run,
+                self.pocket_best_run,
+            )
+        fit = {"fit_intercept": self.bias is not None}
         if self.multiclass:
             if zero_is_mistake:
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")
@@ -191,12 +258,13 @@ class PerceptronLayer(nn.Module):
                 ops.multiclass_update_averaged if self.average else ops.multiclass_update_pocket
             )
             return update(
-                self.weight, self.bias, *state, x, y, self.lr, sample_weight=sample_weight
+                self.weight, self._bias_or_zeros(self.bias), *state, x, y, self.lr,
+                sample_weight=sample_weight, **fit,
             )
         update = ops.online_update_averaged if self.average else ops.online_update_pocket
         return update(
-            self.weight, self.bias, *state, x, y, self.lr,
-            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
+            self.weight, self._bias_or_zeros(self.bias), *state, x, y, self.lr,
+            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake, **fit,
         )
 
     def extra_repr(self) -> str:
@@ -208,4 +276,6 @@ class PerceptronLayer(nn.Module):
             text += ", average=True"
         if self.pocket:
             text += ", pocket=True"
+        if self.bias is None:
+            text += ", bias=False"
         return text
