@@ -82,7 +82,7 @@ def test_seed_experiment_learns():
 
 def test_seed_experiment_learns_across_splits():
     """The plain rule keeps its last weights, which on overlapping classes
-    wander from epoch to epoch: single splits land between 0.74 and 0.90
+    wander from epoch to epoch: single splits land between 0.77 and 0.92
     (seeds 0-9), so the bound is on the mean, with a floor for every split."""
     accs = [accuracy_after_training(seed) for seed in range(10)]
     assert sum(accs) / len(accs) > 0.8, accs
