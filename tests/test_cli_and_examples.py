@@ -2,6 +2,8 @@
 
 import glob
 import os
+import re
+import shutil
 import subprocess
 import sys
 
@@ -18,19 +20,25 @@ def run(args, cwd, timeout=300):
     return out.stdout
 
 
-def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
+def write_csv(path):
+    """240 rows of 3 features, labels 'pos' / 'neg' from a separable teacher."""
     g = torch.Generator().manual_seed(0)
     x = torch.randn(240, 3, generator=g)
     y = x @ torch.tensor([1.0, -2.0, 0.5]) > 0
     lines = ["f1,f2,f3,label"] + [f"{a:.5f},{b:.5f},{c:.5f},{'pos' if t else 'neg'}"
                                   for (a, b, c), t in zip(x.tolist(), y.tolist())]
-    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
+    write_csv(tmp_path / "data.csv")
     (tmp_path / "config.yaml").write_text(
         "trainer:\n  max_epochs: 4\n  enable_progress_bar: false\n  default_root_dir: runs\n"
         "data:\n  class_path: torch_perceptron.lightning.CSVDataModule\n"
         "  init_args:\n    path: data.csv\n    label_column: label\n    batch_size: 16\n"
     )
-    run(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], cwd=tmp_path)
+    out = run(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], cwd=tmp_path)
+    assert re.fullmatch(r"Validation accuracy: \d+\.\d\d% \(36 samples\)", out.splitlines()[-1])
     ckpts = glob.glob(str(tmp_path / "runs" / "**" / "*.ckpt"), recursive=True)
     assert len(ckpts) == 1
     state = torch.load(ckpts[0], weights_only=False)

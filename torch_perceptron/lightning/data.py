@@ -7,8 +7,9 @@ Every module has a validation set by default, so ``val_acc`` is logged and
 ``ModelCheckpoint(monitor="val_acc")`` works out of the box: a stratified 15%
 of the data (scikit-learn, CSV, tensors), or, for the seed's blobs, 100 fresh
 points from the same squares, which leaves the note's 300/100 train/test split
-as it is. A module without validation data (``val_fraction=0``, or data too
-small to spare any) skips validation, silently."""
+as it is. Without validation data (``val_fraction=0``, or data too small to
+spare any) a module has no ``val_dataloader`` as far as Lightning can tell, so
+the Trainer skips validation (and says so once)."""
 
 import csv
 import functools
@@ -78,9 +79,9 @@ class TensorDataModule(L.LightningDataModule):
         self.test_set = TensorDataset(x_test.float(), y[test])
         if len(self.val_set) == 0:
             # Lightning reads the base class's val_dataloader as "no validation
-            # data" and skips validation; an empty loader would instead warn
-            # "Total length ... across ranks is zero" on every fit. A partial,
-            # unlike a bound method, survives pickling.
+            # data" and skips the val loop; an empty loader would instead warn
+            # "Total length of `list` across ranks is zero" as if by mistake. A
+            # partial, unlike a bound method, survives pickling.
             self.val_dataloader = functools.partial(L.LightningDataModule.val_dataloader, self)
 
     def train_dataloader(self) -> DataLoader:
