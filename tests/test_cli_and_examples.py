@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,22 +52,59 @@ def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
          "--ckpt_path", ckpts[0], "--trainer.default_root_dir", "runs2"], cwd=tmp_path)
 
 
-def test_seed_experiment_prints_and_plots(tmp_path):
-    out = run([os.path.join(ROOT, "examples", "seed_experiment.py"), "--out", str(tmp_path)], cwd=tmp_path)
+# Every line `make run` may print; anything else is a line a user would have
+# to ask about (see also tests/test_cli.py for the command line's).
+MAKE_RUN_LINES = [
+    r"X_train: \(300, 2\) X_test: \(100, 2\)",
+    r"GPU available: .*", r"TPU available: .*",
+    r"`Trainer.fit` stopped: `max_epochs=5` reached\.",
+    r"Plots: \S+seed_decision_boundary\.png \S+seed_mistakes_per_epoch\.png",
+    r"Mistakes per epoch: \[\d+(, \d+){4}\]", r"Model parameters:",
+    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)", r"  Bias: tensor\(\[-?\d+\.\]\)",
+    r"Test set accuracy: \d+\.\d\d%",
+]
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """What `make run` prints (stdout and stderr), and where its plots went."""
+    out_dir = tmp_path_factory.mktemp("make_run")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "seed_experiment.py"),
+                          "--out", str(out_dir)], capture_output=True, text=True, timeout=300,
+                         cwd=out_dir, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return out.stdout, out.stderr, out_dir
+
+
+def test_seed_experiment_prints_and_plots(make_run):
+    out, _, out_dir = make_run
     assert "Weights:" in out and "Bias:" in out
+    assert out.splitlines()[-1].startswith("Test set accuracy: ")  # ends with the accuracy
     acc = float(out.split("Test set accuracy:")[1].split("%")[0])
     assert acc > 75.0
     for name in ("seed_decision_boundary.png", "seed_mistakes_per_epoch.png"):
-        with open(tmp_path / name, "rb") as f:
+        with open(out_dir / name, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_run_prints_no_line_a_user_would_ask_about(make_run):
+    from test_cli import assert_quiet
+
+    out, err, _ = make_run
+    assert_quiet(out + err, allowed=MAKE_RUN_LINES + [""])
+
+
+def test_plain_pytorch_loop_prints_the_same_run_as_make_run(make_run, tmp_path):
+    plain = run([os.path.join(ROOT, "examples", "plain_pytorch_loop.py")], cwd=tmp_path)
+    assert "lightning" not in plain.lower()
+    report = plain.splitlines()[-5:]
+    assert report[0].startswith("Mistakes per epoch:") and report[-1].startswith("Test set accuracy:")
+    assert make_run[0].splitlines()[-5:] == report
+    assert plain.splitlines()[0] == make_run[0].splitlines()[0]  # X_train / X_test shapes
 
 
 def test_digits_multiclass_example(tmp_path):
     out = run([os.path.join(ROOT, "examples", "digits_multiclass.py"), "--epochs", "3"], cwd=tmp_path)
     acc = float(out.split("Test accuracy:")[1].split("%")[0])
     assert acc > 85.0
-
-
-def test_plain_pytorch_loop_example(tmp_path):
-    out = run([os.path.join(ROOT, "examples", "plain_pytorch_loop.py")], cwd=tmp_path)
-    assert "Test set accuracy:" in out and "lightning" not in out.lower()
