@@ -54,7 +54,7 @@ class PerceptronCLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", False)
         # The module logs per epoch only, so a step interval longer than an
         # epoch would only cost a warning.
-        kwargs.setdefault("trainer_defaults", {"log_every_n_steps": 1})
+        kwargs["trainer_defaults"] = {"log_every_n_steps": 1, **(kwargs.get("trainer_defaults") or {})}
         super().__init__(*args, **kwargs)
 
     def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -81,8 +81,9 @@ class PerceptronCLI(LightningCLI):
             # so it does not print a notice about tensorboardX on every run.
             root = config.get("default_root_dir") or os.getcwd()
             kwargs["logger"] = CSVLogger(save_dir=root)
-        given = config.get("callbacks") or []
-        extra = []
+        extra = self.trainer_defaults.get("callbacks") or []
+        extra = list(extra) if isinstance(extra, (list, tuple)) else [extra]
+        given = [*(config.get("callbacks") or []), *extra]
         if config.get("enable_model_summary") is not False and not any(
                 isinstance(cb, ModelSummary) for cb in given):
             # Ours in place of Lightning's default (which counts no buffers);
