@@ -54,7 +54,8 @@ class PerceptronCLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", False)
         # The module logs per epoch only, so a step interval longer than an
         # epoch would only cost a warning.
-        kwargs["trainer_defaults"] = {"log_every_n_steps": 1, **(kwargs.get("trainer_defaults") or {})}
+        kwargs["trainer_defaults"] = {"log_every_n_steps": 1,
+                                      **(kwargs.get("trainer_defaults") or {})}
         super().__init__(*args, **kwargs)
 
     def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
