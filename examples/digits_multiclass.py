@@ -7,6 +7,7 @@ import argparse
 import lightning as L
 
 from torch_perceptron.lightning import PerceptronClassifier, SklearnDataModule
+from torch_perceptron.lightning.console import quiet_lightning
 
 
 def main() -> None:
@@ -16,6 +17,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
 
+    quiet_lightning()
     L.seed_everything(args.seed, verbose=False)
     data = SklearnDataModule("digits", batch_size=64, seed=args.seed)
     model = PerceptronClassifier(data.in_features, data.num_classes, rule=args.rule)

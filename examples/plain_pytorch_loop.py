@@ -1,8 +1,11 @@
-"""The lecture note's experiment with PerceptronLayer in a plain PyTorch loop (no Lightning).
+"""The lecture note's experiment with PerceptronLayer in a plain PyTorch loop
+(no Lightning): the same run as `make run` (examples/seed_experiment.py).
 
 Two uniform blobs of 200 points, shuffled, 300 for training and 100 for testing
 (no overlap, unlike the note's X[:300] / X[100:]), standardized with training
-statistics, 5 epochs of the per-sample rule, then the test accuracy.
+statistics, 5 epochs of the per-sample rule, then the test accuracy. The same
+data and, every epoch, the same reshuffled training order as the Lightning run
+(the note kept one order), so it prints the same weights and accuracy.
 """
 
 import argparse
@@ -10,7 +13,7 @@ import argparse
 import torch
 
 from torch_perceptron import PerceptronLayer
-from torch_perceptron.datasets import seed_split
+from torch_perceptron.datasets import epoch_order, seed_split
 
 
 def main() -> None:
@@ -25,15 +28,17 @@ def main() -> None:
 
     ppn = PerceptronLayer(in_features=2, device=device)
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    mistakes = []
     for epoch in range(args.epochs):
-        mistakes = ppn.update(x_train, y_train)
-        print(f"epoch {epoch + 1}: {int(mistakes.sum())} mistakes")
+        order = epoch_order(len(x_train), args.seed, epoch).to(device)
+        mistakes.append(int(ppn.update(x_train[order], y_train[order]).sum()))
 
+    pred = ppn(data.x_test.to(device)).squeeze(1).cpu()
+    acc = (pred == data.y_test).float().mean()
+    print("Mistakes per epoch:", mistakes)
     print("Model parameters:")
     print("  Weights:", ppn.weight.cpu())
     print("  Bias:", ppn.bias.cpu())
-    pred = ppn(data.x_test.to(device)).squeeze(1).cpu()
-    acc = (pred == data.y_test).float().mean()
     print(f"Test set accuracy: {acc.item() * 100:.2f}%")
 
 

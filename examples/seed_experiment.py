@@ -3,10 +3,11 @@
 Two uniform blobs of 200 points each, shuffled and split without overlap (300
 for training, 100 for testing; the note's X[:300] / X[100:] overlapped),
 standardized with the training statistics only, 5 epochs of the per-sample
-perceptron rule, then the test accuracy. Prints the weights, the bias and the
-test accuracy like the note, and writes two plots to --out (default outputs/):
-the training and test sets with the learned decision boundary, and the mistakes
-per epoch.
+perceptron rule, the training set reshuffled every epoch (the note kept one
+order), then the test accuracy. Prints the weights, the bias and the test
+accuracy like the note, and writes two plots to --out (default outputs/): the
+training and test sets with the learned decision boundary, and the mistakes
+per epoch. examples/plain_pytorch_loop.py is the same run without Lightning.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from torch_perceptron.lightning import PerceptronClassifier, TwoBlobsDataModule  # noqa: E402
+from torch_perceptron.lightning.console import quiet_lightning  # noqa: E402
 
 
 def plot_sets(model: PerceptronClassifier, data: TwoBlobsDataModule, path: str) -> None:
@@ -66,6 +68,7 @@ def main() -> None:
     parser.add_argument("--out", default="outputs", help="where the plots and logs go")
     args = parser.parse_args()
 
+    quiet_lightning()
     L.seed_everything(args.seed, verbose=False)
     data = TwoBlobsDataModule(seed=args.seed, batch_size=args.batch_size)
     print("X_train:", tuple(data.train_set.tensors[0].shape), "X_test:", tuple(data.test_set.tensors[0].shape))
@@ -78,18 +81,19 @@ def main() -> None:
     trainer.fit(model, data)
     test_acc = trainer.test(model, data, verbose=False)[0]["test_acc"]
 
-    print("Mistakes per epoch:", model.mistakes_per_epoch)
-    print("Model parameters:")
-    print("  Weights:", model.layer.weight.detach().cpu())
-    print("  Bias:", model.layer.bias.detach().cpu())
-    print(f"Test set accuracy: {test_acc * 100:.2f}%")
-
     os.makedirs(args.out, exist_ok=True)
     sets_png = os.path.join(args.out, "seed_decision_boundary.png")
     mistakes_png = os.path.join(args.out, "seed_mistakes_per_epoch.png")
     plot_sets(model, data, sets_png)
     plot_mistakes(model.mistakes_per_epoch, mistakes_png)
     print("Plots:", sets_png, mistakes_png)
+
+    # The note's report, last: the same lines as examples/plain_pytorch_loop.py.
+    print("Mistakes per epoch:", model.mistakes_per_epoch)
+    print("Model parameters:")
+    print("  Weights:", model.layer.weight.detach().cpu())
+    print("  Bias:", model.layer.bias.detach().cpu())
+    print(f"Test set accuracy: {test_acc * 100:.2f}%")
 
 
 if __name__ == "__main__":

@@ -2,9 +2,12 @@
 
 import glob
 import os
+import re
+import shutil
 import subprocess
 import sys
 
+import pytest
 import torch
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -18,19 +21,25 @@ def run(args, cwd, timeout=300):
     return out.stdout
 
 
-def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
+def write_csv(path):
+    """240 rows of 3 features, labels 'pos' / 'neg' from a separable teacher."""
     g = torch.Generator().manual_seed(0)
     x = torch.randn(240, 3, generator=g)
     y = x @ torch.tensor([1.0, -2.0, 0.5]) > 0
     lines = ["f1,f2,f3,label"] + [f"{a:.5f},{b:.5f},{c:.5f},{'pos' if t else 'neg'}"
                                   for (a, b, c), t in zip(x.tolist(), y.tolist())]
-    (tmp_path / "data.csv").write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
+    write_csv(tmp_path / "data.csv")
     (tmp_path / "config.yaml").write_text(
         "trainer:\n  max_epochs: 4\n  enable_progress_bar: false\n  default_root_dir: runs\n"
         "data:\n  class_path: torch_perceptron.lightning.CSVDataModule\n"
         "  init_args:\n    path: data.csv\n    label_column: label\n    batch_size: 16\n"
     )
-    run(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], cwd=tmp_path)
+    out = run(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], cwd=tmp_path)
+    assert re.fullmatch(r"Validation accuracy: \d+\.\d\d% \(36 samples\)", out.splitlines()[-1])
     ckpts = glob.glob(str(tmp_path / "runs" / "**" / "*.ckpt"), recursive=True)
     assert len(ckpts) == 1
     state = torch.load(ckpts[0], weights_only=False)
@@ -43,22 +52,59 @@ def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
          "--ckpt_path", ckpts[0], "--trainer.default_root_dir", "runs2"], cwd=tmp_path)
 
 
-def test_seed_experiment_prints_and_plots(tmp_path):
-    out = run([os.path.join(ROOT, "examples", "seed_experiment.py"), "--out", str(tmp_path)], cwd=tmp_path)
+# Every line `make run` may print; anything else is a line a user would have
+# to ask about (see also tests/test_cli.py for the command line's).
+MAKE_RUN_LINES = [
+    r"X_train: \(300, 2\) X_test: \(100, 2\)",
+    r"GPU available: .*", r"TPU available: .*",
+    r"`Trainer.fit` stopped: `max_epochs=5` reached\.",
+    r"Plots: \S+seed_decision_boundary\.png \S+seed_mistakes_per_epoch\.png",
+    r"Mistakes per epoch: \[\d+(, \d+){4}\]", r"Model parameters:",
+    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)", r"  Bias: tensor\(\[-?\d+\.\]\)",
+    r"Test set accuracy: \d+\.\d\d%",
+]
+
+
+@pytest.fixture(scope="module")
+def make_run(tmp_path_factory):
+    """What `make run` prints (stdout and stderr), and where its plots went."""
+    out_dir = tmp_path_factory.mktemp("make_run")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "seed_experiment.py"),
+                          "--out", str(out_dir)], capture_output=True, text=True, timeout=300,
+                         cwd=out_dir, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return out.stdout, out.stderr, out_dir
+
+
+def test_seed_experiment_prints_and_plots(make_run):
+    out, _, out_dir = make_run
     assert "Weights:" in out and "Bias:" in out
+    assert out.splitlines()[-1].startswith("Test set accuracy: ")  # ends with the accuracy
     acc = float(out.split("Test set accuracy:")[1].split("%")[0])
     assert acc > 75.0
     for name in ("seed_decision_boundary.png", "seed_mistakes_per_epoch.png"):
-        with open(tmp_path / name, "rb") as f:
+        with open(out_dir / name, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_run_prints_no_line_a_user_would_ask_about(make_run):
+    from test_cli import assert_quiet
+
+    out, err, _ = make_run
+    assert_quiet(out + err, allowed=MAKE_RUN_LINES + [""])
+
+
+def test_plain_pytorch_loop_prints_the_same_run_as_make_run(make_run, tmp_path):
+    plain = run([os.path.join(ROOT, "examples", "plain_pytorch_loop.py")], cwd=tmp_path)
+    assert "lightning" not in plain.lower()
+    report = plain.splitlines()[-5:]
+    assert report[0].startswith("Mistakes per epoch:") and report[-1].startswith("Test set accuracy:")
+    assert make_run[0].splitlines()[-5:] == report
+    assert plain.splitlines()[0] == make_run[0].splitlines()[0]  # X_train / X_test shapes
 
 
 def test_digits_multiclass_example(tmp_path):
     out = run([os.path.join(ROOT, "examples", "digits_multiclass.py"), "--epochs", "3"], cwd=tmp_path)
     acc = float(out.split("Test accuracy:")[1].split("%")[0])
     assert acc > 85.0
-
-
-def test_plain_pytorch_loop_example(tmp_path):
-    out = run([os.path.join(ROOT, "examples", "plain_pytorch_loop.py")], cwd=tmp_path)
-    assert "Test set accuracy:" in out and "lightning" not in out.lower()

@@ -1,6 +1,7 @@
 """PerceptronLayer feels like nn.Linear."""
 
 import io
+import re
 
 import pytest
 import torch
@@ -236,6 +237,25 @@ def test_extra_repr():
 def test_constructor_errors(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         PerceptronLayer(*args, **kwargs)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.int64, torch.complex64])
+def test_constructor_rejects_dtypes_the_ops_do_not_take(dtype):
+    with pytest.raises(ValueError, match=r"dtype: expected torch.float32 or torch.float64, got torch\."):
+        PerceptronLayer(3, dtype=dtype)
+
+
+@pytest.mark.parametrize("method", ["forward", "decision_function"])
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("shape", [(16, 3), (4, 4, 3), (3,), (16, 5), (), (0, 3)])
+def test_wrong_feature_count_names_x_before_any_reshape(shape, multiclass, method):
+    """16 samples of 3 features hold 48 values, a whole number of 4-feature
+    rows: a reshape first would fail on some shapes, succeed on others."""
+    layer = PerceptronLayer(4, 2, multiclass=multiclass)
+    x = torch.ones(shape)
+    expected = f"x: expected 4 features in the last dimension (shape [*, 4]), got shape {list(shape)}"
+    with pytest.raises(RuntimeError, match="^" + re.escape(expected) + "$"):
+        getattr(layer, method)(x)
 
 
 def test_update_argument_errors():

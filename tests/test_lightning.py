@@ -3,19 +3,25 @@ the real Lightning Trainer."""
 
 import glob
 import os
+import pickle
 import subprocess
 import sys
+import warnings
 
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.utils.data.distributed import DistributedSampler
 
 from torch_perceptron import PerceptronLayer
+from torch_perceptron.datasets import seed_split
 from torch_perceptron.lightning import (
     CSVDataModule,
     PerceptronClassifier,
     SklearnDataModule,
+    TensorDataModule,
     TwoBlobsDataModule,
 )
 
@@ -75,7 +81,7 @@ def test_train_accuracy_uses_predictions_before_each_update(tmp_path):
 
 
 def test_validate_test_predict(tmp_path):
-    data = TwoBlobsDataModule(seed=0, val_fraction=0.1, batch_size=32)
+    data = TwoBlobsDataModule(seed=0, batch_size=32)
     model = PerceptronClassifier(2)
     t = trainer(tmp_path, max_epochs=5)
     t.fit(model, data)
@@ -129,7 +135,6 @@ def test_stop_when_separated(tmp_path):
     x = torch.tensor([[-2.0, 0.0], [-1.0, 0.5], [1.0, 0.0], [2.0, -0.5]]).repeat(20, 1)
     x = x + 0.01 * torch.arange(80).unsqueeze(1)
     y = (x[:, 0] > 0).long()
-    from torch_perceptron.lightning import TensorDataModule
 
     data = TensorDataModule(x, y, batch_size=10)
     model = PerceptronClassifier(2, stop_when_separated=True)
@@ -139,7 +144,7 @@ def test_stop_when_separated(tmp_path):
 
 
 def test_data_modules_split_without_overlap_and_standardize():
-    for data in (TwoBlobsDataModule(val_fraction=0.1), SklearnDataModule("breast_cancer", val_fraction=0.1)):
+    for data in (TwoBlobsDataModule(), SklearnDataModule("breast_cancer")):
         sets = [data.train_set.tensors[0], data.val_set.tensors[0], data.test_set.tensors[0]]
         n = sum(len(s) for s in sets)
         assert len(torch.unique(torch.cat(sets), dim=0)) == n
@@ -148,6 +153,75 @@ def test_data_modules_split_without_overlap_and_standardize():
     iris = SklearnDataModule("iris")
     assert torch.bincount(iris.test_set.tensors[1]).tolist() == [12, 12, 12]  # stratified
     assert (iris.in_features, iris.num_classes) == (4, 3)
+
+
+def test_every_data_module_holds_out_validation_data_by_default(tmp_path):
+    blobs = TwoBlobsDataModule()
+    sizes = [len(d) for d in (blobs.train_set, blobs.val_set, blobs.test_set)]
+    assert sizes == [300, 100, 100]
+    # The note's 300/100 split stays as it was: the validation points are extra.
+    note = seed_split(0)
+    assert torch.equal(blobs.train_set.tensors[0], note.x_train)
+    assert torch.equal(blobs.test_set.tensors[1], note.y_test)
+    assert torch.bincount(blobs.val_set.tensors[1]).tolist() == [50, 50]
+    iris = SklearnDataModule("iris")
+    assert [len(d) for d in (iris.train_set, iris.val_set, iris.test_set)] == [90, 24, 36]
+    assert torch.bincount(iris.val_set.tensors[1]).tolist() == [8, 8, 8]  # stratified
+    path = tmp_path / "d.csv"
+    path.write_text("a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(40)))
+    csv = CSVDataModule(str(path))
+    assert [len(d) for d in (csv.train_set, csv.val_set, csv.test_set)] == [24, 6, 10]
+
+
+@pytest.mark.parametrize("make", [lambda: TwoBlobsDataModule(batch_size=64),
+                                  lambda: SklearnDataModule("iris", batch_size=32)],
+                         ids=["blobs", "iris"])
+def test_checkpoint_monitoring_val_acc_works_out_of_the_box(tmp_path, make):
+    data = make()
+    model = PerceptronClassifier(data.in_features, data.num_classes)
+    best = ModelCheckpoint(monitor="val_acc", mode="max")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer(tmp_path, max_epochs=3, callbacks=[best]).fit(model, data)
+    assert best.best_model_path and os.path.isfile(best.best_model_path)
+    assert 0.5 < float(best.best_model_score) <= 1.0
+    assert not [w for w in caught if "val_acc" in str(w.message) or "across ranks" in str(w.message)]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: TwoBlobsDataModule(n_val_per_class=0),
+    lambda: SklearnDataModule("iris", val_fraction=0.0),
+    # Too few samples per class to spare one for validation.
+    lambda: TensorDataModule(torch.arange(6.0)[:, None], torch.arange(6) % 2, stratify=True),
+], ids=["blobs", "iris", "tiny"])
+def test_no_validation_data_skips_the_val_loop_without_an_empty_loader(tmp_path, make):
+    data = make()
+    assert len(data.val_set) == 0
+    model = PerceptronClassifier(data.in_features, data.num_classes)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t = trainer(tmp_path, max_epochs=2)
+        t.fit(model, data)
+    assert "val_acc" not in t.callback_metrics and "train_acc" in t.callback_metrics
+    said = [str(w.message) for w in caught]
+    assert not [m for m in said if "across ranks" in m], said
+    assert [m for m in said if "Skipping val loop" in m], said  # Lightning's word for it
+    with pytest.raises(Exception, match="val_dataloader"):
+        t.validate(model, data)
+    # It survives pickling (a spawned process gets a copy): still no validation.
+    again = pickle.loads(pickle.dumps(data))
+    assert not is_overridden("val_dataloader", again)
+    assert is_overridden("val_dataloader", TwoBlobsDataModule())
+
+
+def test_own_validation_set_or_fraction_not_both():
+    x, y = torch.randn(40, 2), torch.arange(40) % 2
+    with pytest.raises(ValueError, match="val, val_fraction"):
+        TensorDataModule(x, y, val=(x[:4], y[:4]), val_fraction=0.2)
+    data = TensorDataModule(x, y, val=(x[:4], y[:4]))
+    assert [len(d) for d in (data.train_set, data.val_set, data.test_set)] == [30, 4, 10]
+    with pytest.raises(ValueError, match="n_val_per_class"):
+        TwoBlobsDataModule(n_val_per_class=-1)
 
 
 def test_csv_data_module(tmp_path):
@@ -191,7 +265,7 @@ def test_two_process_ddp_mixes_weights(tmp_path, mix):
     saved = torch.load(ckpt[0], weights_only=False)["state_dict"]
     assert torch.equal(saved["layer.weight"], r0["weight"])
     # The same shards and mixing, by hand in one process.
-    data = TwoBlobsDataModule(seed=3, batch_size=16, val_fraction=0.1)
+    data = TwoBlobsDataModule(seed=3, batch_size=16)
     layers = [PerceptronLayer(2), PerceptronLayer(2)]
     totals = []
     for epoch in range(2):

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from support import DEVICES, OPS, dyadic, gen
+from support import DEVICES, OPS, _cuda_param, dyadic, gen
 from torch_perceptron import ops
 
 UPDATES = ["online_update", "batch_update", "multiclass_update"]
@@ -268,3 +268,82 @@ def test_error_names_are_python_exceptions():
         OPS.online_update(a["weight"], a["bias"], a["x"][:, :2], a["y"])
     assert not isinstance(info.value, ValueError)
     assert re.search(r"^x: ", str(info.value))
+
+
+# --- Tensors on different devices, every op -----------------------------------
+
+# Every registered op, from the registry itself, so a new op is covered (or
+# fails loudly in registered_call until it is).
+REGISTERED = sorted(
+    name.split("::")[1] for name in torch._C._dispatch_get_all_op_names()
+    if name.startswith("torch_perceptron::")
+)
+
+
+def registered_call(op, k=3, n=12, in_features=4):
+    """A valid call of `op` on the CPU: its tensor arguments by schema name."""
+    g = gen(5)
+    multiclass = op.startswith("multiclass")
+    counters = 1 if multiclass else k
+    values = {
+        "weight": dyadic((k, in_features), g), "bias": dyadic((k,), g),
+        "x": dyadic((n, in_features), g),
+        "y": torch.randint(0, k, (n,), generator=g) if multiclass
+        else torch.randint(0, 2, (n, k), generator=g),
+        "sample_weight": torch.ones(n, dtype=torch.float64),
+        "weight_acc": dyadic((k, in_features), g), "bias_acc": dyadic((k,), g),
+        "count": torch.full((counters,), 3, dtype=torch.int64),
+        "pocket_weight": dyadic((k, in_features), g), "pocket_bias": dyadic((k,), g),
+        "run": torch.ones(counters, dtype=torch.int64),
+        "best_run": torch.full((counters,), 2, dtype=torch.int64),
+    }
+    schema = getattr(OPS, op).default._schema
+    names = [a.name for a in schema.arguments if "Tensor" in str(a.type)]
+    unknown = [name for name in names if name not in values]
+    assert not unknown, f"{op}: registered_call knows no value for {unknown}"
+    return {name: values[name] for name in names}
+
+
+def _moved_params():
+    for op in REGISTERED:
+        for name in registered_call(op):
+            if name != "weight":
+                yield pytest.param(op, name, id=f"{op}-{name}")
+
+
+def _other_devices():
+    # meta: a call with one meta tensor among CPU ones dispatches to the fake
+    # kernel, which once returned uninitialised mistakes and no error.
+    return ["meta"] + ([_cuda_param()] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", _other_devices())
+@pytest.mark.parametrize("op, moved", list(_moved_params()))
+def test_a_tensor_on_another_device_is_rejected_by_name(op, moved, device):
+    args = registered_call(op)
+    args[moved] = args[moved].to(device)
+    before = {name: bits(t) for name, t in args.items() if t.device.type == "cpu"}
+    with pytest.raises(RuntimeError, match=rf"^{moved}: expected device cpu\b.*got {device}"):
+        getattr(OPS, op)(**args)
+    for name, was in before.items():
+        assert torch.equal(bits(args[name]), was), f"{name} changed by a rejected call"
+
+
+@pytest.mark.parametrize("op", REGISTERED)
+def test_weights_on_meta_with_the_rest_on_cpu_is_rejected(op):
+    args = registered_call(op)
+    args["weight"] = args["weight"].to("meta")
+    # bias is checked right after weight, as in the compiled kernels.
+    with pytest.raises(RuntimeError, match=r"^bias: expected device meta\b.*got cpu"):
+        getattr(OPS, op)(**args)
+
+
+@pytest.mark.parametrize("op", REGISTERED)
+def test_all_on_meta_gives_the_output_shape(op):
+    """All on meta is shape inference, a fine use: no error."""
+    args = {name: t.to("meta") for name, t in registered_call(op).items()}
+    out = getattr(OPS, op)(**args)
+    assert out.device.type == "meta"
+    expected = {"decision_function": (12, 3), "predict": (12, 3)}.get(
+        op, (1,) if op.startswith("multiclass") else (3,))
+    assert tuple(out.shape) == expected

@@ -1,5 +1,7 @@
 """`python -m torch_perceptron`: the Lightning command line (see cli.py)."""
 
+import sys
+
 from .cli import main
 
-main()
+sys.exit(main())

@@ -66,9 +66,19 @@ def standardize(x_train: Tensor, *others: Tensor) -> tuple[Tensor, ...]:
 def seed_split(seed: int = 0, n_per_class: int = 200, test_fraction: float = 0.25) -> Split:
     """The seed's experiment data, fixed: 400 points, shuffled with ``seed``, 300
     for training and 100 for testing with no overlap, standardized with the
-    training statistics."""
-    gen = torch.Generator().manual_seed(seed)
-    x, y = two_blobs(n_per_class, generator=gen)
-    x_train, y_train, x_test, y_test = shuffle_split(x, y, test_fraction, generator=gen)
+    training statistics. The same tensors as ``TwoBlobsDataModule(seed=seed)``
+    holds (points drawn from one generator seeded with ``seed``, the shuffle
+    from another), so a plain loop and a Lightning run see the same data."""
+    x, y = two_blobs(n_per_class, generator=torch.Generator().manual_seed(seed))
+    x_train, y_train, x_test, y_test = shuffle_split(
+        x, y, test_fraction, generator=torch.Generator().manual_seed(seed))
     x_train, x_test = standardize(x_train, x_test)
     return Split(x_train, y_train, x_test, y_test)
+
+
+def epoch_order(n: int, seed: int, epoch: int) -> Tensor:
+    """The training order of one epoch, int64 ``[n]``: a permutation drawn from
+    ``seed + epoch``, the order the data modules' sampler
+    (``DistributedSampler(shuffle=True, seed=seed)`` on one process) gives, so
+    a plain loop can train on exactly the sequence a Lightning run sees."""
+    return torch.randperm(n, generator=torch.Generator().manual_seed(seed + epoch))

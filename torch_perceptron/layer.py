@@ -81,13 +81,17 @@ class PerceptronLayer(nn.Module):
             raise ValueError(f"lr: expected a finite value > 0, got {lr}")
         if average and pocket:
             raise ValueError("average and pocket: expected at most one of them, got both")
+        dtype = dtype or torch.get_default_dtype()
+        if dtype not in (torch.float32, torch.float64):
+            # The ops take these two only; refusing here beats failing at first use.
+            raise ValueError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
         self.in_features = in_features
         self.out_features = out_features
         self.multiclass = multiclass
         self.lr = float(lr)
         self.average = bool(average)
         self.pocket = bool(pocket)
-        factory = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        factory = {"device": device, "dtype": dtype}
 
         def bias_buffer(name: str) -> None:
             self.register_buffer(name, torch.zeros(out_features, **factory) if bias else None)
@@ -130,11 +134,24 @@ class PerceptronLayer(nn.Module):
         # Without a bias the ops still take one: zeros that nothing keeps.
         return self.weight.new_zeros(self.out_features) if t is None else t
 
+    def _flat(self, x: Tensor) -> Tensor:
+        """x ``[*, in_features]`` as ``[N, in_features]``, checked first: a
+        reshape of the wrong size would fail with a message about sizes only."""
+        if x.dim() == 0 or x.shape[-1] != self.in_features:
+            raise RuntimeError(
+                f"x: expected {self.in_features} features in the last dimension "
+                f"(shape [*, {self.in_features}]), got shape {list(x.shape)}"
+            )
+        return x.reshape(x.shape[:-1].numel(), self.in_features)
+
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
-        averaged or pocket weights when those are on)."""
-        flat = x.reshape(-1, self.in_features)
-        z = ops.decision_function(flat, *self.inference_parameters())
+        averaged or pocket weights when those are on).
+
+        No autograd graph, by design: the result has no ``grad_fn`` even when
+        ``x`` requires grad, since the weights are learned by the perceptron
+        rule, not by gradients (the threshold has none to give)."""
+        z = ops.decision_function(self._flat(x), *self.inference_parameters())
         return z.reshape(*x.shape[:-1], self.out_features)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -144,8 +161,7 @@ class PerceptronLayer(nn.Module):
             # argmax returns the first maximum: the lowest index wins a tie, as
             # in the update rule.
             return self.decision_function(x).argmax(-1)
-        flat = x.reshape(-1, self.in_features)
-        out = ops.predict(flat, *self.inference_parameters())
+        out = ops.predict(self._flat(x), *self.inference_parameters())
         return out.reshape(*x.shape[:-1], self.out_features)
 
     def update(

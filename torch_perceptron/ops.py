@@ -92,6 +92,19 @@ def batch_update(
     )
 
 
+def _check_devices(weight: Tensor, **tensors: Optional[Tensor]) -> None:
+    """Every tensor on weight's device. The compiled kernels check this too,
+    but a call with a ``meta`` tensor among CPU or CUDA ones dispatches here
+    (Meta outranks both), where an unchecked call would hand back an
+    uninitialised result and leave the weights alone without a word."""
+    for name, t in tensors.items():
+        if t is not None:
+            torch._check(
+                t.device == weight.device,
+                lambda: f"{name}: expected device {weight.device} (the weight's), got {t.device}",
+            )
+
+
 def _check_shapes(x: Tensor, weight: Tensor, bias: Tensor) -> None:
     torch._check(weight.dim() == 2, lambda: f"weight: expected 2-D, got {weight.dim()}-D")
     torch._check(bias.dim() == 1, lambda: f"bias: expected 1-D, got {bias.dim()}-D")
@@ -106,22 +119,26 @@ def _check_shapes(x: Tensor, weight: Tensor, bias: Tensor) -> None:
 @torch.library.register_fake("torch_perceptron::decision_function")
 def _decision_function_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     _check_shapes(x, weight, bias)
+    _check_devices(weight, bias=bias, x=x)
     return x.new_empty((x.shape[0], weight.shape[0]))
 
 
 @torch.library.register_fake("torch_perceptron::predict")
 def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     _check_shapes(x, weight, bias)
+    _check_devices(weight, bias=bias, x=x)
     return x.new_empty((x.shape[0], weight.shape[0]))
 
 
 def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False):
     _check_shapes(x, weight, bias)
+    _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
 def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None):
     _check_shapes(x, weight, bias)
+    _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
 
 
@@ -268,12 +285,14 @@ def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
     _check_shapes(x, weight, bias)
     torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
     torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
+    _check_devices(weight, bias=bias, weight_acc=weight_acc, bias_acc=bias_acc, count=count, x=x,
+                   y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
 def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
                               sample_weight=None, fit_intercept=True):
-    _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y)
+    _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
 
 
@@ -284,12 +303,15 @@ def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, 
         pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
     )
     torch._check(pocket_bias.shape == bias.shape, lambda: "pocket_bias: expected bias's shape")
+    _check_devices(weight, bias=bias, pocket_weight=pocket_weight, pocket_bias=pocket_bias, run=run,
+                   best_run=best_run, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
 def _multiclass_pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
                             lr=1.0, sample_weight=None, fit_intercept=True):
-    _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y)
+    _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
+                 sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
 
 

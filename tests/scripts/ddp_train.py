@@ -10,7 +10,7 @@ import torch
 from torch_perceptron.lightning import PerceptronClassifier, TwoBlobsDataModule
 
 out, epochs, mix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-data = TwoBlobsDataModule(seed=3, batch_size=16, val_fraction=0.1)
+data = TwoBlobsDataModule(seed=3, batch_size=16)
 model = PerceptronClassifier(2, mix=mix)
 trainer = L.Trainer(
     strategy="perceptron_ddp", accelerator="cpu", devices=2, max_epochs=epochs,

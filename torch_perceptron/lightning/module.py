@@ -7,9 +7,11 @@ import lightning as L
 import torch
 import torch.distributed as dist
 from torch import Tensor
+from lightning.pytorch.callbacks import ModelSummary
 from torchmetrics.classification import Accuracy
 
 from ..layer import PerceptronLayer
+from .summary import PerceptronSummary
 
 # Having no optimizer is the design, not an oversight worth a warning per fit.
 warnings.filterwarnings("ignore", message=r".*`LightningModule.configure_optimizers` returned `None`")
@@ -177,6 +179,15 @@ class PerceptronClassifier(L.LightningModule):
 
     def configure_optimizers(self) -> None:
         return None
+
+    def configure_callbacks(self) -> list[L.Callback]:
+        """Puts :class:`PerceptronSummary` in place of Lightning's default model
+        summary, which counts parameters only and so would show this model,
+        whose weights are buffers, as "0 Total params"."""
+        stock = [cb for cb in self.trainer.callbacks if type(cb) is ModelSummary]
+        if not stock or self.trainer.state.fn != "fit":
+            return []
+        return [PerceptronSummary(max_depth=stock[0]._max_depth)]
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mistakes_per_epoch"] = list(self.mistakes_per_epoch)
