@@ -16,15 +16,15 @@ what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
   scikit-learn's own generator (``sklearn_orders``): the same orders;
 * scales each sample's step as scikit-learn rounds it, in the working dtype;
 * stops an output as scikit-learn does: on the validation accuracy with
-  ``early_stopping``, else on the epoch's summed loss (see ``_epoch_loss``).
+  ``early_stopping``, else on the epoch's mean loss (see ``_epoch_loss``).
 
 Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
 at every sample, cumulative L1) raises NotImplementedError in ``fit``; and the
-summed epoch loss ``sum max(0, -y*z)`` that ``tol`` is tested against without
-``early_stopping`` is not reported by the ops, so that rule runs on the epoch's
-mistake count instead (``mistakes > best - tol * n_samples``), and stops at
-other epochs than scikit-learn's. ``tol=None`` or ``early_stopping=True`` are
-exact.
+epoch loss ``sum max(0, -y*z)`` (z before each sample's step) that ``tol`` is
+tested against without ``early_stopping`` is not reported by the ops, so that
+rule runs on the epoch's mistake rate instead (no improvement when
+``mistakes / n > best - tol``), and stops at other epochs than scikit-learn's.
+With ``tol=None`` or ``early_stopping=True`` the fit is scikit-learn's.
 
 On top: ``average`` (the averaged perceptron), ``pocket`` (the pocket
 perceptron), ``zero_is_mistake``, ``device`` and ``dtype``.
@@ -86,9 +86,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     tol : float or None, default=1e-3
         Stop an output once it has not improved by ``tol`` for
         ``n_iter_no_change`` epochs in a row: its validation accuracy with
-        ``early_stopping`` (as scikit-learn), else its epoch loss, which the
-        ops do not report yet: the epoch's mistakes stand in for it (see the
-        module docstring). None: run ``max_iter`` epochs.
+        ``early_stopping`` (as scikit-learn), else its mean epoch loss, which
+        the ops do not report yet: the epoch's mistake rate stands in for it
+        (see the module docstring). None: run ``max_iter`` epochs.
     shuffle : bool, default=True
         Visit the samples in scikit-learn's order for ``random_state``: the
         same permutation applied again every epoch, one seed per output.
@@ -422,6 +422,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         w, b = self._inference_parameters()
         self.coef_ = w.detach().cpu().numpy().copy()
         self.intercept_ = b.detach().cpu().numpy().copy()
+        if len(self.classes_) == 2:
+            # scikit-learn's binary intercept_ is float64 whatever X was (its
+            # loop keeps the intercept in a double and returns it as one).
+            self.intercept_ = self.intercept_.astype(np.float64)
 
     # --- training --------------------------------------------------------------
 
@@ -518,13 +522,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     run.loss = None if loss is None else float(loss[m])
             for run in list(active):
                 run.ran = epoch + 1
+                score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
-                    self._print_epoch(run, epoch, data.train_count, started)
+                    self._print_epoch(run, epoch, data.train_count, started, score)
                 if self.early_stopping:
-                    value = self._validation_score(run.output, data)
+                    value = score
                 else:
-                    value = run.loss if run.loss is not None else run.mistakes[-1]
-                if run.stopping.update(value, data.train_count):
+                    # scikit-learn's mean loss, or the stand-in: the mistake rate.
+                    value = (run.loss if run.loss is not None else run.mistakes[-1]) / data.train_count
+                if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
                         print(f"Convergence after {epoch + 1} epochs took "
@@ -541,16 +547,26 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         pred = classes.take((scores.reshape(-1) > 0).astype(np.intp))
         return accuracy_score(data.y_val[:, output], pred, sample_weight=data.sw_val)
 
-    def _print_epoch(self, run: "_OutputRun", epoch: int, train_count: int, started: float) -> None:
-        """scikit-learn's epoch lines; the loss only once the ops report it."""
+    def _print_epoch(self, run: "_OutputRun", epoch: int, train_count: int, started: float,
+                     score: Optional[float]) -> None:
+        """scikit-learn's epoch lines; until the ops report the loss, the
+        epoch's mistakes stand where its "Avg. loss" and "Objective" are."""
         w = self._weight[run.output].detach().cpu().numpy()
-        head = (f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}, "
-                f"NNZs: {np.count_nonzero(w)}, Bias: {float(self._bias[run.output]):.6f}, "
-                f"T: {(epoch + 1) * train_count}, ")
-        tail = (f"Avg. loss: {run.loss / train_count:f}" if run.loss is not None
-                else f"Mistakes: {run.mistakes[-1]}")
+        fields = [
+            f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}",
+            f"NNZs: {np.count_nonzero(w)}",
+            f"Bias: {float(self._bias[run.output]):.6f}",
+            f"T: {(epoch + 1) * train_count}",
+        ]
+        if run.loss is not None:  # no penalty: the objective is the loss
+            fields += [f"Avg. loss: {run.loss / train_count:f}",
+                       f"Objective: {run.loss / train_count:f}"]
+        else:
+            fields.append(f"Mistakes: {run.mistakes[-1]}")
+        if score is not None:
+            fields.append(f"Validation score: {score:f}")
         print(f"-- Epoch {epoch + 1}")
-        print(head + tail)
+        print(", ".join(fields))
         print(f"Total training time: {time.time() - started:.2f} seconds.")
 
     def fit(self, X, y, sample_weight=None):
@@ -637,14 +653,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def decision_function(self, X) -> np.ndarray:
         """Net input: [n_samples] for two classes (positive: classes_[1]),
         [n_samples, n_classes] for more. Computed in float32 when X and the
-        weights are float32, else in float64 (numpy's promotion, as
-        scikit-learn's ``X @ coef_.T``)."""
+        weights are float32, else in float64; returned in the dtype
+        scikit-learn's ``X @ coef_.T + intercept_`` has."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         w, b = self._inference_parameters()
         if X.dtype == np.float64 and w.dtype != torch.float64:
             w, b = w.to(torch.float64), b.to(torch.float64)
         z = ops.decision_function(self._tensor(X, _numpy_dtype(w.dtype)), w, b).cpu().numpy()
+        z = z.astype(np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype), copy=False)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X) -> np.ndarray:
@@ -727,20 +744,20 @@ class _OutputRun:
 class _Stopping:
     """scikit-learn's stopping rule for one output (``_plain_sgd``): no
     improvement when the validation score is below ``best + tol`` (early
-    stopping) or the epoch loss above ``best - tol * train_count``; stop
-    after ``n_iter_no_change`` of those in a row. ``tol = -inf`` never stops."""
+    stopping) or the epoch's mean loss above ``best - tol``; stop after
+    ``n_iter_no_change`` of those in a row. ``tol = -inf`` never stops."""
 
     def __init__(self, tol: float, n_iter_no_change: int, on_score: bool) -> None:
         self.tol, self.n_iter_no_change, self.on_score = tol, n_iter_no_change, on_score
         self.best = -np.inf if on_score else np.inf
         self.count = 0
 
-    def update(self, value: float, train_count: int) -> bool:
+    def update(self, value: float) -> bool:
         if self.on_score:
             worse = self.tol > -np.inf and value < self.best + self.tol
             self.best = max(self.best, value)
         else:
-            worse = self.tol > -np.inf and value > self.best - self.tol * train_count
+            worse = self.tol > -np.inf and value > self.best - self.tol
             self.best = min(self.best, value)
         self.count = self.count + 1 if worse else 0
         return self.count >= self.n_iter_no_change

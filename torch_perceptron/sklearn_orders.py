@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["our_rand_r_stream", "sgd_permutation", "sgd_permutation_reference", "epoch_orders"]
+__all__ = ["our_rand_r_stream", "sgd_permutation", "sgd_permutation_reference"]
 
 _MASK = 0xFFFFFFFF
 # scikit-learn's RAND_R_MAX + 1: our_rand_r returns the state modulo 2**31.
@@ -154,12 +154,3 @@ def sgd_permutation_reference(n: int, seed: int) -> np.ndarray:
         j = i + (state % _RAND_R_MOD) % (n - i)
         index[i], index[j] = index[j], index[i]
     return np.asarray(index, dtype=np.int64)
-
-
-def epoch_orders(perm: np.ndarray, epochs: int, start: np.ndarray | None = None):
-    """The sample orders of ``epochs`` shuffled epochs: ``start[perm]``,
-    ``start[perm][perm]``, ... (``start``: the order before, identity by default)."""
-    order = np.arange(len(perm), dtype=np.int64) if start is None else start
-    for _ in range(epochs):
-        order = order[perm]
-        yield order
