@@ -92,6 +92,9 @@ CASES = {
     "early_stopping": dict(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
                            tol=1e-3, max_iter=200, random_state=5),
     "early_stopping_no_tol": dict(early_stopping=True, tol=None, max_iter=12, random_state=6),
+    # One op call for all outputs, until some stop: then the others run on.
+    "early_stopping_no_shuffle": dict(early_stopping=True, shuffle=False, n_iter_no_change=2,
+                                      max_iter=100, random_state=0),
     "max_iter": dict(tol=None, max_iter=3, random_state=0),
 }
 

@@ -98,8 +98,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         Learning rate of the rule (> 0).
     n_jobs : int or None, default=None
         Threads over the one-vs-rest outputs that train in separate orders
-        (joblib's meaning: None is 1, -1 is every CPU). Outputs that share an
-        order train in one op call, which uses torch's own threads.
+        (with ``shuffle``, each output has its own), with joblib's meaning as
+        in scikit-learn: None is 1 (unless in a joblib backend context), -1
+        every CPU. Outputs that share an order train in one op call, on
+        torch's threads. The model does not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling and the validation split, drawn as scikit-learn
         draws them.
@@ -722,10 +724,12 @@ class _EpochView:
                 {k: np.empty(n, dtype=s.numpy().dtype) for k, s in self.steps.items()},
             )
         xb, tb, sb = self._buffers
-        np.take(self.x.numpy(), index, axis=0, out=xb)
-        np.take(self.t.numpy(), index, axis=0, out=tb)
+        # mode="clip" (the indices are in range): with out=, numpy's default
+        # mode first gathers into a temporary.
+        np.take(self.x.numpy(), index, axis=0, out=xb, mode="clip")
+        np.take(self.t.numpy(), index, axis=0, out=tb, mode="clip")
         for k, s in self.steps.items():
-            np.take(s.numpy(), index, out=sb[k])
+            np.take(s.numpy(), index, out=sb[k], mode="clip")
         return (torch.from_numpy(xb), torch.from_numpy(tb),
                 {k: torch.from_numpy(b) for k, b in sb.items()})
 

@@ -13,8 +13,8 @@ so that a fit pays O(n) numpy work per epoch for its orders, not a Python loop.
 Vectorising the two sequential parts:
 
 * xorshift is linear over GF(2), so ``B`` steps are one 32x32 bit matrix,
-  applied to many states at once through four 256-entry byte tables: the
-  stream is computed ``B`` lanes at a time.
+  applied to many states at once through four 256-entry byte tables (built
+  once per ``B``): the stream is computed ``B`` lanes at a time.
 * Fisher-Yates: position ``i`` is final after swap ``i``; what it receives is
   the value position ``j_i`` held just before, which is the value the last
   earlier swap into ``j_i`` brought there, recursively. Those chains are
@@ -22,6 +22,8 @@ Vectorising the two sequential parts:
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -32,7 +34,6 @@ _MASK = 0xFFFFFFFF
 _RAND_R_MOD = 0x80000000
 # our_rand_r replaces a zero state with DEFAULT_SEED (sklearn/utils/_random.pxd).
 _DEFAULT_SEED = 1
-_LANES = 4096
 
 
 def _step(s: int) -> int:
@@ -70,8 +71,11 @@ def _power(steps: int) -> list[int]:
     return result
 
 
-def _byte_tables(m: list[int]) -> np.ndarray:
-    """``[4, 256]`` uint32: the image of each value of each byte of a state."""
+@lru_cache(maxsize=None)
+def _jump_tables(steps: int) -> np.ndarray:
+    """``[4, 256]`` uint32: the image under ``steps`` xorshift steps of each
+    value of each byte of a state (the state's image is the XOR of its four)."""
+    m = _power(steps)
     values = np.arange(256, dtype=np.uint32)
     tables = np.zeros((4, 256), dtype=np.uint32)
     for byte in range(4):
@@ -80,16 +84,23 @@ def _byte_tables(m: list[int]) -> np.ndarray:
     return tables
 
 
+def _lanes(count: int) -> int:
+    """Lanes that balance the sequential start (``lanes`` Python steps)
+    against the numpy calls (about ten per ``lanes`` values): a power of two
+    near ``sqrt(8 * count)``, so that few jump tables are ever built."""
+    return 1 << max(6, min(13, int(np.log2(max(8 * count, 1))) // 2))
+
+
 def our_rand_r_stream(seed: int, count: int) -> np.ndarray:
     """The first ``count`` values of ``our_rand_r(&seed)``, uint32 ``[count]``."""
     state = int(seed) & _MASK or _DEFAULT_SEED
-    lanes = min(count, _LANES)
+    lanes = min(count, _lanes(count))
     states = np.empty(count, dtype=np.uint32)
     for k in range(lanes):
         state = _step(state)
         states[k] = state
     if count > lanes:
-        tables = _byte_tables(_power(lanes))
+        tables = _jump_tables(lanes)
         for start in range(lanes, count, lanes):
             prev = states[start - lanes : start]
             stop = min(start + lanes, count)
