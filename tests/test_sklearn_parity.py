@@ -275,3 +275,22 @@ def test_tol_without_early_stopping_runs_on_the_mistake_count():
             stop = epoch + 1
             break
     assert clf.n_iter_ == stop == len(clf.mistakes_per_epoch_) < 1000
+
+
+def test_epochs_in_chunks_are_the_same_computation(monkeypatch):
+    """A shuffled epoch runs as op calls over chunks of about a megabyte;
+    with 64-row chunks (21 a digits epoch) still scikit-learn's model, and the
+    averaged and pocket states carry over from chunk to chunk."""
+    x_tr, x_te, y_tr, _ = split("digits")
+    params = dict(tol=None, max_iter=4, random_state=2, class_weight="balanced")
+    whole = {m: PerceptronClassifier(**params, **{m: True}).fit(x_tr, y_tr)
+             for m in ("average", "pocket")}
+    monkeypatch.setattr("torch_perceptron.sklearn._EpochView.CHUNK_BYTES", 1)
+    ours, theirs = fit_both(x_tr, y_tr, **params)
+    assert_same_model(ours, theirs, [x_tr, x_te])
+    ours, theirs = fit_both(x_tr, y_tr, early_stopping=True, random_state=3)
+    assert_same_model(ours, theirs, [x_tr, x_te])
+    for mode, model in whole.items():
+        chunked = PerceptronClassifier(**params, **{mode: True}).fit(x_tr, y_tr)
+        np.testing.assert_array_equal(chunked.coef_, model.coef_)
+        np.testing.assert_array_equal(chunked.intercept_, model.intercept_)

@@ -503,22 +503,25 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 break
             if perm is not None:
                 order = order[perm]
-            if perm is None and not held_out:
-                xe, te, steps = view.all()
-            else:
-                xe, te, steps = view.take(order[~data.mask[order]] if held_out else order)
-            # One op call per set of outputs that share step sizes.
+            visit = None
+            if perm is not None or held_out:
+                visit = order[~data.mask[order]] if held_out else order
+            # One op call per set of outputs that share step sizes (and per
+            # chunk of the epoch); the reports of the chunks add up.
             calls: dict[int, list[_OutputRun]] = {}
             for run in active:
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
-            for members in calls.values():
-                rows = [r.output for r in members]
-                cols = [view.column[o] for o in rows]
-                tc = te if len(cols) == te.shape[1] else te[:, cols]
-                sw = steps.get(id(data.steps[rows[0]]))
-                report = self._update_rows(rows, xe, tc, sw, data.lr)
-                mistakes = report.cpu().numpy()
-                loss = self._epoch_loss(report)
+            reports: dict[int, torch.Tensor] = {}
+            for xe, te, steps in view.chunks(visit):
+                for key, members in calls.items():
+                    rows = [r.output for r in members]
+                    cols = [view.column[o] for o in rows]
+                    tc = te if len(cols) == te.shape[1] else te[:, cols]
+                    report = self._update_rows(rows, xe, tc, steps.get(key), data.lr)
+                    reports[key] = report if key not in reports else reports[key] + report
+            for key, members in calls.items():
+                mistakes = reports[key].cpu().numpy()
+                loss = self._epoch_loss(reports[key])
                 for m, run in enumerate(members):
                     run.mistakes.append(int(mistakes[m]))
                     run.loss = None if loss is None else float(loss[m])
@@ -696,9 +699,15 @@ class _Data:
 
 class _EpochView:
     """The samples, in an epoch's order, that a group of outputs trains on:
-    their rows of x, their target columns and their step sizes. On the CPU
-    numpy gathers into buffers the tensors share (a fraction of what
-    ``index_select`` costs there, and no allocation per epoch)."""
+    their rows of x, their target columns and their step sizes.
+
+    In the data's own order, the tensors themselves. In another order, on
+    the CPU: numpy gathers (a fraction of what ``index_select`` costs there)
+    about a megabyte of rows at a time into buffers that stay in cache while
+    the op reads them, and the op runs chunk after chunk (the rule is
+    sequential, so that is the same computation); elsewhere: index_select."""
+
+    CHUNK_BYTES = 1 << 20
 
     def __init__(self, data: _Data, outputs: list[int]) -> None:
         self.column = {o: c for c, o in enumerate(outputs)}
@@ -706,32 +715,40 @@ class _EpochView:
         self.t = data.targets[:, outputs].contiguous()
         self.steps = {id(data.steps[o]): data.steps[o] for o in outputs if data.steps[o] is not None}
         self.cpu = data.x.device.type == "cpu"
+        row_bytes = max(1, self.x.shape[1]) * self.x.element_size()
+        self.chunk = max(64, self.CHUNK_BYTES // row_bytes)
         self._buffers: Optional[tuple] = None
 
-    def all(self):
-        return self.x, self.t, self.steps
-
-    def take(self, index: np.ndarray):
+    def chunks(self, index: Optional[np.ndarray]):
+        """Yields ``(x, targets, {id: steps})`` chunks of the epoch that
+        visits ``index`` (None: the data's order)."""
+        if index is None:
+            yield self.x, self.t, self.steps
+            return
         if not self.cpu:
             idx = torch.from_numpy(index).to(self.x.device)
-            return (self.x.index_select(0, idx), self.t.index_select(0, idx),
-                    {k: s.index_select(0, idx) for k, s in self.steps.items()})
-        if self._buffers is None or self._buffers[0].shape[0] != len(index):
-            n = len(index)
+            yield (self.x.index_select(0, idx), self.t.index_select(0, idx),
+                   {k: s.index_select(0, idx) for k, s in self.steps.items()})
+            return
+        rows = min(self.chunk, len(index))
+        if self._buffers is None or self._buffers[0].shape[0] != rows:
             self._buffers = (
-                np.empty((n, self.x.shape[1]), dtype=self.x.numpy().dtype),
-                np.empty((n, self.t.shape[1]), dtype=self.t.numpy().dtype),
-                {k: np.empty(n, dtype=s.numpy().dtype) for k, s in self.steps.items()},
+                torch.empty((rows, self.x.shape[1]), dtype=self.x.dtype),
+                torch.empty((rows, self.t.shape[1]), dtype=self.t.dtype),
+                {k: torch.empty(rows, dtype=s.dtype) for k, s in self.steps.items()},
             )
         xb, tb, sb = self._buffers
-        # mode="clip" (the indices are in range): with out=, numpy's default
-        # mode first gathers into a temporary.
-        np.take(self.x.numpy(), index, axis=0, out=xb, mode="clip")
-        np.take(self.t.numpy(), index, axis=0, out=tb, mode="clip")
-        for k, s in self.steps.items():
-            np.take(s.numpy(), index, out=sb[k], mode="clip")
-        return (torch.from_numpy(xb), torch.from_numpy(tb),
-                {k: torch.from_numpy(b) for k, b in sb.items()})
+        x, t = self.x.numpy(), self.t.numpy()
+        for start in range(0, len(index), rows):
+            part = index[start : start + rows]
+            m = len(part)
+            # mode="clip" (the indices are in range): with out=, numpy's
+            # default mode first gathers into a temporary.
+            np.take(x, part, axis=0, out=xb.numpy()[:m], mode="clip")
+            np.take(t, part, axis=0, out=tb.numpy()[:m], mode="clip")
+            for k, s in self.steps.items():
+                np.take(s.numpy(), part, out=sb[k].numpy()[:m], mode="clip")
+            yield xb[:m], tb[:m], {k: b[:m] for k, b in sb.items()}
 
 
 @dataclass
