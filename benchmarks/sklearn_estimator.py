@@ -14,7 +14,10 @@ reported).
 With the defaults, ``tol=1e-3`` stops each side on its own rule (ours on the
 mistake rate until the ops report the epoch loss), so the epochs differ and
 the table shows both ``n_iter_``. The ``tol=None`` rows run the same epochs to
-the same model (checked: ``coef_`` equal), the like-for-like ratio.
+the same model (checked: ``coef_`` equal), the like-for-like ratio. Shuffled,
+each epoch gathers the rows in scikit-learn's order before the op reads them
+(the ops take no index yet); ``shuffle=False`` shows the op reading x in place,
+all ten one-vs-rest outputs in one call.
 
 ``run`` is the suite's hook (``benchmarks.run``); ``markdown`` its table.
 """
@@ -46,6 +49,8 @@ def cases(quick: bool) -> list[dict]:
              data=(100_000, 100, 2), params=dict(tol=None, max_iter=10)),
         dict(name="teacher 20000x100, 10 classes, tol=None, max_iter=10",
              data=(20_000, 100, 10), params=dict(tol=None, max_iter=10)),
+        dict(name="teacher 20000x100, 10 classes, shuffle=False, tol=None, max_iter=10",
+             data=(20_000, 100, 10), params=dict(shuffle=False, tol=None, max_iter=10)),
     ]
     if quick:
         return [full[0], dict(name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
