@@ -285,7 +285,7 @@ def test_epochs_in_chunks_are_the_same_computation(monkeypatch):
     params = dict(tol=None, max_iter=4, random_state=2, class_weight="balanced")
     whole = {m: PerceptronClassifier(**params, **{m: True}).fit(x_tr, y_tr)
              for m in ("average", "pocket")}
-    monkeypatch.setattr("torch_perceptron.sklearn._EpochView.CHUNK_BYTES", 1)
+    monkeypatch.setattr("torch_perceptron.sklearn_epochs.EpochView.CHUNK_BYTES", 1)
     ours, theirs = fit_both(x_tr, y_tr, **params)
     assert_same_model(ours, theirs, [x_tr, x_te])
     ours, theirs = fit_both(x_tr, y_tr, early_stopping=True, random_state=3)

@@ -38,7 +38,6 @@ from __future__ import annotations
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from numbers import Integral, Real
 from typing import Optional
 
@@ -58,6 +57,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
+from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
 from .sklearn_orders import sgd_permutation
 
 __all__ = ["PerceptronClassifier"]
@@ -308,7 +308,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         mask = np.zeros(n, dtype=np.bool_)
         if not self.early_stopping:
             return mask
-        cv = StratifiedShuffleSplit(test_size=self.validation_fraction, random_state=self.random_state)
+        cv = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
         idx_train, idx_val = next(cv.split(np.zeros(shape=(n, 1)), y_split))
         if not np.any(sample_weight[idx_val] > 0):
             raise ValueError(
@@ -451,51 +453,46 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
         mask, seeds = self._draw(y, positive, sample_weight)
         k = positive.shape[1]
-        data = _Data(
+        data = EpochData(
             x=self._tensor(X, dtype),
             targets=self._tensor(positive, dtype),
             steps=[None if s is None else on_device[id(s)] for s in steps],
             lr=lr,
             mask=mask,
-            X_val=X[mask] if self.early_stopping else None,
-            sw_val=sample_weight[mask] if self.early_stopping else None,
-            y_val=np.where(positive[mask], 1.0, -1.0).astype(dtype) if self.early_stopping else None,
+            X_val=X[mask],
+            sw_val=sample_weight[mask],
+            y_val=np.where(positive[mask], 1.0, -1.0).astype(dtype),
             train_count=int(X.shape[0] - mask.sum()),
         )
-        runs = [_OutputRun(o) for o in range(k)]
-        if self.shuffle and k > 1:
-            groups = [[run] for run in runs]
-        else:
-            groups = [runs]
-        perms = {}
-        if self.shuffle:
-            for group in groups:
-                perms[id(group[0])] = sgd_permutation(X.shape[0], seeds[group[0].output])
-        def run(group):
-            self._run_group(group, perms.get(id(group[0])), data, max_iter)
-
-        jobs = min(effective_n_jobs(self.n_jobs), len(groups))
+        runs = [OutputRun(o) for o in range(k)]
+        # With shuffle each one-vs-rest output has its own seed, so its own
+        # order and op calls; unshuffled they share the data's order and one
+        # call for all of them.
+        groups = [[r] for r in runs] if self.shuffle and k > 1 else [runs]
+        plans = [(g, sgd_permutation(X.shape[0], seeds[g[0].output]) if self.shuffle else None)
+                 for g in groups]
+        jobs = min(effective_n_jobs(self.n_jobs), len(plans))
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(run, groups))
+                list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
         else:
-            for group in groups:
-                run(group)
-        epochs = max(run.ran for run in runs)
+            for group, perm in plans:
+                self._run_group(group, perm, data, max_iter)
+        epochs = max(r.ran for r in runs)
         for e in range(epochs):
             self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
         return epochs
 
-    def _run_group(self, group: list["_OutputRun"], perm: Optional[np.ndarray], data: "_Data",
+    def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
         """The epochs of outputs that visit the samples in one order, each
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        view = _EpochView(data, [run.output for run in group])
+        view = EpochView(data, [run.output for run in group])
         order = np.arange(data.x.shape[0], dtype=np.int64)
         held_out = bool(data.mask.any())
         tol = -np.inf if self.tol is None else float(self.tol)
         for run in group:
-            run.stopping = _Stopping(tol, int(self.n_iter_no_change), bool(self.early_stopping))
+            run.stopping = Stopping(tol, int(self.n_iter_no_change), bool(self.early_stopping))
         active = list(group)
         started = time.time()
         for epoch in range(max_iter):
@@ -508,7 +505,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 visit = order[~data.mask[order]] if held_out else order
             # One op call per set of outputs that share step sizes (and per
             # chunk of the epoch); the reports of the chunks add up.
-            calls: dict[int, list[_OutputRun]] = {}
+            calls: dict[int, list[OutputRun]] = {}
             for run in active:
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
@@ -532,16 +529,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     self._print_epoch(run, epoch, data.train_count, started, score)
                 if self.early_stopping:
                     value = score
-                else:
-                    # scikit-learn's mean loss, or the stand-in: the mistake rate.
-                    value = (run.loss if run.loss is not None else run.mistakes[-1]) / data.train_count
+                else:  # scikit-learn's mean loss, or the stand-in: the mistake rate
+                    total = run.loss if run.loss is not None else run.mistakes[-1]
+                    value = total / data.train_count
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
                         print(f"Convergence after {epoch + 1} epochs took "
                               f"{time.time() - started:.2f} seconds")
 
-    def _validation_score(self, output: int, data: "_Data") -> float:
+    def _validation_score(self, output: int, data: EpochData) -> float:
         """scikit-learn's _ValidationScoreCallback for one output: the
         (weighted) accuracy of ``sign(z)`` on the held-out samples, computed
         with the same numpy operations on the current weights."""
@@ -552,7 +549,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         pred = classes.take((scores.reshape(-1) > 0).astype(np.intp))
         return accuracy_score(data.y_val[:, output], pred, sample_weight=data.sw_val)
 
-    def _print_epoch(self, run: "_OutputRun", epoch: int, train_count: int, started: float,
+    def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
                      score: Optional[float]) -> None:
         """scikit-learn's epoch lines; until the ops report the loss, the
         epoch's mistakes stand where its "Avg. loss" and "Objective" are."""
@@ -680,108 +677,6 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
-
-
-@dataclass
-class _Data:
-    """What every output's epochs read, on the estimator's device."""
-
-    x: torch.Tensor             # [N, in]
-    targets: torch.Tensor       # [N, K] of 0/1
-    steps: list                 # per output: [N] step sizes or None
-    lr: float
-    mask: np.ndarray            # [N] bool, True on held-out samples
-    X_val: Optional[np.ndarray]
-    sw_val: Optional[np.ndarray]
-    y_val: Optional[np.ndarray]  # [N_val, K] of -1/+1
-    train_count: int
-
-
-class _EpochView:
-    """The samples, in an epoch's order, that a group of outputs trains on:
-    their rows of x, their target columns and their step sizes.
-
-    In the data's own order, the tensors themselves. In another order, on
-    the CPU: numpy gathers (a fraction of what ``index_select`` costs there)
-    about a megabyte of rows at a time into buffers that stay in cache while
-    the op reads them, and the op runs chunk after chunk (the rule is
-    sequential, so that is the same computation); elsewhere: index_select."""
-
-    CHUNK_BYTES = 1 << 20
-
-    def __init__(self, data: _Data, outputs: list[int]) -> None:
-        self.column = {o: c for c, o in enumerate(outputs)}
-        self.x = data.x
-        self.t = data.targets[:, outputs].contiguous()
-        self.steps = {id(data.steps[o]): data.steps[o] for o in outputs if data.steps[o] is not None}
-        self.cpu = data.x.device.type == "cpu"
-        row_bytes = max(1, self.x.shape[1]) * self.x.element_size()
-        self.chunk = max(64, self.CHUNK_BYTES // row_bytes)
-        self._buffers: Optional[tuple] = None
-
-    def chunks(self, index: Optional[np.ndarray]):
-        """Yields ``(x, targets, {id: steps})`` chunks of the epoch that
-        visits ``index`` (None: the data's order)."""
-        if index is None:
-            yield self.x, self.t, self.steps
-            return
-        if not self.cpu:
-            idx = torch.from_numpy(index).to(self.x.device)
-            yield (self.x.index_select(0, idx), self.t.index_select(0, idx),
-                   {k: s.index_select(0, idx) for k, s in self.steps.items()})
-            return
-        rows = min(self.chunk, len(index))
-        if self._buffers is None or self._buffers[0].shape[0] != rows:
-            self._buffers = (
-                torch.empty((rows, self.x.shape[1]), dtype=self.x.dtype),
-                torch.empty((rows, self.t.shape[1]), dtype=self.t.dtype),
-                {k: torch.empty(rows, dtype=s.dtype) for k, s in self.steps.items()},
-            )
-        xb, tb, sb = self._buffers
-        x, t = self.x.numpy(), self.t.numpy()
-        for start in range(0, len(index), rows):
-            part = index[start : start + rows]
-            m = len(part)
-            # mode="clip" (the indices are in range): with out=, numpy's
-            # default mode first gathers into a temporary.
-            np.take(x, part, axis=0, out=xb.numpy()[:m], mode="clip")
-            np.take(t, part, axis=0, out=tb.numpy()[:m], mode="clip")
-            for k, s in self.steps.items():
-                np.take(s.numpy(), part, out=sb[k].numpy()[:m], mode="clip")
-            yield xb[:m], tb[:m], {k: b[:m] for k, b in sb.items()}
-
-
-@dataclass
-class _OutputRun:
-    """One one-vs-rest output's epochs."""
-
-    output: int
-    ran: int = 0
-    mistakes: list = field(default_factory=list)
-    loss: Optional[float] = None
-    stopping: Optional["_Stopping"] = None
-
-
-class _Stopping:
-    """scikit-learn's stopping rule for one output (``_plain_sgd``): no
-    improvement when the validation score is below ``best + tol`` (early
-    stopping) or the epoch's mean loss above ``best - tol``; stop after
-    ``n_iter_no_change`` of those in a row. ``tol = -inf`` never stops."""
-
-    def __init__(self, tol: float, n_iter_no_change: int, on_score: bool) -> None:
-        self.tol, self.n_iter_no_change, self.on_score = tol, n_iter_no_change, on_score
-        self.best = -np.inf if on_score else np.inf
-        self.count = 0
-
-    def update(self, value: float) -> bool:
-        if self.on_score:
-            worse = self.tol > -np.inf and value < self.best + self.tol
-            self.best = max(self.best, value)
-        else:
-            worse = self.tol > -np.inf and value > self.best - self.tol
-            self.best = min(self.best, value)
-        self.count = self.count + 1 if worse else 0
-        return self.count >= self.n_iter_no_change
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:

@@ -80,7 +80,8 @@ def _jump_tables(steps: int) -> np.ndarray:
     tables = np.zeros((4, 256), dtype=np.uint32)
     for byte in range(4):
         for bit in range(8):
-            tables[byte] ^= np.where((values >> bit) & 1, np.uint32(m[8 * byte + bit]), np.uint32(0))
+            image = np.uint32(m[8 * byte + bit])
+            tables[byte] ^= np.where((values >> bit) & 1, image, np.uint32(0))
     return tables
 
 
