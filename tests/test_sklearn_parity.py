@@ -294,3 +294,19 @@ def test_epochs_in_chunks_are_the_same_computation(monkeypatch):
         chunked = PerceptronClassifier(**params, **{mode: True}).fit(x_tr, y_tr)
         np.testing.assert_array_equal(chunked.coef_, model.coef_)
         np.testing.assert_array_equal(chunked.intercept_, model.intercept_)
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU available")
+@pytest.mark.parametrize("case", ["shuffle_seed_0", "early_stopping", "no_shuffle", "class_weight"])
+def test_on_cuda(case):
+    """device="cuda": the CUDA kernels keep the rule exact and only sum z in
+    another (fixed) order, so scikit-learn's model again, on digits."""
+    from torch_perceptron._extension import with_cuda
+
+    if not with_cuda():
+        pytest.skip("torch_perceptron was built without CUDA")
+    x_tr, x_te, y_tr, _ = split("digits")
+    theirs = Perceptron(**CASES[case]).fit(x_tr, y_tr)
+    ours = PerceptronClassifier(device="cuda", **CASES[case]).fit(x_tr, y_tr)
+    assert_same_model(ours, theirs, [x_tr, x_te])
