@@ -131,10 +131,25 @@ def markdown(results: dict) -> str:
         f"### Test accuracy on scikit-learn's bundled data ({p['epochs']} epochs, stratified 75/25, "
         f"seed {p['seed']}, standardised with training statistics)",
         accuracy_md(results["accuracy"]),
+        *sklearn_estimator_md(results),
         "### Correctness checks",
         checks_md(results["checks"]),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def sklearn_estimator_md(results: dict) -> list[str]:
+    """The estimator against scikit-learn's, when the run measured it."""
+    if not results.get("sklearn_estimator"):
+        return []
+    from . import sklearn_estimator
+
+    return ["### The scikit-learn estimator's fit against scikit-learn's Perceptron",
+            "Each side in its own fresh process, default environment, the same arrays; medians; "
+            "ratio = scikit-learn's time / ours (> 1: faster). With the defaults each stops on its "
+            "own tol rule (ours on the mistake rate until the ops report the loss); the tol=None "
+            "rows run the same epochs to the same model.",
+            sklearn_estimator.markdown(results["sklearn_estimator"])]
 
 
 def chart(results: dict, path: str) -> None:

@@ -26,6 +26,7 @@ import sys  # noqa: E402
 import torch  # noqa: E402
 
 from . import accuracy, checks, memory, multiclass, online, overhead, report  # noqa: E402
+from . import sklearn_estimator  # noqa: E402
 from . import timing  # noqa: E402
 from .timing import machine  # noqa: E402
 
@@ -96,6 +97,10 @@ def collect(args: argparse.Namespace, log=print) -> dict:
         for r in results["memory"]:
             log(f"  {r['case']}: {r['extra_mib']:.1f} MiB extra")
         results["checks"] += memory_checks(results["memory"])
+
+    log("scikit-learn estimator, each side in a fresh process ...")
+    results["sklearn_estimator"] = sklearn_estimator.run(args.quick, args.repeats, log=log)
+    results["checks"] += sklearn_estimator.checks(results["sklearn_estimator"])
 
     log("accuracy ...")
     results["accuracy"] = accuracy.run(args.epochs, args.seed, log=log)

@@ -1,27 +1,33 @@
 """A scikit-learn estimator on the compiled perceptron ops, CPU or CUDA.
 
-``PerceptronClassifier`` names its parameters as ``sklearn.linear_model.Perceptron``
-does where they mean the same, and by default breaks ties as it does (a sample
-with ``z == 0`` is a mistake whatever its label), so that::
+``PerceptronClassifier`` is meant as a drop-in for
+``sklearn.linear_model.Perceptron`` (scikit-learn 1.9): the same constructor
+parameters with the same defaults and meaning, and, for the same parameters and
+``random_state``, the same decisions, sample for sample. To get there it does
+what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
 
-    PerceptronClassifier(shuffle=False, max_iter=50, tol=None, dtype=torch.float64)
+* computes in X's precision (float64 stays float64, float32 stays float32,
+  anything else becomes float64), unless ``dtype`` says otherwise;
+* binary: one output; more classes: one-vs-rest, one output per class, each
+  with its own class weights (``class_weight[k]`` on the positives, 1 on the
+  rest), shuffling seed and stopping;
+* draws its random numbers from ``random_state`` in scikit-learn's order (one
+  shuffling seed per output, the validation split) and shuffles with
+  scikit-learn's own generator (``sklearn_orders``): the same orders;
+* scales each sample's step as scikit-learn rounds it, in the working dtype;
+* stops an output as scikit-learn does: on the validation accuracy with
+  ``early_stopping``, else on the epoch's mean loss (see ``_epoch_loss``).
 
-takes the same decisions as ``Perceptron(shuffle=False, max_iter=50, tol=None)``
-(binary: one output; more classes: one-vs-rest, one output per class, the
-class weight applied to each output's positive samples as scikit-learn does).
-On top of it: ``average`` (the averaged perceptron), ``pocket`` (the pocket
-perceptron), ``device`` and ``dtype``.
+Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
+at every sample, cumulative L1) raises NotImplementedError in ``fit``; and the
+epoch loss ``sum max(0, -y*z)`` (z before each sample's step) that ``tol`` is
+tested against without ``early_stopping`` is not reported by the ops, so that
+rule runs on the epoch's mistake rate instead (no improvement when
+``mistakes / n > best - tol``), and stops at other epochs than scikit-learn's.
+With ``tol=None`` or ``early_stopping=True`` the fit is scikit-learn's.
 
-Two places differ from scikit-learn on purpose:
-
-* Shuffling draws a fresh permutation every epoch from one ``torch.Generator``
-  seeded from ``random_state`` (scikit-learn reshuffles with the same seed each
-  epoch, so its orders are powers of one permutation).
-* ``tol``: scikit-learn stops an output once its mean perceptron loss over an
-  epoch has not fallen below ``best - tol`` for ``n_iter_no_change`` epochs in a
-  row. The kernels count mistakes, not the loss, so here the same rule runs on
-  the epoch's mistake rate (mistakes / samples). Each one-vs-rest output stops
-  on its own, as in scikit-learn; ``n_iter_`` is the most epochs any ran.
+On top: ``average`` (the averaged perceptron), ``pocket`` (the pocket
+perceptron), ``zero_is_mistake``, ``device`` and ``dtype``.
 
 This module imports scikit-learn; ``import torch_perceptron`` does not import it
 (install the ``sklearn`` extra).
@@ -29,14 +35,21 @@ This module imports scikit-learn; ``import torch_perceptron`` does not import it
 
 from __future__ import annotations
 
+import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
 import torch
+from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score
+from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils import check_random_state, compute_class_weight
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import (
     _check_partial_fit_first_call,
     check_classification_targets,
@@ -44,8 +57,13 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
+from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
+from .sklearn_orders import sgd_permutation
 
 __all__ = ["PerceptronClassifier"]
+
+# scikit-learn draws its seeds below this (np.iinfo(np.int32).max).
+_MAX_INT = np.iinfo(np.int32).max
 
 
 class PerceptronClassifier(ClassifierMixin, BaseEstimator):
@@ -53,20 +71,47 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     Parameters
     ----------
+    penalty : {"l2", "l1", "elasticnet"} or None, default=None
+        scikit-learn's regularisation. Only None is implemented; any other
+        value raises NotImplementedError in ``fit`` (the kernels do not decay
+        the weights yet).
+    alpha : float, default=0.0001
+        Strength of ``penalty`` (unused while penalty is None).
+    l1_ratio : float, default=0.15
+        Elastic-net mixing (unused while penalty is None).
     fit_intercept : bool, default=True
         Learn a bias; if False the bias stays at zero.
     max_iter : int, default=1000
-        Epochs (passes over the training data) of ``fit``.
+        Most epochs (passes over the training data) of ``fit``.
     tol : float or None, default=1e-3
-        Stop an output once its epoch mistake rate has not fallen below the
-        best rate so far minus ``tol`` for ``n_iter_no_change`` epochs; None runs
-        ``max_iter`` epochs.
+        Stop an output once it has not improved by ``tol`` for
+        ``n_iter_no_change`` epochs in a row: its validation accuracy with
+        ``early_stopping`` (as scikit-learn), else its mean epoch loss, which
+        the ops do not report yet: the epoch's mistake rate stands in for it
+        (see the module docstring). None: run ``max_iter`` epochs.
     shuffle : bool, default=True
-        Visit the samples in a fresh random order every epoch.
+        Visit the samples in scikit-learn's order for ``random_state``: the
+        same permutation applied again every epoch, one seed per output.
+    verbose : int, default=0
+        Print a line per output and epoch, as scikit-learn does.
     eta0 : float, default=1.0
         Learning rate of the rule (> 0).
+    n_jobs : int or None, default=None
+        Threads over the one-vs-rest outputs that train in separate orders
+        (with ``shuffle``, each output has its own), with joblib's meaning as
+        in scikit-learn: None is 1 (unless in a joblib backend context), -1
+        every CPU. Outputs that share an order train in one op call, on
+        torch's threads. The model does not depend on it.
     random_state : int, RandomState instance or None, default=0
-        Seeds the ``torch.Generator`` that draws the orders.
+        Seeds the shuffling and the validation split, drawn as scikit-learn
+        draws them.
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the samples (scikit-learn's
+        stratified split) and stop an output when its accuracy there stops
+        improving. The last weights are kept, not the best ones (as in
+        scikit-learn).
+    validation_fraction : float, default=0.1
+        Fraction held out with ``early_stopping``.
     n_iter_no_change : int, default=5
         Epochs without improvement before an output stops (with ``tol``).
     class_weight : dict, "balanced" or None, default=None
@@ -84,10 +129,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     zero_is_mistake : bool, default=True
         scikit-learn's tie rule (``y * z <= 0`` is a mistake, y in {-1, +1});
         False gives the textbook rule (predict 1 iff ``z > 0``).
-    device : str, default="cpu"
+    device : str or torch.device, default="cpu"
         Where the weights live and the rule runs ("cpu", "cuda", ...).
     dtype : torch.dtype or None, default=None
-        float32 (None) or float64.
+        torch.float32 or torch.float64; None follows X as scikit-learn does.
 
     Attributes
     ----------
@@ -96,38 +141,80 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         The weights predictions use (averaged or pocket when those are on).
     intercept_ : ndarray of shape (1,) or (n_classes,)
     n_iter_ : int
-        Epochs run by the last ``fit`` (1 for ``partial_fit``).
+        Epochs run by the last ``fit``: the most any output ran (1 for
+        ``partial_fit``).
     t_ : float
-        1 + the number of sample visits so far, as scikit-learn counts.
+        ``n_iter_ * n_samples + 1`` summed over calls since ``fit``, as
+        scikit-learn counts.
     mistakes_per_epoch_ : list of int
         Mistakes of every epoch run, summed over the outputs, for plotting.
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when X has string feature names.
     """
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both")],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+        "warm_start": ["boolean"],
+        "average": ["boolean"],
+        "pocket": ["boolean"],
+        "zero_is_mistake": ["boolean"],
+        "device": [str, torch.device],
+        "dtype": [torch.dtype, None],
+    }
 
     def __init__(
         self,
         *,
+        penalty=None,
+        alpha: float = 0.0001,
+        l1_ratio: float = 0.15,
         fit_intercept: bool = True,
         max_iter: int = 1000,
         tol: Optional[float] = 1e-3,
         shuffle: bool = True,
+        verbose: int = 0,
         eta0: float = 1.0,
+        n_jobs: Optional[int] = None,
         random_state=0,
+        early_stopping: bool = False,
+        validation_fraction: float = 0.1,
         n_iter_no_change: int = 5,
         class_weight=None,
         warm_start: bool = False,
         average: bool = False,
         pocket: bool = False,
         zero_is_mistake: bool = True,
-        device: str = "cpu",
+        device="cpu",
         dtype: Optional[torch.dtype] = None,
     ) -> None:
+        self.penalty = penalty
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
         self.tol = tol
         self.shuffle = shuffle
+        self.verbose = verbose
         self.eta0 = eta0
+        self.n_jobs = n_jobs
         self.random_state = random_state
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.class_weight = class_weight
         self.warm_start = warm_start
@@ -139,67 +226,131 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     # --- parameters ------------------------------------------------------------
 
-    def _torch_dtype(self) -> torch.dtype:
-        dtype = torch.float32 if self.dtype is None else self.dtype
-        if dtype not in (torch.float32, torch.float64):
-            raise ValueError(f"dtype: expected torch.float32, torch.float64 or None, got {dtype!r}")
-        return dtype
-
-    def _np_dtype(self):
-        return np.float32 if self._torch_dtype() == torch.float32 else np.float64
-
-    def _validate_params(self) -> None:
-        if not (isinstance(self.max_iter, (int, np.integer)) and self.max_iter >= 1):
-            raise ValueError(f"max_iter: expected an int >= 1, got {self.max_iter!r}")
-        if not (np.isfinite(self.eta0) and self.eta0 > 0):
-            raise ValueError(f"eta0: expected a finite value > 0, got {self.eta0!r}")
-        if self.tol is not None and not self.tol >= 0 and self.tol != -np.inf:
-            raise ValueError(f"tol: expected a value >= 0 or None, got {self.tol!r}")
-        if not (isinstance(self.n_iter_no_change, (int, np.integer)) and self.n_iter_no_change >= 1):
+    def _check_params(self, for_partial_fit: bool) -> None:
+        self._validate_params()
+        if self.penalty is not None:
+            raise NotImplementedError(
+                f"penalty: only None is implemented, got {self.penalty!r} (the kernels do "
+                "not apply weight decay yet; scikit-learn's Perceptron defaults to None)"
+            )
+        if self.dtype is not None and self.dtype not in (torch.float32, torch.float64):
             raise ValueError(
-                f"n_iter_no_change: expected an int >= 1, got {self.n_iter_no_change!r}"
+                f"dtype: expected torch.float32, torch.float64 or None, got {self.dtype!r}"
             )
         if self.average and self.pocket:
             raise ValueError("average and pocket: expected at most one of them, got both")
-        self._torch_dtype()
+        if for_partial_fit and self.early_stopping:
+            raise ValueError("early_stopping should be False with partial_fit")
+
+    def _work_dtype(self, x_dtype) -> np.dtype:
+        """float32 or float64: ``dtype``, or X's (after scikit-learn's conversion)."""
+        if self.dtype is None:
+            return np.dtype(x_dtype)
+        return np.dtype(np.float32 if self.dtype == torch.float32 else np.float64)
 
     # --- data ------------------------------------------------------------------
 
-    def _tensor(self, a: np.ndarray) -> torch.Tensor:
-        a = np.ascontiguousarray(a, dtype=self._np_dtype())
+    def _tensor(self, a: np.ndarray, dtype) -> torch.Tensor:
+        a = np.ascontiguousarray(a, dtype=dtype)
         if not a.flags.writeable:  # torch warns on read-only arrays (memmaps)
             a = a.copy()
         return torch.from_numpy(a).to(self.device)
 
-    def _targets(self, y: np.ndarray) -> torch.Tensor:
-        """0/1 targets [N, K]: K = 1 (positive class classes_[1]) or one per class."""
+    def _output_targets(self, y: np.ndarray) -> np.ndarray:
+        """bool ``[N, K]``: sample i is a positive of output k (K = 1 for two
+        classes, whose positive class is classes_[1])."""
         idx = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
-            t = (idx == 1)[:, None]
-        else:
-            t = idx[:, None] == np.arange(len(self.classes_))[None, :]
-        return self._tensor(t)
+            return (idx == 1)[:, None]
+        return idx[:, None] == np.arange(len(self.classes_))[None, :]
 
-    def _sample_weights(self, y: np.ndarray, sample_weight: np.ndarray) -> Optional[np.ndarray]:
-        """Per-sample step scales [N, K], or [N] when every output shares them,
-        or None when all are one. Follows scikit-learn's fit_binary: binary,
-        a sample's class weight; one-vs-rest, the class weight of output k
-        for the samples of class k and 1 for the rest."""
+    def _output_steps(self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray,
+                      dtype) -> tuple[list, float]:
+        """Each output's step sizes ``[N]`` (outputs with equal steps share
+        one array; None where every step is ``eta0``), and the ``lr`` to call
+        the op with.
+
+        scikit-learn's step is ``eta0 * (class_weight * sample_weight)``,
+        rounded as its loop rounds it: in float32 the product of the two
+        weights is a float32 product and the step a double rounded to float32.
+        Folding ``eta0`` into the weights (lr = 1) hands the op exactly that
+        step. Binary: class_weight is the weight of the sample's class;
+        one-vs-rest: ``class_weight[k]`` for the positives of output k, 1 for
+        the rest (scikit-learn's fit_binary)."""
         cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
-        idx = np.searchsorted(self.classes_, y)
-        if len(self.classes_) == 2:
-            sw = sample_weight * cw[idx]
-        elif np.all(cw == 1):
-            sw = sample_weight
-        else:
-            own = idx[:, None] == np.arange(len(self.classes_))[None, :]
-            return sample_weight[:, None] * np.where(own, cw[None, :], 1.0)
-        return None if np.all(sw == 1) else sw
+        k = positive.shape[1]
+        pos_w, neg_w = ([cw[1]], [cw[0]]) if k == 1 else (list(cw), [1.0] * k)
+        if np.all(sample_weight == 1) and np.all(cw == 1):
+            return [None] * k, float(self.eta0)
+        shared: dict = {}
+        steps = []
+        for o in range(k):
+            # Weights that do not depend on the output give one array for all.
+            key = None if pos_w[o] == 1 and neg_w[o] == 1 else o
+            if key not in shared:
+                p, q = pos_w[o], neg_w[o]
+                if dtype == np.float32:
+                    cls = np.where(positive[:, o], np.float32(p), np.float32(q))
+                    both = (cls * sample_weight.astype(np.float32)).astype(np.float64)
+                    shared[key] = (self.eta0 * both).astype(np.float32)
+                else:
+                    cls = np.where(positive[:, o], float(p), float(q))
+                    shared[key] = self.eta0 * (cls * sample_weight)
+            steps.append(shared[key])
+        return steps, 1.0
+
+    # --- random numbers, in scikit-learn's order --------------------------------
+
+    def _validation_mask(self, y_split: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        """scikit-learn's ``_make_validation_split``: a stratified split drawn
+        from ``random_state``; True on the held-out samples."""
+        n = y_split.shape[0]
+        mask = np.zeros(n, dtype=np.bool_)
+        if not self.early_stopping:
+            return mask
+        cv = StratifiedShuffleSplit(
+            test_size=self.validation_fraction, random_state=self.random_state
+        )
+        idx_train, idx_val = next(cv.split(np.zeros(shape=(n, 1)), y_split))
+        if not np.any(sample_weight[idx_val] > 0):
+            raise ValueError(
+                "The sample weights for validation set are all zero, consider using a"
+                " different random state."
+            )
+        if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+            raise ValueError(
+                f"Splitting {n} samples into a train set and a validation set with "
+                f"validation_fraction={self.validation_fraction!r} led to an empty set "
+                f"({idx_train.shape[0]} and {idx_val.shape[0]} samples). Please either "
+                "change validation_fraction, increase number of samples, or disable "
+                "early_stopping."
+            )
+        mask[idx_val] = True
+        return mask
+
+    def _draw(self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray):
+        """The validation mask and each output's shuffling seed, drawn from
+        ``random_state`` in scikit-learn's order (fit_binary, _fit_multiclass
+        and make_dataset), so that a RandomState instance or the global one
+        ends in the same state too."""
+        if positive.shape[1] == 1:
+            rng = check_random_state(self.random_state)
+            rng.randint(1, _MAX_INT)  # make_dataset's seed for random access, unused
+            mask = self._validation_mask(np.where(positive[:, 0], 1.0, -1.0), sample_weight)
+            return mask, [int(rng.randint(_MAX_INT))]
+        mask = self._validation_mask(y, sample_weight)
+        seeds = check_random_state(self.random_state).randint(_MAX_INT, size=len(self.classes_))
+        out = []
+        for seed in seeds:
+            rng = check_random_state(seed)
+            rng.randint(1, _MAX_INT)
+            out.append(int(rng.randint(_MAX_INT)))
+        return mask, out
 
     # --- state -----------------------------------------------------------------
 
-    def _init_state(self, n_outputs: int, n_features: int) -> None:
-        opts = {"dtype": self._torch_dtype(), "device": self.device}
+    def _init_state(self, n_outputs: int, n_features: int, dtype: np.dtype) -> None:
+        opts = {"dtype": _torch_dtype(dtype), "device": self.device}
         counters = {"dtype": torch.int64, "device": self.device}
         self._weight = torch.zeros(n_outputs, n_features, **opts)
         self._bias = torch.zeros(n_outputs, **opts)
@@ -218,23 +369,51 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         else:
             self._extra = ()
         self._mode = (bool(self.average), bool(self.pocket), bool(self.fit_intercept))
-        self._generator = torch.Generator(device="cpu")
-        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        self._generator.manual_seed(int(seed))
 
-    def _update(self, rows: slice, x, y, sw) -> torch.Tensor:
-        w, b = self._weight[rows], self._bias[rows]
-        extra = [t[rows] for t in self._extra]
+    def _state_matches(self, n_outputs: int, n_features: int) -> bool:
+        return (
+            getattr(self, "_weight", None) is not None
+            and tuple(self._weight.shape) == (n_outputs, n_features)
+            and self._mode == (bool(self.average), bool(self.pocket), bool(self.fit_intercept))
+            and str(self._weight.device) == str(torch.device(self.device))
+        )
+
+    def _cast_state(self, dtype: np.dtype) -> None:
+        """warm_start on data of another precision continues in that precision."""
+        t = _torch_dtype(dtype)
+        if self._weight.dtype != t:
+            self._weight, self._bias = self._weight.to(t), self._bias.to(t)
+            self._extra = tuple(e if e.dtype == torch.int64 else e.to(t) for e in self._extra)
+
+    def _state(self):
+        return (self._weight, self._bias, *self._extra)
+
+    def _update(self, state, x, y, sw, lr: float) -> torch.Tensor:
+        w, b, *extra = state
         kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake)}
         if self.pocket:
             return ops.online_update_pocket(
-                w, b, *extra, x, y, float(self.eta0), fit_intercept=bool(self.fit_intercept), **kw
+                w, b, *extra, x, y, lr, fit_intercept=bool(self.fit_intercept), **kw
             )
         if self.average or not self.fit_intercept:
             return ops.online_update_averaged(
-                w, b, *extra, x, y, float(self.eta0), fit_intercept=bool(self.fit_intercept), **kw
+                w, b, *extra, x, y, lr, fit_intercept=bool(self.fit_intercept), **kw
             )
-        return ops.online_update(w, b, x, y, float(self.eta0), **kw)
+        return ops.online_update(w, b, x, y, lr, **kw)
+
+    def _update_rows(self, rows: list[int], x, y, sw, lr: float) -> torch.Tensor:
+        """The op on outputs ``rows`` of the state, in place: views when the
+        rows are consecutive, else gathered copies written back."""
+        state = self._state()
+        if rows == list(range(rows[0], rows[-1] + 1)):
+            part = slice(rows[0], rows[-1] + 1)
+            return self._update([t[part] for t in state], x, y, sw, lr)
+        idx = torch.tensor(rows, device=self._weight.device)
+        parts = [t.index_select(0, idx) for t in state]
+        mistakes = self._update(parts, x, y, sw, lr)
+        for t, p in zip(state, parts):
+            t.index_copy_(0, idx, p)
+        return mistakes
 
     def _inference_parameters(self):
         if self.average:
@@ -247,64 +426,160 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         w, b = self._inference_parameters()
         self.coef_ = w.detach().cpu().numpy().copy()
         self.intercept_ = b.detach().cpu().numpy().copy()
+        if len(self.classes_) == 2:
+            # scikit-learn's binary intercept_ is float64 whatever X was (its
+            # loop keeps the intercept in a double and returns it as one).
+            self.intercept_ = self.intercept_.astype(np.float64)
 
     # --- training --------------------------------------------------------------
 
-    def _epochs(self, X, y, sample_weight, n_epochs: int, tol) -> int:
-        """Runs up to n_epochs epochs; returns the most any output ran."""
-        x = self._tensor(X)
-        targets = self._targets(y)
-        sw = self._sample_weights(y, sample_weight)
-        sw = None if sw is None else self._tensor(sw)
-        k, n = targets.shape[1], x.shape[0]
-        active = list(range(k))
-        best = [np.inf] * k
-        stale = [0] * k
-        ran = [0] * k
-        for _ in range(n_epochs):
+    def _epoch_loss(self, report: torch.Tensor) -> Optional[np.ndarray]:
+        """Each output's summed perceptron loss over the epoch just run,
+        ``sum max(0, -y * z)`` with y in {-1, +1} and z taken before the
+        sample's step: what scikit-learn's ``tol`` rule and verbose line use.
+
+        ``report`` is what the op returned for the epoch. The ops report
+        mistakes only, so this is None for now and the stopping rule falls back
+        to the mistake count; the loss needs the op to sum it as it goes (it is
+        not recoverable from the weights without replaying every step)."""
+        return None
+
+    def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int,
+               dtype: np.dtype) -> int:
+        """Runs up to max_iter epochs of every output as scikit-learn's
+        fit_binary would; returns the most epochs any output ran."""
+        positive = self._output_targets(y)
+        steps, lr = self._output_steps(y, positive, sample_weight, dtype)
+        on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
+        mask, seeds = self._draw(y, positive, sample_weight)
+        k = positive.shape[1]
+        data = EpochData(
+            x=self._tensor(X, dtype),
+            targets=self._tensor(positive, dtype),
+            steps=[None if s is None else on_device[id(s)] for s in steps],
+            lr=lr,
+            mask=mask,
+            X_val=X[mask],
+            sw_val=sample_weight[mask],
+            y_val=np.where(positive[mask], 1.0, -1.0).astype(dtype),
+            train_count=int(X.shape[0] - mask.sum()),
+        )
+        runs = [OutputRun(o) for o in range(k)]
+        # With shuffle each one-vs-rest output has its own seed, so its own
+        # order and op calls; unshuffled they share the data's order and one
+        # call for all of them.
+        groups = [[r] for r in runs] if self.shuffle and k > 1 else [runs]
+        plans = [(g, sgd_permutation(X.shape[0], seeds[g[0].output]) if self.shuffle else None)
+                 for g in groups]
+        jobs = min(effective_n_jobs(self.n_jobs), len(plans))
+        if jobs > 1:
+            with ThreadPoolExecutor(max_workers=jobs) as pool:
+                list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
+        else:
+            for group, perm in plans:
+                self._run_group(group, perm, data, max_iter)
+        epochs = max(r.ran for r in runs)
+        for e in range(epochs):
+            self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
+        return epochs
+
+    def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
+                   max_iter: int) -> None:
+        """The epochs of outputs that visit the samples in one order, each
+        output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
+        view = EpochView(data, [run.output for run in group])
+        order = np.arange(data.x.shape[0], dtype=np.int64)
+        held_out = bool(data.mask.any())
+        tol = -np.inf if self.tol is None else float(self.tol)
+        for run in group:
+            run.stopping = Stopping(tol, int(self.n_iter_no_change), bool(self.early_stopping))
+        active = list(group)
+        started = time.time()
+        for epoch in range(max_iter):
             if not active:
                 break
-            if self.shuffle:
-                order = torch.randperm(n, generator=self._generator).to(self.device)
-                xe, te = x[order], targets[order]
-                swe = None if sw is None else sw[order]
-            else:
-                xe, te, swe = x, targets, sw
-            mistakes = torch.zeros(k, dtype=torch.int64)
-            if len(active) == k and (swe is None or swe.dim() == 1):
-                mistakes += self._update(slice(0, k), xe, te, swe).cpu()
-            else:
-                for o in active:
-                    swo = swe if swe is None or swe.dim() == 1 else swe[:, o].contiguous()
-                    mistakes[o] = self._update(slice(o, o + 1), xe, te[:, o : o + 1], swo).item()
-            self.mistakes_per_epoch_.append(int(mistakes[active].sum()))
-            for o in active:
-                ran[o] += 1
-            if tol is not None:
-                for o in list(active):
-                    rate = float(mistakes[o]) / max(n, 1)
-                    stale[o] = stale[o] + 1 if rate > best[o] - tol else 0
-                    best[o] = min(best[o], rate)
-                    if stale[o] >= self.n_iter_no_change:
-                        active.remove(o)
-        return max(ran)
+            if perm is not None:
+                order = order[perm]
+            visit = None
+            if perm is not None or held_out:
+                visit = order[~data.mask[order]] if held_out else order
+            # One op call per set of outputs that share step sizes (and per
+            # chunk of the epoch); the reports of the chunks add up.
+            calls: dict[int, list[OutputRun]] = {}
+            for run in active:
+                calls.setdefault(id(data.steps[run.output]), []).append(run)
+            reports: dict[int, torch.Tensor] = {}
+            for xe, te, steps in view.chunks(visit):
+                for key, members in calls.items():
+                    rows = [r.output for r in members]
+                    cols = [view.column[o] for o in rows]
+                    tc = te if len(cols) == te.shape[1] else te[:, cols]
+                    report = self._update_rows(rows, xe, tc, steps.get(key), data.lr)
+                    reports[key] = report if key not in reports else reports[key] + report
+            for key, members in calls.items():
+                mistakes = reports[key].cpu().numpy()
+                loss = self._epoch_loss(reports[key])
+                for m, run in enumerate(members):
+                    run.mistakes.append(int(mistakes[m]))
+                    run.loss = None if loss is None else float(loss[m])
+            for run in list(active):
+                run.ran = epoch + 1
+                score = self._validation_score(run.output, data) if self.early_stopping else None
+                if self.verbose:
+                    self._print_epoch(run, epoch, data.train_count, started, score)
+                if self.early_stopping:
+                    value = score
+                else:  # scikit-learn's mean loss, or the stand-in: the mistake rate
+                    total = run.loss if run.loss is not None else run.mistakes[-1]
+                    value = total / data.train_count
+                if run.stopping.update(value):
+                    active.remove(run)
+                    if self.verbose:
+                        print(f"Convergence after {epoch + 1} epochs took "
+                              f"{time.time() - started:.2f} seconds")
 
-    def _check_state_matches(self, n_outputs: int) -> bool:
-        return (
-            getattr(self, "_weight", None) is not None
-            and self._weight.shape[0] == n_outputs
-            and self._mode == (bool(self.average), bool(self.pocket), bool(self.fit_intercept))
-            and self._weight.dtype == self._torch_dtype()
-            and str(self._weight.device) == str(torch.device(self.device))
-        )
+    def _validation_score(self, output: int, data: EpochData) -> float:
+        """scikit-learn's _ValidationScoreCallback for one output: the
+        (weighted) accuracy of ``sign(z)`` on the held-out samples, computed
+        with the same numpy operations on the current weights."""
+        coef = self._weight[output].detach().cpu().numpy()
+        intercept = float(self._bias[output])
+        scores = data.X_val @ coef.reshape(1, -1).T + np.atleast_1d(intercept)
+        classes = np.array([-1, 1], dtype=data.y_val.dtype)
+        pred = classes.take((scores.reshape(-1) > 0).astype(np.intp))
+        return accuracy_score(data.y_val[:, output], pred, sample_weight=data.sw_val)
+
+    def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
+                     score: Optional[float]) -> None:
+        """scikit-learn's epoch lines; until the ops report the loss, the
+        epoch's mistakes stand where its "Avg. loss" and "Objective" are."""
+        w = self._weight[run.output].detach().cpu().numpy()
+        fields = [
+            f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}",
+            f"NNZs: {np.count_nonzero(w)}",
+            f"Bias: {float(self._bias[run.output]):.6f}",
+            f"T: {(epoch + 1) * train_count}",
+        ]
+        if run.loss is not None:  # no penalty: the objective is the loss
+            fields += [f"Avg. loss: {run.loss / train_count:f}",
+                       f"Objective: {run.loss / train_count:f}"]
+        else:
+            fields.append(f"Mistakes: {run.mistakes[-1]}")
+        if score is not None:
+            fields.append(f"Validation score: {score:f}")
+        print(f"-- Epoch {epoch + 1}")
+        print(", ".join(fields))
+        print(f"Total training time: {time.time() - started:.2f} seconds.")
 
     def fit(self, X, y, sample_weight=None):
         """Fits the perceptron for up to ``max_iter`` epochs (from zeros, or
         from the last solution with ``warm_start``). X: [n_samples, n_features];
         y: [n_samples] class labels; sample_weight: [n_samples] >= 0."""
-        self._validate_params()
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=True)
+        self._check_params(for_partial_fit=False)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", reset=True)
         check_classification_targets(y)
+        dtype = self._work_dtype(X.dtype)
+        X = X.astype(dtype, copy=False)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(
@@ -315,16 +590,19 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             self.warm_start
             and getattr(self, "classes_", None) is not None
             and np.array_equal(self.classes_, classes)
-            and self._check_state_matches(n_outputs)
-            and self._weight.shape[1] == X.shape[1]
+            and self._state_matches(n_outputs, X.shape[1])
         )
         self.classes_ = classes
-        if not keep:
-            self._init_state(n_outputs, X.shape[1])
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        if keep:
+            self._cast_state(dtype)
+        else:
+            self._init_state(n_outputs, X.shape[1], dtype)
+        sample_weight = _check_sample_weight(
+            sample_weight, X, dtype=dtype, allow_all_zero_weights=bool(self.early_stopping)
+        )
         self.mistakes_per_epoch_ = []
         self.t_ = 1.0
-        self.n_iter_ = self._epochs(X, y, sample_weight, self.max_iter, self.tol)
+        self.n_iter_ = self._train(X, y, sample_weight, int(self.max_iter), dtype)
         self.t_ += self.n_iter_ * X.shape[0]
         self._publish()
         if self.tol is not None and self.n_iter_ == self.max_iter:
@@ -340,13 +618,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         (every label of the whole problem) is required on the first call."""
         first = getattr(self, "classes_", None) is None
         if first:
-            self._validate_params()
+            self._check_params(for_partial_fit=True)
             if self.class_weight == "balanced":
                 raise ValueError(
                     "class_weight 'balanced' is not supported for partial_fit: pass "
                     "compute_class_weight('balanced', classes=classes, y=y) as a dict"
                 )
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], reset=first)
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", reset=first)
         check_classification_targets(y)
         _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
@@ -357,12 +635,17 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(f"y: labels {unknown!r} are not in classes {self.classes_!r}")
+        dtype = self._work_dtype(X.dtype)
+        X = X.astype(dtype, copy=False)
+        n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         if first or getattr(self, "_weight", None) is None:
-            self._init_state(1 if len(self.classes_) == 2 else len(self.classes_), X.shape[1])
+            self._init_state(n_outputs, X.shape[1], dtype)
             self.mistakes_per_epoch_ = []
             self.t_ = 1.0
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        self.n_iter_ = self._epochs(X, y, sample_weight, 1, None)
+        else:
+            self._cast_state(dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        self.n_iter_ = self._train(X, y, sample_weight, 1, dtype)
         self.t_ += self.n_iter_ * X.shape[0]
         self._publish()
         return self
@@ -371,11 +654,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def decision_function(self, X) -> np.ndarray:
         """Net input: [n_samples] for two classes (positive: classes_[1]),
-        [n_samples, n_classes] for more."""
+        [n_samples, n_classes] for more. Computed in float32 when X and the
+        weights are float32, else in float64; returned in the dtype
+        scikit-learn's ``X @ coef_.T + intercept_`` has."""
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         w, b = self._inference_parameters()
-        z = ops.decision_function(self._tensor(X), w, b).cpu().numpy()
+        if X.dtype == np.float64 and w.dtype != torch.float64:
+            w, b = w.to(torch.float64), b.to(torch.float64)
+        z = ops.decision_function(self._tensor(X, _numpy_dtype(w.dtype)), w, b).cpu().numpy()
+        z = z.astype(np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype), copy=False)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X) -> np.ndarray:
@@ -389,3 +677,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
+
+
+def _torch_dtype(dtype: np.dtype) -> torch.dtype:
+    return torch.float32 if np.dtype(dtype) == np.float32 else torch.float64
+
+
+def _numpy_dtype(dtype: torch.dtype):
+    return np.float32 if dtype == torch.float32 else np.float64

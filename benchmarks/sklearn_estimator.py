@@ -1,0 +1,188 @@
+"""The scikit-learn estimator against scikit-learn's Perceptron: ``fit`` with
+the defaults of both on the same data, and the ratio of the times.
+
+    python -m benchmarks.sklearn_estimator            # prints the table, then JSON
+    python -m benchmarks.sklearn_estimator --quick    # digits and a small problem only
+
+Each side runs in its own fresh interpreter with the environment this one
+started with, less the OpenMP pinning the suite sets for itself: scikit-learn as
+its users run it, and ours as a user who swapped the import runs it. The data
+travels as ``.npy`` files, so both fit the very same arrays. Every case is fit
+once untimed, then timed ``repeats`` times on a fresh estimator (the median is
+reported).
+
+With the defaults, ``tol=1e-3`` stops each side on its own rule (ours on the
+mistake rate until the ops report the epoch loss), so the epochs differ and
+the table shows both ``n_iter_``. The ``tol=None`` rows run the same epochs to
+the same model (checked: ``coef_`` equal), the like-for-like ratio. Shuffled,
+each epoch gathers the rows in scikit-learn's order before the op reads them
+(the ops take no index yet); ``shuffle=False`` shows the op reading x in place,
+all ten one-vs-rest outputs in one call.
+
+``run`` is the suite's hook (``benchmarks.run``); ``markdown`` its table.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+# What benchmarks.run sets for its own kernels; a peer's users do not have it.
+SUITE_ONLY_ENV = ("OMP_PROC_BIND", "OMP_PLACES")
+OURS = "torch_perceptron PerceptronClassifier"
+THEIRS = "scikit-learn Perceptron"
+
+
+def cases(quick: bool) -> list[dict]:
+    """name, the data (bundled digits as loaded, or a teacher problem) and the
+    parameters both sides get (none: the defaults)."""
+    full = [
+        dict(name="digits 1797x64, 10 classes, defaults", data="digits", params={}),
+        dict(name="teacher 100000x100, 2 classes, defaults", data=(100_000, 100, 2), params={}),
+        dict(name="teacher 20000x100, 10 classes, defaults", data=(20_000, 100, 10), params={}),
+        dict(name="teacher 100000x100, 2 classes, tol=None, max_iter=10",
+             data=(100_000, 100, 2), params=dict(tol=None, max_iter=10)),
+        dict(name="teacher 20000x100, 10 classes, tol=None, max_iter=10",
+             data=(20_000, 100, 10), params=dict(tol=None, max_iter=10)),
+        dict(name="teacher 20000x100, 10 classes, shuffle=False, tol=None, max_iter=10",
+             data=(20_000, 100, 10), params=dict(shuffle=False, tol=None, max_iter=10)),
+    ]
+    if quick:
+        return [full[0], dict(name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
+                              data=(2_000, 20, 4), params=dict(tol=None, max_iter=5))]
+    return full
+
+
+def make_data(spec):
+    """float64 arrays as a user has them: the bundled digits, or standard
+    normal features labelled by a random teacher (argmax over k hyperplanes)."""
+    if spec == "digits":
+        from sklearn.datasets import load_digits
+
+        x, y = load_digits(return_X_y=True)
+        return x.astype(np.float64), y
+    n, d, k = spec
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, d))
+    w = rng.standard_normal((d, 1 if k == 2 else k))
+    z = x @ w + 0.1 * rng.standard_normal(w.shape[1])
+    y = (z[:, 0] > 0).astype(np.int64) if k == 2 else z.argmax(1)
+    return x, y
+
+
+def _child(side: str, folder: str, repeats: int) -> None:
+    """One side's fits, in this fresh process; prints one JSON line a case."""
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    if side == "ours":
+        from torch_perceptron.sklearn import PerceptronClassifier as Estimator
+    else:
+        from sklearn.linear_model import Perceptron as Estimator
+    with open(os.path.join(folder, "cases.json")) as f:
+        todo = json.load(f)
+    for i, case in enumerate(todo):
+        x = np.load(os.path.join(folder, f"x{i}.npy"))
+        y = np.load(os.path.join(folder, f"y{i}.npy"))
+        times = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model = Estimator(**case["params"]).fit(x, y)  # untimed: first call
+            for _ in range(repeats):
+                model = Estimator(**case["params"])
+                start = time.perf_counter()
+                model.fit(x, y)
+                times.append(time.perf_counter() - start)
+        np.save(os.path.join(folder, f"coef_{side}_{i}.npy"), model.coef_)
+        print(json.dumps(dict(case=case["name"], times=times, seconds=float(np.median(times)),
+                              n_iter=int(model.n_iter_), accuracy=float(model.score(x, y)))),
+              flush=True)
+
+
+def _run_side(side: str, folder: str, repeats: int) -> dict[str, dict]:
+    env = {k: v for k, v in os.environ.items() if k not in SUITE_ONLY_ENV}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.sklearn_estimator", "--child", side, folder,
+         str(repeats)],
+        cwd=root, env=env, capture_output=True, text=True, check=True,
+    )
+    rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    return {r["case"]: r for r in rows}
+
+
+def run(quick: bool, repeats: int, log=print) -> list[dict]:
+    """Every case on both sides; one row a case with both times and the ratio
+    (scikit-learn's time over ours: above 1, ours is faster)."""
+    todo = cases(quick)
+    with tempfile.TemporaryDirectory() as folder:
+        for i, case in enumerate(todo):
+            x, y = make_data(case["data"])
+            np.save(os.path.join(folder, f"x{i}.npy"), x)
+            np.save(os.path.join(folder, f"y{i}.npy"), y)
+        with open(os.path.join(folder, "cases.json"), "w") as f:
+            json.dump([dict(name=c["name"], params=c["params"]) for c in todo], f)
+        theirs = _run_side("theirs", folder, repeats)
+        ours = _run_side("ours", folder, repeats)
+        rows = []
+        for i, case in enumerate(todo):
+            a, b = ours[case["name"]], theirs[case["name"]]
+            same = np.array_equal(np.load(os.path.join(folder, f"coef_ours_{i}.npy")),
+                                  np.load(os.path.join(folder, f"coef_theirs_{i}.npy")))
+            row = dict(group="sklearn_estimator", case=case["name"], params=case["params"],
+                       ours_seconds=a["seconds"], theirs_seconds=b["seconds"],
+                       ours_times=a["times"], theirs_times=b["times"],
+                       ours_n_iter=a["n_iter"], theirs_n_iter=b["n_iter"],
+                       ours_accuracy=a["accuracy"], theirs_accuracy=b["accuracy"],
+                       same_coef=bool(same),
+                       vs_sklearn=b["seconds"] / a["seconds"] if a["seconds"] > 0 else None)
+            rows.append(row)
+            log(f"  {case['name']}: ours {a['seconds'] * 1e3:.1f} ms ({a['n_iter']} epochs), "
+                f"scikit-learn {b['seconds'] * 1e3:.1f} ms ({b['n_iter']} epochs), "
+                f"x{row['vs_sklearn']:.2f}, same coef_: {same}")
+    return rows
+
+
+def checks(rows: list[dict]) -> list[dict]:
+    """The like-for-like rows (tol=None) must give scikit-learn's model."""
+    return [dict(group="check", check=f"PerceptronClassifier == scikit-learn Perceptron: {r['case']}",
+                 passed=r["same_coef"], detail="coef_ equal" if r["same_coef"] else "coef_ differ")
+            for r in rows if r["params"].get("tol", 1e-3) is None]
+
+
+def markdown(rows: list[dict]) -> str:
+    head = ["case", f"{OURS} fit", f"{THEIRS} fit", "ratio", "epochs (ours / theirs)",
+            "train accuracy (ours / theirs)", "same coef_"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r["case"], f"{r['ours_seconds'] * 1e3:.1f} ms", f"{r['theirs_seconds'] * 1e3:.1f} ms",
+            f"x{r['vs_sklearn']:.2f}", f"{r['ours_n_iter']} / {r['theirs_n_iter']}",
+            f"{r['ours_accuracy']:.3f} / {r['theirs_accuracy']:.3f}",
+            "yes" if r["same_coef"] else "no"]) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="digits and one small problem, 2 repeats")
+    p.add_argument("--repeats", type=int, help="timed fits per case and side (default 5, quick 2)")
+    p.add_argument("--child", nargs=3, metavar=("SIDE", "FOLDER", "REPEATS"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        side, folder, repeats = args.child
+        _child(side, folder, int(repeats))
+        return
+    rows = run(args.quick, args.repeats or (2 if args.quick else 5))
+    print(markdown(rows))
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()
