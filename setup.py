@@ -26,12 +26,10 @@ from torch.utils.cpp_extension import (
 ROOT = os.path.dirname(os.path.abspath(__file__))
 
 # The oldest torch whose stable ABI has everything csrc/ uses (the headers hide
-# whatever is newer, so a build fails rather than a later load), and the oldest
-# CPython of the limited API. pyproject.toml's torch>= and requires-python
-# state the same.
+# whatever is newer, so a build fails rather than a later load).
+# pyproject.toml's torch>= states the same.
 TORCH_TARGET_VERSION = "0x020a000000000000"  # torch 2.10
 MIN_TORCH = "2.10"
-PY_LIMITED_API = "0x030a0000"  # CPython 3.10
 
 
 def use_cuda() -> bool:
@@ -72,10 +70,9 @@ def extension():
     if march:
         cxx.append(f"-march={march}")
     extra = {"cxx": cxx}
-    macros = [
-        ("TORCH_TARGET_VERSION", TORCH_TARGET_VERSION),
-        ("Py_LIMITED_API", PY_LIMITED_API),
-    ]
+    # (Py_LIMITED_API: BuildExtension defines it, to CPython 3.10, for an
+    # extension built with py_limited_api.)
+    macros = [("TORCH_TARGET_VERSION", TORCH_TARGET_VERSION)]
     if with_cuda:
         sources += sorted(glob.glob("csrc/cuda/*.cu") + glob.glob("csrc/cuda/*.cpp"))
         # --fmad=false: the update must round like the CPU and the reference.

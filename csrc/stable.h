@@ -34,6 +34,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace torch_perceptron {
 
@@ -83,14 +84,18 @@ std::string concat(const Args&... args) {
 // Shapes print as PyTorch prints them: [3, 4]; dtypes (headeronly's
 // operator<<) too: Double.
 struct Shape {
-  const Tensor& t;
+  std::vector<int64_t> sizes;
 };
 inline std::ostream& operator<<(std::ostream& out, const Shape& s) {
   out << '[';
-  for (int64_t d = 0; d < s.t.dim(); ++d) out << (d ? ", " : "") << s.t.size(d);
+  for (size_t d = 0; d < s.sizes.size(); ++d) out << (d ? ", " : "") << s.sizes[d];
   return out << ']';
 }
-inline Shape shape(const Tensor& t) { return {t}; }
+inline Shape shape(const Tensor& t) {
+  Shape s;
+  for (int64_t d = 0; d < t.dim(); ++d) s.sizes.push_back(t.size(d));
+  return s;
+}
 
 
 // ---- dtypes -----------------------------------------------------------------

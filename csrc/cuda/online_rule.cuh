@@ -58,7 +58,7 @@ struct OnlineArgs {
   Policy policy;           // copied by every thread
 };
 
-// err = y - yhat of the seed's rule for decision value z and label t.
+// err = y - yhat of the online rule for decision value z and label t.
 template <typename scalar_t>
 __device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
                                                  bool zero_is_mistake) {
