@@ -66,7 +66,9 @@ def extension():
     sources = sorted(glob.glob("csrc/*.cpp") + glob.glob("csrc/cpu/*.cpp"))
     march = os.environ.get("TORCH_PERCEPTRON_MARCH", "native")
     # No -fopenmp: the threads are libtorch's, behind torch::stable::parallel_for.
-    cxx = ["-O3", "-ffp-contract=off", "-Wno-psabi"]
+    # -fvisibility=hidden: like torch::stable's own types; only PyInit__C is
+    # exported.
+    cxx = ["-O3", "-ffp-contract=off", "-Wno-psabi", "-fvisibility=hidden"]
     if march:
         cxx.append(f"-march={march}")
     extra = {"cxx": cxx}
@@ -77,7 +79,7 @@ def extension():
         sources += sorted(glob.glob("csrc/cuda/*.cu") + glob.glob("csrc/cuda/*.cpp"))
         # --fmad=false: the update must round like the CPU and the reference.
         extra["nvcc"] = [
-            "-O3", "--fmad=false", "-lineinfo",
+            "-O3", "--fmad=false", "-lineinfo", "-Xcompiler", "-fvisibility=hidden",
             f"-DTORCH_TARGET_VERSION={TORCH_TARGET_VERSION}",
         ]
         # USE_CUDA: the stable shim's CUDA functions (the current stream).

@@ -150,7 +150,7 @@ Tensor binary_labels(const Tensor& y, int64_t n, int64_t k, ScalarType dtype,
   TP_CHECK_VALUE(binary,
                  "y: expected binary labels with values 0 or 1, found other "
                  "values");
-  Tensor out = torch::stable::reshape(y, {n, k});
+  Tensor out = y.dim() == 2 ? y : torch::stable::reshape(y, {n, k});
   if (out.scalar_type() != dtype) out = torch::stable::to(out, dtype);
   return as_contiguous(out);
 }

@@ -100,10 +100,10 @@ template <typename Call, typename MakePolicy>
 Tensor run_restoring(Call& call, MakePolicy make,
                      std::initializer_list<StatePair> state = {}) {
   if (call.n == 0) return call.mistakes;
-  const Tensor w_saved = torch::stable::clone(call.w);
-  const Tensor b_saved = torch::stable::clone(call.b);
+  const Tensor w_saved = snapshot(call.w);
+  const Tensor b_saved = snapshot(call.b);
   std::vector<Tensor> saved;
-  for (const StatePair& s : state) saved.push_back(torch::stable::clone(*s.written));
+  for (const StatePair& s : state) saved.push_back(snapshot(*s.written));
   const int64_t bad_row = call.run(make);
   if (bad_row >= 0) {
     copy_into(call.weight, w_saved);

@@ -66,7 +66,7 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
 
 // `from torch_perceptron import _C` loads this library, which runs the
 // registrations above; the module itself holds nothing.
-extern "C" PyObject* PyInit__C(void) {
+PyMODINIT_FUNC PyInit__C(void) {
   static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr,
                                           -1, nullptr};
   return PyModule_Create(&module_def);

@@ -152,10 +152,31 @@ inline bool item_bool(const Tensor& t) {
   return *c.const_data_ptr<bool>();
 }
 
+// The AOTI shim's own entry points (clone, copy_, empty_strided, zero_) call
+// ATen directly; the torch::stable wrappers of the same ops go through
+// torch_call_dispatcher, which looks the op up by name on every call: about
+// 2 us each, which a training loop over small batches pays per step.
 inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype,
                     const Device& device) {
-  std::vector<int64_t> s(size);
-  return torch::stable::full(s, 0.0, dtype, std::nullopt, device);
+  std::vector<int64_t> sizes(size), strides(size.size(), 1);
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 2; d >= 0; --d) {
+    strides[d] = strides[d + 1] * sizes[d + 1];
+  }
+  AtenTensorHandle out = nullptr;
+  STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_empty_strided(
+      static_cast<int64_t>(sizes.size()), sizes.data(), strides.data(),
+      torch::stable::detail::to<int32_t>(torch::stable::detail::from(dtype)),
+      torch::stable::detail::to<int32_t>(
+          torch::stable::detail::from(device.type())),
+      device.index() < 0 ? 0 : device.index(), &out));
+  STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_zero_(out));
+  return Tensor(out);
+}
+
+inline Tensor snapshot(const Tensor& t) {
+  AtenTensorHandle out = nullptr;
+  STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_clone(t.get(), &out));
+  return Tensor(out);
 }
 
 // `t` itself when contiguous (no dispatcher call), else a contiguous copy.
@@ -164,13 +185,13 @@ inline Tensor as_contiguous(const Tensor& t) {
 }
 
 inline void copy_into(Tensor& dst, const Tensor& src) {
-  torch::stable::copy_(dst, src);
+  STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_copy_(dst.get(), src.get(), 0));
 }
 
 // Bumps the version counter of `t`, as PyTorch's own in-place ops do for the
 // tensors they write, so that autograd notices a saved tensor that an op
 // changed. (aten::copy_ of a tensor onto itself copies nothing.)
-inline void bump_version(Tensor& t) { torch::stable::copy_(t, t); }
+inline void bump_version(Tensor& t) { copy_into(t, t); }
 
 // Grad mode off for the scope: the ATen calls inside a kernel (contiguous,
 // clone, copy_, linear) neither record a graph nor refuse to write a leaf
