@@ -35,7 +35,8 @@ Tensor predict(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 
 Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
                     const Tensor& y, double lr,
-                    std::optional<Tensor> sample_weight, bool zero_is_mistake) {
+                    std::optional<Tensor> sample_weight, bool zero_is_mistake,
+                    bool fit_intercept) {
   NoGradGuard no_grad;
   check_params(weight, bias);
   check_features(x, weight);
@@ -64,9 +65,13 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
   // weight += lr * err.T @ x, rounded as weight.add_(..., alpha=lr) rounds:
   // subtract with alpha = -lr is that add.
   const Tensor step_w = aten("aten::mm", "", torch::stable::transpose(err, 0, 1), x);
-  const Tensor step_b = torch::stable::sum(err, std::vector<int64_t>{0});
   copy_into(weight, torch::stable::subtract(weight, step_w, -lr));
-  copy_into(bias, torch::stable::subtract(bias, step_b, -lr));
+  if (fit_intercept) {
+    const Tensor step_b = torch::stable::sum(err, std::vector<int64_t>{0});
+    copy_into(bias, torch::stable::subtract(bias, step_b, -lr));
+  } else {
+    bump_version(bias);  // declared written (Tensor(b!)), as on every call
+  }
   return mistakes;
 }
 

@@ -15,22 +15,25 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // The online rule, one sample after the other, each of the K outputs on its
   // own: err = y - [z > 0]; w += lr*err*x; b += lr*err. Returns int64 mistakes
   // [K]. zero_is_mistake counts z == 0 as a mistake for either label
-  // (scikit-learn's y*z <= 0 with y in {-1, +1}).
+  // (scikit-learn's y*z <= 0 with y in {-1, +1}). Every update op takes
+  // fit_intercept (last): False leaves the bias as it is, for scikit-learn's
+  // option of the same name.
   m.def(
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
-      "-> Tensor");
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
       "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
-      "Tensor y, float lr=1.0, Tensor? sample_weight=None) -> Tensor");
+      "Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool fit_intercept=True) -> Tensor");
   // Mini-batch rule: errors of the whole batch under the current weights, then
   // one update w += lr * err.T @ x. Returns int64 mistakes [K].
   m.def(
       "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
-      "-> Tensor");
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
   // The averaged perceptron: online_update / multiclass_update that also keep
   // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
   // (int64 [K], multiclass [1]: samples seen), so that the average of the
@@ -49,8 +52,6 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // pocket_weight / pocket_bias the weights of the longest run of correct
   // predictions; run and best_run (int64 [K], multiclass [1]) are the current
   // run and the record.
-  // fit_intercept=False (these four ops): the bias is left as it is, for
-  // scikit-learn's option of the same name.
   m.def(
       "online_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "

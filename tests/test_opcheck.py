@@ -55,7 +55,7 @@ def samples(op, device):
             kwargs["sample_weight"] = dyadic_sample_weight(n, g, dtype, device)
         if op not in MULTICLASS and seed in (1, 4):
             kwargs["zero_is_mistake"] = True
-        if op.endswith(("_averaged", "_pocket")) and seed in (2, 3):
+        if seed in (2, 3):
             kwargs["fit_intercept"] = False
         out.append(((w, b, *variant_state(op, w, b), x, y), {"lr": 0.5, **kwargs}))
     return out

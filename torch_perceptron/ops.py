@@ -79,6 +79,7 @@ def online_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """The online rule, in place, one sample after the other.
 
@@ -88,11 +89,12 @@ def online_update(
     K = 1, ``[N, K]`` for K outputs (one-vs-rest). ``sample_weight [N]`` scales
     each sample's step. ``zero_is_mistake`` counts ``z == 0`` as a mistake for
     either label (scikit-learn's ``y * z <= 0`` with y in {-1, +1}).
+    ``fit_intercept=False`` leaves ``bias`` as it is (every update op takes it).
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
     )
 
 
@@ -104,6 +106,7 @@ def multiclass_update(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """The multiclass perceptron rule, in place, one sample after the other.
 
@@ -113,7 +116,7 @@ def multiclass_update(
 
     Returns the number of mistakes, int64 ``[1]``.
     """
-    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight)
+    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight, fit_intercept)
 
 
 def batch_update(
@@ -125,6 +128,7 @@ def batch_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """The mini-batch rule, in place: the errors of the whole batch under the
     current weights, then one step ``weight += lr * err.T @ x``,
@@ -133,7 +137,7 @@ def batch_update(
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.batch_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
     )
 
 
@@ -160,12 +164,13 @@ def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return x.new_empty((x.shape[0], weight.shape[0]))
 
 
-def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False):
+def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
+                   fit_intercept=True):
     _check_shapes(x, weight, bias)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
-def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None):
+def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, fit_intercept=True):
     _check_shapes(x, weight, bias)
     return weight.new_empty((1,), dtype=torch.int64)
 

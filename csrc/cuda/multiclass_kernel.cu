@@ -8,9 +8,11 @@ namespace {
 
 Tensor multiclass_update_cuda(Tensor& weight, Tensor& bias, const Tensor& x,
                               const Tensor& y, double lr,
-                              std::optional<Tensor> sample_weight) {
+                              std::optional<Tensor> sample_weight,
+                              bool fit_intercept) {
   NoGradGuard no_grad;
   MulticlassCall call(weight, bias, x, y, lr, sample_weight);
+  call.fit_intercept = fit_intercept;
   return run_restoring(call, [](auto) { return NoMulticlassPolicy{}; });
 }
 
