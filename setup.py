@@ -4,7 +4,11 @@ TORCH_PERCEPTRON_CUDA picks the extension: "auto" (default) builds CUDA kernels
 when torch is a CUDA build and a CUDA toolkit is found (no GPU needed, so CI can
 prove the CUDA code compiles), "1" insists on CUDA, "0" builds CPU-only.
 TORCH_PERCEPTRON_MARCH sets the -march flag of the C++ code ("native" by
-default; empty for a portable build).
+default; empty for a portable build, as a wheel for other machines needs).
+
+The library uses PyTorch's stable ABI only (csrc/stable.h) and CPython's limited
+API, so one build loads in every torch from TORCH_TARGET_VERSION on and every
+CPython from 3.10 on: the wheel is tagged cp310-abi3.
 """
 
 import glob
@@ -20,6 +24,12 @@ from torch.utils.cpp_extension import (
 )
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+
+# The oldest torch whose stable ABI has everything csrc/ uses (the headers hide
+# whatever is newer, so a build fails rather than a later load).
+# pyproject.toml's torch>= states the same.
+TORCH_TARGET_VERSION = "0x020a000000000000"  # torch 2.10
+MIN_TORCH = "2.10"
 
 
 def use_cuda() -> bool:
@@ -45,7 +55,8 @@ def write_build_info(with_cuda: bool) -> None:
     path = os.path.join(ROOT, "torch_perceptron", "_build_info.py")
     with open(path, "w") as f:
         f.write("# Written by setup.py at build time.\n")
-        f.write(f"TORCH_VERSION = {torch.__version__!r}\n")
+        f.write(f"TORCH_VERSION = {torch.__version__!r}  # built against\n")
+        f.write(f"MIN_TORCH = {MIN_TORCH!r}  # loads in this torch and later\n")
         f.write(f"WITH_CUDA = {with_cuda!r}\n")
 
 
@@ -54,23 +65,32 @@ def extension():
     write_build_info(with_cuda)
     sources = sorted(glob.glob("csrc/*.cpp") + glob.glob("csrc/cpu/*.cpp"))
     march = os.environ.get("TORCH_PERCEPTRON_MARCH", "native")
-    cxx = ["-O3", "-fopenmp", "-ffp-contract=off", "-Wno-psabi"]
+    # No -fopenmp: the threads are libtorch's, behind torch::stable::parallel_for.
+    # -fvisibility=hidden: like torch::stable's own types; only PyInit__C is
+    # exported.
+    cxx = ["-O3", "-ffp-contract=off", "-Wno-psabi", "-fvisibility=hidden"]
     if march:
         cxx.append(f"-march={march}")
     extra = {"cxx": cxx}
-    macros = []
+    # (Py_LIMITED_API: BuildExtension defines it, to CPython 3.10, for an
+    # extension built with py_limited_api.)
+    macros = [("TORCH_TARGET_VERSION", TORCH_TARGET_VERSION)]
     if with_cuda:
         sources += sorted(glob.glob("csrc/cuda/*.cu") + glob.glob("csrc/cuda/*.cpp"))
         # --fmad=false: the update must round like the CPU and the reference.
-        extra["nvcc"] = ["-O3", "--fmad=false", "-lineinfo"]
-        macros.append(("WITH_CUDA", None))
+        extra["nvcc"] = [
+            "-O3", "--fmad=false", "-lineinfo", "-Xcompiler", "-fvisibility=hidden",
+            f"-DTORCH_TARGET_VERSION={TORCH_TARGET_VERSION}",
+        ]
+        # USE_CUDA: the stable shim's CUDA functions (the current stream).
+        macros += [("WITH_CUDA", None), ("USE_CUDA", None)]
         return CUDAExtension(
             "torch_perceptron._C", sources, extra_compile_args=extra,
-            extra_link_args=["-fopenmp"], define_macros=macros,
+            define_macros=macros, py_limited_api=True,
         )
     return CppExtension(
         "torch_perceptron._C", sources, extra_compile_args=extra,
-        extra_link_args=["-fopenmp"], define_macros=macros,
+        define_macros=macros, py_limited_api=True,
     )
 
 
@@ -78,4 +98,5 @@ setup(
     packages=find_packages(include=["torch_perceptron", "torch_perceptron.*"]),
     ext_modules=[extension()],
     cmdclass={"build_ext": BuildExtension},
+    options={"bdist_wheel": {"py_limited_api": "cp310"}},
 )

@@ -92,9 +92,7 @@ import torch_perceptron
 from torch_perceptron import _build_info, reference
 
 assert _build_info.WITH_CUDA is True, "the library was not built with CUDA"
-ops = ["decision_function", "predict", "online_update", "multiclass_update", "batch_update",
-       "online_update_averaged", "multiclass_update_averaged", "online_update_pocket",
-       "multiclass_update_pocket"]
+ops = torch_perceptron.ops.OPS
 for name in ops:
     for key in ("CPU", "CUDA"):
         assert torch._C._dispatch_has_kernel_for_dispatch_key(
@@ -121,5 +119,9 @@ PYEOF
 
 step "tests/test_cuda.py (skips without a GPU)"
 (cd "$BUILD" && "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py)
+
+step "torch-abi-audit of the CUDA build"
+"$PY" -m pip install --quiet --disable-pip-version-check torch-abi-audit
+"$VENV/bin/torch-abi-audit" --check both -v "$BUILD/torch_perceptron"
 
 step "CUDA build check passed"

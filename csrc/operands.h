@@ -7,8 +7,6 @@
 // contiguous, copies otherwise (see finish()).
 #pragma once
 
-#include <ATen/ATen.h>
-
 #include <initializer_list>
 #include <optional>
 #include <utility>
@@ -19,16 +17,17 @@
 namespace torch_perceptron {
 
 struct OnlineOperands {
-  at::Tensor weight, bias;  // the caller's tensors
-  at::Tensor w, b, x, y, sw, mistakes;
+  Tensor weight, bias;  // the caller's tensors
+  Tensor w, b, x, y, mistakes;
+  std::optional<Tensor> sw;
   int64_t n, in, k;
   double lr;
   bool zero_is_mistake;
   bool fit_intercept = true;
 
-  OnlineOperands(at::Tensor& weight_, at::Tensor& bias_, const at::Tensor& x_,
-                 const at::Tensor& y_, double lr_,
-                 const std::optional<at::Tensor>& sample_weight,
+  OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
+                 const Tensor& y_, double lr_,
+                 const std::optional<Tensor>& sample_weight,
                  bool zero_is_mistake_)
       : weight(weight_), bias(bias_), lr(lr_),
         zero_is_mistake(zero_is_mistake_) {
@@ -40,29 +39,30 @@ struct OnlineOperands {
     k = weight.size(0);
     y = binary_labels(y_, n, k, x_.scalar_type(), x_.device());
     sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
-    x = x_.contiguous();
-    w = weight.contiguous();
-    b = bias.contiguous();
-    mistakes = at::zeros({k}, x_.options().dtype(at::kLong));
+    x = as_contiguous(x_);
+    w = as_contiguous(weight);
+    b = as_contiguous(bias);
+    mistakes = zeros({k}, ScalarType::Long, x_.device());
   }
 
   // Writes the kernel's copies back into non-contiguous weight and bias.
   void finish() {
-    copy_back_if_needed(weight, w);
-    copy_back_if_needed(bias, b);
+    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (!bias.is_contiguous()) copy_into(bias, b);
   }
 };
 
 struct MulticlassOperands {
-  at::Tensor weight, bias;
-  at::Tensor w, b, x, y, sw, mistakes;
+  Tensor weight, bias;
+  Tensor w, b, x, y, mistakes;
+  std::optional<Tensor> sw;
   int64_t n, in, k;
   double lr;
   bool fit_intercept = true;
 
-  MulticlassOperands(at::Tensor& weight_, at::Tensor& bias_,
-                     const at::Tensor& x_, const at::Tensor& y_, double lr_,
-                     const std::optional<at::Tensor>& sample_weight)
+  MulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
+                     const Tensor& y_, double lr_,
+                     const std::optional<Tensor>& sample_weight)
       : weight(weight_), bias(bias_), lr(lr_) {
     check_params(weight, bias);
     check_features(x_, weight);
@@ -72,43 +72,53 @@ struct MulticlassOperands {
     k = weight.size(0);
     y = class_labels(y_, n, k, x_.device());
     sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
-    x = x_.contiguous();
-    w = weight.contiguous();
-    b = bias.contiguous();
-    mistakes = at::zeros({1}, x_.options().dtype(at::kLong));
+    x = as_contiguous(x_);
+    w = as_contiguous(weight);
+    b = as_contiguous(bias);
+    mistakes = zeros({1}, ScalarType::Long, x_.device());
   }
 
   void finish() {
-    copy_back_if_needed(weight, w);
-    copy_back_if_needed(bias, b);
+    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (!bias.is_contiguous()) copy_into(bias, b);
   }
 };
 
-// Tensors an op writes beside weight and bias: the caller's tensor and the
+// A tensor an op writes beside weight and bias: the caller's tensor and the
 // contiguous one the kernel writes (the same tensor when contiguous).
-using StatePair = std::pair<at::Tensor*, const at::Tensor*>;
+struct StatePair {
+  Tensor* caller;
+  const Tensor* written;
+};
 
 // Runs call.run(make) for any op of any device. Finiteness of x is checked in
 // the same pass (see checks.h), so some updates may precede a bad row: weight,
 // bias and every `state` tensor are snapshotted first, and put back before the
-// error is raised. On success the kernel's copies are written back.
+// error is raised. On success the kernel's copies are written back, and the
+// version counter of every tensor the op declares written goes up.
 template <typename Call, typename MakePolicy>
-at::Tensor run_restoring(Call& call, MakePolicy make,
-                         std::initializer_list<StatePair> state = {}) {
+Tensor run_restoring(Call& call, MakePolicy make,
+                     std::initializer_list<StatePair> state = {}) {
   if (call.n == 0) return call.mistakes;
-  const at::Tensor w_saved = call.w.clone(), b_saved = call.b.clone();
-  std::vector<at::Tensor> saved;
-  for (const StatePair& s : state) saved.push_back(s.second->clone());
+  const Tensor w_saved = snapshot(call.w);
+  const Tensor b_saved = snapshot(call.b);
+  std::vector<Tensor> saved;
+  for (const StatePair& s : state) saved.push_back(snapshot(*s.written));
   const int64_t bad_row = call.run(make);
   if (bad_row >= 0) {
-    call.weight.copy_(w_saved);
-    call.bias.copy_(b_saved);
+    copy_into(call.weight, w_saved);
+    copy_into(call.bias, b_saved);
     size_t i = 0;
-    for (const StatePair& s : state) s.first->copy_(saved[i++]);
+    for (const StatePair& s : state) copy_into(*s.caller, saved[i++]);
     fail_non_finite_row(bad_row);
   }
   call.finish();
-  for (const StatePair& s : state) copy_back_if_needed(*s.first, *s.second);
+  bump_version(call.weight);
+  bump_version(call.bias);
+  for (const StatePair& s : state) {
+    if (!s.caller->is_contiguous()) copy_into(*s.caller, *s.written);
+    bump_version(*s.caller);
+  }
   return call.mistakes;
 }
 

@@ -1,64 +1,39 @@
-// The op schemas, declared once for every device, and the pieces that do not
-// belong to one device: the autograd kernel, the stand-in CUDA kernels of a
-// CPU-only build, and the Python module stub that lets `import` load the library.
+// The op schemas, declared once for every device, and the Python module stub
+// that lets `import` load the library. The list of the ops is
+// torch_perceptron/ops.py's OPS; the registrations that the stable ABI cannot
+// make from C++ (the Autograd fallthrough, the stand-in CUDA kernels of a
+// CPU-only build) are made there, beside it.
 #include <Python.h>
-#include <ATen/core/LegacyTypeDispatch.h>
-#include <torch/library.h>
 
-namespace {
+#include "stable.h"
 
-constexpr const char* kOps[] = {
-    "decision_function", "predict", "online_update", "multiclass_update",
-    "batch_update", "online_update_averaged", "multiclass_update_averaged",
-    "online_update_pocket", "multiclass_update_pocket"};
-
-// Autograd-free by design. A plain fallthrough would skip the Autograd key for
-// the op itself only: the ATen calls inside the kernels (addmm, add_, copy_)
-// would still record a graph, or refuse to write a leaf that requires grad.
-// Re-calling the op below autograd covers them all, on every device.
-void below_autograd(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
-  at::AutoDispatchBelowADInplaceOrView guard;
-  op.callBoxed(stack);
-}
-
-#ifndef WITH_CUDA
-// A CUDA build of torch can hand a CPU-only build of this library CUDA
-// tensors; the dispatcher's own message would not say how to fix it.
-void not_built_with_cuda(const c10::OperatorHandle& op, torch::jit::Stack*) {
-  TORCH_CHECK(false, op.schema().name(),
-              ": got CUDA tensors, but torch_perceptron was built without "
-              "CUDA support. Rebuild it where the CUDA toolkit and a CUDA "
-              "build of torch are present: TORCH_PERCEPTRON_CUDA=1 pip install "
-              "--no-build-isolation -e .");
-}
-#endif
-
-}  // namespace
-
-TORCH_LIBRARY(torch_perceptron, m) {
+STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // Net input z = x @ weight.T + bias, [N, K].
   m.def("decision_function(Tensor x, Tensor weight, Tensor bias) -> Tensor");
   // Threshold forward [z > 0] as 0/1 in x's dtype, [N, K].
   m.def("predict(Tensor x, Tensor weight, Tensor bias) -> Tensor");
-  // The seed's rule, one sample after the other, each of the K outputs on its
+  // The online rule, one sample after the other, each of the K outputs on its
   // own: err = y - [z > 0]; w += lr*err*x; b += lr*err. Returns int64 mistakes
   // [K]. zero_is_mistake counts z == 0 as a mistake for either label
-  // (scikit-learn's y*z <= 0 with y in {-1, +1}).
+  // (scikit-learn's y*z <= 0 with y in {-1, +1}). Every update op takes
+  // fit_intercept (last): False leaves the bias as it is, for scikit-learn's
+  // option of the same name.
   m.def(
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
-      "-> Tensor");
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
       "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
-      "Tensor y, float lr=1.0, Tensor? sample_weight=None) -> Tensor");
+      "Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool fit_intercept=True) -> Tensor");
   // Mini-batch rule: errors of the whole batch under the current weights, then
   // one update w += lr * err.T @ x. Returns int64 mistakes [K].
   m.def(
       "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False) "
-      "-> Tensor");
+      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "bool fit_intercept=True) -> Tensor");
   // The averaged perceptron: online_update / multiclass_update that also keep
   // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
   // (int64 [K], multiclass [1]: samples seen), so that the average of the
@@ -77,8 +52,6 @@ TORCH_LIBRARY(torch_perceptron, m) {
   // pocket_weight / pocket_bias the weights of the longest run of correct
   // predictions; run and best_run (int64 [K], multiclass [1]) are the current
   // run and the record.
-  // fit_intercept=False (these four ops): the bias is left as it is, for
-  // scikit-learn's option of the same name.
   m.def(
       "online_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
@@ -92,24 +65,9 @@ TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor? sample_weight=None, bool fit_intercept=True) -> Tensor");
 }
 
-TORCH_LIBRARY_IMPL(torch_perceptron, Autograd, m) {
-  for (const char* name : kOps) {
-    m.impl(name, torch::CppFunction::makeFromBoxedFunction<&below_autograd>());
-  }
-}
-
-#ifndef WITH_CUDA
-TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  for (const char* name : kOps) {
-    m.impl(name,
-           torch::CppFunction::makeFromBoxedFunction<&not_built_with_cuda>());
-  }
-}
-#endif
-
 // `from torch_perceptron import _C` loads this library, which runs the
 // registrations above; the module itself holds nothing.
-extern "C" PyObject* PyInit__C(void) {
+PyMODINIT_FUNC PyInit__C(void) {
   static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr,
                                           -1, nullptr};
   return PyModule_Create(&module_def);

@@ -173,25 +173,6 @@ def test_non_finite_x_restores_every_state_tensor(multiclass):
         assert torch.equal(t, s)
 
 
-def test_opcheck_online_update_averaged():
-    gen = torch.Generator().manual_seed(1)
-    for dtype in DTYPES:
-        x = dyadic(9, 3, gen, dtype)
-        y = torch.randint(0, 2, (9, 2), generator=gen).to(dtype)
-        args = (*zeros_state(2, 3, dtype, 2), x, y, 1.0, None, True)
-        torch.library.opcheck(torch.ops.torch_perceptron.online_update_averaged.default, args)
-
-
-def test_opcheck_multiclass_update_averaged():
-    gen = torch.Generator().manual_seed(2)
-    for dtype in DTYPES:
-        x = dyadic(9, 3, gen, dtype)
-        y = torch.randint(0, 3, (9,), generator=gen)
-        sw = torch.rand(9, generator=gen).to(dtype)
-        args = (*zeros_state(3, 3, dtype, 1), x, y, 1.0, sw)
-        torch.library.opcheck(torch.ops.torch_perceptron.multiclass_update_averaged.default, args)
-
-
 def test_requires_grad_builds_no_graph():
     w, b, wacc, bacc, count = zeros_state(1, 2, torch.float32, 1)
     x = torch.ones(3, 2, requires_grad=True)

@@ -1,10 +1,27 @@
-"""torch.library.opcheck on every op: schema (mutation declared, no aliasing
-outputs), the fake kernels, the autograd registration and AOT dispatch."""
+"""torch.library.opcheck on every op of torch_perceptron.ops.OPS: schema
+(mutation declared, no aliasing outputs), the fake kernels, the autograd
+registration and AOT dispatch; and what the schema's mutation promises: the
+version counter of every written tensor goes up, so autograd notices."""
 
 import pytest
 import torch
 
 from support import DEVICES, OPS, class_labels, binary_labels, dyadic, dyadic_sample_weight, gen
+from torch_perceptron import ops
+from torch_perceptron.ops import OPS as OP_NAMES
+
+MULTICLASS = ("multiclass_update", "multiclass_update_averaged", "multiclass_update_pocket")
+
+
+def variant_state(op, w, b):
+    """The state an averaged or pocket op carries beside the weights, fresh."""
+    counters = 1 if op.startswith("multiclass") else w.shape[0]
+    count = torch.zeros(counters, dtype=torch.int64, device=w.device)
+    if op.endswith("_averaged"):
+        return (torch.zeros_like(w), torch.zeros_like(b), count)
+    if op.endswith("_pocket"):
+        return (w.clone(), b.clone(), count, count.clone())
+    return ()
 
 
 def samples(op, device):
@@ -17,7 +34,7 @@ def samples(op, device):
          (7, 1, 2, torch.float64), (20, 9, 3, torch.float32)]
     ):
         g = gen(seed)
-        if op == "multiclass_update" and k == 1:
+        if op in MULTICLASS and k == 1:
             k = 2
         x = dyadic((n, in_features), g, dtype, device)
         w = dyadic((k, in_features), g, dtype, device)
@@ -27,7 +44,7 @@ def samples(op, device):
         if op in ("decision_function", "predict"):
             out.append(((x, w, b), {}))
             continue
-        if op == "multiclass_update":
+        if op in MULTICLASS:
             y = class_labels(n, k, g, device)
         else:
             y = binary_labels(n, k, g, device)
@@ -36,13 +53,12 @@ def samples(op, device):
         kwargs = {}
         if seed % 2 == 1:
             kwargs["sample_weight"] = dyadic_sample_weight(n, g, dtype, device)
-        if op != "multiclass_update" and seed in (1, 4):
+        if op not in MULTICLASS and seed in (1, 4):
             kwargs["zero_is_mistake"] = True
-        out.append(((w, b, x, y), {"lr": 0.5, **kwargs}))
+        if seed in (2, 3):
+            kwargs["fit_intercept"] = False
+        out.append(((w, b, *variant_state(op, w, b), x, y), {"lr": 0.5, **kwargs}))
     return out
-
-
-OP_NAMES = ["decision_function", "predict", "online_update", "multiclass_update", "batch_update"]
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -62,13 +78,64 @@ def test_opcheck_with_requires_grad(op, device):
         torch.library.opcheck(getattr(OPS, op).default, args, kwargs)
 
 
+def written(op):
+    """The positions and names of the arguments `op` declares it writes."""
+    schema = getattr(OPS, op).default._schema
+    return [
+        (i, a.name)
+        for i, a in enumerate(schema.arguments)
+        if a.alias_info is not None and a.alias_info.is_write
+    ]
+
+
 @pytest.mark.parametrize("op", OP_NAMES)
 def test_schema_declares_mutation(op):
     schema = getattr(OPS, op).default._schema
-    mutated = [a.name for a in schema.arguments if a.alias_info is not None and a.alias_info.is_write]
+    mutated = [name for _, name in written(op)]
     if op.endswith("_update"):
         assert mutated == ["weight", "bias"]
-        assert schema.returns[0].alias_info is None, "mistakes must not alias an input"
+    elif op.endswith("_averaged"):
+        assert mutated == ["weight", "bias", "weight_acc", "bias_acc", "count"]
+    elif op.endswith("_pocket"):
+        assert mutated == ["weight", "bias", "pocket_weight", "pocket_bias", "run", "best_run"]
     else:
         assert mutated == []
     assert len(schema.returns) == 1
+    assert schema.returns[0].alias_info is None, "the result must not alias an input"
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", [name for name in OP_NAMES if written(name)])
+def test_version_counter_of_every_written_tensor_goes_up(op, device):
+    """As for PyTorch's own in-place ops, also on non-contiguous weights."""
+    for args, kwargs in samples(op, device):
+        if args[2 if op in ("decision_function", "predict") else -2].shape[0] == 0:
+            continue  # an empty batch writes nothing
+        before = {name: args[i]._version for i, name in written(op)}
+        getattr(OPS, op).default(*args, **kwargs)
+        for i, name in written(op):
+            assert args[i]._version > before[name], f"{op}: {name}._version did not go up"
+
+
+def test_autograd_notices_a_saved_tensor_the_op_changed():
+    """weight saved for backward, then changed in place by the op: backward
+    refuses, as after any in-place op, rather than using the new values."""
+    g = gen(0)
+    w, b = dyadic((1, 3), g), dyadic((1,), g)
+    x = dyadic((5, 3), g)
+    scale = torch.ones(1, 3, dtype=torch.float64, requires_grad=True)
+    loss = (scale * w).sum()  # mul saves w for scale's gradient
+    ops.online_update(w, b, x, torch.ones(5))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        loss.backward()
+
+
+def test_ops_record_no_graph_even_with_grad_enabled():
+    g = gen(0)
+    x = dyadic((6, 3), g).requires_grad_(True)
+    w, b = dyadic((2, 3), g).requires_grad_(True), dyadic((2,), g)
+    z = ops.decision_function(x, w, b)
+    assert z.grad_fn is None and not z.requires_grad
+    leaf = w.detach().clone().requires_grad_(True)
+    m = ops.online_update(leaf, b, x, torch.ones(6, 2))
+    assert m.grad_fn is None and leaf.grad_fn is None and leaf.is_leaf

@@ -140,22 +140,6 @@ def test_non_finite_x_restores_every_state_tensor(multiclass):
         assert torch.equal(t, s)
 
 
-def test_opcheck_pocket_ops():
-    gen = torch.Generator().manual_seed(1)
-    for dtype in DTYPES:
-        x = dyadic(9, 3, gen, dtype)
-        yb = torch.randint(0, 2, (9, 2), generator=gen).to(dtype)
-        torch.library.opcheck(
-            torch.ops.torch_perceptron.online_update_pocket.default,
-            (*zeros_state(2, 3, dtype, 2), x, yb, 1.0, None, False),
-        )
-        yc = torch.randint(0, 3, (9,), generator=gen)
-        torch.library.opcheck(
-            torch.ops.torch_perceptron.multiclass_update_pocket.default,
-            (*zeros_state(3, 3, dtype, 1), x, yc, 0.5, None),
-        )
-
-
 @pytest.mark.parametrize("multiclass", [False, True])
 def test_fit_intercept_false_keeps_bias(multiclass):
     gen = torch.Generator().manual_seed(8)

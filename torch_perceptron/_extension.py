@@ -8,6 +8,12 @@ _REBUILD = (
 )
 
 
+def _version_tuple(version: str) -> tuple:
+    """(2, 13) for "2.13.0+cpu": the release's major and minor."""
+    parts = version.split("+")[0].split(".")
+    return tuple(int("".join(c for c in p if c.isdigit()) or 0) for p in parts[:2])
+
+
 def load() -> None:
     """Imports torch_perceptron._C, which registers the ops under torch.ops."""
     try:
@@ -16,10 +22,12 @@ def load() -> None:
         raise ImportError(
             "torch_perceptron's compiled library has not been built. " + _REBUILD
         ) from None
-    if _build_info.TORCH_VERSION != torch.__version__:
+    # The library uses PyTorch's stable ABI only: it loads in the torch it was
+    # built against and every later one, not in an older one.
+    if _version_tuple(torch.__version__) < _version_tuple(_build_info.MIN_TORCH):
         raise ImportError(
-            f"torch_perceptron was built against torch {_build_info.TORCH_VERSION}, "
-            f"but torch {torch.__version__} is installed. " + _REBUILD
+            f"torch_perceptron needs torch >= {_build_info.MIN_TORCH}, "
+            f"but torch {torch.__version__} is installed."
         )
     try:
         from . import _C  # noqa: F401

@@ -1,8 +1,10 @@
 """The compiled ops, one typed wrapper each, and their fake (meta) kernels.
 
-The ops live under ``torch.ops.torch_perceptron``. None of them records an
-autograd graph. The update ops change ``weight`` and ``bias`` in place and
-return a new int64 tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``,
+The ops live under ``torch.ops.torch_perceptron`` (:data:`OPS` lists them).
+None of them records an autograd graph. The update ops change ``weight`` and
+``bias`` (and the variants' state) in place, bump the version counter of every
+tensor they change, as PyTorch's in-place ops do, and return a new int64
+tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``,
 ``bias [K]``; ``weight``, ``bias`` and ``x`` share one dtype (float32 or float64)
 and one device.
 """
@@ -12,7 +14,50 @@ from typing import Optional, Tuple
 import torch
 from torch import Tensor
 
+from . import _build_info
+
 _ops = torch.ops.torch_perceptron
+
+#: Every op of the library, in schema order: the one list that registration,
+#: the tests, opcheck and the CI build check enumerate.
+OPS: Tuple[str, ...] = (
+    "decision_function",
+    "predict",
+    "online_update",
+    "multiclass_update",
+    "batch_update",
+    "online_update_averaged",
+    "multiclass_update_averaged",
+    "online_update_pocket",
+    "multiclass_update_pocket",
+)
+
+
+
+def _not_built_with_cuda(name: str):
+    def kernel(*args, **kwargs):
+        raise RuntimeError(
+            f"torch_perceptron::{name}: got CUDA tensors, but torch_perceptron was built "
+            "without CUDA support. Rebuild it where the CUDA toolkit and a CUDA build of "
+            "torch are present: TORCH_PERCEPTRON_CUDA=1 pip install --no-build-isolation -e ."
+        )
+
+    return kernel
+
+
+# Registrations the stable ABI cannot make from C++ (see csrc/stable.h):
+# - Autograd: the ops record no graph by design. A fallthrough sends a call
+#   straight to the device kernel, which runs its own ATen calls with grad mode
+#   off (the former C++ kernel re-called the op under
+#   at::AutoDispatchBelowADInplaceOrView, which the stable ABI does not offer).
+#   Being a fallthrough, it costs no Python per call.
+# - CUDA, in a CPU-only build: a kernel that says how to get CUDA support,
+#   where the dispatcher's own message would not.
+_lib = torch.library.Library("torch_perceptron", "IMPL")
+for _name in OPS:
+    _lib.impl(_name, torch.library.fallthrough_kernel, "Autograd")
+    if not _build_info.WITH_CUDA:
+        _lib.impl(_name, _not_built_with_cuda(_name), "CUDA")
 
 
 def decision_function(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -34,8 +79,9 @@ def online_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
-    """The seed's rule, in place, one sample after the other.
+    """The online rule, in place, one sample after the other.
 
     For each sample ``i`` in order and each output ``k`` on its own:
     ``err = y[i, k] - [z > 0]``, ``weight[k] += lr * err * x[i]``,
@@ -43,11 +89,12 @@ def online_update(
     K = 1, ``[N, K]`` for K outputs (one-vs-rest). ``sample_weight [N]`` scales
     each sample's step. ``zero_is_mistake`` counts ``z == 0`` as a mistake for
     either label (scikit-learn's ``y * z <= 0`` with y in {-1, +1}).
+    ``fit_intercept=False`` leaves ``bias`` as it is (every update op takes it).
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
     )
 
 
@@ -59,6 +106,7 @@ def multiclass_update(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """The multiclass perceptron rule, in place, one sample after the other.
 
@@ -68,7 +116,7 @@ def multiclass_update(
 
     Returns the number of mistakes, int64 ``[1]``.
     """
-    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight)
+    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight, fit_intercept)
 
 
 def batch_update(
@@ -80,6 +128,7 @@ def batch_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
 ) -> Tensor:
     """The mini-batch rule, in place: the errors of the whole batch under the
     current weights, then one step ``weight += lr * err.T @ x``,
@@ -88,7 +137,7 @@ def batch_update(
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.batch_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
     )
 
 
@@ -130,13 +179,14 @@ def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return x.new_empty((x.shape[0], weight.shape[0]))
 
 
-def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False):
+def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
+                   fit_intercept=True):
     _check_shapes(x, weight, bias)
     _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
-def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None):
+def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, fit_intercept=True):
     _check_shapes(x, weight, bias)
     _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)

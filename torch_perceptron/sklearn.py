@@ -354,14 +354,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         counters = {"dtype": torch.int64, "device": self.device}
         self._weight = torch.zeros(n_outputs, n_features, **opts)
         self._bias = torch.zeros(n_outputs, **opts)
-        # fit_intercept=False needs an op with that flag: the averaged one, its
-        # accumulators unused for predictions in the plain mode.
         if self.pocket:
             self._extra = (
                 torch.zeros(n_outputs, n_features, **opts), torch.zeros(n_outputs, **opts),
                 torch.zeros(n_outputs, **counters), torch.zeros(n_outputs, **counters),
             )
-        elif self.average or not self.fit_intercept:
+        elif self.average:
             self._extra = (
                 torch.zeros(n_outputs, n_features, **opts), torch.zeros(n_outputs, **opts),
                 torch.zeros(n_outputs, **counters),
@@ -390,15 +388,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _update(self, state, x, y, sw, lr: float) -> torch.Tensor:
         w, b, *extra = state
-        kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake)}
+        kw = {
+            "sample_weight": sw,
+            "zero_is_mistake": bool(self.zero_is_mistake),
+            "fit_intercept": bool(self.fit_intercept),
+        }
         if self.pocket:
-            return ops.online_update_pocket(
-                w, b, *extra, x, y, lr, fit_intercept=bool(self.fit_intercept), **kw
-            )
-        if self.average or not self.fit_intercept:
-            return ops.online_update_averaged(
-                w, b, *extra, x, y, lr, fit_intercept=bool(self.fit_intercept), **kw
-            )
+            return ops.online_update_pocket(w, b, *extra, x, y, lr, **kw)
+        if self.average:
+            return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
 
     def _update_rows(self, rows: list[int], x, y, sw, lr: float) -> torch.Tensor:

@@ -70,18 +70,13 @@ def online_update_traced(
     also returning the weights after every mistake.
 
     ``fit_intercept=False`` leaves ``bias`` as it is (the rule for inputs that
-    carry their own constant feature); it runs the averaged op, whose
-    accumulators are thrown away, since the plain op has no such flag.
+    carry their own constant feature).
     """
 
     def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
-        if fit_intercept:
-            return ops.online_update(
-                w, b, xs, ys, lr, sample_weight=sw, zero_is_mistake=zero_is_mistake
-            )
-        return ops.online_update_averaged(
-            w, b, *_scratch(w, w.shape[0]), xs, ys, lr,
-            sample_weight=sw, zero_is_mistake=zero_is_mistake, fit_intercept=False,
+        return ops.online_update(
+            w, b, xs, ys, lr, sample_weight=sw, zero_is_mistake=zero_is_mistake,
+            fit_intercept=fit_intercept,
         )
 
     def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
@@ -109,10 +104,8 @@ def multiclass_update_traced(
     ``fit_intercept`` as in :func:`online_update_traced`."""
 
     def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
-        if fit_intercept:
-            return ops.multiclass_update(w, b, xs, ys, lr, sample_weight=sw)
-        return ops.multiclass_update_averaged(
-            w, b, *_scratch(w, 1), xs, ys, lr, sample_weight=sw, fit_intercept=False
+        return ops.multiclass_update(
+            w, b, xs, ys, lr, sample_weight=sw, fit_intercept=fit_intercept
         )
 
     def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
@@ -141,14 +134,6 @@ def _decision_with_margin(w: Tensor, b: Tensor, xs: Tensor) -> tuple[Tensor, Ten
     # gamma_n <= n * eps / 2 for each of the two roundings (the op's and the
     # float64 one); 2 * n * eps covers both with room to spare.
     return z, magnitude * (2 * terms * info.eps) + terms * info.tiny
-
-
-def _scratch(w: Tensor, counters: int) -> tuple[Tensor, Tensor, Tensor]:
-    return (
-        torch.zeros_like(w),
-        w.new_zeros(w.shape[0]),
-        torch.zeros(counters, dtype=torch.int64, device=w.device),
-    )
 
 
 def _trace(

@@ -11,8 +11,6 @@
 // plain rule's hooks are empty and compile away.
 #pragma once
 
-#include <ATen/ATen.h>
-
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -82,14 +80,15 @@ struct MulticlassCall : MulticlassOperands {
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
     int64_t bad_row = -1;
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "multiclass_update_cpu", [&] {
+    dispatch_float(x.scalar_type(), "multiclass_update_cpu", [&](auto tag) {
+      using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       bad_row = multiclass_rows<scalar_t>(
-          w.data_ptr<scalar_t>(), b.data_ptr<scalar_t>(),
+          w.mutable_data_ptr<scalar_t>(), b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr, n, in, k,
+          sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k,
           static_cast<scalar_t>(lr), fit_intercept,
-          mistakes.data_ptr<int64_t>(), policy);
+          mistakes.mutable_data_ptr<int64_t>(), policy);
     });
     return bad_row;
   }

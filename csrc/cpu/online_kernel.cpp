@@ -1,27 +1,25 @@
-// The seed's online rule on the CPU, for K independent outputs (one-vs-rest).
-// The loop lives in online_loop.h; this op runs it with no extra state.
-#include <ATen/ATen.h>
-#include <torch/library.h>
-
+// The online rule on the CPU, for K independent outputs (one-vs-rest). The
+// loop lives in online_loop.h; this op runs it with no extra state.
 #include "../checks.h"
 #include "online_loop.h"
 
 namespace torch_perceptron {
 namespace {
 
-at::Tensor online_update_cpu(at::Tensor& weight, at::Tensor& bias,
-                             const at::Tensor& x, const at::Tensor& y,
-                             double lr,
-                             const std::optional<at::Tensor>& sample_weight,
-                             bool zero_is_mistake) {
+Tensor online_update_cpu(Tensor& weight, Tensor& bias, const Tensor& x,
+                         const Tensor& y, double lr,
+                         std::optional<Tensor> sample_weight,
+                         bool zero_is_mistake, bool fit_intercept) {
+  NoGradGuard no_grad;
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
+  call.fit_intercept = fit_intercept;
   return run_restoring(call, [](auto) { return cpu::NoPolicy{}; });
 }
 
 }  // namespace
 
-TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update", &online_update_cpu);
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
+  m.impl("online_update", TORCH_BOX(&online_update_cpu));
 }
 
 }  // namespace torch_perceptron

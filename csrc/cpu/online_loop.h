@@ -15,9 +15,6 @@
 // away: its loop is the same code as before the variants existed.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/Parallel.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -192,21 +189,22 @@ struct OnlineCall : OnlineOperands {
     // no write nearby makes that read miss.
     alignas(64) std::atomic<bool> stop{false};
     std::atomic<int64_t> bad_row{n};
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cpu", [&] {
+    dispatch_float(x.scalar_type(), "online_update_cpu", [&](auto tag) {
+      using scalar_t = decltype(tag);
       const OnlineArgs<scalar_t> args{
-          w.data_ptr<scalar_t>(),
-          b.data_ptr<scalar_t>(),
+          w.mutable_data_ptr<scalar_t>(),
+          b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
           y.const_data_ptr<scalar_t>(),
-          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
+          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
           fit_intercept,
-          mistakes.data_ptr<int64_t>()};
+          mistakes.mutable_data_ptr<int64_t>()};
       auto policy = make(scalar_t{});
       const int64_t grain = n * in * k < kMinParallelWork ? k : 1;
-      at::parallel_for(0, k, grain, [&](int64_t k0, int64_t k1) {
+      torch::stable::parallel_for(0, k, grain, [&](int64_t k0, int64_t k1) {
         const int64_t row = online_rows(args, policy, k0, k1, stop);
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);

@@ -9,14 +9,9 @@
 // the step, or at the end of the call), not on every correct sample. `run` and
 // `best_run` persist across calls, so a run may span batches and epochs.
 // A longer run replaces the pocket; an equal one does not.
-#include <ATen/ATen.h>
-#include <torch/library.h>
-
 #include <cstring>
 
-#include "../checks.h"
-#include "../state_checks.h"
-#include "../variant_state.h"
+#include "../variants.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
 
@@ -24,26 +19,22 @@ namespace torch_perceptron {
 namespace {
 
 template <typename scalar_t>
-struct PocketPolicy {
-  scalar_t* pocket_w;
-  scalar_t* pocket_b;
-  int64_t* run;   // [K]
-  int64_t* best;  // [K]
-  int64_t in;
+struct PocketPolicy : PocketArgs<scalar_t> {
+  explicit PocketPolicy(const PocketArgs<scalar_t>& a) : PocketArgs<scalar_t>(a) {}
 
   void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-    if (run[o] > best[o]) {
-      best[o] = run[o];
-      std::memcpy(pocket_w + o * in, w_o, in * sizeof(scalar_t));
-      pocket_b[o] = bias_o;
+    if (this->run[o] > this->best[o]) {
+      this->best[o] = this->run[o];
+      std::memcpy(this->pocket_w + o * this->in, w_o, this->in * sizeof(scalar_t));
+      this->pocket_b[o] = bias_o;
     }
   }
   static constexpr bool kOnCorrect = true;
-  void correct(int64_t o) { ++run[o]; }
+  void correct(int64_t o) { ++this->run[o]; }
   void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
                const scalar_t* w_o, scalar_t bias_o) {
     keep_if_record(o, w_o, bias_o);
-    run[o] = 0;
+    this->run[o] = 0;
   }
   void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
     keep_if_record(o, w_o, bias_o);
@@ -51,72 +42,33 @@ struct PocketPolicy {
 };
 
 template <typename scalar_t>
-struct PocketMulticlassPolicy {
-  const scalar_t* w;
-  const scalar_t* b;
-  scalar_t* pocket_w;
-  scalar_t* pocket_b;
-  int64_t* run;   // [1]
-  int64_t* best;  // [1]
-  int64_t in, k;
+struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
+  explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
+      : PocketArgs<scalar_t>(a) {}
 
   void keep_if_record() {
-    if (*run > *best) {
-      *best = *run;
-      std::memcpy(pocket_w, w, k * in * sizeof(scalar_t));
-      std::memcpy(pocket_b, b, k * sizeof(scalar_t));
+    if (*this->run > *this->best) {
+      *this->best = *this->run;
+      std::memcpy(this->pocket_w, this->w, this->k * this->in * sizeof(scalar_t));
+      std::memcpy(this->pocket_b, this->b, this->k * sizeof(scalar_t));
     }
   }
-  void correct() { ++*run; }
+  void correct() { ++*this->run; }
   void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t) {
     keep_if_record();
-    *run = 0;
+    *this->run = 0;
   }
   void done() { keep_if_record(); }
 };
 
-at::Tensor online_update_pocket_cpu(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
-    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
-    const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
-    bool fit_intercept) {
-  cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
-  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias,
-                call.k);
-  return run_pocket(call, s, [&](auto tag) {
-    using scalar_t = decltype(tag);
-    return PocketPolicy<scalar_t>{s.pw.data_ptr<scalar_t>(),
-                                  s.pb.data_ptr<scalar_t>(),
-                                  s.r.data_ptr<int64_t>(),
-                                  s.br.data_ptr<int64_t>(), call.in};
-  });
-}
-
-at::Tensor multiclass_update_pocket_cpu(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
-    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
-    const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
-  cpu::MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
-  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias, 1);
-  return run_pocket(call, s, [&](auto tag) {
-    using scalar_t = decltype(tag);
-    return PocketMulticlassPolicy<scalar_t>{
-        call.w.const_data_ptr<scalar_t>(), call.b.const_data_ptr<scalar_t>(),
-        s.pw.data_ptr<scalar_t>(),         s.pb.data_ptr<scalar_t>(),
-        s.r.data_ptr<int64_t>(),           s.br.data_ptr<int64_t>(),
-        call.in,                           call.k};
-  });
-}
-
 }  // namespace
 
-TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update_pocket", &online_update_pocket_cpu);
-  m.impl("multiclass_update_pocket", &multiclass_update_pocket_cpu);
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
+  m.impl("online_update_pocket",
+         TORCH_BOX((&online_update_pocket<cpu::OnlineCall, PocketPolicy>)));
+  m.impl("multiclass_update_pocket",
+         TORCH_BOX((&multiclass_update_pocket<cpu::MulticlassCall,
+                                              PocketMulticlassPolicy>)));
 }
 
 }  // namespace torch_perceptron

@@ -4,12 +4,7 @@
 // i of the call, a correct prediction costs nothing, and count advances by N
 // on success. The kernels are the plain rule's (online_rule.cuh,
 // multiclass_rule.cuh) with the policies below.
-#include <ATen/ATen.h>
-#include <torch/library.h>
-
-#include "../checks.h"
-#include "../state_checks.h"
-#include "../variant_state.h"
+#include "../variants.h"
 #include "multiclass_rule.cuh"
 #include "online_rule.cuh"
 
@@ -24,6 +19,10 @@ struct AveragedPolicy {
   int64_t in;
   bool fit_intercept;
   int64_t count_o = 0;   // the block's output's count
+
+  explicit AveragedPolicy(const AveragedArgs<scalar_t>& a)
+      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
+        in(a.in), fit_intercept(a.fit_intercept) {}
 
   __device__ void begin(int64_t o) { count_o = count[o]; }
   __device__ void correct(int) {}
@@ -48,6 +47,10 @@ struct AveragedMulticlassPolicy {
   bool fit_intercept;
   int64_t count0 = 0;
 
+  explicit AveragedMulticlassPolicy(const AveragedArgs<scalar_t>& a)
+      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
+        in(a.in), fit_intercept(a.fit_intercept) {}
+
   __device__ void begin() { count0 = *count; }
   __device__ void correct(int) {}
   __device__ void mistake(int64_t i, const scalar_t* xi, int64_t t,
@@ -68,57 +71,15 @@ struct AveragedMulticlassPolicy {
   __device__ void done(const scalar_t*, const scalar_t*) {}
 };
 
-at::Tensor online_update_averaged_cuda(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
-    at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
-    const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
-    bool fit_intercept) {
-  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
-  check_averaged_state(weight, bias, weight_acc, bias_acc, count, call.k);
-  at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
-  const at::Tensor count0 = count.contiguous();
-  return run_averaged(call, weight_acc, bias_acc, count, wacc, bacc,
-                      [&](auto tag) {
-                        using scalar_t = decltype(tag);
-                        return AveragedPolicy<scalar_t>{
-                            wacc.data_ptr<scalar_t>(),
-                            bacc.data_ptr<scalar_t>(),
-                            count0.const_data_ptr<int64_t>(), call.in,
-                            fit_intercept};
-                      });
-}
-
-at::Tensor multiclass_update_averaged_cuda(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& weight_acc,
-    at::Tensor& bias_acc, at::Tensor& count, const at::Tensor& x,
-    const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
-  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
-  check_averaged_state(weight, bias, weight_acc, bias_acc, count, 1);
-  at::Tensor wacc = weight_acc.contiguous(), bacc = bias_acc.contiguous();
-  // Read on the device: the CPU kernel's count.item() would be one more
-  // synchronisation per call.
-  const at::Tensor count0 = count.contiguous();
-  return run_averaged(call, weight_acc, bias_acc, count, wacc, bacc,
-                      [&](auto tag) {
-                        using scalar_t = decltype(tag);
-                        return AveragedMulticlassPolicy<scalar_t>{
-                            wacc.data_ptr<scalar_t>(),
-                            bacc.data_ptr<scalar_t>(),
-                            count0.const_data_ptr<int64_t>(), call.in,
-                            fit_intercept};
-                      });
-}
-
 }  // namespace
-}  // namespace torch_perceptron::cuda
 
-TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
   m.impl("online_update_averaged",
-         &torch_perceptron::cuda::online_update_averaged_cuda);
+         TORCH_BOX((&online_update_averaged<OnlineCall,
+                                            AveragedPolicy>)));
   m.impl("multiclass_update_averaged",
-         &torch_perceptron::cuda::multiclass_update_averaged_cuda);
+         TORCH_BOX((&multiclass_update_averaged<
+                    MulticlassCall, AveragedMulticlassPolicy>)));
 }
+
+}  // namespace torch_perceptron::cuda

@@ -23,10 +23,7 @@
 // the whole block, __syncthreads included. The plain rule's hooks are empty.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <torch/csrc/stable/accelerator.h>
 
 #include <algorithm>
 
@@ -192,8 +189,10 @@ struct MulticlassCall : MulticlassOperands {
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
-    const c10::cuda::CUDAGuard guard(x.device());
-    at::Tensor bad_row = at::full({1}, -1, x.options().dtype(at::kLong));
+    const torch::stable::accelerator::DeviceGuard guard(x.get_device_index());
+    const Tensor bad_row =
+        torch::stable::full(std::vector<int64_t>{1}, -1.0, ScalarType::Long,
+                            std::nullopt, x.device());
     const int threads = threads_for(1);
     const int warps = threads / kWarp;
     // A chunk of at least one sample, and enough (sample, class) pairs to give
@@ -201,35 +200,38 @@ struct MulticlassCall : MulticlassOperands {
     const int min_chunk = static_cast<int>(std::max<int64_t>(1, warps / k));
     const int max_chunk =
         static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
-    at::Tensor z = at::empty({max_chunk, k}, x.options());
+    const Tensor z = torch::stable::empty(
+        std::vector<int64_t>{max_chunk, k}, x.scalar_type(), std::nullopt,
+        x.device());
     const int64_t weight_bytes =
         k * in * static_cast<int64_t>(x.element_size());
     const bool in_smem = weight_bytes <= kWeightSmemBytes;
     const size_t smem = in_smem ? static_cast<size_t>(weight_bytes) : 0;
-    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    const cudaStream_t stream = current_stream(x.device());
 
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "multiclass_update_cuda", [&] {
+    dispatch_float(x.scalar_type(), "multiclass_update_cuda", [&](auto tag) {
+      using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       using Policy = decltype(policy);
       const MulticlassArgs<scalar_t, Policy> args{
-          w.data_ptr<scalar_t>(),
-          b.data_ptr<scalar_t>(),
+          w.mutable_data_ptr<scalar_t>(),
+          b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
           y.const_data_ptr<int64_t>(),
-          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
-          z.data_ptr<scalar_t>(),
+          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
+          z.mutable_data_ptr<scalar_t>(),
           n, in, k,
           min_chunk, max_chunk,
           static_cast<scalar_t>(lr),
           fit_intercept,
           in_smem,
-          mistakes.data_ptr<int64_t>(),
-          bad_row.data_ptr<int64_t>(),
+          mistakes.mutable_data_ptr<int64_t>(),
+          bad_row.mutable_data_ptr<int64_t>(),
           policy};
       multiclass_kernel<scalar_t, Policy><<<1, threads, smem, stream>>>(args);
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+      check_launch("multiclass_update");
     });
-    return bad_row.item<int64_t>();
+    return first_bad_row(bad_row);
   }
 };
 

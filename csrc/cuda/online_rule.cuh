@@ -1,4 +1,4 @@
-// The seed's online rule on the GPU, for K independent outputs (one-vs-rest),
+// The online rule on the GPU, for K independent outputs (one-vs-rest),
 // shared by the plain, averaged and pocket kernels.
 //
 // One persistent block per output walks all N samples in order, in chunks (see
@@ -24,10 +24,7 @@
 // against the step that follows it. The plain rule's hooks are empty.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
-#include <c10/cuda/CUDAException.h>
-#include <c10/cuda/CUDAGuard.h>
+#include <torch/csrc/stable/accelerator.h>
 
 #include "../operands.h"
 #include "rules.cuh"
@@ -61,7 +58,7 @@ struct OnlineArgs {
   Policy policy;           // copied by every thread
 };
 
-// err = y - yhat of the seed's rule for decision value z and label t.
+// err = y - yhat of the online rule for decision value z and label t.
 template <typename scalar_t>
 __device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
                                                  bool zero_is_mistake) {
@@ -185,41 +182,41 @@ struct OnlineCall : OnlineOperands {
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
-    const c10::cuda::CUDAGuard guard(x.device());
-    at::Tensor bad_row = at::full({k}, -1, x.options().dtype(at::kLong));
+    const torch::stable::accelerator::DeviceGuard guard(x.get_device_index());
+    const Tensor bad_row =
+        torch::stable::full(std::vector<int64_t>{k}, -1.0, ScalarType::Long,
+                            std::nullopt, x.device());
     const int threads = threads_for(k);
     const int64_t row_bytes = in * static_cast<int64_t>(x.element_size());
     const bool in_smem = row_bytes <= kWeightSmemBytes;
     const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
-    const cudaStream_t stream = at::cuda::getCurrentCUDAStream();
+    const cudaStream_t stream = current_stream(x.device());
 
-    AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cuda", [&] {
+    dispatch_float(x.scalar_type(), "online_update_cuda", [&](auto tag) {
+      using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       using Policy = decltype(policy);
       const OnlineArgs<scalar_t, Policy> args{
-          w.data_ptr<scalar_t>(),
-          b.data_ptr<scalar_t>(),
+          w.mutable_data_ptr<scalar_t>(),
+          b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
           y.const_data_ptr<scalar_t>(),
-          sw.defined() ? sw.const_data_ptr<scalar_t>() : nullptr,
+          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
           fit_intercept,
           in_smem,
-          mistakes.data_ptr<int64_t>(),
-          bad_row.data_ptr<int64_t>(),
+          mistakes.mutable_data_ptr<int64_t>(),
+          bad_row.mutable_data_ptr<int64_t>(),
           policy};
       online_kernel<scalar_t, Policy>
           <<<static_cast<unsigned>(k), threads, smem, stream>>>(args);
-      C10_CUDA_KERNEL_LAUNCH_CHECK();
+      check_launch("online_update");
     });
 
-    // Outputs fail on their own: the earliest bad row is the one to report (a
-    // NaN in x makes every output fail at that row).
-    const at::Tensor failed = bad_row.ge(0);
-    if (!failed.any().item<bool>()) return -1;
-    return bad_row.masked_select(failed).min().item<int64_t>();
+    // Outputs fail on their own: the earliest bad row is the one to report.
+    return first_bad_row(bad_row);
   }
 };
 

@@ -5,12 +5,7 @@
 // are the plain rule's (online_rule.cuh, multiclass_rule.cuh) with the
 // policies below; in a chunk every sample before the first mistake is
 // correct, so a run grows by whole chunk prefixes.
-#include <ATen/ATen.h>
-#include <torch/library.h>
-
-#include "../checks.h"
-#include "../state_checks.h"
-#include "../variant_state.h"
+#include "../variants.h"
 #include "multiclass_rule.cuh"
 #include "online_rule.cuh"
 
@@ -25,6 +20,10 @@ struct PocketPolicy {
   int64_t* best_out;   // [K]
   int64_t in;
   int64_t run = 0, best = 0;  // the block's output's, in every thread
+
+  explicit PocketPolicy(const PocketArgs<scalar_t>& a)
+      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
+        best_out(a.best), in(a.in) {}
 
   __device__ void begin(int64_t o) {
     run = run_out[o];
@@ -62,6 +61,10 @@ struct PocketMulticlassPolicy {
   int64_t in, k;
   int64_t run = 0, best = 0;  // in every thread
 
+  explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
+      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
+        best_out(a.best), in(a.in), k(a.k) {}
+
   __device__ void begin() {
     run = *run_out;
     best = *best_out;
@@ -93,48 +96,15 @@ struct PocketMulticlassPolicy {
   }
 };
 
-at::Tensor online_update_pocket_cuda(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
-    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
-    const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool zero_is_mistake,
-    bool fit_intercept) {
-  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
-  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias,
-                call.k);
-  return run_pocket(call, s, [&](auto tag) {
-    using scalar_t = decltype(tag);
-    return PocketPolicy<scalar_t>{
-        s.pw.data_ptr<scalar_t>(), s.pb.data_ptr<scalar_t>(),
-        s.r.data_ptr<int64_t>(),   s.br.data_ptr<int64_t>(),
-        call.in};
-  });
-}
-
-at::Tensor multiclass_update_pocket_cuda(
-    at::Tensor& weight, at::Tensor& bias, at::Tensor& pocket_weight,
-    at::Tensor& pocket_bias, at::Tensor& run, at::Tensor& best_run,
-    const at::Tensor& x, const at::Tensor& y, double lr,
-    const std::optional<at::Tensor>& sample_weight, bool fit_intercept) {
-  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
-  PocketState s(pocket_weight, pocket_bias, run, best_run, weight, bias, 1);
-  return run_pocket(call, s, [&](auto tag) {
-    using scalar_t = decltype(tag);
-    return PocketMulticlassPolicy<scalar_t>{
-        s.pw.data_ptr<scalar_t>(), s.pb.data_ptr<scalar_t>(),
-        s.r.data_ptr<int64_t>(),   s.br.data_ptr<int64_t>(),
-        call.in,                   call.k};
-  });
-}
-
 }  // namespace
-}  // namespace torch_perceptron::cuda
 
-TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
   m.impl("online_update_pocket",
-         &torch_perceptron::cuda::online_update_pocket_cuda);
+         TORCH_BOX((&online_update_pocket<OnlineCall,
+                                          PocketPolicy>)));
   m.impl("multiclass_update_pocket",
-         &torch_perceptron::cuda::multiclass_update_pocket_cuda);
+         TORCH_BOX((&multiclass_update_pocket<MulticlassCall,
+                                              PocketMulticlassPolicy>)));
 }
+
+}  // namespace torch_perceptron::cuda

@@ -20,8 +20,9 @@
 // exactly like the CPU and the reference.
 #pragma once
 
-#include <ATen/ATen.h>
-#include <ATen/cuda/CUDAContext.h>
+#include <cuda_runtime.h>
+
+#include "../stable.h"
 
 #include <cstdint>
 
@@ -116,8 +117,41 @@ __device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
 // single multiclass block) more reads in flight; with many blocks, smaller
 // blocks keep every SM busy without making each chunk longer.
 inline int threads_for(int64_t blocks) {
-  const int sms = at::cuda::getCurrentDeviceProperties()->multiProcessorCount;
+  int device = 0, sms = 0;
+  TP_CHECK(cudaGetDevice(&device) == cudaSuccess &&
+               cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount,
+                                      device) == cudaSuccess,
+           "torch_perceptron: cannot read the GPU's number of SMs");
   return blocks >= 2 * static_cast<int64_t>(sms) ? 256 : 1024;
+}
+
+// The host side of a launch, through the stable ABI: the current stream of
+// torch on `device` (the kernels run in order with torch's own work), and the
+// launch's error as a RuntimeError.
+inline cudaStream_t current_stream(const Device& device) {
+  void* stream = nullptr;
+  STABLE_TORCH_ERROR_CODE_CHECK(
+      aoti_torch_get_current_cuda_stream(device.index(), &stream));
+  return static_cast<cudaStream_t>(stream);
+}
+
+inline void check_launch(const char* name) {
+  const cudaError_t err = cudaGetLastError();
+  TP_CHECK(err == cudaSuccess, name, ": CUDA kernel launch failed: ",
+           cudaGetErrorString(err));
+}
+
+// The rows a launch reports bad, [blocks] int64 on the GPU (-1: none): the
+// earliest bad row (a NaN in x makes every output fail at that row), or -1.
+// One small copy to the host, the call's one synchronisation.
+inline int64_t first_bad_row(const Tensor& bad_row) {
+  const Tensor host = torch::stable::to(bad_row, Device(DeviceType::CPU));
+  const int64_t* p = host.const_data_ptr<int64_t>();
+  int64_t first = -1;
+  for (int64_t i = 0; i < host.numel(); ++i) {
+    if (p[i] >= 0 && (first < 0 || p[i] < first)) first = p[i];
+  }
+  return first;
 }
 
 }  // namespace torch_perceptron::cuda
