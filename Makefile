@@ -19,6 +19,9 @@ $(DEPS): requirements.txt
 	touch $@
 
 $(BUILT): $(DEPS) $(SOURCES)
+	@# A library of a build before the abi3 one would shadow it: Python tries
+	@# the interpreter-specific suffix first.
+	rm -f torch_perceptron/_C.cpython-*.so
 	MAX_JOBS=2 $(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 
