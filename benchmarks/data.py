@@ -1,11 +1,24 @@
 """Synthetic benchmark data: standard normal features labelled by a random
 teacher hyperplane, so that the data is linearly separable and the epoch's
-mistakes are a meaningful count."""
+mistakes are a meaningful count; and sparse data shaped like RCV1 (hashed
+text features), labelled by a planted sparse model with noise.
 
-from typing import NamedTuple
+The sparse generator never builds a dense matrix: column ids are drawn from a
+Zipf law over the features (a few frequent words, a long tail), scattered by a
+fixed permutation as a hashing vectorizer scatters them, deduplicated within
+each row with one sort of ``row * n_features + column`` keys; values are
+tf-idf-like (rarer columns weigh more) and each row has unit L2 norm, as RCV1's
+cosine-normalised tf-idf rows do.
+"""
 
+import time
+from typing import NamedTuple, Tuple
+
+import numpy as np
 import torch
 from torch import Tensor
+
+from torch_perceptron.sparse import CSRRows, as_csr
 
 
 class Binary(NamedTuple):
@@ -42,3 +55,128 @@ def teacher_multiclass(
     labels = (x @ w.T + b).argmax(1)
     onehot = torch.nn.functional.one_hot(labels, k).to(dtype)
     return Multiclass(x, labels, onehot)
+
+
+class SparseBinary(NamedTuple):
+    x: CSRRows  # [N, n_features], canonical CSR (int32 indices); x.to_scipy() for scikit-learn
+    y: Tensor  # [N] of 0/1 in x's dtype
+
+
+class SparseMulticlass(NamedTuple):
+    x: CSRRows
+    labels: Tensor  # [N] int64 class indices
+    onehot: Tensor  # [N, K] of 0/1 in x's dtype, the one-vs-rest targets
+
+
+def sparse_rows(
+    n: int,
+    n_features: int = 1 << 18,
+    nnz: Tuple[int, int] = (50, 80),
+    zipf: float = 1.0,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> CSRRows:
+    """``n`` rows of about ``nnz`` non-zeros each (drawn uniformly in the
+    closed range, fewer after duplicates merge), columns Zipf-distributed with
+    exponent ``zipf``; deterministic from ``seed``."""
+    rng = np.random.default_rng(seed)
+    ranks = np.arange(1, n_features + 1, dtype=np.float64)
+    p = ranks ** -zipf
+    p /= p.sum()
+    cdf = np.cumsum(p)
+    # Frequent "words" land on scattered columns, as hashed features do.
+    column_of_rank = rng.permutation(n_features).astype(np.int64)
+    # idf-like weight: a column's weight grows with its rarity.
+    idf = (np.log1p(1.0 / (p * 1000.0))).astype(np.float64)
+
+    drawn = rng.integers(nnz[0], nnz[1] + 1, size=n)
+    total = int(drawn.sum())
+    rank = np.minimum(np.searchsorted(cdf, rng.random(total)), n_features - 1)
+    cols = column_of_rank[rank]
+    rows = np.repeat(np.arange(n, dtype=np.int64), drawn)
+    keys = np.sort(rows * n_features + cols)
+    keep = np.ones(total, dtype=bool)
+    keep[1:] = keys[1:] != keys[:-1]
+    keys = keys[keep]
+    row_of, col = np.divmod(keys, n_features)
+    values = rng.uniform(0.5, 1.5, size=keys.shape[0]) * idf[np.argsort(column_of_rank)][col]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row_of, minlength=n), out=indptr[1:])
+    norms = np.sqrt(np.add.reduceat(values * values, indptr[:-1])) if keys.shape[0] else values
+    counts = np.diff(indptr)
+    values /= np.repeat(np.where(counts > 0, norms[: n] if n else norms, 1.0), counts)
+    index = np.int32 if max(n_features, keys.shape[0]) < 2**31 else np.int64
+    return as_csr(
+        CSRRows(torch.from_numpy(indptr.astype(index)), torch.from_numpy(col.astype(index)),
+                torch.from_numpy(values), n_features),
+        dtype,
+    )
+
+
+def _planted_scores(x: CSRRows, k: int, support: int, noise: float, rng) -> np.ndarray:
+    """``x . W*^T + noise`` for a planted ``W* [k, n_features]`` with ``support``
+    non-zero normal weights per output, on columns drawn in proportion to how
+    many rows hold them (a topic's words are common enough to be learnt from);
+    the noise is normal, ``noise`` times the scores' own standard deviation."""
+    df = np.bincount(x.col_indices.numpy(), minlength=x.n_features).astype(np.float64)
+    used = int((df > 0).sum())
+    w = np.zeros((x.n_features, k), dtype=np.float64)
+    for o in range(k):
+        cols = rng.choice(x.n_features, size=min(support, used), replace=False, p=df / df.sum())
+        w[cols, o] = rng.standard_normal(cols.shape[0])
+    z = x.to(torch.float64).to_scipy() @ w
+    z += noise * z.std(axis=0, keepdims=True) * rng.standard_normal(z.shape)
+    return z
+
+
+def sparse_teacher_binary(
+    n: int,
+    n_features: int = 1 << 18,
+    nnz: Tuple[int, int] = (50, 80),
+    positive: float = 0.3,
+    support: int = 1024,
+    noise: float = 0.1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> SparseBinary:
+    """RCV1-shaped rows (:func:`sparse_rows`) labelled 1 for the ``positive``
+    fraction with the highest planted scores plus noise (not separable)."""
+    x = sparse_rows(n, n_features, nnz, seed=seed, dtype=dtype)
+    z = _planted_scores(x, 1, support, noise, np.random.default_rng([seed, 1]))[:, 0]
+    y = z > np.quantile(z, 1.0 - positive) if n else z > 0
+    return SparseBinary(x, torch.from_numpy(y).to(dtype))
+
+
+def sparse_teacher_multiclass(
+    n: int,
+    k: int = 20,
+    n_features: int = 1 << 18,
+    nnz: Tuple[int, int] = (50, 80),
+    support: int = 1024,
+    noise: float = 0.1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+) -> SparseMulticlass:
+    """RCV1-shaped rows, class ``argmax_k`` of ``k`` planted scores plus noise;
+    also one-hot, the targets of ``k`` one-vs-rest outputs."""
+    x = sparse_rows(n, n_features, nnz, seed=seed, dtype=dtype)
+    z = _planted_scores(x, k, support, noise, np.random.default_rng([seed, 2]))
+    labels = torch.from_numpy(z.argmax(1))
+    return SparseMulticlass(x, labels, torch.nn.functional.one_hot(labels, k).to(dtype))
+
+
+def read_floor_seconds(x: CSRRows, repeats: int = 7) -> float:
+    """The floor of one sparse epoch: the fastest of ``repeats`` reads of
+    ``values`` and ``col_indices`` once each, at torch's current thread count.
+
+    Each read is a vectorised reduction (``sum``, ``amax``; not an int32
+    ``sum``, which torch widens element by element at a tenth of the speed), so
+    the memory system bounds it, not arithmetic: a lower floor than the issue's
+    plain scalar loop (11.9 ms there for 200,000 rows of 50.7 non-zeros)."""
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first read warms caches and the allocator
+        start = time.perf_counter()
+        x.values.sum()
+        x.col_indices.amax()
+        best = min(best, time.perf_counter() - start)
+    return best

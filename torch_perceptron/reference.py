@@ -4,14 +4,74 @@ These are the oracle the compiled kernels are tested against: slow, obvious, and
 rounded the way the textbook writes the rule (the step ``lr * err`` first, then
 ``w + step * x`` as a product and a sum). They work on copies and return the new
 weights, bias and mistakes.
+
+Each rule is one loop over *rows*, as the kernels are: a row only answers its
+dot product with a weight row and ``w + step * x``. A dense row is ``x[i]``; a
+CSR row is its ``(values, col_indices)`` and touches only those columns. So the
+sparse form of every rule (``*_csr``, taking anything
+:func:`torch_perceptron.sparse.as_csr` takes) is the dense rule itself, and on
+data where every sum is exact the two give the same bits.
+
+``bias_step`` scales the bias's step (``b += bias_step * step``): 1 is the
+textbook rule, 0 leaves the bias alone, and scikit-learn's SGD damps it by
+:data:`SPARSE_INTERCEPT_DECAY` on sparse input, computing
+``intercept += update * decay`` as here.
 """
 
-from typing import Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import Tensor
 
+from .sparse import as_csr
+
 Result = Tuple[Tensor, Tensor, Tensor]
+
+# scikit-learn's factor on the intercept step when X is sparse
+# (sklearn.linear_model._base.SPARSE_INTERCEPT_DECAY).
+SPARSE_INTERCEPT_DECAY = 0.01
+
+
+class DenseRow:
+    """``x[i]``, all ``in_features`` of it."""
+
+    def __init__(self, x: Tensor):
+        self.x = x
+
+    def dot(self, w: Tensor) -> Tensor:
+        return (self.x * w).sum()
+
+    def add_to(self, w: Tensor, step) -> Tensor:
+        """``w + step * x`` as a new row."""
+        return w + step * self.x
+
+
+class CSRRow:
+    """Row ``i`` of a CSR matrix: its ``nnz_i`` values and (strictly increasing)
+    columns; the other weights are never read nor written."""
+
+    def __init__(self, values: Tensor, indices: Tensor):
+        self.values, self.indices = values, indices.long()
+
+    def dot(self, w: Tensor) -> Tensor:
+        return (self.values * w[self.indices]).sum()
+
+    def add_to(self, w: Tensor, step) -> Tensor:
+        out = w.clone()
+        out[self.indices] = w[self.indices] + step * self.values
+        return out
+
+
+Row = Union[DenseRow, CSRRow]
+
+
+def _dense_rows(x: Tensor) -> List[DenseRow]:
+    return [DenseRow(x[i]) for i in range(x.shape[0])]
+
+
+def _csr_rows(x: Any, weight: Tensor) -> List[CSRRow]:
+    rows = as_csr(x, weight.dtype, n_features=weight.shape[1]).to(device=weight.device)
+    return [CSRRow(*rows.row(i)) for i in range(rows.n_rows)]
 
 
 def _step(lr: float, err: float, sample_weight: Optional[Tensor], i: int, dtype) -> Tensor:
@@ -21,24 +81,17 @@ def _step(lr: float, err: float, sample_weight: Optional[Tensor], i: int, dtype)
     return lr_t * err
 
 
-def online_update(
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False,
-) -> Result:
-    """The seed's rule: for each sample, for each output on its own,
-    ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``."""
-    w, b = weight.clone(), bias.clone()
+# -- the loops, over rows -----------------------------------------------------
+
+
+def _online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step) -> Result:
+    w, b = w.clone(), b.clone()
     k = w.shape[0]
-    y = y.reshape(x.shape[0], k).to(w.dtype)
+    y = y.reshape(len(rows), k).to(w.dtype)
     mistakes = torch.zeros(k, dtype=torch.int64)
-    for i in range(x.shape[0]):
+    for i, row in enumerate(rows):
         for o in range(k):
-            z = (x[i] * w[o]).sum() + b[o]
+            z = row.dot(w[o]) + b[o]
             yhat = 1.0 if z > 0 else 0.0
             if zero_is_mistake and z == 0:
                 yhat = 1.0 - float(y[i, o])
@@ -46,25 +99,16 @@ def online_update(
             if err != 0:
                 mistakes[o] += 1
                 step = _step(lr, err, sample_weight, i, w.dtype)
-                w[o] = w[o] + step * x[i]
-                b[o] = b[o] + step
+                w[o] = row.add_to(w[o], step)
+                b[o] = b[o] + step * bias_step
     return w, b, mistakes
 
 
-def multiclass_update(
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-) -> Result:
-    """The multiclass rule: ``yhat = argmax z`` (lowest index on a tie); on a
-    mistake the true class's row gains ``lr*x`` and the predicted one loses it."""
-    w, b = weight.clone(), bias.clone()
+def _multiclass(w, b, rows: Sequence[Row], y, lr, sample_weight, bias_step) -> Result:
+    w, b = w.clone(), b.clone()
     mistakes = torch.zeros(1, dtype=torch.int64)
-    for i in range(x.shape[0]):
-        z = [(x[i] * w[c]).sum() + b[c] for c in range(w.shape[0])]
+    for i, row in enumerate(rows):
+        z = [row.dot(w[c]) + b[c] for c in range(w.shape[0])]
         yhat = 0
         for c in range(1, len(z)):
             if z[c] > z[yhat]:
@@ -73,107 +117,53 @@ def multiclass_update(
         if yhat != t:
             mistakes[0] += 1
             step = _step(lr, 1.0, sample_weight, i, w.dtype)
-            w[t] = w[t] + step * x[i]
-            b[t] = b[t] + step
-            w[yhat] = w[yhat] + (-step) * x[i]
-            b[yhat] = b[yhat] - step
+            w[t] = row.add_to(w[t], step)
+            b[t] = b[t] + step * bias_step
+            w[yhat] = row.add_to(w[yhat], -step)
+            b[yhat] = b[yhat] - step * bias_step
     return w, b, mistakes
 
 
-def batch_update(
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False,
-) -> Result:
-    """The mini-batch rule: all errors under the current weights, then one step
-    of their sum."""
-    w, b = weight.clone(), bias.clone()
+def _batch(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step) -> Result:
+    w, b = w.clone(), b.clone()
     k = w.shape[0]
-    y = y.reshape(x.shape[0], k).to(w.dtype)
+    y = y.reshape(len(rows), k).to(w.dtype)
     err = torch.zeros_like(y)
-    for i in range(x.shape[0]):
+    for i, row in enumerate(rows):
         for o in range(k):
-            z = (x[i] * w[o]).sum() + b[o]
+            z = row.dot(w[o]) + b[o]
             yhat = 1.0 if z > 0 else 0.0
             if zero_is_mistake and z == 0:
                 yhat = 1.0 - float(y[i, o])
             err[i, o] = y[i, o] - yhat
     mistakes = (err != 0).sum(0)
-    for i in range(x.shape[0]):
+    for i, row in enumerate(rows):
         scale = err[i] if sample_weight is None else err[i] * sample_weight[i].to(w.dtype)
-        w = w + lr * scale[:, None] * x[i][None, :]
-        b = b + lr * scale
+        step = lr * scale
+        for o in range(k):
+            w[o] = row.add_to(w[o], step[o])
+        b = b + step * bias_step
     return w, b, mistakes
 
 
-def predict(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
-    """``[x . w + b > 0]`` as 0/1 in x's dtype, ``[N, K]``."""
-    z = torch.stack([(x * weight[o]).sum(1) + bias[o] for o in range(weight.shape[0])], 1)
-    return (z > 0).to(x.dtype)
+def _decision(rows: Sequence[Row], weight, bias) -> Tensor:
+    z = torch.empty(len(rows), weight.shape[0], dtype=weight.dtype)
+    for i, row in enumerate(rows):
+        for o in range(weight.shape[0]):
+            z[i, o] = row.dot(weight[o]) + bias[o]
+    return z
 
 
-def online_update_averaged(
-    weight: Tensor,
-    bias: Tensor,
-    weight_sum: Tensor,
-    bias_sum: Tensor,
-    count: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
-):
-    """The averaged perceptron written literally: after every sample, add each
-    output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
-    The average is ``weight_sum / count``.
-
-    Returns ``(w, b, weight_sum, bias_sum, count, mistakes)``, all new tensors
-    (the kernels keep a different accumulator; see ops.averaged_parameters).
-    """
-    w, b = weight.clone(), bias.clone()
-    ws, bs, c = weight_sum.clone(), bias_sum.clone(), count.clone()
-    k = w.shape[0]
+def _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, fit_intercept, k):
+    """Runs ``update(w, b, one_row, its_y, its_sample_weight)`` sample by sample
+    and adds the weights after each to the sums."""
+    w, b = w.clone(), b.clone()
+    ws, bs, c = ws.clone(), bs.clone(), c.clone()
     mistakes = torch.zeros(k, dtype=torch.int64)
-    for i in range(x.shape[0]):
+    for i in range(len(rows)):
         b_before = b
-        w, b, m = online_update(
-            w, b, x[i : i + 1], y.reshape(x.shape[0], k)[i : i + 1], lr,
-            None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
-        )
-        if not fit_intercept:  # the bias takes no step
-            b = b_before
-        mistakes += m
-        ws, bs, c = ws + w, bs + b, c + 1
-    return w, b, ws, bs, c, mistakes
-
-
-def multiclass_update_averaged(
-    weight: Tensor,
-    bias: Tensor,
-    weight_sum: Tensor,
-    bias_sum: Tensor,
-    count: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
-):
-    """The averaged multiclass perceptron written literally; as
-    :func:`online_update_averaged`, ``count`` of shape ``[1]``."""
-    w, b = weight.clone(), bias.clone()
-    ws, bs, c = weight_sum.clone(), bias_sum.clone(), count.clone()
-    mistakes = torch.zeros(1, dtype=torch.int64)
-    for i in range(x.shape[0]):
-        b_before = b
-        w, b, m = multiclass_update(
-            w, b, x[i : i + 1], y[i : i + 1], lr,
+        w, b, m = update(
+            w, b, rows[i : i + 1], y[i : i + 1],
             None if sample_weight is None else sample_weight[i : i + 1],
         )
         if not fit_intercept:  # the bias takes no step
@@ -183,37 +173,38 @@ def multiclass_update_averaged(
     return w, b, ws, bs, c, mistakes
 
 
-def online_update_pocket(
-    weight: Tensor,
-    bias: Tensor,
-    pocket_weight: Tensor,
-    pocket_bias: Tensor,
-    run: Tensor,
-    best_run: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
-):
-    """The pocket perceptron written literally, per output: after each correct
-    prediction the run grows, and whenever it is longer than the record the
-    current weights go into the pocket; a mistake ends the run.
-
-    Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``.
-    """
-    w, b = weight.clone(), bias.clone()
-    pw, pb = pocket_weight.clone(), pocket_bias.clone()
-    run, best = run.clone(), best_run.clone()
+def _online_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, zero_is_mistake,
+                     fit_intercept, bias_step):
     k = w.shape[0]
-    y = y.reshape(x.shape[0], k)
+
+    def update(w, b, rows, y, sw):
+        return _online(w, b, rows, y, lr, sw, zero_is_mistake, bias_step)
+
+    return _averaged(update, w, b, ws, bs, c, rows, y.reshape(len(rows), k),
+                     sample_weight, fit_intercept, k)
+
+
+def _multiclass_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, fit_intercept, bias_step):
+    def update(w, b, rows, y, sw):
+        return _multiclass(w, b, rows, y, lr, sw, bias_step)
+
+    return _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, fit_intercept, 1)
+
+
+def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_mistake,
+                   fit_intercept, bias_step):
+    w, b = w.clone(), b.clone()
+    pw, pb = pw.clone(), pb.clone()
+    run, best = run.clone(), best.clone()
+    k = w.shape[0]
+    y = y.reshape(len(rows), k)
     mistakes = torch.zeros(k, dtype=torch.int64)
-    for i in range(x.shape[0]):
+    for i in range(len(rows)):
         b_before = b
-        w, b, m = online_update(
-            w, b, x[i : i + 1], y[i : i + 1], lr,
+        w, b, m = _online(
+            w, b, rows[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
+            bias_step,
         )
         if not fit_intercept:  # the bias takes no step
             b = b_before
@@ -229,30 +220,17 @@ def online_update_pocket(
     return w, b, pw, pb, run, best, mistakes
 
 
-def multiclass_update_pocket(
-    weight: Tensor,
-    bias: Tensor,
-    pocket_weight: Tensor,
-    pocket_bias: Tensor,
-    run: Tensor,
-    best_run: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
-):
-    """The pocket multiclass perceptron written literally (one run for the
-    whole model); as :func:`online_update_pocket`, counters of shape ``[1]``."""
-    w, b = weight.clone(), bias.clone()
-    pw, pb = pocket_weight.clone(), pocket_bias.clone()
-    run, best = run.clone(), best_run.clone()
+def _multiclass_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, fit_intercept,
+                       bias_step):
+    w, b = w.clone(), b.clone()
+    pw, pb = pw.clone(), pb.clone()
+    run, best = run.clone(), best.clone()
     mistakes = torch.zeros(1, dtype=torch.int64)
-    for i in range(x.shape[0]):
+    for i in range(len(rows)):
         b_before = b
-        w, b, m = multiclass_update(
-            w, b, x[i : i + 1], y[i : i + 1], lr,
-            None if sample_weight is None else sample_weight[i : i + 1],
+        w, b, m = _multiclass(
+            w, b, rows[i : i + 1], y[i : i + 1], lr,
+            None if sample_weight is None else sample_weight[i : i + 1], bias_step,
         )
         if not fit_intercept:  # the bias takes no step
             b = b_before
@@ -265,3 +243,284 @@ def multiclass_update_pocket(
         else:
             run[0] = 0
     return w, b, pw, pb, run, best, mistakes
+
+
+# -- the rules: dense x [N, in_features], or sparse x (the ``*_csr`` forms) ----
+
+
+def online_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    bias_step: float = 1.0,
+) -> Result:
+    """The seed's rule: for each sample, for each output on its own,
+    ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``."""
+    return _online(weight, bias, _dense_rows(x), y, lr, sample_weight, zero_is_mistake, bias_step)
+
+
+def online_update_csr(
+    weight: Tensor,
+    bias: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    bias_step: float = 1.0,
+) -> Result:
+    """:func:`online_update` over the rows of a sparse ``x`` [N, in_features]."""
+    return _online(
+        weight, bias, _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake, bias_step
+    )
+
+
+def multiclass_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    bias_step: float = 1.0,
+) -> Result:
+    """The multiclass rule: ``yhat = argmax z`` (lowest index on a tie); on a
+    mistake the true class's row gains ``lr*x`` and the predicted one loses it."""
+    return _multiclass(weight, bias, _dense_rows(x), y, lr, sample_weight, bias_step)
+
+
+def multiclass_update_csr(
+    weight: Tensor,
+    bias: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    bias_step: float = 1.0,
+) -> Result:
+    """:func:`multiclass_update` over the rows of a sparse ``x``."""
+    return _multiclass(weight, bias, _csr_rows(x, weight), y, lr, sample_weight, bias_step)
+
+
+def batch_update(
+    weight: Tensor,
+    bias: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    bias_step: float = 1.0,
+) -> Result:
+    """The mini-batch rule: all errors under the current weights, then one step
+    of their sum."""
+    return _batch(weight, bias, _dense_rows(x), y, lr, sample_weight, zero_is_mistake, bias_step)
+
+
+def batch_update_csr(
+    weight: Tensor,
+    bias: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    bias_step: float = 1.0,
+) -> Result:
+    """:func:`batch_update` over the rows of a sparse ``x``."""
+    return _batch(
+        weight, bias, _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake, bias_step
+    )
+
+
+def decision_function(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """``z = x . w + b``, ``[N, K]`` in the weights' dtype."""
+    return _decision(_dense_rows(x), weight, bias)
+
+
+def decision_function_csr(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
+    """:func:`decision_function` of a sparse ``x``."""
+    return _decision(_csr_rows(x, weight), weight, bias)
+
+
+def predict(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
+    """``[x . w + b > 0]`` as 0/1 in x's dtype, ``[N, K]``."""
+    z = torch.stack([(x * weight[o]).sum(1) + bias[o] for o in range(weight.shape[0])], 1)
+    return (z > 0).to(x.dtype)
+
+
+def predict_csr(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
+    """``[x . w + b > 0]`` of a sparse ``x`` as 0/1 in the weights' dtype, ``[N, K]``."""
+    return (decision_function_csr(x, weight, bias) > 0).to(weight.dtype)
+
+
+def online_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """The averaged perceptron written literally: after every sample, add each
+    output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
+    The average is ``weight_sum / count``.
+
+    Returns ``(w, b, weight_sum, bias_sum, count, mistakes)``, all new tensors
+    (the kernels keep a different accumulator; see ops.averaged_parameters).
+    """
+    return _online_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
+                            sample_weight, zero_is_mistake, fit_intercept, bias_step)
+
+
+def online_update_averaged_csr(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """:func:`online_update_averaged` over the rows of a sparse ``x``."""
+    return _online_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight), y,
+                            lr, sample_weight, zero_is_mistake, fit_intercept, bias_step)
+
+
+def multiclass_update_averaged(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """The averaged multiclass perceptron written literally; as
+    :func:`online_update_averaged`, ``count`` of shape ``[1]``."""
+    return _multiclass_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
+                                sample_weight, fit_intercept, bias_step)
+
+
+def multiclass_update_averaged_csr(
+    weight: Tensor,
+    bias: Tensor,
+    weight_sum: Tensor,
+    bias_sum: Tensor,
+    count: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """:func:`multiclass_update_averaged` over the rows of a sparse ``x``."""
+    return _multiclass_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight),
+                                y, lr, sample_weight, fit_intercept, bias_step)
+
+
+def online_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """The pocket perceptron written literally, per output: after each correct
+    prediction the run grows, and whenever it is longer than the record the
+    current weights go into the pocket; a mistake ends the run.
+
+    Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``.
+    """
+    return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
+                          _dense_rows(x), y, lr, sample_weight, zero_is_mistake, fit_intercept,
+                          bias_step)
+
+
+def online_update_pocket_csr(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    zero_is_mistake: bool = False,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """:func:`online_update_pocket` over the rows of a sparse ``x``."""
+    return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
+                          _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake,
+                          fit_intercept, bias_step)
+
+
+def multiclass_update_pocket(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Tensor,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """The pocket multiclass perceptron written literally (one run for the
+    whole model); as :func:`online_update_pocket`, counters of shape ``[1]``."""
+    return _multiclass_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
+                              _dense_rows(x), y, lr, sample_weight, fit_intercept, bias_step)
+
+
+def multiclass_update_pocket_csr(
+    weight: Tensor,
+    bias: Tensor,
+    pocket_weight: Tensor,
+    pocket_bias: Tensor,
+    run: Tensor,
+    best_run: Tensor,
+    x: Any,
+    y: Tensor,
+    lr: float = 1.0,
+    sample_weight: Optional[Tensor] = None,
+    fit_intercept: bool = True,
+    bias_step: float = 1.0,
+):
+    """:func:`multiclass_update_pocket` over the rows of a sparse ``x``."""
+    return _multiclass_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
+                              _csr_rows(x, weight), y, lr, sample_weight, fit_intercept,
+                              bias_step)
