@@ -45,7 +45,7 @@ step "torch-abi-audit of the installed wheel"
 step "test suite under the second torch, from the wheel"
 # From a copy of the tests, so that the checkout's torch_perceptron (and its
 # in-place build) cannot shadow the installed one.
-cp -r tests examples benchmarks pyproject.toml "$SITE/"
+cp -r tests examples benchmarks docs .ci README.md pyproject.toml "$SITE/"
 cd "$SITE"
 PYTHONPATH="$SITE/lib" "$TEST_PY" - <<'PYEOF'
 import torch, torch_perceptron
