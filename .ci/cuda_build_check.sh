@@ -57,8 +57,9 @@ if [ "${KEEP_BUILD:-0}" != 1 ]; then trap 'rm -rf "$BUILD"' EXIT; fi
 step "copy the sources to $BUILD"
 # The test files with CUDA cases that need nothing beyond torch and pytest, and
 # the helpers they import.
-CUDA_TESTS=(tests/test_cuda.py tests/test_variant_ops.py tests/test_averaged_ops.py
-            tests/test_pocket_ops.py)
+CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_pocket_ops.py
+            tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
+            tests/test_cuda_streams.py)
 copy=(setup.py pyproject.toml csrc torch_perceptron "${CUDA_TESTS[@]}" tests/support.py
       tests/device_support.py)
 [ -f README.md ] && copy+=(README.md)

@@ -83,7 +83,7 @@ def test_variant_options_match_cpu(variant, multiclass, dtype, fit_intercept, de
         kw = {} if multiclass else {"zero_is_mistake": zero_is_mistake}
         m_cpu = update(*cpu, x, y, 0.25, sample_weight=sw, fit_intercept=fit_intercept, **kw)
         m_dev = update(*dev, x.to(device), y.to(device), 0.25, sample_weight=sw.to(device),
-                        fit_intercept=fit_intercept, **kw)
+                       fit_intercept=fit_intercept, **kw)
         assert_same(m_dev, m_cpu)
         assert_all_same(dev, cpu, device)
     if not fit_intercept:
@@ -200,7 +200,7 @@ def test_variant_empty_batch_changes_nothing(device):
             w, b = params_on(device, k, d)
             g = torch.Generator().manual_seed(28)
             state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32,
-                                                    1 if multiclass else k, g))]
+                                                      1 if multiclass else k, g))]
             before = [t.clone() for t in state]
             y = torch.zeros(0, dtype=torch.long, device=device) if multiclass else torch.zeros(
                 0, k, device=device)
@@ -239,7 +239,7 @@ def test_variant_bad_inputs(message, variant, multiclass, index, replace, device
     g = torch.Generator().manual_seed(29)
     w, b = params_on(device, k, d)
     state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32,
-                                            1 if multiclass else k, g))]
+                                              1 if multiclass else k, g))]
     x = dyadic((6, d), g).float().to(device)
     y = (torch.randint(0, k, (6,), generator=g) if multiclass
          else binary_labels(6, k, g)).to(device)
