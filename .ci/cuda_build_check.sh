@@ -7,8 +7,9 @@
 # the working tree (torch_perceptron/_C*.so, _build_info.py) is never touched.
 # Then the built library is loaded under that torch: the ops must be registered
 # for CUDA by real kernels (device code in the library), and the CPU ops must
-# still agree with the reference. tests/test_cuda.py runs last: it skips without
-# a GPU and runs in full where there is one.
+# still agree with the reference. The CUDA tests (`pytest -m cuda` over the
+# files in CUDA_TESTS) run last: they skip without a GPU and run in full where
+# there is one.
 #
 # Environment: CUDA_HOME (default /usr/local/cuda), TORCH_CUDA_ARCH_LIST
 # (default 9.0), MAX_JOBS (default 2), CUDA_VENV (default .venv-cuda),
@@ -54,7 +55,13 @@ BUILD="$(mktemp -d "${TMPDIR:-/tmp}/torch_perceptron_cuda.XXXXXX")"
 if [ "${KEEP_BUILD:-0}" != 1 ]; then trap 'rm -rf "$BUILD"' EXIT; fi
 
 step "copy the sources to $BUILD"
-copy=(setup.py pyproject.toml csrc torch_perceptron tests/test_cuda.py)
+# The test files with CUDA cases that need nothing beyond torch and pytest, and
+# the helpers they import.
+CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_pocket_ops.py
+            tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
+            tests/test_cuda_streams.py)
+copy=(setup.py pyproject.toml csrc torch_perceptron "${CUDA_TESTS[@]}" tests/support.py
+      tests/device_support.py)
 [ -f README.md ] && copy+=(README.md)
 tar --exclude='*.so' --exclude='_build_info.py' --exclude='__pycache__' \
   -cf - "${copy[@]}" | tar -xf - -C "$BUILD"
@@ -117,8 +124,8 @@ print("CPU ops of the CUDA build match the reference")
 PYEOF
 )
 
-step "tests/test_cuda.py (skips without a GPU)"
-(cd "$BUILD" && "$PY" -m pytest -q -p no:cacheprovider tests/test_cuda.py)
+step "pytest -m cuda ${CUDA_TESTS[*]} (skips without a GPU)"
+(cd "$BUILD" && "$PY" -m pytest -q -p no:cacheprovider -m cuda "${CUDA_TESTS[@]}")
 
 step "torch-abi-audit of the CUDA build"
 "$PY" -m pip install --quiet --disable-pip-version-check torch-abi-audit

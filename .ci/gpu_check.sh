@@ -102,8 +102,9 @@ stage cuda_tests cuda_tests.log 150 "${PYTEST[@]}" -m cuda --durations=10
 # shared and one in global memory, the variants, the dense ops, a restore.
 # (gVisor machines answer "Device not supported"; Firecracker ones run it.)
 REFUSED='Device not supported|not supported on this (device|platform)'
-SUBSET=(tests/test_cuda.py -k "dyadic and (257-17-1 or 120-10300-1 or 700-7-3 or 80-2100-5) \
-or test_forward_and_batch_match_cpu and 500-40-7 or non_finite_late_row and nan and 4")
+SUBSET=(tests/test_plain_rule_ops.py tests/test_variant_ops.py -m cuda -k "dyadic and (257-17-1 \
+or 120-10300-1 or 700-7-3 or 80-2100-5) or test_forward_and_batch_match_cpu and 500-40-7 \
+or non_finite_late_row and nan and 4")
 SANITIZER=(compute-sanitizer --error-exitcode 99 --print-limit 20)
 PATH="$PATH:$CUDA_DIR/bin"
 if ! command -v compute-sanitizer >/dev/null; then

@@ -26,6 +26,7 @@ def _cuda_param():
         "cuda",
         marks=[
             pytest.mark.cuda,
+            pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU available"),
             pytest.mark.skipif(
                 not with_cuda(), reason="torch_perceptron was built without CUDA"
             ),
@@ -33,8 +34,12 @@ def _cuda_param():
     )
 
 
-# "cpu", plus "cuda" where a GPU is visible.
-DEVICES = ["cpu"] + ([_cuda_param()] if torch.cuda.is_available() else [])
+# Every device a test runs on: "cpu" always, "cuda" always collected (so
+# `pytest -m cuda` lists the same tests everywhere) and skipped, with the
+# reason, without a GPU or without a CUDA build of the extension.
+DEVICES = ["cpu", _cuda_param()]
+# The devices whose kernels are compared with the CPU kernels.
+ACCELERATORS = [_cuda_param()]
 
 OPS = torch.ops.torch_perceptron
 

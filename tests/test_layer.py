@@ -1,5 +1,6 @@
 """PerceptronLayer feels like nn.Linear."""
 
+import copy
 import io
 import re
 
@@ -7,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
-from support import DEVICES, assert_bits_equal, binary_labels, class_labels, dyadic, gen
+import device_support as ds
+import torch_perceptron
+from support import ACCELERATORS, DEVICES, assert_bits_equal, binary_labels, class_labels, dyadic, gen
 from torch_perceptron import PerceptronLayer, reference
 
 
@@ -272,3 +275,84 @@ def test_update_argument_errors():
     with pytest.raises(ValueError, match="y: expected class indices in"):
         layer.update(x, y + 3)
     assert torch.all(layer.weight == 0)
+
+
+# On a device other than the CPU the layer trains as on the CPU, bit for bit on
+# dyadic data.
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("dtype", ds.DTYPES)
+def test_layer_on_another_device_trains_like_on_cpu(multiclass, dtype, device):
+    g = torch.Generator().manual_seed(12)
+    n, d, k = 600, 20, 4
+    x = ds.dyadic((n, d), g).to(dtype)
+    y = torch.randint(0, k, (n,), generator=g)
+    labels = y if multiclass else torch.nn.functional.one_hot(y, k)
+    cpu_layer = PerceptronLayer(d, k, multiclass=multiclass, lr=0.5, dtype=dtype)
+    dev_layer = copy.deepcopy(cpu_layer).to(device)
+    assert dev_layer.weight.device.type == device
+    for epoch in range(4):
+        for start in range(0, n, 128):
+            xb, yb = x[start:start + 128], labels[start:start + 128]
+            m_cpu = cpu_layer.update(xb, yb)
+            m_dev = dev_layer.update(xb.to(device), yb.to(device))
+            ds.assert_same(m_dev, m_cpu)
+        ds.assert_same(dev_layer.weight, cpu_layer.weight)
+        ds.assert_same(dev_layer.bias, cpu_layer.bias)
+    ds.assert_same(dev_layer(x.to(device)), cpu_layer(x))
+    ds.assert_same(dev_layer.decision_function(x.to(device)), cpu_layer.decision_function(x))
+    if not multiclass:
+        m_cpu = cpu_layer.update(x, labels, rule="batch")
+        m_dev = dev_layer.update(x.to(device), labels.to(device), rule="batch")
+        ds.assert_same(m_dev, m_cpu)
+        ds.assert_same(dev_layer.weight, cpu_layer.weight)
+    # state_dict moves between devices and back.
+    restored = PerceptronLayer(d, k, multiclass=multiclass, lr=0.5, dtype=dtype)
+    restored.load_state_dict({key: t.cpu() for key, t in dev_layer.state_dict().items()})
+    assert torch.equal(restored.weight, cpu_layer.weight)
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("dtype", ds.DTYPES)
+@pytest.mark.parametrize("variant", ["average", "pocket"])
+def test_variant_layer_on_another_device_trains_like_on_cpu(variant, dtype, multiclass, device):
+    g = torch.Generator().manual_seed(14)
+    n, d, k = 600, 20, 4
+    x = ds.dyadic((n, d), g).to(dtype)
+    y = ds.teacher_labels(x, k, g, multiclass=True)
+    labels = y if multiclass else torch.nn.functional.one_hot(y, k)
+    cpu_layer = PerceptronLayer(d, k, multiclass=multiclass, lr=0.5, dtype=dtype,
+                                **{variant: True})
+    dev_layer = copy.deepcopy(cpu_layer).to(device)
+    buffers = dict(cpu_layer.named_buffers())
+    assert len(buffers) == (5 if variant == "average" else 6)
+    for epoch in range(3):
+        for start in range(0, n, 128):
+            xb, yb = x[start:start + 128], labels[start:start + 128]
+            m_cpu = cpu_layer.update(xb, yb)
+            m_dev = dev_layer.update(xb.to(device), yb.to(device))
+            ds.assert_same(m_dev, m_cpu)
+    for name, buffer in dev_layer.named_buffers():
+        assert buffer.device.type == device, name
+        ds.assert_same(buffer, buffers[name])
+    # Predictions use the averaged or pocket weights, not the current ones.
+    assert not torch.equal(cpu_layer.inference_parameters()[0], cpu_layer.weight)
+    ds.assert_same(dev_layer(x.to(device)), cpu_layer(x))
+    ds.assert_same(dev_layer.decision_function(x.to(device)), cpu_layer.decision_function(x))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_layer_under_inference_mode_and_grad_inputs(device):
+    layer = PerceptronLayer(6, 2, device=device)
+    g = torch.Generator().manual_seed(13)
+    x = ds.dyadic((50, 6), g).float().to(device)
+    y = ds.binary_labels(50, 2, g).to(device)
+    with torch.inference_mode():
+        layer.update(x, y)
+    xg = x.clone().requires_grad_(True)
+    out = layer(xg)
+    assert not out.requires_grad and out.grad_fn is None
+    assert torch_perceptron.ops.online_update(layer.weight, layer.bias, xg, y).device.type == device

@@ -6,7 +6,8 @@ version counter of every written tensor goes up, so autograd notices."""
 import pytest
 import torch
 
-from support import DEVICES, OPS, class_labels, binary_labels, dyadic, dyadic_sample_weight, gen
+import device_support as ds
+from support import ACCELERATORS, DEVICES, OPS, class_labels, binary_labels, dyadic, dyadic_sample_weight, gen
 from torch_perceptron import ops
 from torch_perceptron.ops import OPS as OP_NAMES
 
@@ -139,3 +140,49 @@ def test_ops_record_no_graph_even_with_grad_enabled():
     leaf = w.detach().clone().requires_grad_(True)
     m = ops.online_update(leaf, b, x, torch.ones(6, 2))
     assert m.grad_fn is None and leaf.grad_fn is None and leaf.is_leaf
+
+
+# Ten hand-made calls (every op, and K = 1 labels as a 1-D tensor) on every
+# device but the CPU, the first check of the CUDA registrations.
+
+OPCHECK_CASES = ["decision_function", "predict", "online_update",
+                 "online_update_k1_labels", "multiclass_update", "batch_update",
+                 "online_update_averaged", "multiclass_update_averaged",
+                 "online_update_pocket", "multiclass_update_pocket"]
+
+
+def _opcheck_sample(case, dtype, device):
+    """(op name, args) on device tensors; built in the test, never at collection."""
+    g = torch.Generator().manual_seed(6)
+    x = ds.dyadic((40, 5), g).to(dtype).to(device)
+    y = ds.binary_labels(40, 3, g).to(device)
+    c = torch.randint(0, 3, (40,), generator=g).to(device)
+    sw = torch.rand(40, generator=g, dtype=torch.float64).to(dtype).to(device)
+    w, b = ds.params_on(device, 3, 5, dtype)
+    if case == "decision_function":
+        return case, (x, w, b)
+    if case == "predict":
+        return case, (x[::2], w, b)
+    if case == "online_update":
+        return case, (w, b, x, y, 0.5, sw, True)
+    if case == "online_update_k1_labels":
+        return "online_update", (w[:1].clone(), b[:1].clone(), x, y[:, 0])
+    if case == "multiclass_update":
+        return case, (w, b, x, c, 1.0, sw)
+    if case == "batch_update":
+        return case, (w, b, x, y, 0.5, None, False)
+    variant = "averaged" if case.endswith("averaged") else "pocket"
+    multiclass = case.startswith("multiclass")
+    state = ds.on(device, *ds.variant_state(variant, 3, 5, dtype, 1 if multiclass else 3, g))
+    if multiclass:
+        return case, (w, b, *state, x, c, 1.0, sw, False)
+    return case, (w, b, *state, x, y, 0.5, sw, True, False)
+
+
+@pytest.mark.parametrize("device", ACCELERATORS)
+@pytest.mark.parametrize("dtype", ds.DTYPES)
+@pytest.mark.parametrize("case", OPCHECK_CASES)
+def test_opcheck_on_another_device(case, dtype, device):
+    name, args = _opcheck_sample(case, dtype, device)
+    op = getattr(torch.ops.torch_perceptron, name).default
+    torch.library.opcheck(op, args)
