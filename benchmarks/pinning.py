@@ -2,9 +2,9 @@
 method at one size timed twice, each time in a fresh process, once in the
 default environment (neither variable set) and once with both set.
 
-With the variables set, an OpenMP runtime binds the thread that starts its
-first team to one core, and threads started later by that process (joblib's,
-for scikit-learn's ``n_jobs``) inherit that core: the reason the suite times
+With the variables set, the OpenMP runtime binds the main thread to one core
+when it loads, and threads started later by that process (joblib's, for
+scikit-learn's ``n_jobs``) inherit that core: the reason the suite times
 every method in its own process with the caller's environment (fresh.py)."""
 
 from . import fresh, multiclass, online
