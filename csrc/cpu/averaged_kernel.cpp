@@ -28,6 +28,9 @@ struct AveragedPolicy {
   int64_t in;
   bool fit_intercept;
 
+  // Writes only on a mistake, to rows of its own output: no per-thread copy.
+  AveragedPolicy block(int64_t, int64_t) { return *this; }
+  void flush() {}
   static constexpr bool kOnCorrect = false;
   void correct(int64_t) {}
   void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step,
@@ -51,7 +54,7 @@ struct AveragedMulticlassPolicy {
 
   void correct() {}
   void mistake(int64_t i, const scalar_t* xi, int64_t t, int64_t yhat,
-               scalar_t step) {
+               scalar_t step, const cpu::MulticlassModel<scalar_t>&) {
     const scalar_t cs = static_cast<scalar_t>(count + i) * step;
     cpu::axpy(weight_acc + t * in, xi, cs, in);
     cpu::axpy(weight_acc + yhat * in, xi, -cs, in);
@@ -60,7 +63,7 @@ struct AveragedMulticlassPolicy {
       bias_acc[yhat] -= cs;
     }
   }
-  void done() {}
+  void done(const cpu::MulticlassModel<scalar_t>&) {}
 };
 
 at::Tensor online_update_averaged_cpu(

@@ -5,14 +5,18 @@
 // outputs: each thread owns a contiguous block of weight rows and streams every
 // sample once for that block. K = 1 runs on one thread.
 //
-// What a variant does beyond the rule is a Policy with three hooks, called for
-// output o: correct(o) after a correct prediction, mistake(o, i, x_i, step,
-// w_o, bias_o) before the weights take the step, and done(o, w_o, bias_o)
-// after the last sample; w_o and bias_o are the output's current weights and
-// bias (the loop works on its own copy of them, see PaddedRows). A hook
-// touches only row o of its own state, so the outputs stay independent and the
-// threads never share a write. The plain rule's hooks are empty and compile
-// away: its loop is the same code as before the variants existed.
+// What a variant does beyond the rule is a Policy. Each thread asks it for a
+// Block of the outputs it runs, block(o0, rows), whose hooks the loop calls
+// for output o: correct(o) after a correct prediction, mistake(o, i, x_i,
+// step, w_o, bias_o) before the weights take the step, done(o, w_o, bias_o)
+// after the last sample, and flush() when the thread is done with the block;
+// w_o and bias_o are the output's current weights and bias (the loop works on
+// its own copy of them, see PaddedRows). A Block keeps whatever it updates on
+// every sample (pocket's run lengths) in the thread's own memory until
+// flush(): neighbouring outputs of two threads would otherwise share a cache
+// line that bounces between the cores. A hook touches only row o of its
+// policy's state, so the outputs stay independent. The plain rule's hooks are
+// empty and compile away.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -22,6 +26,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <type_traits>
 
@@ -37,6 +42,76 @@ constexpr int64_t kMinParallelWork = 1 << 15;
 
 // Outputs per thread whose decision values are kept on the stack at once.
 constexpr int64_t kRowBlock = 64;
+
+// The threads of one call walk the same samples for their own outputs. Each
+// sample should come from memory once for all of them, not once per thread:
+// threads that are close to each other in the samples each prefetch only
+// their share of the lines ahead (prefetch_row_share) and read the rest from
+// the shared cache, where another one's prefetch has just put them. Every
+// kSyncSamples samples a thread publishes how far it has got and counts who is
+// within kLeadSamples of it; a thread that is far behind or ahead (the system
+// did not run it for a while) is not counted, and nobody waits for anybody:
+// the results never depend on the timing, only the speed does. A thread that
+// runs ahead reads the others' shares from memory itself, which slows it
+// down to their pace.
+struct SampleTeam {
+  static constexpr int kMaxMembers = 8;
+  static constexpr int64_t kSyncSamples = 64;
+  static constexpr int64_t kLeadSamples = 256;
+  struct alignas(64) Slot {
+    std::atomic<int64_t> at{-1};  // -1: not started, or done
+  };
+  Slot slot[kMaxMembers];
+  alignas(64) std::atomic<int> joined{0};
+};
+
+// One thread's place in a SampleTeam (none: a thread alone).
+class TeamMember {
+ public:
+  explicit TeamMember(SampleTeam* team) : team_(team) {
+    if (team_ == nullptr) return;
+    index_ = team_->joined.fetch_add(1, std::memory_order_relaxed);
+    if (index_ >= SampleTeam::kMaxMembers) team_ = nullptr;  // walks alone
+  }
+  ~TeamMember() {
+    if (team_ != nullptr) {
+      team_->slot[index_].at.store(-1, std::memory_order_relaxed);
+    }
+  }
+
+  // Before sample `pos` of this thread's walk (the samples of all its blocks
+  // of outputs, counted on): every kSyncSamples, publishes pos and takes its
+  // share among the threads near it.
+  void arrive(int64_t pos) {
+    if (team_ == nullptr || pos % SampleTeam::kSyncSamples != 0) return;
+    team_->slot[index_].at.store(pos, std::memory_order_relaxed);
+    parts_ = 1;
+    part_ = 0;
+    for (int m = 0; m < SampleTeam::kMaxMembers; ++m) {
+      if (m == index_) continue;
+      const int64_t other = team_->slot[m].at.load(std::memory_order_relaxed);
+      if (other >= 0 && other > pos - SampleTeam::kLeadSamples &&
+          other < pos + SampleTeam::kLeadSamples) {
+        part_ += m < index_;
+        ++parts_;
+      }
+    }
+  }
+
+  template <typename scalar_t>
+  void prefetch(const scalar_t* x, int64_t i, int64_t n, int64_t in) const {
+    if (parts_ == 1) {
+      prefetch_row_ahead(x, i, n, in);
+    } else {
+      prefetch_row_share(x, i, n, in, part_, parts_);
+    }
+  }
+
+ private:
+  SampleTeam* team_;
+  int index_ = 0;
+  int part_ = 0, parts_ = 1;
+};
 
 template <typename scalar_t>
 struct OnlineArgs {
@@ -54,28 +129,30 @@ struct OnlineArgs {
 
 struct NoPolicy {
   static constexpr bool kOnCorrect = false;  // correct() is never called
+  NoPolicy block(int64_t, int64_t) { return {}; }
   void correct(int64_t) {}
   template <typename scalar_t>
   void mistake(int64_t, int64_t, const scalar_t*, scalar_t, const scalar_t*,
                scalar_t) {}
   template <typename scalar_t>
   void done(int64_t, const scalar_t*, scalar_t) {}
+  void flush() {}
 };
 
-// One sample for a group of R <= 4 consecutive outputs o0, o0 + 1, ...: the
-// decision values, thresholds and errors of the group as one vector, so that a
-// correct prediction costs a few vector instructions for all R outputs, and a
-// branch per mistake rather than per output. Returns false if a decision value
-// is not finite (nothing of this group is updated then).
-template <int R, typename scalar_t, typename Policy>
-inline bool online_group(const OnlineArgs<scalar_t>& a, Policy& policy,
+// One sample for a group of R <= kGroupRows consecutive outputs o0, o0 + 1,
+// ...: the decision values, thresholds and errors of the group as one vector,
+// so that a correct prediction costs a few vector instructions for all R
+// outputs, and a branch per mistake rather than per output. Returns false if
+// a decision value is not finite (nothing of this group is updated then).
+template <int R, typename scalar_t, typename Block>
+inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
                          int64_t i, const scalar_t* xi, int64_t o0,
-                         scalar_t* w_rows, int64_t stride, Vec4<scalar_t>& bias,
+                         scalar_t* w_rows, int64_t stride, Lanes<scalar_t>& bias,
                          int64_t* mistakes) {
-  using V = Vec4<scalar_t>;
-  using M = Mask4<scalar_t>;
+  using V = Lanes<scalar_t>;
+  using M = LaneMask<scalar_t>;
   constexpr unsigned kLive = (1u << R) - 1;
-  const V z = dots4<R>(w_rows, stride, xi, a.in) + bias;
+  const V z = dots_group<R>(w_rows, stride, xi, a.in) + bias;
   V t = {};
   std::memcpy(&t, a.y + i * a.k + o0, R * sizeof(scalar_t));
   // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
@@ -85,7 +162,7 @@ inline bool online_group(const OnlineArgs<scalar_t>& a, Policy& policy,
   if (a.zero_is_mistake) yhat = z == 0 ? one - t : yhat;
   const V err = t - yhat;
   const unsigned wrong = lane_bits(M(err != 0)) & kLive;
-  if constexpr (Policy::kOnCorrect) {
+  if constexpr (Block::kOnCorrect) {
     for (unsigned c = ~wrong & kLive; c != 0; c &= c - 1) {
       policy.correct(o0 + __builtin_ctz(c));
     }
@@ -115,50 +192,53 @@ inline bool online_group(const OnlineArgs<scalar_t>& a, Policy& policy,
 // Returns the first row whose decision value is not finite, or -1.
 template <typename scalar_t, typename Policy>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
-                    int64_t k1, const std::atomic<bool>& stop) {
-  constexpr int64_t kGroups = kRowBlock / 4;
+                    int64_t k1, const std::atomic<bool>& stop,
+                    SampleTeam* team = nullptr) {
+  constexpr int64_t G = kGroupRows;
+  constexpr int64_t kGroups = kRowBlock / G;
   // The block's weights, biases and mistake counts live in this thread's own
   // memory while it runs: in the shared arrays, neighbouring outputs of two
   // threads sit in one cache line, which would bounce between the cores on
   // every mistake.
-  Vec4<scalar_t> bias[kGroups];
+  Lanes<scalar_t> bias[kGroups] = {};
   int64_t mistakes[kRowBlock];
   PaddedRows<scalar_t> w(std::min(kRowBlock, k1 - k0), a.in);
   const int64_t stride = w.stride();
+  TeamMember member(team);
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
+    const int64_t walked = (blk - k0) / kRowBlock * a.n;
     const int64_t rows = std::min(kRowBlock, k1 - blk);
-    const int64_t full = rows / 4, rest = rows % 4;
+    const int64_t full = rows / G, rest = rows % G;
+    auto local = policy.block(blk, rows);
     w.load_from(a.w + blk * a.in, a.in, rows, a.in);
     for (int64_t r = 0; r < rows; ++r) {
-      bias[r / 4][r % 4] = a.b[blk + r];
+      bias[r / G][r % G] = a.b[blk + r];
       mistakes[r] = 0;
     }
     auto flush = [&] {
       w.store_to(a.w + blk * a.in, a.in, rows, a.in);
       for (int64_t r = 0; r < rows; ++r) {
-        a.b[blk + r] = bias[r / 4][r % 4];
+        a.b[blk + r] = bias[r / G][r % G];
         a.mistakes[blk + r] += mistakes[r];
       }
+      local.flush();
     };
     for (int64_t i = 0; i < a.n; ++i) {
       const scalar_t* xi = a.x + i * a.in;
-      prefetch_row_ahead(a.x, i, a.n, a.in);
+      member.arrive(walked + i);
+      member.prefetch(a.x, i, a.n, a.in);
       bool finite = true;
       for (int64_t g = 0; g < full; ++g) {
-        finite &= online_group<4>(a, policy, i, xi, blk + 4 * g,
-                                  w.row(4 * g), stride, bias[g],
-                                  mistakes + 4 * g);
+        finite &= online_group<G>(a, local, i, xi, blk + G * g, w.row(G * g),
+                                  stride, bias[g], mistakes + G * g);
       }
       if (rest != 0) {
         const int64_t g = full;
-        auto group = [&](auto r) {
+        finite &= with_rows(rest, [&](auto r) [[gnu::always_inline]] {
           return online_group<decltype(r)::value>(
-              a, policy, i, xi, blk + 4 * g, w.row(4 * g), stride, bias[g],
-              mistakes + 4 * g);
-        };
-        finite &= rest == 1   ? group(std::integral_constant<int, 1>{})
-                  : rest == 2 ? group(std::integral_constant<int, 2>{})
-                              : group(std::integral_constant<int, 3>{});
+              a, local, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
+              mistakes + G * g);
+        });
       }
       if (!finite) {
         flush();
@@ -170,7 +250,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
-      policy.done(blk + r, w.row(r), bias[r / 4][r % 4]);
+      local.done(blk + r, w.row(r), bias[r / G][r % G]);
     }
     flush();
   }
@@ -192,6 +272,7 @@ struct OnlineCall : OnlineOperands {
     // no write nearby makes that read miss.
     alignas(64) std::atomic<bool> stop{false};
     std::atomic<int64_t> bad_row{n};
+    SampleTeam team;
     AT_DISPATCH_FLOATING_TYPES(x.scalar_type(), "online_update_cpu", [&] {
       const OnlineArgs<scalar_t> args{
           w.data_ptr<scalar_t>(),
@@ -207,7 +288,7 @@ struct OnlineCall : OnlineOperands {
       auto policy = make(scalar_t{});
       const int64_t grain = n * in * k < kMinParallelWork ? k : 1;
       at::parallel_for(0, k, grain, [&](int64_t k0, int64_t k1) {
-        const int64_t row = online_rows(args, policy, k0, k1, stop);
+        const int64_t row = online_rows(args, policy, k0, k1, stop, &team);
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);
           int64_t seen = bad_row.load();

@@ -31,48 +31,68 @@ struct PocketPolicy {
   int64_t* best;  // [K]
   int64_t in;
 
-  void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-    if (run[o] > best[o]) {
-      best[o] = run[o];
-      std::memcpy(pocket_w + o * in, w_o, in * sizeof(scalar_t));
-      pocket_b[o] = bias_o;
+  // The run lengths of the outputs one thread runs, in that thread's memory
+  // (they change on every sample, and neighbouring outputs of two threads
+  // would share a cache line); written back by flush().
+  struct Block {
+    PocketPolicy* p;
+    int64_t o0, rows;
+    int64_t run[cpu::kRowBlock], best[cpu::kRowBlock];
+
+    void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
+      const int64_t r = o - o0;
+      if (run[r] > best[r]) {
+        best[r] = run[r];
+        std::memcpy(p->pocket_w + o * p->in, w_o, p->in * sizeof(scalar_t));
+        p->pocket_b[o] = bias_o;
+      }
     }
-  }
-  static constexpr bool kOnCorrect = true;
-  void correct(int64_t o) { ++run[o]; }
-  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
-               const scalar_t* w_o, scalar_t bias_o) {
-    keep_if_record(o, w_o, bias_o);
-    run[o] = 0;
-  }
-  void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-    keep_if_record(o, w_o, bias_o);
+    static constexpr bool kOnCorrect = true;
+    void correct(int64_t o) { ++run[o - o0]; }
+    void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
+                 const scalar_t* w_o, scalar_t bias_o) {
+      keep_if_record(o, w_o, bias_o);
+      run[o - o0] = 0;
+    }
+    void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
+      keep_if_record(o, w_o, bias_o);
+    }
+    void flush() {
+      std::memcpy(p->run + o0, run, rows * sizeof(int64_t));
+      std::memcpy(p->best + o0, best, rows * sizeof(int64_t));
+    }
+  };
+
+  Block block(int64_t o0, int64_t rows) {
+    Block b{this, o0, rows, {}, {}};
+    std::memcpy(b.run, run + o0, rows * sizeof(int64_t));
+    std::memcpy(b.best, best + o0, rows * sizeof(int64_t));
+    return b;
   }
 };
 
 template <typename scalar_t>
 struct PocketMulticlassPolicy {
-  const scalar_t* w;
-  const scalar_t* b;
   scalar_t* pocket_w;
   scalar_t* pocket_b;
   int64_t* run;   // [1]
   int64_t* best;  // [1]
-  int64_t in, k;
 
-  void keep_if_record() {
+  void keep_if_record(const cpu::MulticlassModel<scalar_t>& model) {
     if (*run > *best) {
       *best = *run;
-      std::memcpy(pocket_w, w, k * in * sizeof(scalar_t));
-      std::memcpy(pocket_b, b, k * sizeof(scalar_t));
+      model.copy_to(pocket_w, pocket_b);
     }
   }
   void correct() { ++*run; }
-  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t) {
-    keep_if_record();
+  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
+               const cpu::MulticlassModel<scalar_t>& model) {
+    keep_if_record(model);
     *run = 0;
   }
-  void done() { keep_if_record(); }
+  void done(const cpu::MulticlassModel<scalar_t>& model) {
+    keep_if_record(model);
+  }
 };
 
 at::Tensor online_update_pocket_cpu(
@@ -105,10 +125,8 @@ at::Tensor multiclass_update_pocket_cpu(
   return run_pocket(call, s, [&](auto tag) {
     using scalar_t = decltype(tag);
     return PocketMulticlassPolicy<scalar_t>{
-        call.w.const_data_ptr<scalar_t>(), call.b.const_data_ptr<scalar_t>(),
-        s.pw.data_ptr<scalar_t>(),         s.pb.data_ptr<scalar_t>(),
-        s.r.data_ptr<int64_t>(),           s.br.data_ptr<int64_t>(),
-        call.in,                           call.k};
+        s.pw.data_ptr<scalar_t>(), s.pb.data_ptr<scalar_t>(),
+        s.r.data_ptr<int64_t>(), s.br.data_ptr<int64_t>()};
   });
 }
 

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
 
 static_assert(sizeof(float) == 4 && sizeof(double) == 8);
 
@@ -120,16 +121,16 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 #endif
 }
 
-// The dot products of one sample x with R weight rows w[r * stride ...],
+// The dot products of one sample x with R PaddedRows rows w[r * stride ...],
 // before their horizontal sums: x is loaded once for all R rows. Each row
 // keeps two independent vector sums (even and odd vectors) so consecutive adds
 // do not wait on each other; a single running sum would be a chain the
 // compiler may not reorder without -ffast-math. The order of additions is the
-// same for every R, so every R gives each row the same bits. kPaddedW: the
-// rows of w are PaddedRows (zeros past n up to a whole vector), so the tail
-// reads w as a whole vector; the padding times the zeros of x's masked tail
-// adds +0, exactly what a masked load of w adds.
-template <int R, bool kPaddedW, typename scalar_t>
+// same for every R, so every R gives each row the same bits. The rows are
+// padded with zeros to a whole vector, so the tail reads w as a whole vector;
+// the padding times the zeros of x's masked tail adds +0, exactly what a
+// masked load of w adds.
+template <int R, typename scalar_t>
 inline void accumulate(const scalar_t* __restrict w, int64_t stride,
                        const scalar_t* __restrict x, int64_t n,
                        Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
@@ -152,49 +153,55 @@ inline void accumulate(const scalar_t* __restrict w, int64_t stride,
   if (j < n) {
     const Vec<scalar_t> xt = load_tail(x + j, n - j);
     for (int r = 0; r < R; ++r) {
-      const scalar_t* wt = w + r * stride + j;
-      odd[r] = madd(odd[r], kPaddedW ? load(wt) : load_tail(wt, n - j), xt);
+      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
     }
   }
 }
 
-// The dots of one sample x with R weight rows, one horizontal sum per row.
-template <int R, typename scalar_t>
-inline void dots(const scalar_t* __restrict w, int64_t stride,
-                 const scalar_t* __restrict x, int64_t n, scalar_t* out) {
-  Vec<scalar_t> even[R] = {}, odd[R] = {};
-  accumulate<R, false>(w, stride, x, n, even, odd);
-  for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
-}
+// Rows whose decision values are computed and compared as one vector: as many
+// as their two vector sums each fit in registers beside x (32 vector registers
+// with AVX-512, 16 otherwise). Only speed depends on it: each row's sums are
+// the same whatever rows share its group.
+#if defined(TORCH_PERCEPTRON_GROUP_ROWS)
+constexpr int kGroupRows = TORCH_PERCEPTRON_GROUP_ROWS;
+#elif defined(__AVX512F__)
+constexpr int kGroupRows = 8;
+#else
+constexpr int kGroupRows = 4;
+#endif
+static_assert(kGroupRows == 4 || kGroupRows == 8);
 
-// The dots of x with `rows` consecutive weight rows, four at a time.
-template <typename scalar_t>
-inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
-                 int64_t n, int64_t rows, scalar_t* out) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) dots<4>(w + r * stride, stride, x, n, out + r);
-  for (; r + 2 <= rows; r += 2) dots<2>(w + r * stride, stride, x, n, out + r);
-  if (r < rows) dots<1>(w + r * stride, stride, x, n, out + r);
-}
-
-// Four lanes of scalar_t, for the four decision values of a group of rows.
-template <typename scalar_t>
-struct Vec4Of;
+// N lanes of scalar_t, and the lane masks of comparing them.
+template <typename scalar_t, int N>
+struct LanesOf;
 template <>
-struct Vec4Of<float> {
+struct LanesOf<float, 4> {
   typedef float type __attribute__((vector_size(16)));
   typedef int32_t mask __attribute__((vector_size(16)));
 };
 template <>
-struct Vec4Of<double> {
+struct LanesOf<double, 4> {
   typedef double type __attribute__((vector_size(32)));
   typedef int64_t mask __attribute__((vector_size(32)));
 };
+template <>
+struct LanesOf<float, 8> {
+  typedef float type __attribute__((vector_size(32)));
+  typedef int32_t mask __attribute__((vector_size(32)));
+};
+template <>
+struct LanesOf<double, 8> {
+  typedef double type __attribute__((vector_size(64)));
+  typedef int64_t mask __attribute__((vector_size(64)));
+};
 
 template <typename scalar_t>
-using Vec4 = typename Vec4Of<scalar_t>::type;
+using Vec4 = typename LanesOf<scalar_t, 4>::type;
+// The decision values (and biases, targets, errors) of a group of rows.
 template <typename scalar_t>
-using Mask4 = typename Vec4Of<scalar_t>::mask;
+using Lanes = typename LanesOf<scalar_t, kGroupRows>::type;
+template <typename scalar_t>
+using LaneMask = typename LanesOf<scalar_t, kGroupRows>::mask;
 
 // reduce() of four vectors at once, [reduce(a), reduce(b), reduce(c),
 // reduce(d)]: the same pairwise tree for every row, so each lane is the bit
@@ -228,8 +235,20 @@ inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
          __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
 }
 
+// The horizontal sums of the group's vectors s[0, kGroupRows), one per lane.
+template <typename scalar_t>
+inline Lanes<scalar_t> reduce_group(const Vec<scalar_t> (&s)[kGroupRows]) {
+  if constexpr (kGroupRows == 4) {
+    return reduce4(s[0], s[1], s[2], s[3]);
+  } else {
+    const Vec4<scalar_t> a = reduce4(s[0], s[1], s[2], s[3]);
+    const Vec4<scalar_t> b = reduce4(s[4], s[5], s[6], s[7]);
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+}
+
 // Bit l set where lane l of m (all ones or zero) is set.
-inline unsigned lane_bits(Mask4<float> m) {
+inline unsigned lane_bits(LanesOf<float, 4>::mask m) {
 #if defined(__SSE__)
   return static_cast<unsigned>(
       __builtin_ia32_movmskps(reinterpret_cast<Vec4<float>>(m)));
@@ -240,7 +259,7 @@ inline unsigned lane_bits(Mask4<float> m) {
 #endif
 }
 
-inline unsigned lane_bits(Mask4<double> m) {
+inline unsigned lane_bits(LanesOf<double, 4>::mask m) {
 #if defined(__AVX__)
   return static_cast<unsigned>(
       __builtin_ia32_movmskpd256(reinterpret_cast<Vec4<double>>(m)));
@@ -251,20 +270,64 @@ inline unsigned lane_bits(Mask4<double> m) {
 #endif
 }
 
-// The dots of x with R <= 4 PaddedRows rows, as lanes [0, R) of one vector
-// (zeros past R): each lane the bits dots<R> gives that row.
+inline unsigned lane_bits(LanesOf<float, 8>::mask m) {
+#if defined(__AVX__)
+  return static_cast<unsigned>(__builtin_ia32_movmskps256(
+      reinterpret_cast<LanesOf<float, 8>::type>(m)));
+#else
+  unsigned bits = 0;
+  for (int l = 0; l < 8; ++l) bits |= unsigned(m[l] != 0) << l;
+  return bits;
+#endif
+}
+
+inline unsigned lane_bits(LanesOf<double, 8>::mask m) {
+  const LanesOf<double, 4>::mask a = __builtin_shufflevector(m, m, 0, 1, 2, 3);
+  const LanesOf<double, 4>::mask b = __builtin_shufflevector(m, m, 4, 5, 6, 7);
+  return lane_bits(a) | lane_bits(b) << 4;
+}
+
+// The dots of x with R <= kGroupRows PaddedRows rows, as lanes [0, R) of one
+// vector (zeros past R): each lane the bits reduce() gives that row.
 template <int R, typename scalar_t>
-inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
-                            const scalar_t* __restrict x, int64_t n) {
-  static_assert(R >= 1 && R <= 4);
+inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
+                                  const scalar_t* __restrict x, int64_t n) {
+  static_assert(R >= 1 && R <= kGroupRows);
   Vec<scalar_t> even[R] = {}, odd[R] = {};
-  accumulate<R, true>(w, stride, x, n, even, odd);
+  accumulate<R>(w, stride, x, n, even, odd);
   if constexpr (R == 1) {
-    return Vec4<scalar_t>{reduce(even[0] + odd[0]), 0, 0, 0};
+    return Lanes<scalar_t>{reduce(even[0] + odd[0])};
   } else {
-    Vec<scalar_t> s[4] = {};
+    Vec<scalar_t> s[kGroupRows] = {};
     for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];
-    return reduce4(s[0], s[1], s[2], s[3]);
+    return reduce_group<scalar_t>(s);
+  }
+}
+
+// Calls f(std::integral_constant<int, R>{}) for the runtime rows in
+// [1, kGroupRows]: one instance of a group's body per group size, inlined
+// into the loop (a call per sample would pass the group's state in memory).
+template <typename F>
+[[gnu::always_inline]] inline decltype(auto) with_rows(int64_t rows, F&& f) {
+  using std::integral_constant;
+  if constexpr (kGroupRows == 8) {
+    switch (rows) {
+      case 1: return f(integral_constant<int, 1>{});
+      case 2: return f(integral_constant<int, 2>{});
+      case 3: return f(integral_constant<int, 3>{});
+      case 4: return f(integral_constant<int, 4>{});
+      case 5: return f(integral_constant<int, 5>{});
+      case 6: return f(integral_constant<int, 6>{});
+      case 7: return f(integral_constant<int, 7>{});
+      default: return f(integral_constant<int, 8>{});
+    }
+  } else {
+    switch (rows) {
+      case 1: return f(integral_constant<int, 1>{});
+      case 2: return f(integral_constant<int, 2>{});
+      case 3: return f(integral_constant<int, 3>{});
+      default: return f(integral_constant<int, 4>{});
+    }
   }
 }
 
@@ -272,9 +335,17 @@ inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
 // prefetcher alone leaves a one-row-at-a-time stream (a dot, then a branch on
 // it) waiting on memory; a few KiB of lead brings it to the speed of a plain
 // read of x.
+inline void prefetch_line(const void* p) {
+  __builtin_prefetch(p);
+  // GCC treats a prefetch as free of side effects and deletes a loop of
+  // nothing but prefetches as dead code (-O2 and up): this empty statement
+  // with a side effect keeps the loop, and costs nothing.
+  asm volatile("" : : "r"(p));
+}
+
 inline void prefetch(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
-  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+  for (int64_t off = 0; off < bytes; off += 64) prefetch_line(c + off);
 }
 
 constexpr int64_t kPrefetchBytes = 6 * 1024;
@@ -291,6 +362,22 @@ inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
     prefetch(reinterpret_cast<const char*>(x) + start,
              std::min(row, end - start));
   }
+}
+
+// Prefetches the share `part` of `parts` of the cache lines of one row,
+// kPrefetchBytes past row `i` (line l of x is member l % parts's), never past
+// the end of x: threads that walk the same samples each ask for their share.
+template <typename scalar_t>
+inline void prefetch_row_share(const scalar_t* x, int64_t i, int64_t n,
+                               int64_t in, int64_t part, int64_t parts) {
+  const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
+  const int64_t start = i * row + kPrefetchBytes;
+  const int64_t end = std::min(n * row, start + row);
+  const char* base = reinterpret_cast<const char*>(x);
+  // The first line of [start, end) that is this part's.
+  const int64_t first_line = start >> 6;
+  int64_t line = first_line + ((part - first_line) % parts + parts) % parts;
+  for (; line << 6 < end; line += parts) prefetch_line(base + (line << 6));
 }
 
 // w += step * x, rounded as the textbook rule writes it: a product, then a sum
@@ -340,6 +427,7 @@ class PaddedRows {
 
   int64_t stride() const { return stride_; }
   scalar_t* row(int64_t r) { return data_.get() + r * stride_; }
+  const scalar_t* row(int64_t r) const { return data_.get() + r * stride_; }
 
   // Rows [0, rows) from / to `src` rows of n elements, `src_stride` apart.
   void load_from(const scalar_t* src, int64_t src_stride, int64_t rows,
