@@ -14,6 +14,10 @@
 #include <new>
 #include <type_traits>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 static_assert(sizeof(float) == 4 && sizeof(double) == 8);
 
 namespace torch_perceptron::cpu {
@@ -158,6 +162,100 @@ inline void accumulate(const scalar_t* __restrict w, int64_t stride,
   }
 }
 
+#if defined(__AVX512F__) && !defined(TORCH_PERCEPTRON_NO_WIDE)
+#define TORCH_PERCEPTRON_WIDE_SUMS 1
+// With AVX-512 a row's two vector sums sit side by side in one 64-byte
+// register, [even | odd], so that a step over 2 L elements is one load and
+// one fused multiply-add per row instead of two. Every lane sees exactly the
+// additions of accumulate (a last lone vector goes to the even half, a shorter
+// tail to the odd half), so the bits are the same.
+template <typename scalar_t>
+struct WideOf;
+template <>
+struct WideOf<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct WideOf<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <typename scalar_t>
+using Wide = typename WideOf<scalar_t>::type;
+
+template <typename scalar_t>
+inline Wide<scalar_t> load_wide(const scalar_t* p) {
+  Wide<scalar_t> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <typename scalar_t>
+inline void store_wide(scalar_t* p, Wide<scalar_t> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+// The first n_tail (< 2 L) elements, zeros past them, nothing read beyond.
+inline Wide<float> load_wide_tail(const float* p, int64_t n_tail) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n_tail) - 1), p);
+}
+inline Wide<double> load_wide_tail(const double* p, int64_t n_tail) {
+  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n_tail) - 1), p);
+}
+inline Wide<float> madd(Wide<float> acc, Wide<float> a, Wide<float> b) {
+  return _mm512_fmadd_ps(a, b, acc);
+}
+inline Wide<double> madd(Wide<double> acc, Wide<double> a, Wide<double> b) {
+  return _mm512_fmadd_pd(a, b, acc);
+}
+inline VecOf<float>::type lo(Wide<float> v) {
+  return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+inline VecOf<float>::type hi(Wide<float> v) {
+  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+inline VecOf<double>::type lo(Wide<double> v) {
+  return __builtin_shufflevector(v, v, 0, 1, 2, 3);
+}
+inline VecOf<double>::type hi(Wide<double> v) {
+  return __builtin_shufflevector(v, v, 4, 5, 6, 7);
+}
+
+template <int R, typename scalar_t>
+inline void accumulate_wide(const scalar_t* __restrict w, int64_t stride,
+                            const scalar_t* __restrict x, int64_t n,
+                            Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
+  constexpr int L = kLanes<scalar_t>;
+  Wide<scalar_t> acc[R] = {};
+  int64_t j = 0;
+  for (; j + 2 * L <= n; j += 2 * L) {
+    const Wide<scalar_t> xv = load_wide(x + j);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
+    }
+  }
+  const int64_t rest = n - j;
+  if (rest > L) {
+    const Wide<scalar_t> xv = load_wide_tail(x + j, rest);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    even[r] = lo(acc[r]);
+    odd[r] = hi(acc[r]);
+  }
+  if (rest == L) {
+    const Vec<scalar_t> xv = load(x + j);
+    for (int r = 0; r < R; ++r) {
+      even[r] = madd(even[r], load(w + r * stride + j), xv);
+    }
+  } else if (rest > 0 && rest < L) {
+    const Vec<scalar_t> xt = load_tail(x + j, rest);
+    for (int r = 0; r < R; ++r) {
+      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
+    }
+  }
+}
+#endif
+
 // Rows whose decision values are computed and compared as one vector: as many
 // as their two vector sums each fit in registers beside x (32 vector registers
 // with AVX-512, 16 otherwise). Only speed depends on it: each row's sums are
@@ -294,7 +392,11 @@ inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
                                   const scalar_t* __restrict x, int64_t n) {
   static_assert(R >= 1 && R <= kGroupRows);
   Vec<scalar_t> even[R] = {}, odd[R] = {};
+#if defined(TORCH_PERCEPTRON_WIDE_SUMS)
+  accumulate_wide<R>(w, stride, x, n, even, odd);
+#else
   accumulate<R>(w, stride, x, n, even, odd);
+#endif
   if constexpr (R == 1) {
     return Lanes<scalar_t>{reduce(even[0] + odd[0])};
   } else {
@@ -393,11 +495,24 @@ inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
 
 // axpy on a PaddedRows row: whole vectors only, the tail of x read masked, so
 // the padding stays +0 (0 + step * 0). Each real element rounds as in axpy.
+// The stores have the widths and offsets of the dot's loads of the row
+// (accumulate, accumulate_wide), so the next dot reads each of them straight
+// from the store it needs: a load that spans two stores waits until they
+// reach the cache, once per mistake.
 template <typename scalar_t>
 inline void axpy_padded(scalar_t* __restrict w, const scalar_t* __restrict x,
                         scalar_t step, int64_t n) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
+#if defined(TORCH_PERCEPTRON_WIDE_SUMS)
+  for (; j + 2 * L <= n; j += 2 * L) {
+    store_wide(w + j, load_wide(w + j) + step * load_wide(x + j));
+  }
+  if (n - j > L) {
+    store_wide(w + j, load_wide(w + j) + step * load_wide_tail(x + j, n - j));
+    return;
+  }
+#endif
   for (; j + L <= n; j += L) store(w + j, load(w + j) + step * load(x + j));
   if (j < n) store(w + j, load(w + j) + step * load_tail(x + j, n - j));
 }
