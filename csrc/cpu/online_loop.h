@@ -2,8 +2,10 @@
 // pocket kernels.
 //
 // The rule is sequential over samples, so the only parallelism is across the K
-// outputs: each thread owns a contiguous block of weight rows and streams every
-// sample once for that block. K = 1 runs on one thread.
+// outputs: the outputs are cut into one contiguous share per thread, each
+// share runs over every sample once on the thread that claims it, and
+// threads that run at the same time share the reading of x (SampleTeam).
+// K = 1 runs on one thread.
 //
 // What a variant does beyond the rule is a Policy. Each thread asks it for a
 // Block of the outputs it runs, block(o0, rows), whose hooks the loop calls
@@ -153,21 +155,22 @@ inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
   using M = LaneMask<scalar_t>;
   constexpr unsigned kLive = (1u << R) - 1;
   const V z = dots_group<R>(w_rows, stride, xi, a.in) + bias;
-  V t = {};
-  std::memcpy(&t, a.y + i * a.k + o0, R * sizeof(scalar_t));
+  const V t = load_lanes<R>(a.y + i * a.k + o0);
   // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
   if (lane_bits(M((z - z) != 0)) & kLive) return false;
-  const V one = V{} + 1;
-  V yhat = z > 0 ? one : V{};
-  if (a.zero_is_mistake) yhat = z == 0 ? one - t : yhat;
-  const V err = t - yhat;
-  const unsigned wrong = lane_bits(M(err != 0)) & kLive;
+  // A mistake where [z > 0] differs from the target (and, counted as one, at
+  // z == 0): one compare from z to the branch. The error y - yhat of a mistake
+  // is then 2 t - 1, known from the targets alone.
+  M wrong_lanes = M(z > 0) ^ M(t != 0);
+  if (a.zero_is_mistake) wrong_lanes |= M(z == 0);
+  const unsigned wrong = lane_bits(wrong_lanes) & kLive;
   if constexpr (Block::kOnCorrect) {
     for (unsigned c = ~wrong & kLive; c != 0; c &= c - 1) {
       policy.correct(o0 + __builtin_ctz(c));
     }
   }
   if (wrong == 0) return true;
+  const V err = t + t - 1;
   const V step = a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
   for (unsigned m = wrong; m != 0; m &= m - 1) {
     const int r = __builtin_ctz(m);
@@ -178,9 +181,9 @@ inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
   // Only the lanes that took a step change: a correct lane keeps its exact
   // bits (adding a zero step could turn a -0 bias into +0).
   if (a.fit_intercept) {
-    M took = {};
-    for (int r = 0; r < R; ++r) took[r] = (wrong >> r & 1) ? -1 : 0;
-    bias = took ? bias + step : bias;
+    M live = {};
+    for (int r = 0; r < R; ++r) live[r] = -1;
+    bias = (wrong_lanes & live) ? bias + step : bias;
   }
   return true;
 }
@@ -286,13 +289,23 @@ struct OnlineCall : OnlineOperands {
           fit_intercept,
           mistakes.data_ptr<int64_t>()};
       auto policy = make(scalar_t{});
-      const int64_t grain = n * in * k < kMinParallelWork ? k : 1;
-      at::parallel_for(0, k, grain, [&](int64_t k0, int64_t k1) {
-        const int64_t row = online_rows(args, policy, k0, k1, stop, &team);
-        if (row >= 0) {
-          stop.store(true, std::memory_order_relaxed);
-          int64_t seen = bad_row.load();
-          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
+      // One share of the outputs per thread, claimed by whichever thread
+      // comes: on a busy machine a thread may start late, and then the
+      // first one runs its share too instead of waiting for it.
+      const int64_t shares =
+          n * in * k < kMinParallelWork
+              ? 1
+              : std::min<int64_t>(k, std::max(1, at::get_num_threads()));
+      std::atomic<int64_t> next{0};
+      at::parallel_for(0, shares, 1, [&](int64_t, int64_t) {
+        for (int64_t s = next++; s < shares; s = next++) {
+          const int64_t row = online_rows(args, policy, s * k / shares,
+                                          (s + 1) * k / shares, stop, &team);
+          if (row >= 0) {
+            stop.store(true, std::memory_order_relaxed);
+            int64_t seen = bad_row.load();
+            while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
+            }
           }
         }
       });

@@ -385,6 +385,36 @@ inline unsigned lane_bits(LanesOf<double, 8>::mask m) {
   return lane_bits(a) | lane_bits(b) << 4;
 }
 
+// Lanes [0, R) from p, zeros past them, nothing read beyond p[R - 1]: a
+// masked load where the build has one. Copying R scalars into a vector on the
+// stack would cost a failed store forwarding (one wide load of two narrow
+// stores) on every sample.
+template <int R, typename scalar_t>
+inline Lanes<scalar_t> load_lanes(const scalar_t* p) {
+  static_assert(R >= 1 && R <= kGroupRows);
+  Lanes<scalar_t> v = {};
+  if constexpr (R == kGroupRows) {
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  constexpr unsigned kMask = (1u << R) - 1;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  if constexpr (kGroupRows == 8 && std::is_same_v<scalar_t, float>) {
+    return _mm256_maskz_loadu_ps(static_cast<__mmask8>(kMask), p);
+  } else if constexpr (kGroupRows == 8) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>(kMask), p);
+  } else if constexpr (std::is_same_v<scalar_t, float>) {
+    return _mm_maskz_loadu_ps(static_cast<__mmask8>(kMask), p);
+  } else {
+    return _mm256_maskz_loadu_pd(static_cast<__mmask8>(kMask), p);
+  }
+#else
+  (void)kMask;
+  std::memcpy(&v, p, R * sizeof(scalar_t));
+  return v;
+#endif
+}
+
 // The dots of x with R <= kGroupRows PaddedRows rows, as lanes [0, R) of one
 // vector (zeros past R): each lane the bits reduce() gives that row.
 template <int R, typename scalar_t>
