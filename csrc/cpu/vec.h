@@ -429,6 +429,14 @@ inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
 #endif
   if constexpr (R == 1) {
     return Lanes<scalar_t>{reduce(even[0] + odd[0])};
+  } else if constexpr (kGroupRows == 8 && R <= 5) {
+    // Lanes 4 and up are (mostly) empty: no second tree of four.
+    Vec<scalar_t> s[4] = {};
+    for (int r = 0; r < std::min(R, 4); ++r) s[r] = even[r] + odd[r];
+    Vec4<scalar_t> high = {};
+    if constexpr (R == 5) high[0] = reduce(even[4] + odd[4]);
+    return __builtin_shufflevector(reduce4(s[0], s[1], s[2], s[3]), high, 0,
+                                   1, 2, 3, 4, 5, 6, 7);
   } else {
     Vec<scalar_t> s[kGroupRows] = {};
     for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];
