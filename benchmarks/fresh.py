@@ -1,9 +1,10 @@
 """Each method timed in a fresh interpreter, in the environment its users have.
 
-With ``OMP_PROC_BIND`` set, the OpenMP runtime binds the main thread to one
-core as soon as it loads (``import torch`` is enough), and threads that the
-process starts later (joblib's, for scikit-learn's ``n_jobs``) inherit that
-one core. So no method may be timed in a process
+With ``OMP_PROC_BIND`` set, an OpenMP runtime binds the main thread to one
+core as soon as it loads (``import torch`` is enough, and so is importing
+scikit-learn's Perceptron, which loads scikit-learn's own copy), and threads
+that the process starts later (joblib's, for scikit-learn's ``n_jobs``)
+inherit that one core. So no method may be timed in a process
 whose environment or libraries were chosen for another: the suite saves the
 data once (``.npy``), and each method loads it in its own ``python -m
 benchmarks.fresh`` process, started with the suite's own environment (the
