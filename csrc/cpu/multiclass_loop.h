@@ -61,7 +61,7 @@ struct NoMulticlassPolicy {
 
 // The largest lane of v, in a tree of lane-wise maxima.
 template <typename scalar_t>
-inline scalar_t max_lane(Lanes<scalar_t> v) {
+[[gnu::always_inline]] inline scalar_t max_lane(Lanes<scalar_t> v) {
   Vec4<scalar_t> m4;
   if constexpr (kGroupRows == 8) {
     const Vec4<scalar_t> a = __builtin_shufflevector(v, v, 0, 1, 2, 3);

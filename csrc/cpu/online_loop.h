@@ -147,7 +147,7 @@ struct NoPolicy {
 // outputs, and a branch per mistake rather than per output. Returns false if
 // a decision value is not finite (nothing of this group is updated then).
 template <int R, typename scalar_t, typename Block>
-inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
+[[gnu::always_inline]] inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
                          int64_t i, const scalar_t* xi, int64_t o0,
                          scalar_t* w_rows, int64_t stride, Lanes<scalar_t>& bias,
                          int64_t* mistakes) {

@@ -135,7 +135,7 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 // the padding times the zeros of x's masked tail adds +0, exactly what a
 // masked load of w adds.
 template <int R, typename scalar_t>
-inline void accumulate(const scalar_t* __restrict w, int64_t stride,
+[[gnu::always_inline]] inline void accumulate(const scalar_t* __restrict w, int64_t stride,
                        const scalar_t* __restrict x, int64_t n,
                        Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
@@ -219,7 +219,7 @@ inline VecOf<double>::type hi(Wide<double> v) {
 }
 
 template <int R, typename scalar_t>
-inline void accumulate_wide(const scalar_t* __restrict w, int64_t stride,
+[[gnu::always_inline]] inline void accumulate_wide(const scalar_t* __restrict w, int64_t stride,
                             const scalar_t* __restrict x, int64_t n,
                             Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
@@ -305,7 +305,7 @@ using LaneMask = typename LanesOf<scalar_t, kGroupRows>::mask;
 // reduce(d)]: the same pairwise tree for every row, so each lane is the bit
 // pattern reduce() gives, in a dozen shuffles and adds instead of four
 // separate horizontal sums.
-inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
+[[gnu::always_inline]] inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
                            VecOf<float>::type c, VecOf<float>::type d) {
   // [lanes 0-3 + 4-7 of a, of b] and of c, d.
   const VecOf<float>::type ab =
@@ -322,7 +322,7 @@ inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
          __builtin_shufflevector(h2, h2, 1, 5, 3, 7);
 }
 
-inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
+[[gnu::always_inline]] inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
                             VecOf<double>::type c, VecOf<double>::type d) {
   // [lanes 0-1 + 2-3 of a, of b] and of c, d.
   const VecOf<double>::type ab = __builtin_shufflevector(a, b, 0, 1, 4, 5) +
@@ -335,7 +335,7 @@ inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
 
 // The horizontal sums of the group's vectors s[0, kGroupRows), one per lane.
 template <typename scalar_t>
-inline Lanes<scalar_t> reduce_group(const Vec<scalar_t> (&s)[kGroupRows]) {
+[[gnu::always_inline]] inline Lanes<scalar_t> reduce_group(const Vec<scalar_t> (&s)[kGroupRows]) {
   if constexpr (kGroupRows == 4) {
     return reduce4(s[0], s[1], s[2], s[3]);
   } else {
@@ -390,7 +390,7 @@ inline unsigned lane_bits(LanesOf<double, 8>::mask m) {
 // stack would cost a failed store forwarding (one wide load of two narrow
 // stores) on every sample.
 template <int R, typename scalar_t>
-inline Lanes<scalar_t> load_lanes(const scalar_t* p) {
+[[gnu::always_inline]] inline Lanes<scalar_t> load_lanes(const scalar_t* p) {
   static_assert(R >= 1 && R <= kGroupRows);
   Lanes<scalar_t> v = {};
   if constexpr (R == kGroupRows) {
@@ -418,7 +418,7 @@ inline Lanes<scalar_t> load_lanes(const scalar_t* p) {
 // The dots of x with R <= kGroupRows PaddedRows rows, as lanes [0, R) of one
 // vector (zeros past R): each lane the bits reduce() gives that row.
 template <int R, typename scalar_t>
-inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
+[[gnu::always_inline]] inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
                                   const scalar_t* __restrict x, int64_t n) {
   static_assert(R >= 1 && R <= kGroupRows);
   Vec<scalar_t> even[R] = {}, odd[R] = {};
@@ -446,7 +446,9 @@ inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
 
 // Calls f(std::integral_constant<int, R>{}) for the runtime rows in
 // [1, kGroupRows]: one instance of a group's body per group size, inlined
-// into the loop (a call per sample would pass the group's state in memory).
+// into the loop. The hot helpers are always_inline: a call per sample passes
+// the group's vectors through memory, and GCC's heuristics left some of them
+// out of line in the extension (a third more time per epoch).
 template <typename F>
 [[gnu::always_inline]] inline decltype(auto) with_rows(int64_t rows, F&& f) {
   using std::integral_constant;
@@ -538,8 +540,9 @@ inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
 // from the store it needs: a load that spans two stores waits until they
 // reach the cache, once per mistake.
 template <typename scalar_t>
-inline void axpy_padded(scalar_t* __restrict w, const scalar_t* __restrict x,
-                        scalar_t step, int64_t n) {
+[[gnu::always_inline]] inline void axpy_padded(scalar_t* __restrict w,
+                                               const scalar_t* __restrict x,
+                                               scalar_t step, int64_t n) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
 #if defined(TORCH_PERCEPTRON_WIDE_SUMS)
