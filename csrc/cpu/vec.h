@@ -506,22 +506,6 @@ inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
   }
 }
 
-// Prefetches the share `part` of `parts` of the cache lines of one row,
-// kPrefetchBytes past row `i` (line l of x is member l % parts's), never past
-// the end of x: threads that walk the same samples each ask for their share.
-template <typename scalar_t>
-inline void prefetch_row_share(const scalar_t* x, int64_t i, int64_t n,
-                               int64_t in, int64_t part, int64_t parts) {
-  const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
-  const int64_t start = i * row + kPrefetchBytes;
-  const int64_t end = std::min(n * row, start + row);
-  const char* base = reinterpret_cast<const char*>(x);
-  // The first line of [start, end) that is this part's.
-  const int64_t first_line = start >> 6;
-  int64_t line = first_line + ((part - first_line) % parts + parts) % parts;
-  for (; line << 6 < end; line += parts) prefetch_line(base + (line << 6));
-}
-
 // w += step * x, rounded as the textbook rule writes it: a product, then a sum
 // (the extension is built with -ffp-contract=off, so no FMA fuses the two).
 template <typename scalar_t>
