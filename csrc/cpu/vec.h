@@ -259,7 +259,9 @@ template <int R, typename scalar_t>
 // Rows whose decision values are computed and compared as one vector: as many
 // as their two vector sums each fit in registers beside x (32 vector registers
 // with AVX-512, 16 otherwise). Only speed depends on it: each row's sums are
-// the same whatever rows share its group.
+// the same whatever rows share its group. Defining TORCH_PERCEPTRON_GROUP_ROWS
+// (4 or 8), or TORCH_PERCEPTRON_NO_WIDE (no 64-byte sums), at build time
+// selects the other variants, to compare their speed.
 #if defined(TORCH_PERCEPTRON_GROUP_ROWS)
 constexpr int kGroupRows = TORCH_PERCEPTRON_GROUP_ROWS;
 #elif defined(__AVX512F__)
