@@ -1,5 +1,5 @@
 """The benchmark suite: ``python -m benchmarks.run`` (see BENCHMARKS.md).
 
-Kept free of imports so that ``benchmarks.run`` can pin OpenMP threads before
-torch is loaded.
+Kept free of imports: a fresh process timing scikit-learn imports this package
+and must load neither torch nor this project (see fresh.py).
 """

@@ -2,11 +2,12 @@
 per-sample PyTorch loop, a vectorised pure-PyTorch mini-batch rule, and
 scikit-learn's Perceptron."""
 
-import warnings
-
-import numpy as np
 import torch
 from torch import Tensor
+
+# scikit-learn lives in its own module, which a process timing it can import
+# without torch.
+from .sklearn_peer import sklearn_dtype_note, sklearn_fit, sklearn_perceptron  # noqa: F401
 
 
 class SeedPerceptron:
@@ -63,32 +64,3 @@ def torch_minibatch_epoch(
         weight.addmm_(err.T, xb, alpha=lr)
         bias.add_(err.sum(0), alpha=lr)
     return mistakes
-
-
-def sklearn_perceptron(n_jobs=None, **kwargs):
-    """scikit-learn's Perceptron for one epoch in the given order, as the
-    issue asks: ``max_iter=1, tol=None, shuffle=False``."""
-    from sklearn.linear_model import Perceptron
-
-    params = dict(max_iter=1, tol=None, shuffle=False, n_jobs=n_jobs)
-    params.update(kwargs)
-    return Perceptron(**params)
-
-
-def sklearn_fit(model, x: np.ndarray, y: np.ndarray):
-    """``model.fit(x, y)`` without the ConvergenceWarning that one epoch with
-    ``tol=None`` always raises."""
-    from sklearn.exceptions import ConvergenceWarning
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return model.fit(x, y)
-
-
-def sklearn_dtype_note(model) -> str:
-    """What precision a fitted scikit-learn model ran in. scikit-learn < 1.3
-    converted float32 input to float64; newer versions keep float32
-    (``_plain_sgd32``), so the suite reports what it saw rather than assume."""
-    import sklearn
-
-    return f"scikit-learn {sklearn.__version__} ran it in {model.coef_.dtype} (coef_ dtype)"

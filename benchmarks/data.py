@@ -9,8 +9,12 @@ fixed permutation as a hashing vectorizer scatters them, deduplicated within
 each row with one sort of ``row * n_features + column`` keys; values are
 tf-idf-like (rarer columns weigh more) and each row has unit L2 norm, as RCV1's
 cosine-normalised tf-idf rows do.
+
+Dense data is saved as ``.npy`` for the fresh processes that time each method
+(fresh.py).
 """
 
+import os
 import time
 from typing import NamedTuple, Tuple
 
@@ -180,3 +184,38 @@ def read_floor_seconds(x: CSRRows, repeats: int = 7) -> float:
         x.col_indices.amax()
         best = min(best, time.perf_counter() - start)
     return best
+
+
+def _save(path: str, t: Tensor) -> str:
+    if not os.path.exists(path):
+        np.save(path, t.numpy())
+    return path
+
+
+def save_binary(directory: str, n: int, d: int, seed: int) -> dict[str, str]:
+    """``teacher_binary(n, d, seed)`` saved as ``.npy`` files in ``directory``
+    (once), for the fresh processes that time each method: ``{x, y}`` paths."""
+    stem = os.path.join(directory, f"binary_{n}x{d}_{seed}")
+    if os.path.exists(f"{stem}_y.npy"):
+        return dict(x=f"{stem}_x.npy", y=f"{stem}_y.npy")
+    data = teacher_binary(n, d, seed)
+    return dict(x=_save(f"{stem}_x.npy", data.x), y=_save(f"{stem}_y.npy", data.y))
+
+
+def save_multiclass(directory: str, n: int, d: int, k: int, seed: int) -> dict[str, str]:
+    """``teacher_multiclass(n, d, k, seed)`` saved as ``.npy`` files in
+    ``directory`` (once): ``{x, labels, onehot}`` paths."""
+    stem = os.path.join(directory, f"multiclass_{n}x{d}_k{k}_{seed}")
+    if os.path.exists(f"{stem}_onehot.npy"):
+        return dict(x=f"{stem}_x.npy", labels=f"{stem}_labels.npy", onehot=f"{stem}_onehot.npy")
+    data = teacher_multiclass(n, d, k, seed)
+    return dict(x=_save(f"{stem}_x.npy", data.x), labels=_save(f"{stem}_labels.npy", data.labels),
+                onehot=_save(f"{stem}_onehot.npy", data.onehot))
+
+
+def load(path: str) -> Tensor:
+    """A saved array as a tensor in torch's own memory, as a PyTorch user has
+    it (``np.load``'s buffer is aligned differently)."""
+    import numpy as np
+
+    return torch.from_numpy(np.load(path)).clone()

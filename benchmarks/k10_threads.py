@@ -1,42 +1,51 @@
-"""One-vs-rest and multiclass epochs at 100,000 x 100, K = 10, on 1 and 2
-threads, beside scikit-learn's multi-class Perceptron with n_jobs=2: minimum of
-repeats, all in one run. Set OMP_PROC_BIND=spread OMP_PLACES=cores.
+"""One-vs-rest and multiclass epochs at 100,000 x 100 float32, K = 10, on 1
+and 2 threads, beside scikit-learn's multi-class Perceptron with n_jobs=2:
+medians (and minima) of repeats, each method in its own fresh process with
+this environment, all in one run. The machine's load average is printed
+before and after (a shared machine moves these numbers).
 
-    OMP_PROC_BIND=spread OMP_PLACES=cores python benchmarks/k10_threads.py
+    python -m benchmarks.k10_threads [--repeats 20] [--rounds 1]
 """
 
-import time
+import argparse
+import os
+import statistics
+import tempfile
 
-import numpy as np
-import torch
-from sklearn.linear_model import Perceptron
-
-import torch_perceptron as tp
-
-
-def best_ms(f, repeats: int = 10) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        best = min(best, time.perf_counter() - start)
-    return best * 1e3
+from . import fresh, multiclass
+from .data import save_multiclass
 
 
 def main() -> None:
-    torch.manual_seed(0)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--rounds", type=int, default=1, help="run every method this many times, in turn")
+    args = p.parse_args()
     n, d, k = 100_000, 100, 10
-    x = torch.randn(n, d)
-    y = (x @ torch.randn(k, d).T).argmax(1)
-    one_hot = torch.nn.functional.one_hot(y, k)
-    for threads in (1, 2):
-        torch.set_num_threads(threads)
-        ovr = best_ms(lambda: tp.ops.online_update(torch.zeros(k, d), torch.zeros(k), x, one_hot))
-        mc = best_ms(lambda: tp.ops.multiclass_update(torch.zeros(k, d), torch.zeros(k), x, y))
-        print(f"threads={threads}: one-vs-rest {ovr:.2f} ms, multiclass {mc:.2f} ms")
-    sk = best_ms(lambda: Perceptron(max_iter=1, tol=None, shuffle=False, n_jobs=2)
-                 .fit(x.numpy(), y.numpy()), 3)
-    print(f"scikit-learn Perceptron n_jobs=2: {sk:.1f} ms")
+    print(f"load average before: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = save_multiclass(tmp, n, d, k, seed=7)
+        r = args.repeats
+        planned = [(f"one-vs-rest, {t} thread(s)",
+                    fresh.job("multiclass:time_ovr", x=data["x"], onehot=data["onehot"], repeats=r, threads=t))
+                   for t in (1, 2)]
+        planned += [(f"multiclass, {t} thread(s)",
+                     fresh.job("multiclass:time_multi", x=data["x"], labels=data["labels"], k=k, repeats=r,
+                               threads=t)) for t in (1, 2)]
+        planned.append(("scikit-learn Perceptron n_jobs=2",
+                        fresh.job("sklearn_peer:time_fit", x_path=data["x"], y_path=data["labels"],
+                                  repeats=max(3, r // 4), n_jobs=2)))
+        medians: dict[str, list[float]] = {}
+        for _ in range(args.rounds):
+            for label, result in fresh.run_each(planned, log=lambda s: None):
+                medians.setdefault(label, []).append(result["seconds"])
+                print(f"{label}: median {result['seconds'] * 1e3:.2f} ms, "
+                      f"min {min(result['times']) * 1e3:.2f} ms, mistakes {result['mistakes']}", flush=True)
+    sk = statistics.median(medians["scikit-learn Perceptron n_jobs=2"])
+    for label, values in medians.items():
+        m = statistics.median(values)
+        print(f"{label}: median of round medians {m * 1e3:.2f} ms, scikit-learn n_jobs=2 / this {sk / m:.1f}x")
+    print(f"load average after: {os.getloadavg()}")
 
 
 if __name__ == "__main__":

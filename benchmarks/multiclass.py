@@ -1,15 +1,13 @@
 """Ten classes at once: the one-vs-rest online rule (K = 10 outputs, each
 sample read once for all of them) and the multiclass rule, against
-scikit-learn's multi-class Perceptron (one-vs-rest, n_jobs=1 and 2)."""
+scikit-learn's multi-class Perceptron (one-vs-rest, n_jobs=1 and 2). Each
+method in its own fresh process (see fresh.py)."""
 
-import torch
+from typing import Optional
 
-from torch_perceptron import ops
-
-from . import baselines
-from .data import teacher_multiclass
-from .online import one_thread
-from .timing import median_seconds
+from . import fresh
+from .data import load, save_multiclass
+from .online import timed_update
 
 READ = "floor: read x once (x.sum(), 1 thread)"
 OVR = "torch_perceptron online_update, one-vs-rest K={k} (CPU, {t} threads)"
@@ -18,82 +16,74 @@ MINIBATCH = "pure-PyTorch mini-batch rule, one-vs-rest K={k} (B={b})"
 SKLEARN = "scikit-learn Perceptron multi-class, n_jobs={j}"
 SKLEARN_1 = SKLEARN.format(j=1)
 SKLEARN_2 = SKLEARN.format(j=2)
+OVR_CUDA = "torch_perceptron online_update, one-vs-rest K={k} (CUDA)"
+MULTI_CUDA = "torch_perceptron multiclass_update K={k} (CUDA)"
 
 
-def run(n: int, d: int, k: int, repeats: int, batch_size: int, log=print) -> list[dict]:
-    """Every row for ``k`` classes at ``n x d``: method, seconds (median of
-    ``repeats``), mistakes and a note."""
-    data = teacher_multiclass(n, d, k, seed=7)
-    x, labels, onehot = data.x, data.labels, data.onehot
-    rows: list[dict] = []
+def time_ovr(x: str, onehot: str, repeats: int, threads: Optional[int] = None) -> dict:
+    """online_update with [N, K] 0/1 labels (on ``threads`` threads, default:
+    torch's default); also how many threads it had."""
+    import torch
 
-    def add(method, seconds, mistakes, note="", times=()):
-        rows.append(
-            dict(group="multiclass", size=f"{n}x{d}", n=n, d=d, k=k, method=method,
-                 seconds=seconds, times=list(times), mistakes=mistakes, note=note)
-        )
-        log(f"  K={k} {n}x{d} {method}: {seconds * 1e3:.3f} ms")
+    from torch_perceptron import ops
 
-    t, ts = median_seconds(one_thread(lambda: x.sum()), repeats)
-    add(READ, t, None, times=ts)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    xt, yt = load(x), load(onehot)
+    result = timed_update(lambda w, b: ops.online_update(w, b, xt, yt), yt.shape[1], xt.shape[1], repeats)
+    result["threads"] = torch.get_num_threads()
+    return result
 
-    w, b = torch.zeros(k, d), torch.zeros(k)
 
-    def zero():
-        w.zero_()
-        b.zero_()
+def time_multi(x: str, labels: str, k: int, repeats: int, threads: Optional[int] = None) -> dict:
+    import torch
 
-    out = {}
+    from torch_perceptron import ops
 
-    def ovr():
-        out["m"] = ops.online_update(w, b, x, onehot)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    xt, yt = load(x), load(labels)
+    return timed_update(lambda w, b: ops.multiclass_update(w, b, xt, yt), k, xt.shape[1], repeats)
 
-    t, ts = median_seconds(ovr, repeats, setup=zero)
-    add(OVR.format(k=k, t=torch.get_num_threads()), t, int(out["m"].sum()),
-        "mistakes summed over the K outputs", ts)
 
-    def multi():
-        out["m"] = ops.multiclass_update(w, b, x, labels)
+def plan(n: int, d: int, k: int, data_dir: str, repeats: int, batch_size: int,
+         cuda: bool = False) -> list[tuple[str, dict]]:
+    """The (method, job) pairs of the K-class table."""
+    p = save_multiclass(data_dir, n, d, k, seed=7)
+    out = [
+        (READ, fresh.job("online:time_read", x=p["x"], repeats=repeats)),
+        (OVR, fresh.job("multiclass:time_ovr", x=p["x"], onehot=p["onehot"], repeats=repeats)),
+        (MULTI.format(k=k), fresh.job("multiclass:time_multi", x=p["x"], labels=p["labels"], k=k,
+                                      repeats=repeats)),
+        (MINIBATCH.format(k=k, b=batch_size),
+         fresh.job("online:time_minibatch", x=p["x"], y=p["onehot"], repeats=repeats, batch_size=batch_size)),
+    ]
+    out += [(SKLEARN.format(j=j), fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["labels"],
+                                            repeats=repeats, n_jobs=j)) for j in (1, 2)]
+    if cuda:
+        out += [
+            (OVR_CUDA.format(k=k), fresh.job("online:time_cuda", x=p["x"], y=p["onehot"], repeats=repeats, k=k)),
+            (MULTI_CUDA.format(k=k), fresh.job("online:time_cuda", x=p["x"], y=p["labels"], repeats=repeats,
+                                               multiclass=True, k=k)),
+        ]
+    return out
 
-    t, ts = median_seconds(multi, repeats, setup=zero)
-    add(MULTI.format(k=k), t, int(out["m"].sum()), times=ts)
 
-    t, ts = median_seconds(
-        lambda: out.__setitem__("m", baselines.torch_minibatch_epoch(w, b, x, onehot, batch_size)),
-        repeats,
-        setup=zero,
-    )
-    add(MINIBATCH.format(k=k, b=batch_size), t, int(out["m"].sum()),
-        "mistakes summed over the K outputs", ts)
-
-    xn, yn = x.numpy(), labels.numpy()
-    for jobs in (1, 2):
-        model = baselines.sklearn_perceptron(n_jobs=jobs)
-        t, ts = median_seconds(lambda: baselines.sklearn_fit(model, xn, yn), repeats)
-        add(SKLEARN.format(j=jobs), t, None, baselines.sklearn_dtype_note(model), ts)
-
-    if torch.cuda.is_available():
-        name = torch.cuda.get_device_name(0)
-        xc, onehot_c, labels_c = x.cuda(), onehot.cuda(), labels.cuda()
-        wc, bc = torch.zeros(k, d, device="cuda"), torch.zeros(k, device="cuda")
-
-        def zero_c():
-            wc.zero_()
-            bc.zero_()
-
-        for label, call in (
-            (f"torch_perceptron online_update, one-vs-rest K={k} (CUDA {name})",
-             lambda: ops.online_update(wc, bc, xc, onehot_c)),
-            (f"torch_perceptron multiclass_update K={k} (CUDA {name})",
-             lambda: ops.multiclass_update(wc, bc, xc, labels_c)),
-        ):
-            try:
-                t, ts = median_seconds(lambda: out.__setitem__("m", call()), repeats,
-                                       setup=zero_c, sync=True)
-                add(label, t, int(out["m"].sum()), "data already on the GPU", ts)
-            except RuntimeError as error:
-                add(label, float("nan"), None, f"failed: {str(error).splitlines()[0]}")
-    return rows
+def rows(n: int, d: int, k: int, labelled: list[tuple[str, dict]]) -> list[dict]:
+    """The table rows from the (method, result) pairs."""
+    out = []
+    for method, r in labelled:
+        note = r["note"]
+        if method == OVR:
+            method = OVR.format(k=k, t=r["threads"])
+        if r["mistakes"] is not None and ("one-vs-rest" in method or "mini-batch" in method):
+            note = "mistakes summed over the K outputs" + (f"; {note}" if note else "")
+        if "(CUDA)" in method and "GPU;" in note:
+            note, device = note.rsplit("; ", 1)
+            method = method.replace("(CUDA)", f"(CUDA {device})")
+        out.append(dict(group="multiclass", size=f"{n}x{d}", n=n, d=d, k=k, method=method,
+                        seconds=r["seconds"], times=r["times"], mistakes=r["mistakes"], note=note))
+    return out
 
 
 def ratios(rows: list[dict]) -> None:

@@ -68,6 +68,16 @@ def multiclass_md(rows: list[dict]) -> str:
     )
 
 
+def pinning_md(rows: list[dict]) -> str:
+    return _table(
+        ["method", "default environment (median)", "spread", "OMP_PROC_BIND=spread OMP_PLACES=cores (median)",
+         "spread", "pinned / default"],
+        [[r["method"], _ms(r["seconds"]), _spread(r), _ms(r["pinned_seconds"]),
+          _spread(dict(times=r["pinned_times"], seconds=r["pinned_seconds"])), _x(r["pinned_over_default"])]
+         for r in rows],
+    )
+
+
 def overhead_md(rows: list[dict]) -> str:
     return _table(
         ["batch (N x D), K", "call", "time per call (median)", "spread", "vs plain addmm"],
@@ -111,11 +121,17 @@ def markdown(results: dict) -> str:
         f"{p.get('min_total_seconds', 0)} s in all are repeated up to {p.get('max_repeats')} times), "
         "each from zero weights; spread = interquartile range / median, of how many repeats. vs scikit-learn = its time / this "
         "time (> 1: faster); vs read floor = this time / the time to read x once. "
-        "Floors run on one thread, like the K=1 online kernel; the mini-batch rule and "
-        "scikit-learn use what they use by default.",
+        "Every method runs in its own fresh process, started with the environment the suite was "
+        "given (it sets no OpenMP variable itself). Floors run on one thread, like the K=1 online "
+        "kernel; the mini-batch rule and scikit-learn use what they use by default.",
         online_md(results["online"]),
         f"### Ten classes at {results['multiclass'][0]['size']}: one-vs-rest and multiclass",
         multiclass_md(results["multiclass"]),
+        "### The OpenMP binding variables, method by method",
+        "Each method twice, each time in a fresh process: the default environment (neither "
+        "variable set), then `OMP_PROC_BIND=spread OMP_PLACES=cores`. pinned / default > 1: the "
+        "variables slow the method down.",
+        pinning_md(results["pinning"]) if results.get("pinning") else "(skipped)",
         "### Small batches: the fixed cost of a call",
         f"Each repeat times {100} calls in a row on the same batch (the update ops change the weights "
         "as they go); the table gives the median time per call.",

@@ -3,32 +3,26 @@
     python -m benchmarks.run            # full suite, a few minutes on 2 cores
     python -m benchmarks.run --quick    # tiny sizes: checks that it runs and is right
 
-Writes ``latest.md``, ``latest.json`` and ``latest.png`` into ``--out-dir``
-(default ``benchmarks/results``, or ``benchmarks/results/quick`` with
-``--quick``). Exits with status 1 when a correctness check fails. Nothing here
+Every method is timed in its own fresh process with the caller's environment
+(fresh.py); nothing here sets an OpenMP variable. Writes ``latest.md``,
+``latest.json`` and ``latest.png`` into ``--out-dir`` (default
+``benchmarks/results``, or ``benchmarks/results/quick`` with ``--quick``). Exits with status 1 when a correctness check fails. Nothing here
 asserts on time.
 """
 
+import argparse
+import datetime
+import math
 import os
+import shlex
+import sys
+import tempfile
 
-# OpenMP reads these once, when torch loads its runtime: pin one thread per
-# core, or both threads of the K > 1 kernels may share a core. A caller's own
-# settings win.
-os.environ.setdefault("OMP_PROC_BIND", "spread")
-os.environ.setdefault("OMP_PLACES", "cores")
+import torch
 
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import math  # noqa: E402
-import shlex  # noqa: E402
-import sys  # noqa: E402
-
-import torch  # noqa: E402
-
-from . import accuracy, checks, memory, multiclass, online, overhead, report  # noqa: E402
-from . import sklearn_estimator  # noqa: E402
-from . import timing  # noqa: E402
-from .timing import machine  # noqa: E402
+from . import accuracy, checks, fresh, memory, multiclass, online, overhead, pinning, report
+from . import sklearn_estimator, timing
+from .timing import machine
 
 FULL_SIZES = [(400, 2), (100_000, 100), (20_000, 1_000), (1_000_000, 32)]
 QUICK_SIZES = [(400, 2), (2_000, 20), (500, 100), (5_000, 8)]
@@ -46,6 +40,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, help="epochs for the accuracy table (default 50, quick 10)")
     p.add_argument("--seed", type=int, default=0, help="split and shuffling seed for the accuracy table")
     p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
+    p.add_argument("--skip-pinning", action="store_true",
+                   help="leave out the table of each method with and without OMP_PROC_BIND/OMP_PLACES")
     p.add_argument("--out-dir", help="where latest.md/.json/.png go")
     args = p.parse_args(argv)
     args.repeats = args.repeats or (2 if args.quick else 7)
@@ -70,21 +66,38 @@ def collect(args: argparse.Namespace, log=print) -> dict:
                        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
                        sizes=[f"{n}x{d}" for n, d in sizes]),
     }
+    pinned = {v: os.environ[v] for v in fresh.PIN if v in os.environ}
+    if pinned:
+        log(f"note: the caller's environment sets {pinned}; every method runs with it "
+            "(the pinning table shows what it does)")
     log("correctness checks ...")
     results["checks"] = checks.run(args.quick)
 
-    log("online epoch ...")
-    rows = []
-    for n, d in sizes:
-        rows += online.run_size(n, d, args.repeats, args.seed_slice, args.batch_size, log=log)
-    online.ratios(rows)
-    results["online"] = rows
+    # Quick mode runs all jobs of a table in one fresh process; the full suite
+    # gives each method its own.
+    shared, mts = args.quick, results["params"]["min_total_seconds"]
+    cuda = torch.cuda.is_available()
+    with tempfile.TemporaryDirectory(prefix="torch_perceptron_bench_") as data_dir:
+        log("online epoch ...")
+        rows = []
+        for n, d in sizes:
+            planned = online.plan(n, d, data_dir, args.repeats, args.seed_slice, args.batch_size, cuda)
+            rows += online.rows(n, d, fresh.run_each(planned, shared, None, mts, log, f"{n}x{d} "))
+        online.ratios(rows)
+        results["online"] = rows
 
-    log("ten classes ...")
-    n, d = (2_000, 20) if args.quick else (100_000, 100)
-    rows = multiclass.run(n, d, 10, args.repeats, args.batch_size, log=log)
-    multiclass.ratios(rows)
-    results["multiclass"] = rows
+        log("ten classes ...")
+        n, d = (2_000, 20) if args.quick else (100_000, 100)
+        planned = multiclass.plan(n, d, 10, data_dir, args.repeats, args.batch_size, cuda)
+        rows = multiclass.rows(n, d, 10, fresh.run_each(planned, shared, None, mts, log, f"K=10 {n}x{d} "))
+        multiclass.ratios(rows)
+        results["multiclass"] = rows
+
+        results["pinning"] = []
+        if not args.skip_pinning:
+            log("with and without OMP_PROC_BIND/OMP_PLACES ...")
+            planned = pinning.plan(n, d, 10, data_dir, args.repeats, args.seed_slice, args.batch_size)
+            results["pinning"] = pinning.run(planned, shared, mts, log)
 
     log("small batches ...")
     results["overhead"] = overhead.run(32, 64, 10, args.repeats, log=log)
@@ -150,6 +163,8 @@ def completeness(results: dict, sizes) -> list[dict]:
     missing += [] if results["accuracy"] else ["accuracy"]
     bad_time = [r["method"] for r in results["online"] + results["multiclass"]
                 if not (r["seconds"] > 0 and math.isfinite(r["seconds"]))]
+    bad_time += [f"{r['method']} (pinned)" for r in results["pinning"]
+                 if not (r["pinned_seconds"] > 0 and math.isfinite(r["pinned_seconds"]))]
     return [dict(group="check", check="every row present with a finite time",
                  passed=not missing and not bad_time,
                  detail=f"missing: {missing}; no time: {bad_time}" if missing or bad_time else "all there")]

@@ -1,4 +1,7 @@
-"""Medians of repeated wall-clock timings, and a description of the machine."""
+"""Medians of repeated wall-clock timings, and a description of the machine.
+
+torch is imported only where it is used: a process timing scikit-learn loads
+this module without it (see fresh.py)."""
 
 import os
 import platform
@@ -6,8 +9,6 @@ import statistics
 import subprocess
 import time
 from typing import Callable, Optional
-
-import torch
 
 # Repeat fast calls up to this much timed work (0 disables; --quick sets 0).
 MIN_TOTAL_SECONDS = 0.5
@@ -28,6 +29,8 @@ def median_seconds(
     less. ``setup()`` runs untimed before each call (e.g. to zero the weights
     so that every repeat is the same first epoch). ``sync`` waits for the GPU
     before and after each call."""
+    if sync:
+        import torch
     for _ in range(warmup):
         if setup is not None:
             setup()
@@ -65,6 +68,7 @@ def machine() -> dict[str, object]:
     library versions, the thread settings, and the GPU when there is one."""
     import numpy
     import sklearn
+    import torch
 
     cpu = _lscpu()
     info: dict[str, object] = {

@@ -13,7 +13,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
-    # A fresh interpreter, so that the suite pins OpenMP before torch loads.
+    # As a user runs it: a fresh interpreter, the environment of the tests.
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--out-dir", str(out)],
@@ -62,6 +62,13 @@ def test_tables_have_every_row(quick_run):
     methods = " | ".join(r["method"] for r in results["multiclass"])
     for method in ("one-vs-rest K=10", "multiclass_update K=10", "n_jobs=1", "n_jobs=2"):
         assert method in methods
+    # Each method with and without the OpenMP binding variables, both timed.
+    pinning = results["pinning"]
+    for method in ("online_update (CPU)", "one-vs-rest K=10", "multiclass_update K=10", "n_jobs=2",
+                   "seed's per-sample", "mini-batch"):
+        assert any(method in r["method"] for r in pinning), method
+    assert all(r["seconds"] > 0 and r["pinned_seconds"] > 0 for r in pinning)
+    assert "### The OpenMP binding variables" in proc.stdout
     overhead = " | ".join(r["method"] for r in results["overhead"])
     for method in ("addmm", "decision_function", "batch_update", "online_update", "multiclass_update"):
         assert method in overhead

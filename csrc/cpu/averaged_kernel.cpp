@@ -20,6 +20,9 @@ struct AveragedPolicy : AveragedArgs<scalar_t> {
   explicit AveragedPolicy(const AveragedArgs<scalar_t>& a)
       : AveragedArgs<scalar_t>(a) {}
 
+  // Writes only on a mistake, to rows of its own output: no per-thread copy.
+  AveragedPolicy block(int64_t, int64_t) { return *this; }
+  void flush() {}
   static constexpr bool kOnCorrect = false;
   void correct(int64_t) {}
   void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step,
@@ -40,7 +43,7 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
 
   void correct() {}
   void mistake(int64_t i, const scalar_t* xi, int64_t t, int64_t yhat,
-               scalar_t step) {
+               scalar_t step, const cpu::MulticlassModel<scalar_t>&) {
     const scalar_t cs = static_cast<scalar_t>(*this->count + i) * step;
     const int64_t in = this->in;
     cpu::axpy(this->weight_acc + t * in, xi, cs, in);
@@ -50,7 +53,7 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
       this->bias_acc[yhat] -= cs;
     }
   }
-  void done() {}
+  void done(const cpu::MulticlassModel<scalar_t>&) {}
 };
 
 }  // namespace

@@ -3,15 +3,22 @@
 //
 // One weight row per class, the predicted class is the argmax of the K decision
 // values, and a mistake moves two rows. Every sample needs all K rows before it
-// can update, so it runs on one thread.
+// can update, so it runs on one thread: splitting the K dots of a sample
+// across two threads would need a handshake per sample, which costs more than
+// the dots. What it gains instead is one pass over x_i for up to kGroupRows
+// classes (dots_group), decision values compared as vectors (a vector max, then
+// the first lane equal to it: no branch per class), and the rows in a
+// cache-line-aligned, padded copy (PaddedRows), like the online loop.
 //
 // A variant's extra work is a Policy with three hooks: correct() after a
-// correct prediction, mistake(i, x_i, t, yhat, step) before row t gains
-// step * x_i and row yhat loses it, and done() after the last sample. The
-// plain rule's hooks are empty and compile away.
+// correct prediction, mistake(i, x_i, t, yhat, step, model) before row t
+// gains step * x_i and row yhat loses it, and done(model) after the last
+// sample; model (MulticlassModel) is the loop's current copy of the weights
+// and biases. The plain rule's hooks are empty and compile away.
 #pragma once
 
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -21,12 +28,50 @@
 
 namespace torch_perceptron::cpu {
 
+// The loop's working copy of the model, as a policy's hooks see it.
+template <typename scalar_t>
+struct MulticlassModel {
+  const PaddedRows<scalar_t>& w;
+  const Lanes<scalar_t>* bias;  // kGroupRows classes a vector
+  int64_t k, in;
+
+  const scalar_t* row(int64_t c) const { return w.row(c); }
+  scalar_t bias_of(int64_t c) const {
+    return bias[c / kGroupRows][c % kGroupRows];
+  }
+  // Rows and biases into plain [K, in] and [K] arrays.
+  void copy_to(scalar_t* dst_w, scalar_t* dst_b) const {
+    for (int64_t c = 0; c < k; ++c) {
+      std::memcpy(dst_w + c * in, row(c), in * sizeof(scalar_t));
+      dst_b[c] = bias_of(c);
+    }
+  }
+};
+
 struct NoMulticlassPolicy {
   void correct() {}
-  template <typename scalar_t>
-  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t) {}
-  void done() {}
+  template <typename scalar_t, typename Model>
+  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
+               const Model&) {}
+  template <typename Model>
+  void done(const Model&) {}
 };
+
+// The largest lane of v, in a tree of lane-wise maxima.
+template <typename scalar_t>
+[[gnu::always_inline]] inline scalar_t max_lane(Lanes<scalar_t> v) {
+  Vec4<scalar_t> m4;
+  if constexpr (kGroupRows == 8) {
+    const Vec4<scalar_t> a = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+    const Vec4<scalar_t> b = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+    m4 = a > b ? a : b;
+  } else {
+    m4 = v;
+  }
+  const scalar_t m0 = m4[0] > m4[2] ? m4[0] : m4[2];
+  const scalar_t m1 = m4[1] > m4[3] ? m4[1] : m4[3];
+  return m0 > m1 ? m0 : m1;
+}
 
 // Returns the first row whose decision value is not finite, or -1.
 template <typename scalar_t, typename Policy>
@@ -34,38 +79,74 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
                         int64_t in, int64_t k, scalar_t lr, bool fit_intercept,
                         int64_t* mistakes, Policy& policy) {
-  std::vector<scalar_t> z(k);
+  using V = Lanes<scalar_t>;
+  using M = LaneMask<scalar_t>;
+  constexpr int64_t G = kGroupRows;
+  const int64_t groups = (k + G - 1) / G;
+  const int64_t last = k - (groups - 1) * G;  // classes in the last group
+  const unsigned live_last = (1u << last) - 1;
+  PaddedRows<scalar_t> wp(k, in);
+  wp.load_from(w, in, k, in);
+  const int64_t stride = wp.stride();
+  // Lanes past the last class have a bias of -inf: their decision value
+  // (-inf) never wins the argmax against a finite one.
+  std::vector<V> bias(groups), z(groups);
+  for (int64_t c = 0; c < groups * G; ++c) {
+    bias[c / G][c % G] =
+        c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
+  }
+  const MulticlassModel<scalar_t> model{wp, bias.data(), k, in};
+  int64_t wrong = 0;
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
     prefetch_row_ahead(x, i, n, in);
-    dots(w, in, xi, in, k, z.data());
+    for (int64_t g = 0; g + 1 < groups; ++g) {
+      z[g] = dots_group<G>(wp.row(g * G), stride, xi, in) + bias[g];
+    }
+    z[groups - 1] = with_rows(last, [&](auto r) [[gnu::always_inline]] {
+                      return dots_group<decltype(r)::value>(
+                          wp.row((groups - 1) * G), stride, xi, in);
+                    }) +
+                    bias[groups - 1];
+    // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
+    M bad = {};
+    for (int64_t g = 0; g + 1 < groups; ++g) bad |= (z[g] - z[g]) != 0;
+    const V zl = z[groups - 1];
+    if (lane_bits(bad) != 0 || (lane_bits(M((zl - zl) != 0)) & live_last)) {
+      return i;
+    }
+    // The argmax: the largest value, then the first class that has it, so
+    // the lowest index wins a tie, as a strictly-greater scan does.
+    V top = z[0];
+    for (int64_t g = 1; g < groups; ++g) top = z[g] > top ? z[g] : top;
+    const V best = V{} + max_lane<scalar_t>(top);
     int64_t yhat = 0;
-    scalar_t best = 0;
-    for (int64_t c = 0; c < k; ++c) {
-      const scalar_t zc = z[c] + b[c];
-      if (!std::isfinite(zc)) return i;
-      // Strictly greater: the lowest index wins a tie.
-      if (c == 0 || zc > best) {
-        best = zc;
-        yhat = c;
+    for (int64_t g = 0; g < groups; ++g) {
+      const unsigned hit = lane_bits(M(z[g] == best));
+      if (hit != 0) {
+        yhat = g * G + __builtin_ctz(hit);
+        break;
       }
     }
     const int64_t t = y[i];
     if (yhat != t) {
-      *mistakes += 1;
+      ++wrong;
       const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
-      policy.mistake(i, xi, t, yhat, step);
-      axpy(w + t * in, xi, step, in);
-      axpy(w + yhat * in, xi, -step, in);
+      policy.mistake(i, xi, t, yhat, step, model);
+      axpy_padded(wp.row(t), xi, step, in);
+      axpy_padded(wp.row(yhat), xi, -step, in);
       if (fit_intercept) {
-        b[t] += step;
-        b[yhat] -= step;
+        bias[t / G][t % G] += step;
+        bias[yhat / G][yhat % G] -= step;
       }
     } else {
       policy.correct();
     }
   }
-  policy.done();
+  policy.done(model);
+  wp.store_to(w, in, k, in);
+  for (int64_t c = 0; c < k; ++c) b[c] = bias[c / G][c % G];
+  *mistakes += wrong;
   return -1;
 }
 

@@ -22,22 +22,43 @@ template <typename scalar_t>
 struct PocketPolicy : PocketArgs<scalar_t> {
   explicit PocketPolicy(const PocketArgs<scalar_t>& a) : PocketArgs<scalar_t>(a) {}
 
-  void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-    if (this->run[o] > this->best[o]) {
-      this->best[o] = this->run[o];
-      std::memcpy(this->pocket_w + o * this->in, w_o, this->in * sizeof(scalar_t));
-      this->pocket_b[o] = bias_o;
+  // The run lengths of the outputs one thread runs, in that thread's memory
+  // (they change on every sample, and neighbouring outputs of two threads
+  // would share a cache line); written back by flush().
+  struct Block {
+    PocketPolicy* p;
+    int64_t o0, rows;
+    int64_t run[cpu::kRowBlock], best[cpu::kRowBlock];
+
+    void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
+      const int64_t r = o - o0;
+      if (run[r] > best[r]) {
+        best[r] = run[r];
+        std::memcpy(p->pocket_w + o * p->in, w_o, p->in * sizeof(scalar_t));
+        p->pocket_b[o] = bias_o;
+      }
     }
-  }
-  static constexpr bool kOnCorrect = true;
-  void correct(int64_t o) { ++this->run[o]; }
-  void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
-               const scalar_t* w_o, scalar_t bias_o) {
-    keep_if_record(o, w_o, bias_o);
-    this->run[o] = 0;
-  }
-  void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-    keep_if_record(o, w_o, bias_o);
+    static constexpr bool kOnCorrect = true;
+    void correct(int64_t o) { ++run[o - o0]; }
+    void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
+                 const scalar_t* w_o, scalar_t bias_o) {
+      keep_if_record(o, w_o, bias_o);
+      run[o - o0] = 0;
+    }
+    void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
+      keep_if_record(o, w_o, bias_o);
+    }
+    void flush() {
+      std::memcpy(p->run + o0, run, rows * sizeof(int64_t));
+      std::memcpy(p->best + o0, best, rows * sizeof(int64_t));
+    }
+  };
+
+  Block block(int64_t o0, int64_t rows) {
+    Block b{this, o0, rows, {}, {}};
+    std::memcpy(b.run, this->run + o0, rows * sizeof(int64_t));
+    std::memcpy(b.best, this->best + o0, rows * sizeof(int64_t));
+    return b;
   }
 };
 
@@ -46,19 +67,21 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
       : PocketArgs<scalar_t>(a) {}
 
-  void keep_if_record() {
+  void keep_if_record(const cpu::MulticlassModel<scalar_t>& model) {
     if (*this->run > *this->best) {
       *this->best = *this->run;
-      std::memcpy(this->pocket_w, this->w, this->k * this->in * sizeof(scalar_t));
-      std::memcpy(this->pocket_b, this->b, this->k * sizeof(scalar_t));
+      model.copy_to(this->pocket_w, this->pocket_b);
     }
   }
   void correct() { ++*this->run; }
-  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t) {
-    keep_if_record();
+  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
+               const cpu::MulticlassModel<scalar_t>& model) {
+    keep_if_record(model);
     *this->run = 0;
   }
-  void done() { keep_if_record(); }
+  void done(const cpu::MulticlassModel<scalar_t>& model) {
+    keep_if_record(model);
+  }
 };
 
 }  // namespace

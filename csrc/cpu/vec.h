@@ -12,6 +12,11 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 static_assert(sizeof(float) == 4 && sizeof(double) == 8);
 
@@ -120,17 +125,17 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 #endif
 }
 
-// The dot products of one sample x with R weight rows w[r * stride ...],
+// The dot products of one sample x with R PaddedRows rows w[r * stride ...],
 // before their horizontal sums: x is loaded once for all R rows. Each row
 // keeps two independent vector sums (even and odd vectors) so consecutive adds
 // do not wait on each other; a single running sum would be a chain the
 // compiler may not reorder without -ffast-math. The order of additions is the
-// same for every R, so every R gives each row the same bits. kPaddedW: the
-// rows of w are PaddedRows (zeros past n up to a whole vector), so the tail
-// reads w as a whole vector; the padding times the zeros of x's masked tail
-// adds +0, exactly what a masked load of w adds.
-template <int R, bool kPaddedW, typename scalar_t>
-inline void accumulate(const scalar_t* __restrict w, int64_t stride,
+// same for every R, so every R gives each row the same bits. The rows are
+// padded with zeros to a whole vector, so the tail reads w as a whole vector;
+// the padding times the zeros of x's masked tail adds +0, exactly what a
+// masked load of w adds.
+template <int R, typename scalar_t>
+[[gnu::always_inline]] inline void accumulate(const scalar_t* __restrict w, int64_t stride,
                        const scalar_t* __restrict x, int64_t n,
                        Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
@@ -152,55 +157,157 @@ inline void accumulate(const scalar_t* __restrict w, int64_t stride,
   if (j < n) {
     const Vec<scalar_t> xt = load_tail(x + j, n - j);
     for (int r = 0; r < R; ++r) {
-      const scalar_t* wt = w + r * stride + j;
-      odd[r] = madd(odd[r], kPaddedW ? load(wt) : load_tail(wt, n - j), xt);
+      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
     }
   }
 }
 
-// The dots of one sample x with R weight rows, one horizontal sum per row.
-template <int R, typename scalar_t>
-inline void dots(const scalar_t* __restrict w, int64_t stride,
-                 const scalar_t* __restrict x, int64_t n, scalar_t* out) {
-  Vec<scalar_t> even[R] = {}, odd[R] = {};
-  accumulate<R, false>(w, stride, x, n, even, odd);
-  for (int r = 0; r < R; ++r) out[r] = reduce(even[r] + odd[r]);
-}
-
-// The dots of x with `rows` consecutive weight rows, four at a time.
+#if defined(__AVX512F__) && !defined(TORCH_PERCEPTRON_NO_WIDE)
+#define TORCH_PERCEPTRON_WIDE_SUMS 1
+// With AVX-512 a row's two vector sums sit side by side in one 64-byte
+// register, [even | odd], so that a step over 2 L elements is one load and
+// one fused multiply-add per row instead of two. Every lane sees exactly the
+// additions of accumulate (a last lone vector goes to the even half, a shorter
+// tail to the odd half), so the bits are the same.
 template <typename scalar_t>
-inline void dots(const scalar_t* w, int64_t stride, const scalar_t* x,
-                 int64_t n, int64_t rows, scalar_t* out) {
-  int64_t r = 0;
-  for (; r + 4 <= rows; r += 4) dots<4>(w + r * stride, stride, x, n, out + r);
-  for (; r + 2 <= rows; r += 2) dots<2>(w + r * stride, stride, x, n, out + r);
-  if (r < rows) dots<1>(w + r * stride, stride, x, n, out + r);
-}
-
-// Four lanes of scalar_t, for the four decision values of a group of rows.
-template <typename scalar_t>
-struct Vec4Of;
+struct WideOf;
 template <>
-struct Vec4Of<float> {
+struct WideOf<float> {
+  typedef float type __attribute__((vector_size(64)));
+};
+template <>
+struct WideOf<double> {
+  typedef double type __attribute__((vector_size(64)));
+};
+template <typename scalar_t>
+using Wide = typename WideOf<scalar_t>::type;
+
+template <typename scalar_t>
+inline Wide<scalar_t> load_wide(const scalar_t* p) {
+  Wide<scalar_t> v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+template <typename scalar_t>
+inline void store_wide(scalar_t* p, Wide<scalar_t> v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+// The first n_tail (< 2 L) elements, zeros past them, nothing read beyond.
+inline Wide<float> load_wide_tail(const float* p, int64_t n_tail) {
+  return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n_tail) - 1), p);
+}
+inline Wide<double> load_wide_tail(const double* p, int64_t n_tail) {
+  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << n_tail) - 1), p);
+}
+inline Wide<float> madd(Wide<float> acc, Wide<float> a, Wide<float> b) {
+  return _mm512_fmadd_ps(a, b, acc);
+}
+inline Wide<double> madd(Wide<double> acc, Wide<double> a, Wide<double> b) {
+  return _mm512_fmadd_pd(a, b, acc);
+}
+inline VecOf<float>::type lo(Wide<float> v) {
+  return __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+}
+inline VecOf<float>::type hi(Wide<float> v) {
+  return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+}
+inline VecOf<double>::type lo(Wide<double> v) {
+  return __builtin_shufflevector(v, v, 0, 1, 2, 3);
+}
+inline VecOf<double>::type hi(Wide<double> v) {
+  return __builtin_shufflevector(v, v, 4, 5, 6, 7);
+}
+
+template <int R, typename scalar_t>
+[[gnu::always_inline]] inline void accumulate_wide(const scalar_t* __restrict w, int64_t stride,
+                            const scalar_t* __restrict x, int64_t n,
+                            Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
+  constexpr int L = kLanes<scalar_t>;
+  Wide<scalar_t> acc[R] = {};
+  int64_t j = 0;
+  for (; j + 2 * L <= n; j += 2 * L) {
+    const Wide<scalar_t> xv = load_wide(x + j);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
+    }
+  }
+  const int64_t rest = n - j;
+  if (rest > L) {
+    const Wide<scalar_t> xv = load_wide_tail(x + j, rest);
+    for (int r = 0; r < R; ++r) {
+      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    even[r] = lo(acc[r]);
+    odd[r] = hi(acc[r]);
+  }
+  if (rest == L) {
+    const Vec<scalar_t> xv = load(x + j);
+    for (int r = 0; r < R; ++r) {
+      even[r] = madd(even[r], load(w + r * stride + j), xv);
+    }
+  } else if (rest > 0 && rest < L) {
+    const Vec<scalar_t> xt = load_tail(x + j, rest);
+    for (int r = 0; r < R; ++r) {
+      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
+    }
+  }
+}
+#endif
+
+// Rows whose decision values are computed and compared as one vector: as many
+// as their two vector sums each fit in registers beside x (32 vector registers
+// with AVX-512, 16 otherwise). Only speed depends on it: each row's sums are
+// the same whatever rows share its group. Defining TORCH_PERCEPTRON_GROUP_ROWS
+// (4 or 8), or TORCH_PERCEPTRON_NO_WIDE (no 64-byte sums), at build time
+// selects the other variants, to compare their speed.
+#if defined(TORCH_PERCEPTRON_GROUP_ROWS)
+constexpr int kGroupRows = TORCH_PERCEPTRON_GROUP_ROWS;
+#elif defined(__AVX512F__)
+constexpr int kGroupRows = 8;
+#else
+constexpr int kGroupRows = 4;
+#endif
+static_assert(kGroupRows == 4 || kGroupRows == 8);
+
+// N lanes of scalar_t, and the lane masks of comparing them.
+template <typename scalar_t, int N>
+struct LanesOf;
+template <>
+struct LanesOf<float, 4> {
   typedef float type __attribute__((vector_size(16)));
   typedef int32_t mask __attribute__((vector_size(16)));
 };
 template <>
-struct Vec4Of<double> {
+struct LanesOf<double, 4> {
   typedef double type __attribute__((vector_size(32)));
   typedef int64_t mask __attribute__((vector_size(32)));
 };
+template <>
+struct LanesOf<float, 8> {
+  typedef float type __attribute__((vector_size(32)));
+  typedef int32_t mask __attribute__((vector_size(32)));
+};
+template <>
+struct LanesOf<double, 8> {
+  typedef double type __attribute__((vector_size(64)));
+  typedef int64_t mask __attribute__((vector_size(64)));
+};
 
 template <typename scalar_t>
-using Vec4 = typename Vec4Of<scalar_t>::type;
+using Vec4 = typename LanesOf<scalar_t, 4>::type;
+// The decision values (and biases, targets, errors) of a group of rows.
 template <typename scalar_t>
-using Mask4 = typename Vec4Of<scalar_t>::mask;
+using Lanes = typename LanesOf<scalar_t, kGroupRows>::type;
+template <typename scalar_t>
+using LaneMask = typename LanesOf<scalar_t, kGroupRows>::mask;
 
 // reduce() of four vectors at once, [reduce(a), reduce(b), reduce(c),
 // reduce(d)]: the same pairwise tree for every row, so each lane is the bit
 // pattern reduce() gives, in a dozen shuffles and adds instead of four
 // separate horizontal sums.
-inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
+[[gnu::always_inline]] inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
                            VecOf<float>::type c, VecOf<float>::type d) {
   // [lanes 0-3 + 4-7 of a, of b] and of c, d.
   const VecOf<float>::type ab =
@@ -217,7 +324,7 @@ inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
          __builtin_shufflevector(h2, h2, 1, 5, 3, 7);
 }
 
-inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
+[[gnu::always_inline]] inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
                             VecOf<double>::type c, VecOf<double>::type d) {
   // [lanes 0-1 + 2-3 of a, of b] and of c, d.
   const VecOf<double>::type ab = __builtin_shufflevector(a, b, 0, 1, 4, 5) +
@@ -228,8 +335,20 @@ inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
          __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
 }
 
+// The horizontal sums of the group's vectors s[0, kGroupRows), one per lane.
+template <typename scalar_t>
+[[gnu::always_inline]] inline Lanes<scalar_t> reduce_group(const Vec<scalar_t> (&s)[kGroupRows]) {
+  if constexpr (kGroupRows == 4) {
+    return reduce4(s[0], s[1], s[2], s[3]);
+  } else {
+    const Vec4<scalar_t> a = reduce4(s[0], s[1], s[2], s[3]);
+    const Vec4<scalar_t> b = reduce4(s[4], s[5], s[6], s[7]);
+    return __builtin_shufflevector(a, b, 0, 1, 2, 3, 4, 5, 6, 7);
+  }
+}
+
 // Bit l set where lane l of m (all ones or zero) is set.
-inline unsigned lane_bits(Mask4<float> m) {
+inline unsigned lane_bits(LanesOf<float, 4>::mask m) {
 #if defined(__SSE__)
   return static_cast<unsigned>(
       __builtin_ia32_movmskps(reinterpret_cast<Vec4<float>>(m)));
@@ -240,7 +359,7 @@ inline unsigned lane_bits(Mask4<float> m) {
 #endif
 }
 
-inline unsigned lane_bits(Mask4<double> m) {
+inline unsigned lane_bits(LanesOf<double, 4>::mask m) {
 #if defined(__AVX__)
   return static_cast<unsigned>(
       __builtin_ia32_movmskpd256(reinterpret_cast<Vec4<double>>(m)));
@@ -251,20 +370,108 @@ inline unsigned lane_bits(Mask4<double> m) {
 #endif
 }
 
-// The dots of x with R <= 4 PaddedRows rows, as lanes [0, R) of one vector
-// (zeros past R): each lane the bits dots<R> gives that row.
+inline unsigned lane_bits(LanesOf<float, 8>::mask m) {
+#if defined(__AVX__)
+  return static_cast<unsigned>(__builtin_ia32_movmskps256(
+      reinterpret_cast<LanesOf<float, 8>::type>(m)));
+#else
+  unsigned bits = 0;
+  for (int l = 0; l < 8; ++l) bits |= unsigned(m[l] != 0) << l;
+  return bits;
+#endif
+}
+
+inline unsigned lane_bits(LanesOf<double, 8>::mask m) {
+  const LanesOf<double, 4>::mask a = __builtin_shufflevector(m, m, 0, 1, 2, 3);
+  const LanesOf<double, 4>::mask b = __builtin_shufflevector(m, m, 4, 5, 6, 7);
+  return lane_bits(a) | lane_bits(b) << 4;
+}
+
+// Lanes [0, R) from p, zeros past them, nothing read beyond p[R - 1]: a
+// masked load where the build has one. Copying R scalars into a vector on the
+// stack would cost a failed store forwarding (one wide load of two narrow
+// stores) on every sample.
 template <int R, typename scalar_t>
-inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
-                            const scalar_t* __restrict x, int64_t n) {
-  static_assert(R >= 1 && R <= 4);
-  Vec<scalar_t> even[R] = {}, odd[R] = {};
-  accumulate<R, true>(w, stride, x, n, even, odd);
-  if constexpr (R == 1) {
-    return Vec4<scalar_t>{reduce(even[0] + odd[0]), 0, 0, 0};
+[[gnu::always_inline]] inline Lanes<scalar_t> load_lanes(const scalar_t* p) {
+  static_assert(R >= 1 && R <= kGroupRows);
+  Lanes<scalar_t> v = {};
+  if constexpr (R == kGroupRows) {
+    std::memcpy(&v, p, sizeof(v));
+    return v;
+  }
+  constexpr unsigned kMask = (1u << R) - 1;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+  if constexpr (kGroupRows == 8 && std::is_same_v<scalar_t, float>) {
+    return _mm256_maskz_loadu_ps(static_cast<__mmask8>(kMask), p);
+  } else if constexpr (kGroupRows == 8) {
+    return _mm512_maskz_loadu_pd(static_cast<__mmask8>(kMask), p);
+  } else if constexpr (std::is_same_v<scalar_t, float>) {
+    return _mm_maskz_loadu_ps(static_cast<__mmask8>(kMask), p);
   } else {
+    return _mm256_maskz_loadu_pd(static_cast<__mmask8>(kMask), p);
+  }
+#else
+  (void)kMask;
+  std::memcpy(&v, p, R * sizeof(scalar_t));
+  return v;
+#endif
+}
+
+// The dots of x with R <= kGroupRows PaddedRows rows, as lanes [0, R) of one
+// vector (zeros past R): each lane the bits reduce() gives that row.
+template <int R, typename scalar_t>
+[[gnu::always_inline]] inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
+                                  const scalar_t* __restrict x, int64_t n) {
+  static_assert(R >= 1 && R <= kGroupRows);
+  Vec<scalar_t> even[R] = {}, odd[R] = {};
+#if defined(TORCH_PERCEPTRON_WIDE_SUMS)
+  accumulate_wide<R>(w, stride, x, n, even, odd);
+#else
+  accumulate<R>(w, stride, x, n, even, odd);
+#endif
+  if constexpr (R == 1) {
+    return Lanes<scalar_t>{reduce(even[0] + odd[0])};
+  } else if constexpr (kGroupRows == 8 && R <= 5) {
+    // Lanes 4 and up are (mostly) empty: no second tree of four.
     Vec<scalar_t> s[4] = {};
+    for (int r = 0; r < std::min(R, 4); ++r) s[r] = even[r] + odd[r];
+    Vec4<scalar_t> high = {};
+    if constexpr (R == 5) high[0] = reduce(even[4] + odd[4]);
+    return __builtin_shufflevector(reduce4(s[0], s[1], s[2], s[3]), high, 0,
+                                   1, 2, 3, 4, 5, 6, 7);
+  } else {
+    Vec<scalar_t> s[kGroupRows] = {};
     for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];
-    return reduce4(s[0], s[1], s[2], s[3]);
+    return reduce_group<scalar_t>(s);
+  }
+}
+
+// Calls f(std::integral_constant<int, R>{}) for the runtime rows in
+// [1, kGroupRows]: one instance of a group's body per group size, inlined
+// into the loop. The hot helpers are always_inline: a call per sample passes
+// the group's vectors through memory, and GCC's heuristics left some of them
+// out of line in the extension (a third more time per epoch).
+template <typename F>
+[[gnu::always_inline]] inline decltype(auto) with_rows(int64_t rows, F&& f) {
+  using std::integral_constant;
+  if constexpr (kGroupRows == 8) {
+    switch (rows) {
+      case 1: return f(integral_constant<int, 1>{});
+      case 2: return f(integral_constant<int, 2>{});
+      case 3: return f(integral_constant<int, 3>{});
+      case 4: return f(integral_constant<int, 4>{});
+      case 5: return f(integral_constant<int, 5>{});
+      case 6: return f(integral_constant<int, 6>{});
+      case 7: return f(integral_constant<int, 7>{});
+      default: return f(integral_constant<int, 8>{});
+    }
+  } else {
+    switch (rows) {
+      case 1: return f(integral_constant<int, 1>{});
+      case 2: return f(integral_constant<int, 2>{});
+      case 3: return f(integral_constant<int, 3>{});
+      default: return f(integral_constant<int, 4>{});
+    }
   }
 }
 
@@ -272,9 +479,17 @@ inline Vec4<scalar_t> dots4(const scalar_t* __restrict w, int64_t stride,
 // prefetcher alone leaves a one-row-at-a-time stream (a dot, then a branch on
 // it) waiting on memory; a few KiB of lead brings it to the speed of a plain
 // read of x.
+inline void prefetch_line(const void* p) {
+  __builtin_prefetch(p);
+  // GCC treats a prefetch as free of side effects and deletes a loop of
+  // nothing but prefetches as dead code (-O2 and up): this empty statement
+  // with a side effect keeps the loop, and costs nothing.
+  asm volatile("" : : "r"(p));
+}
+
 inline void prefetch(const void* p, int64_t bytes) {
   const char* c = static_cast<const char*>(p);
-  for (int64_t off = 0; off < bytes; off += 64) __builtin_prefetch(c + off);
+  for (int64_t off = 0; off < bytes; off += 64) prefetch_line(c + off);
 }
 
 constexpr int64_t kPrefetchBytes = 6 * 1024;
@@ -306,11 +521,25 @@ inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
 
 // axpy on a PaddedRows row: whole vectors only, the tail of x read masked, so
 // the padding stays +0 (0 + step * 0). Each real element rounds as in axpy.
+// The stores have the widths and offsets of the dot's loads of the row
+// (accumulate, accumulate_wide), so the next dot reads each of them straight
+// from the store it needs: a load that spans two stores waits until they
+// reach the cache, once per mistake.
 template <typename scalar_t>
-inline void axpy_padded(scalar_t* __restrict w, const scalar_t* __restrict x,
-                        scalar_t step, int64_t n) {
+[[gnu::always_inline]] inline void axpy_padded(scalar_t* __restrict w,
+                                               const scalar_t* __restrict x,
+                                               scalar_t step, int64_t n) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
+#if defined(TORCH_PERCEPTRON_WIDE_SUMS)
+  for (; j + 2 * L <= n; j += 2 * L) {
+    store_wide(w + j, load_wide(w + j) + step * load_wide(x + j));
+  }
+  if (n - j > L) {
+    store_wide(w + j, load_wide(w + j) + step * load_wide_tail(x + j, n - j));
+    return;
+  }
+#endif
   for (; j + L <= n; j += L) store(w + j, load(w + j) + step * load(x + j));
   if (j < n) store(w + j, load(w + j) + step * load_tail(x + j, n - j));
 }
@@ -340,6 +569,7 @@ class PaddedRows {
 
   int64_t stride() const { return stride_; }
   scalar_t* row(int64_t r) { return data_.get() + r * stride_; }
+  const scalar_t* row(int64_t r) const { return data_.get() + r * stride_; }
 
   // Rows [0, rows) from / to `src` rows of n elements, `src_stride` apart.
   void load_from(const scalar_t* src, int64_t src_stride, int64_t rows,
