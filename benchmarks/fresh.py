@@ -20,6 +20,7 @@ list of results as its last line of output.
 import importlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 from typing import Optional
@@ -65,17 +66,30 @@ def run(jobs: list[dict], env: Optional[dict[str, str]] = None, min_total_second
 
 def run_each(
     planned: list[tuple[str, dict]], shared: bool = False, env: Optional[dict[str, str]] = None,
-    min_total_seconds: float = 0.5, log=print, prefix: str = "",
+    min_total_seconds: float = 0.5, log=print, prefix: str = "", rounds: int = 1,
 ) -> list[tuple[str, dict]]:
     """Runs each (label, job) pair in its own fresh interpreter (``shared``:
-    all in one, for quick mode) and returns (label, result) pairs."""
-    batches = [planned] if shared else [[p] for p in planned]
+    all in one, for quick mode) and returns (label, result) pairs. With
+    ``rounds`` > 1 every job runs that many times, round after round, each
+    time in a fresh process: on a shared virtual machine the same method's
+    time differs from process to process by up to half, so the result is the
+    median of the rounds' medians (``round_seconds``), with the timings of all rounds."""
+    runs: list[list[dict]] = [[] for _ in planned]
+    for _ in range(rounds):
+        batches = [list(enumerate(planned))] if shared else [[p] for p in enumerate(planned)]
+        for batch in batches:
+            results = run([j for _, (_, j) in batch], env, min_total_seconds)
+            for (i, (label, _)), r in zip(batch, results):
+                log(f"  {prefix}{label}: {r['seconds'] * 1e3:.3f} ms")
+                runs[i].append(r)
     out = []
-    for batch in batches:
-        results = run([j for _, j in batch], env, min_total_seconds)
-        for (label, _), r in zip(batch, results):
-            log(f"  {prefix}{label}: {r['seconds'] * 1e3:.3f} ms")
-            out.append((label, r))
+    for (label, _), rs in zip(planned, runs):
+        merged = dict(rs[0])
+        if rounds > 1:
+            merged["round_seconds"] = [r["seconds"] for r in rs]
+            merged["seconds"] = statistics.median(merged["round_seconds"])
+            merged["times"] = [t for r in rs for t in r["times"]]
+        out.append((label, merged))
     return out
 
 

@@ -81,8 +81,13 @@ def rows(n: int, d: int, k: int, labelled: list[tuple[str, dict]]) -> list[dict]
         if "(CUDA)" in method and "GPU;" in note:
             note, device = note.rsplit("; ", 1)
             method = method.replace("(CUDA)", f"(CUDA {device})")
+        if "round_seconds" in r:
+            rounds = ", ".join(f"{t * 1e3:.3g}" for t in r["round_seconds"])
+            note = f"median of {len(r['round_seconds'])} processes' medians ({rounds} ms)" + (
+                f"; {note}" if note else "")
         out.append(dict(group="multiclass", size=f"{n}x{d}", n=n, d=d, k=k, method=method,
-                        seconds=r["seconds"], times=r["times"], mistakes=r["mistakes"], note=note))
+                        seconds=r["seconds"], times=r["times"], mistakes=r["mistakes"], note=note,
+                        round_seconds=r.get("round_seconds")))
     return out
 
 

@@ -126,6 +126,10 @@ def markdown(results: dict) -> str:
         "kernel; the mini-batch rule and scikit-learn use what they use by default.",
         online_md(results["online"]),
         f"### Ten classes at {results['multiclass'][0]['size']}: one-vs-rest and multiclass",
+        f"Each method in {p.get('rounds', 1)} fresh process(es), one after the other, round after round; "
+        "the time is the median of the processes' medians (on a shared virtual machine the same "
+        "method's time differs from process to process by up to half), the spread is over all their "
+        "timings.",
         multiclass_md(results["multiclass"]),
         "### The OpenMP binding variables, method by method",
         "Each method twice, each time in a fresh process: the default environment (neither "

@@ -42,11 +42,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
     p.add_argument("--skip-pinning", action="store_true",
                    help="leave out the table of each method with and without OMP_PROC_BIND/OMP_PLACES")
+    p.add_argument("--rounds", type=int,
+                   help="fresh processes per method of the ten-class table, median of their medians "
+                        "(default 3, quick 1)")
     p.add_argument("--out-dir", help="where latest.md/.json/.png go")
     args = p.parse_args(argv)
     args.repeats = args.repeats or (2 if args.quick else 7)
     args.epochs = args.epochs or (10 if args.quick else 50)
     args.seed_slice = args.seed_slice or (200 if args.quick else 3000)
+    args.rounds = args.rounds or (1 if args.quick else 3)
     args.out_dir = args.out_dir or (os.path.join(RESULTS, "quick") if args.quick else RESULTS)
     return args
 
@@ -64,6 +68,7 @@ def collect(args: argparse.Namespace, log=print) -> dict:
                        min_total_seconds=0.0 if args.quick else timing.MIN_TOTAL_SECONDS,
                        max_repeats=timing.MAX_REPEATS, seed_slice=args.seed_slice,
                        batch_size=args.batch_size, epochs=args.epochs, seed=args.seed,
+                       rounds=args.rounds,
                        sizes=[f"{n}x{d}" for n, d in sizes]),
     }
     pinned = {v: os.environ[v] for v in fresh.PIN if v in os.environ}
@@ -89,7 +94,8 @@ def collect(args: argparse.Namespace, log=print) -> dict:
         log("ten classes ...")
         n, d = (2_000, 20) if args.quick else (100_000, 100)
         planned = multiclass.plan(n, d, 10, data_dir, args.repeats, args.batch_size, cuda)
-        rows = multiclass.rows(n, d, 10, fresh.run_each(planned, shared, None, mts, log, f"K=10 {n}x{d} "))
+        rows = multiclass.rows(n, d, 10, fresh.run_each(planned, shared, None, mts, log, f"K=10 {n}x{d} ",
+                                                         rounds=args.rounds))
         multiclass.ratios(rows)
         results["multiclass"] = rows
 

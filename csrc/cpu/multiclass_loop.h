@@ -84,13 +84,12 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   constexpr int64_t G = kGroupRows;
   const int64_t groups = (k + G - 1) / G;
   const int64_t last = k - (groups - 1) * G;  // classes in the last group
-  const unsigned live_last = (1u << last) - 1;
   PaddedRows<scalar_t> wp(k, in);
   wp.load_from(w, in, k, in);
   const int64_t stride = wp.stride();
   // Lanes past the last class have a bias of -inf: their decision value
   // (-inf) never wins the argmax against a finite one.
-  std::vector<V> bias(groups), z(groups);
+  std::vector<V> bias(groups);
   for (int64_t c = 0; c < groups * G; ++c) {
     bias[c / G][c % G] =
         c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
@@ -100,34 +99,37 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
     prefetch_row_ahead(x, i, n, in);
-    for (int64_t g = 0; g + 1 < groups; ++g) {
-      z[g] = dots_group<G>(wp.row(g * G), stride, xi, in) + bias[g];
-    }
-    z[groups - 1] = with_rows(last, [&](auto r) [[gnu::always_inline]] {
-                      return dots_group<decltype(r)::value>(
-                          wp.row((groups - 1) * G), stride, xi, in);
-                    }) +
-                    bias[groups - 1];
-    // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
-    M bad = {};
-    for (int64_t g = 0; g + 1 < groups; ++g) bad |= (z[g] - z[g]) != 0;
-    const V zl = z[groups - 1];
-    if (lane_bits(bad) != 0 || (lane_bits(M((zl - zl) != 0)) & live_last)) {
-      return i;
-    }
-    // The argmax: the largest value, then the first class that has it, so
-    // the lowest index wins a tie, as a strictly-greater scan does.
-    V top = z[0];
-    for (int64_t g = 1; g < groups; ++g) top = z[g] > top ? z[g] : top;
-    const V best = V{} + max_lane<scalar_t>(top);
+    // Group by group: the decision values, whether they are finite, and the
+    // running argmax (the group's largest value and its first class holding
+    // it; a later group takes over only with a strictly larger value, so the
+    // lowest index wins a tie, as a strictly-greater scan does). Nothing of
+    // a sample goes through memory: decision values stored on the heap and
+    // read back made the loads of the weight rows wait on them whenever the
+    // two shared their address modulo 4 KiB, a third slower in some
+    // processes than in others.
+    scalar_t best = 0;
     int64_t yhat = 0;
-    for (int64_t g = 0; g < groups; ++g) {
-      const unsigned hit = lane_bits(M(z[g] == best));
-      if (hit != 0) {
-        yhat = g * G + __builtin_ctz(hit);
-        break;
-      }
+    bool finite = true;
+    auto group = [&](int64_t g, auto rows) [[gnu::always_inline]] {
+      constexpr int R = decltype(rows)::value;
+      const V z = dots_group<R>(wp.row(g * G), stride, xi, in) + bias[g];
+      // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is 0.
+      finite &= (lane_bits(M((z - z) != 0)) & ((1u << R) - 1)) == 0;
+      const scalar_t top = max_lane<scalar_t>(z);
+      const unsigned hit = lane_bits(M(z == (V{} + top)));
+      // (A NaN top hits no lane; the sample is rejected anyway.)
+      const int64_t c = g * G + __builtin_ctz(hit | 1u << kGroupRows);
+      const bool take = g == 0 || top > best;
+      best = take ? top : best;
+      yhat = take ? c : yhat;
+    };
+    for (int64_t g = 0; g + 1 < groups; ++g) {
+      group(g, std::integral_constant<int, G>{});
     }
+    with_rows(last, [&](auto r) [[gnu::always_inline]] {
+      group(groups - 1, r);
+    });
+    if (!finite) return i;
     const int64_t t = y[i];
     if (yhat != t) {
       ++wrong;
