@@ -222,7 +222,7 @@ struct OnlineCall : OnlineOperands {
           n * in * k < kMinParallelWork
               ? 1
               : std::min<int64_t>(k, std::max(1, at::get_num_threads()));
-      std::atomic<int64_t> next{0};
+      std::atomic<int64_t> next{0}, finished{0};
       at::parallel_for(0, shares, 1, [&](int64_t, int64_t) {
         for (int64_t s = next++; s < shares; s = next++) {
           const int64_t row = online_rows(args, policy, s * k / shares,
@@ -233,6 +233,13 @@ struct OnlineCall : OnlineOperands {
             while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
             }
           }
+          if (++finished == shares) finished.notify_all();
+        }
+        // The shares other threads run are awaited asleep, not spinning in
+        // the runtime's barrier: a thread that another process keeps off its
+        // core can then be moved onto this one.
+        for (int64_t f = finished.load(); f < shares; f = finished.load()) {
+          finished.wait(f);
         }
       });
     });
