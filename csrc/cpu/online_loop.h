@@ -3,8 +3,9 @@
 //
 // The rule is sequential over samples, so the only parallelism is across the K
 // outputs: the outputs are cut into one contiguous share per thread, and each
-// share runs over every sample once on the thread that claims it. K = 1 runs
-// on one thread. (Each thread reads all of x. Two threads that walked the same
+// share runs over every sample once on the thread that claims it; with two
+// threads and K <= kRowBlock the first thread starts with all outputs and
+// hands half to the second when it comes (Handoff). K = 1 runs on one thread. (Each thread reads all of x. Two threads that walked the same
 // samples in step, each prefetching half of the lines, were 3-6 % slower at
 // 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
 // goes to the dots and the mistakes' dependency chains, not to memory.)
