@@ -189,7 +189,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       }
       if (rest != 0) {
         const int64_t g = full;
-        finite &= with_rows(rest, [&](auto r) [[gnu::always_inline]] {
+        finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
           return online_group<decltype(r)::value>(
               a, local, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
               mistakes + G * g);
