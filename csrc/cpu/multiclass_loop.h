@@ -110,7 +110,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
     scalar_t best = 0;
     int64_t yhat = 0;
     bool finite = true;
-    auto group = [&](int64_t g, auto rows) [[gnu::always_inline]] {
+    auto group = [&](int64_t g, auto rows) __attribute__((always_inline)) {
       constexpr int R = decltype(rows)::value;
       const V z = dots_group<R>(wp.row(g * G), stride, xi, in) + bias[g];
       // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is 0.
@@ -126,7 +126,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
     for (int64_t g = 0; g + 1 < groups; ++g) {
       group(g, std::integral_constant<int, G>{});
     }
-    with_rows(last, [&](auto r) [[gnu::always_inline]] {
+    with_rows(last, [&](auto r) __attribute__((always_inline)) {
       group(groups - 1, r);
     });
     if (!finite) return i;

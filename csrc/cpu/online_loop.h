@@ -3,8 +3,9 @@
 //
 // The rule is sequential over samples, so the only parallelism is across the K
 // outputs: the outputs are cut into one contiguous share per thread, and each
-// share runs over every sample once on the thread that claims it. K = 1 runs
-// on one thread. (Each thread reads all of x. Two threads that walked the same
+// share runs over every sample once on the thread that claims it; with two
+// threads and K <= kRowBlock the first thread starts with all outputs and
+// hands half to the second when it comes (Handoff). K = 1 runs on one thread. (Each thread reads all of x. Two threads that walked the same
 // samples in step, each prefetching half of the lines, were 3-6 % slower at
 // 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
 // goes to the dots and the mistakes' dependency chains, not to memory.)
@@ -28,6 +29,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <thread>
 #include <type_traits>
 
 #include "../checks.h"
@@ -116,14 +118,31 @@ template <int R, typename scalar_t, typename Block>
   return true;
 }
 
+// Two threads on one block of outputs. The first to come starts with all of
+// them; when the second arrives (at once on an idle machine, milliseconds
+// later or never on a busy one), the first hands it the upper half at its next
+// check, every kCheckSamples samples, and both go on from that sample. So a
+// late second thread costs nothing, where a fixed split would wait for it.
+struct Handoff {
+  static constexpr int64_t kCheckSamples = 64;
+  enum State : int { kOpen, kAsked, kGiven, kClosed };
+  alignas(64) std::atomic<int> state{kOpen};
+  std::atomic<int64_t> at{0};  // the sample the upper half goes on from
+};
+
 // Runs outputs [k0, k1) over all samples, kRowBlock outputs at a time so that
 // each sample is read once per block, in groups of four (online_group). The
 // outputs never touch each other's rows, so computing a block's decision
 // values before applying its updates is the same as going output by output.
 // Returns the first row whose decision value is not finite, or -1.
+//
+// From sample i0 on (the samples before it are done). With a handoff, gives
+// the outputs up when asked: writes them back, sets *handed_at to the sample
+// they go on from, and returns -1.
 template <typename scalar_t, typename Policy>
 int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
-                    int64_t k1, const std::atomic<bool>& stop) {
+                    int64_t k1, const std::atomic<bool>& stop, int64_t i0 = 0,
+                    Handoff* handoff = nullptr, int64_t* handed_at = nullptr) {
   constexpr int64_t G = kGroupRows;
   constexpr int64_t kGroups = kRowBlock / G;
   // The block's weights, biases and mistake counts live in this thread's own
@@ -151,7 +170,13 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       }
       local.flush();
     };
-    for (int64_t i = 0; i < a.n; ++i) {
+    for (int64_t i = i0; i < a.n; ++i) {
+      if (handoff != nullptr && i % Handoff::kCheckSamples == 0 &&
+          handoff->state.load(std::memory_order_acquire) == Handoff::kAsked) {
+        flush();
+        *handed_at = i;
+        return -1;
+      }
       const scalar_t* xi = a.x + i * a.in;
       prefetch_row_ahead(a.x, i, a.n, a.in);
       bool finite = true;
@@ -161,7 +186,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       }
       if (rest != 0) {
         const int64_t g = full;
-        finite &= with_rows(rest, [&](auto r) [[gnu::always_inline]] {
+        finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
           return online_group<decltype(r)::value>(
               a, local, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
               mistakes + G * g);
@@ -188,6 +213,50 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
 // how to run the rule on them.
 struct OnlineCall : OnlineOperands {
   using OnlineOperands::OnlineOperands;
+
+  // Two threads on the K <= kRowBlock outputs (see Handoff).
+  template <typename scalar_t, typename Policy, typename Record>
+  void run_handing_off(const OnlineArgs<scalar_t>& args, Policy& policy,
+                       std::atomic<bool>& stop, Record& record) {
+    Handoff handoff;
+    std::atomic<int> arrived{0}, running{1};
+    const int64_t mid = k / 2;
+    torch::stable::parallel_for(0, 2, 1, [&](int64_t, int64_t) {
+      if (arrived++ == 0) {
+        int64_t at = -1;
+        record(online_rows(args, policy, 0, k, stop, 0, &handoff, &at));
+        if (at >= 0) {
+          running.store(2);
+          handoff.at.store(at, std::memory_order_relaxed);
+          handoff.state.store(Handoff::kGiven, std::memory_order_release);
+          record(online_rows(args, policy, 0, mid, stop, at));
+        } else {
+          // Done (or stopped) before anyone asked: nothing to hand over.
+          handoff.state.store(Handoff::kClosed, std::memory_order_release);
+        }
+      } else {
+        int open = Handoff::kOpen;
+        if (!handoff.state.compare_exchange_strong(open, Handoff::kAsked)) {
+          return;  // the first thread is already done
+        }
+        int state = Handoff::kAsked;
+        for (int spins = 0; state == Handoff::kAsked; ++spins) {
+          if (spins % 1024 == 1023) std::this_thread::yield();
+          state = handoff.state.load(std::memory_order_acquire);
+        }
+        if (state != Handoff::kGiven) return;
+        record(online_rows(args, policy, mid, k, stop,
+                           handoff.at.load(std::memory_order_relaxed)));
+      }
+      // The other half is awaited asleep, not spinning in the runtime's
+      // barrier, so that a thread kept off its core can move onto this one.
+      if (--running == 0) {
+        running.notify_all();
+      } else {
+        for (int r = running.load(); r > 0; r = running.load()) running.wait(r);
+      }
+    });
+  }
 
   // Runs the rule with the policy that make(scalar_t{}) builds. Returns the
   // first row of x with a non-finite decision value, or -1; on such a row
@@ -220,17 +289,30 @@ struct OnlineCall : OnlineOperands {
           n * in * k < kMinParallelWork
               ? 1
               : std::min<int64_t>(k, std::max<int64_t>(1, torch::stable::get_num_threads()));
-      std::atomic<int64_t> next{0};
+      auto record = [&](int64_t row) {
+        if (row >= 0) {
+          stop.store(true, std::memory_order_relaxed);
+          int64_t seen = bad_row.load();
+          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
+          }
+        }
+      };
+      if (shares == 2 && k <= kRowBlock) {
+        run_handing_off(args, policy, stop, record);
+        return;
+      }
+      std::atomic<int64_t> next{0}, finished{0};
       torch::stable::parallel_for(0, shares, 1, [&](int64_t, int64_t) {
         for (int64_t s = next++; s < shares; s = next++) {
-          const int64_t row = online_rows(args, policy, s * k / shares,
-                                          (s + 1) * k / shares, stop);
-          if (row >= 0) {
-            stop.store(true, std::memory_order_relaxed);
-            int64_t seen = bad_row.load();
-            while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
-            }
-          }
+          record(online_rows(args, policy, s * k / shares,
+                             (s + 1) * k / shares, stop));
+          if (++finished == shares) finished.notify_all();
+        }
+        // The shares other threads run are awaited asleep, not spinning in
+        // the runtime's barrier: a thread that another process keeps off its
+        // core can then be moved onto this one.
+        for (int64_t f = finished.load(); f < shares; f = finished.load()) {
+          finished.wait(f);
         }
       });
     });
