@@ -29,9 +29,9 @@ struct AveragedPolicy : AveragedArgs<scalar_t> {
                const scalar_t*, scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by
     // how many samples came before it.
-    const scalar_t cs = static_cast<scalar_t>(this->count[o] + i) * step;
-    cpu::axpy(this->weight_acc + o * this->in, xi, cs, this->in);
-    if (this->fit_intercept) this->bias_acc[o] += cs;
+    const scalar_t c = static_cast<scalar_t>(this->count[o] + i);
+    cpu::axpy(this->weight_acc + o * this->in, xi, c * step, this->in);
+    if (this->bias_step != 0) this->bias_acc[o] += c * (step * this->bias_step);
   }
   void done(int64_t, const scalar_t*, scalar_t) {}
 };
@@ -44,13 +44,15 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
   void correct() {}
   void mistake(int64_t i, const scalar_t* xi, int64_t t, int64_t yhat,
                scalar_t step, const cpu::MulticlassModel<scalar_t>&) {
-    const scalar_t cs = static_cast<scalar_t>(*this->count + i) * step;
+    const scalar_t c = static_cast<scalar_t>(*this->count + i);
+    const scalar_t cs = c * step;
     const int64_t in = this->in;
     cpu::axpy(this->weight_acc + t * in, xi, cs, in);
     cpu::axpy(this->weight_acc + yhat * in, xi, -cs, in);
-    if (this->fit_intercept) {
-      this->bias_acc[t] += cs;
-      this->bias_acc[yhat] -= cs;
+    if (this->bias_step != 0) {
+      const scalar_t cb = c * (step * this->bias_step);
+      this->bias_acc[t] += cb;
+      this->bias_acc[yhat] -= cb;
     }
   }
   void done(const cpu::MulticlassModel<scalar_t>&) {}

@@ -77,7 +77,7 @@ template <typename scalar_t>
 template <typename scalar_t, typename Policy>
 int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
-                        int64_t in, int64_t k, scalar_t lr, bool fit_intercept,
+                        int64_t in, int64_t k, scalar_t lr, scalar_t bias_step,
                         int64_t* mistakes, Policy& policy) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
@@ -137,9 +137,10 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
       policy.mistake(i, xi, t, yhat, step, model);
       axpy_padded(wp.row(t), xi, step, in);
       axpy_padded(wp.row(yhat), xi, -step, in);
-      if (fit_intercept) {
-        bias[t / G][t % G] += step;
-        bias[yhat / G][yhat % G] -= step;
+      if (bias_step != 0) {
+        const scalar_t bias_by = step * bias_step;
+        bias[t / G][t % G] += bias_by;
+        bias[yhat / G][yhat % G] -= bias_by;
       }
     } else {
       policy.correct();
@@ -170,7 +171,7 @@ struct MulticlassCall : MulticlassOperands {
           w.mutable_data_ptr<scalar_t>(), b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
           sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k,
-          static_cast<scalar_t>(lr), fit_intercept,
+          static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
           mistakes.mutable_data_ptr<int64_t>(), policy);
     });
     return bad_row;

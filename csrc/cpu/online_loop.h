@@ -55,7 +55,7 @@ struct OnlineArgs {
   int64_t n, in, k;
   scalar_t lr;
   bool zero_is_mistake;
-  bool fit_intercept;  // false: the bias stays as it is
+  scalar_t bias_step;  // b += bias_step * step; 0: the bias stays as it is
   int64_t* mistakes;   // [K]
 };
 
@@ -109,11 +109,12 @@ template <int R, typename scalar_t, typename Block>
     axpy_padded(w_rows + r * stride, xi, step[r], a.in);
   }
   // Only the lanes that took a step change: a correct lane keeps its exact
-  // bits (adding a zero step could turn a -0 bias into +0).
-  if (a.fit_intercept) {
+  // bits (adding a zero step could turn a -0 bias into +0), and a
+  // bias_step of 0 leaves every lane's bits as they are.
+  if (a.bias_step != 0) {
     M live = {};
     for (int r = 0; r < R; ++r) live[r] = -1;
-    bias = (wrong_lanes & live) ? bias + step : bias;
+    bias = (wrong_lanes & live) ? bias + step * a.bias_step : bias;
   }
   return true;
 }
@@ -279,7 +280,7 @@ struct OnlineCall : OnlineOperands {
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           mistakes.mutable_data_ptr<int64_t>()};
       auto policy = make(scalar_t{});
       // One share of the outputs per thread, claimed by whichever thread

@@ -17,12 +17,12 @@ struct AveragedPolicy {
   scalar_t* bias_acc;    // [K]
   const int64_t* count;  // [K], samples seen before this call
   int64_t in;
-  bool fit_intercept;
+  scalar_t bias_step;
   int64_t count_o = 0;   // the block's output's count
 
   explicit AveragedPolicy(const AveragedArgs<scalar_t>& a)
       : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
-        in(a.in), fit_intercept(a.fit_intercept) {}
+        in(a.in), bias_step(a.bias_step) {}
 
   __device__ void begin(int64_t o) { count_o = count[o]; }
   __device__ void correct(int) {}
@@ -30,10 +30,11 @@ struct AveragedPolicy {
                           scalar_t step, const scalar_t*, scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by how
     // many samples came before it.
-    const scalar_t cs = static_cast<scalar_t>(count_o + i) * step;
+    const scalar_t c = static_cast<scalar_t>(count_o + i);
+    const scalar_t cs = c * step;
     scalar_t* acc = weight_acc + o * in;
     for (int64_t j = threadIdx.x; j < in; j += blockDim.x) acc[j] += cs * xi[j];
-    if (fit_intercept && threadIdx.x == 0) bias_acc[o] += cs;
+    if (bias_step != 0 && threadIdx.x == 0) bias_acc[o] += c * (step * bias_step);
   }
   __device__ void done(int64_t, const scalar_t*, scalar_t) {}
 };
@@ -44,28 +45,30 @@ struct AveragedMulticlassPolicy {
   scalar_t* bias_acc;    // [K]
   const int64_t* count;  // [1], samples seen before this call
   int64_t in;
-  bool fit_intercept;
+  scalar_t bias_step;
   int64_t count0 = 0;
 
   explicit AveragedMulticlassPolicy(const AveragedArgs<scalar_t>& a)
       : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
-        in(a.in), fit_intercept(a.fit_intercept) {}
+        in(a.in), bias_step(a.bias_step) {}
 
   __device__ void begin() { count0 = *count; }
   __device__ void correct(int) {}
   __device__ void mistake(int64_t i, const scalar_t* xi, int64_t t,
                           int64_t yhat, scalar_t step, const scalar_t*,
                           const scalar_t*) {
-    const scalar_t cs = static_cast<scalar_t>(count0 + i) * step;
+    const scalar_t c = static_cast<scalar_t>(count0 + i);
+    const scalar_t cs = c * step;
     scalar_t* acc_t = weight_acc + t * in;
     scalar_t* acc_p = weight_acc + yhat * in;
     for (int64_t j = threadIdx.x; j < in; j += blockDim.x) {
       acc_t[j] += cs * xi[j];
       acc_p[j] += -cs * xi[j];
     }
-    if (fit_intercept && threadIdx.x == 0) {
-      bias_acc[t] += cs;
-      bias_acc[yhat] -= cs;
+    if (bias_step != 0 && threadIdx.x == 0) {
+      const scalar_t cb = c * (step * bias_step);
+      bias_acc[t] += cb;
+      bias_acc[yhat] -= cb;
     }
   }
   __device__ void done(const scalar_t*, const scalar_t*) {}

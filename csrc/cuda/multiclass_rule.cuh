@@ -53,7 +53,7 @@ struct MulticlassArgs {
   int64_t n, in, k;
   int min_chunk, max_chunk;  // samples per chunk
   scalar_t lr;
-  bool fit_intercept;      // false: the biases stay as they are
+  scalar_t bias_step;      // b += bias_step * step; 0: the biases stay
   bool weights_in_smem;
   int64_t* mistakes;       // [1]
   int64_t* bad_row;        // [1]: first row with a non-finite value, or -1
@@ -158,9 +158,10 @@ __global__ void __launch_bounds__(1024)
       wt[j] += step * xi[j];
       wp[j] += -step * xi[j];
     }
-    if (a.fit_intercept && tid == 0) {
-      a.b[t] += step;
-      a.b[yhat] -= step;
+    if (a.bias_step != 0 && tid == 0) {
+      const scalar_t bias_by = step * a.bias_step;
+      a.b[t] += bias_by;
+      a.b[yhat] -= bias_by;
     }
     mistakes += 1;
     // The update (weights and bias) is visible to every warp, and z and the
@@ -223,7 +224,7 @@ struct MulticlassCall : MulticlassOperands {
           n, in, k,
           min_chunk, max_chunk,
           static_cast<scalar_t>(lr),
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           in_smem,
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),

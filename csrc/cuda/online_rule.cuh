@@ -51,7 +51,7 @@ struct OnlineArgs {
   int64_t n, in, k;
   scalar_t lr;
   bool zero_is_mistake;
-  bool fit_intercept;      // false: the bias stays as it is
+  scalar_t bias_step;      // b += bias_step * step; 0: the bias stays
   bool weights_in_smem;
   int64_t* mistakes;       // [K]
   int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
@@ -151,7 +151,7 @@ __global__ void __launch_bounds__(1024)
     const scalar_t* xi = a.x + i * a.in;
     policy.mistake(o, i, xi, step, static_cast<const scalar_t*>(w), bias);
     for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
-    if (a.fit_intercept) bias += step;
+    if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
     // The update is visible to every warp (and z_chunk free) before the next
     // chunk's dot products.
@@ -205,7 +205,7 @@ struct OnlineCall : OnlineOperands {
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           in_smem,
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),
