@@ -3,9 +3,10 @@
 // copies, its snapshot and restore when a row of x turns out non-finite (see
 // checks.h), and the write-back. A device supplies its Call (operands.h plus a
 // run(make) that runs the rule with the policy make(scalar_t{}) builds) and
-// its policies, each constructible from the AveragedArgs / PocketArgs below;
-// {cpu,cuda}/averaged_kernel.* and pocket_kernel.* instantiate these
-// functions with them and register the results.
+// its policies (the hook protocol of policies.h), each constructible from the
+// AveragedArgs / PocketArgs below; {cpu,cuda}/averaged_kernel.* and
+// pocket_kernel.* instantiate these functions with them and register the
+// results.
 #pragma once
 
 #include <cstdint>

@@ -12,7 +12,7 @@ Tensor multiclass_update_cpu(Tensor& weight, Tensor& bias, const Tensor& x,
                              double bias_step) {
   NoGradGuard no_grad;
   cpu::MulticlassCall call(weight, bias, x, y, lr, sample_weight, bias_step);
-  return run_restoring(call, [](auto) { return cpu::NoMulticlassPolicy{}; });
+  return run_restoring(call, [](auto) { return NoMulticlassPolicy{}; });
 }
 
 }  // namespace

@@ -13,7 +13,7 @@ Tensor online_update_cpu(Tensor& weight, Tensor& bias, const Tensor& x,
   NoGradGuard no_grad;
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
                        bias_step);
-  return run_restoring(call, [](auto) { return cpu::NoPolicy{}; });
+  return run_restoring(call, [](auto) { return NoPolicy{}; });
 }
 
 }  // namespace
