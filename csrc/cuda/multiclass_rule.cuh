@@ -43,8 +43,9 @@ struct MulticlassBlockModel {
   }
 };
 
+// What the kernel gets by value, its policy and scratch included.
 template <typename scalar_t, typename Policy>
-struct MulticlassArgs {
+struct MulticlassKernelArgs {
   scalar_t* w;             // [K, in], contiguous
   scalar_t* b;             // [K]
   const scalar_t* x;       // [N, in], contiguous
@@ -63,7 +64,7 @@ struct MulticlassArgs {
 
 template <typename scalar_t, typename Policy>
 __global__ void __launch_bounds__(1024)
-    multiclass_kernel(const MulticlassArgs<scalar_t, Policy> a) {
+    multiclass_kernel(const MulticlassKernelArgs<scalar_t, Policy> a) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int first_event;
   __shared__ int64_t event_yhat;  // argmax of the first event, -1 if not finite
@@ -215,7 +216,7 @@ struct MulticlassCall : MulticlassOperands {
       using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       using Policy = decltype(policy);
-      const MulticlassArgs<scalar_t, Policy> args{
+      const MulticlassKernelArgs<scalar_t, Policy> args{
           w.mutable_data_ptr<scalar_t>(),
           b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),

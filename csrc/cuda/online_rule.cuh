@@ -21,8 +21,10 @@
 
 namespace torch_perceptron::cuda {
 
+// What the kernel gets by value, its policy included (cpu::OnlineArgs is the
+// CPU loop's, without one).
 template <typename scalar_t, typename Policy>
-struct OnlineArgs {
+struct OnlineKernelArgs {
   scalar_t* w;             // [K, in], contiguous
   scalar_t* b;             // [K]
   const scalar_t* x;       // [N, in], contiguous
@@ -49,7 +51,7 @@ __device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
 
 template <typename scalar_t, typename Policy>
 __global__ void __launch_bounds__(1024)
-    online_kernel(const OnlineArgs<scalar_t, Policy> a) {
+    online_kernel(const OnlineKernelArgs<scalar_t, Policy> a) {
   extern __shared__ __align__(16) unsigned char smem[];
   // Decision values of the current chunk, and the chunk's first event.
   __shared__ scalar_t z_chunk[32 * kSamplesPerWarp];
@@ -178,7 +180,7 @@ struct OnlineCall : OnlineOperands {
       using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       using Policy = decltype(policy);
-      const OnlineArgs<scalar_t, Policy> args{
+      const OnlineKernelArgs<scalar_t, Policy> args{
           w.mutable_data_ptr<scalar_t>(),
           b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
