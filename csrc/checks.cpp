@@ -217,6 +217,22 @@ std::optional<Tensor> sample_weights(const std::optional<Tensor>& sample_weight,
   return out;
 }
 
+std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
+                                const Device& device) {
+  if (!loss.has_value() || !loss->defined()) return std::nullopt;
+  const Tensor& l = *loss;
+  TP_CHECK(l.dim() == 1 && l.size(0) == k, "loss: expected shape [", k,
+           "] (one sum per output), got ", shape(l));
+  // A double, as scikit-learn sums it: a float32 sum would lose the small
+  // losses of a long epoch.
+  TP_CHECK(l.scalar_type() == ScalarType::Double,
+           "loss: expected dtype float64, got ", l.scalar_type());
+  TP_CHECK(l.device() == device, "loss: expected device ", device,
+           " (the weight's), got ", l.device());
+  TP_CHECK_VALUE(all_finite(l), "loss: expected finite values, found NaN or Inf");
+  return as_contiguous(l);
+}
+
 void fail_non_finite_row(int64_t row) {
   TP_CHECK_VALUE(false, "x: expected finite values, but row ", row,
                  " gives a non-finite decision value (NaN or Inf in x, or an "

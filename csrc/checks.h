@@ -45,6 +45,12 @@ std::optional<Tensor> sample_weights(const std::optional<Tensor>& sample_weight,
                                      int64_t n, ScalarType dtype,
                                      const Device& device);
 
+// The optional epoch-loss sums of the online ops, `loss`: float64 [k] on
+// `device`, finite. Returns the contiguous tensor a kernel adds to (loss
+// itself when contiguous), or nullopt when absent.
+std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
+                                const Device& device);
+
 // Raises the error for a non-finite decision value found at `row` of x.
 [[noreturn]] void fail_non_finite_row(int64_t row);
 

@@ -16,6 +16,13 @@
 
 namespace torch_perceptron {
 
+// A tensor an op writes beside weight and bias: the caller's tensor and the
+// contiguous one the kernel writes (the same tensor when contiguous).
+struct StatePair {
+  Tensor* caller;
+  const Tensor* written;
+};
+
 struct OnlineOperands {
   Tensor weight, bias;  // the caller's tensors
   Tensor w, b, x, y, mistakes;
@@ -24,11 +31,18 @@ struct OnlineOperands {
   double lr;
   bool zero_is_mistake;
   double bias_step;  // b += bias_step * step; 0: the bias stays as it is
+  // The epoch loss, when asked: each output's sum of max(0, -(2y - 1) * z)
+  // over the samples, z before the sample's step (scikit-learn's perceptron
+  // loss, non-zero only on a mistake, where it is |z|), added in sample order
+  // to what loss held, in float64: the caller's tensor and the contiguous one
+  // the kernel adds to.
+  std::optional<Tensor> loss_arg, loss;
 
   OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
                  const Tensor& y_, double lr_,
                  const std::optional<Tensor>& sample_weight,
-                 bool zero_is_mistake_, double bias_step_)
+                 bool zero_is_mistake_, double bias_step_,
+                 const std::optional<Tensor>& loss_ = std::nullopt)
       : weight(weight_), bias(bias_), lr(lr_),
         zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
     check_params(weight, bias);
@@ -40,6 +54,8 @@ struct OnlineOperands {
     k = weight.size(0);
     y = binary_labels(y_, n, k, x_.scalar_type(), x_.device());
     sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
+    loss = loss_sums(loss_, k, x_.device());
+    if (loss) loss_arg = *loss_;
     x = as_contiguous(x_);
     w = as_contiguous(weight);
     b = as_contiguous(bias);
@@ -50,6 +66,12 @@ struct OnlineOperands {
   void finish() {
     if (!weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);
+  }
+
+  // What the kernel writes beside weight, bias and a variant's state: the
+  // loss sums, when asked (see run_restoring).
+  void add_written(std::vector<StatePair>& state) {
+    if (loss) state.push_back({&*loss_arg, &*loss});
   }
 };
 
@@ -85,24 +107,22 @@ struct MulticlassOperands {
     if (!weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);
   }
-};
 
-// A tensor an op writes beside weight and bias: the caller's tensor and the
-// contiguous one the kernel writes (the same tensor when contiguous).
-struct StatePair {
-  Tensor* caller;
-  const Tensor* written;
+  void add_written(std::vector<StatePair>&) {}
 };
 
 // Runs call.run(make) for any op of any device. Finiteness of x is checked in
 // the same pass (see checks.h), so some updates may precede a bad row: weight,
-// bias and every `state` tensor are snapshotted first, and put back before the
-// error is raised. On success the kernel's copies are written back, and the
-// version counter of every tensor the op declares written goes up.
+// bias, every `state` tensor and what the call itself writes beside them
+// (call.add_written) are snapshotted first, and put back before the error is
+// raised. On success the kernel's copies are written back, and the version
+// counter of every tensor the op declares written goes up.
 template <typename Call, typename MakePolicy>
 Tensor run_restoring(Call& call, MakePolicy make,
-                     std::initializer_list<StatePair> state = {}) {
+                     std::initializer_list<StatePair> variant_state = {}) {
   if (call.n == 0) return call.mistakes;
+  std::vector<StatePair> state(variant_state);
+  call.add_written(state);
   const Tensor w_saved = snapshot(call.w);
   const Tensor b_saved = snapshot(call.b);
   std::vector<Tensor> saved;

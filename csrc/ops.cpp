@@ -19,10 +19,15 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // bias_step (last), which scales the bias's step: b += bias_step * step.
   // 1 is the textbook rule; 0 leaves the bias as it is (scikit-learn's
   // fit_intercept=False); scikit-learn's SGD damps it by 0.01 on sparse input.
+  // The three online ops take loss (last): a float64 [K] that gains each
+  // output's sum of max(0, -(2y - 1) * z) over the call's samples, z before
+  // the sample's step, added in sample order (scikit-learn's perceptron loss,
+  // what its tol rule stops on: |z| at a mistake, 0 otherwise). Chunked calls
+  // add up to the one call's sum, bit for bit.
   m.def(
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
@@ -43,7 +48,8 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "online_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None) -> Tensor");
   m.def(
       "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
@@ -58,7 +64,7 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
   m.def(
       "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "

@@ -121,10 +121,11 @@ Tensor online_update_averaged(Tensor& weight, Tensor& bias, Tensor& weight_acc,
                               Tensor& bias_acc, Tensor& count, const Tensor& x,
                               const Tensor& y, double lr,
                               std::optional<Tensor> sample_weight,
-                              bool zero_is_mistake, double bias_step) {
+                              bool zero_is_mistake, double bias_step,
+                              std::optional<Tensor> loss) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
-                  bias_step);
+                  bias_step, loss);
   return detail::run_averaged<OnlineCall, Policy>(call, weight_acc, bias_acc,
                                                   count, call.k);
 }
@@ -147,10 +148,11 @@ Tensor online_update_pocket(Tensor& weight, Tensor& bias, Tensor& pocket_weight,
                             Tensor& pocket_bias, Tensor& run, Tensor& best_run,
                             const Tensor& x, const Tensor& y, double lr,
                             std::optional<Tensor> sample_weight,
-                            bool zero_is_mistake, double bias_step) {
+                            bool zero_is_mistake, double bias_step,
+                            std::optional<Tensor> loss) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
-                  bias_step);
+                  bias_step, loss);
   return detail::run_pocket<OnlineCall, Policy>(call, pocket_weight,
                                                 pocket_bias, run, best_run,
                                                 call.k);

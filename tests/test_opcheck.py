@@ -12,6 +12,7 @@ from torch_perceptron import ops
 from torch_perceptron.ops import OPS as OP_NAMES
 
 MULTICLASS = ("multiclass_update", "multiclass_update_averaged", "multiclass_update_pocket")
+ONLINE = ("online_update", "online_update_averaged", "online_update_pocket")
 
 
 def variant_state(op, w, b):
@@ -58,6 +59,10 @@ def samples(op, device):
             kwargs["zero_is_mistake"] = True
         if seed in (2, 3):
             kwargs["bias_step"] = 0.0 if seed == 2 else 0.01
+        if op in ONLINE and seed in (0, 1, 4):
+            # The epoch loss sums; non-contiguous on seed 4.
+            loss = dyadic((2 * k,), g, torch.float64, device).abs()
+            kwargs["loss"] = loss[::2] if seed == 4 else loss[:k].clone()
         out.append(((w, b, *variant_state(op, w, b), x, y), {"lr": 0.5, **kwargs}))
     return out
 
@@ -93,12 +98,13 @@ def written(op):
 def test_schema_declares_mutation(op):
     schema = getattr(OPS, op).default._schema
     mutated = [name for _, name in written(op)]
+    loss = ["loss"] if op in ONLINE else []
     if op.endswith("_update"):
-        assert mutated == ["weight", "bias"]
+        assert mutated == ["weight", "bias"] + loss
     elif op.endswith("_averaged"):
-        assert mutated == ["weight", "bias", "weight_acc", "bias_acc", "count"]
+        assert mutated == ["weight", "bias", "weight_acc", "bias_acc", "count"] + loss
     elif op.endswith("_pocket"):
-        assert mutated == ["weight", "bias", "pocket_weight", "pocket_bias", "run", "best_run"]
+        assert mutated == ["weight", "bias", "pocket_weight", "pocket_bias", "run", "best_run"] + loss
     else:
         assert mutated == []
     assert len(schema.returns) == 1
@@ -112,10 +118,12 @@ def test_version_counter_of_every_written_tensor_goes_up(op, device):
     for args, kwargs in samples(op, device):
         if args[2 if op in ("decision_function", "predict") else -2].shape[0] == 0:
             continue  # an empty batch writes nothing
-        before = {name: args[i]._version for i, name in written(op)}
+        given = {name: args[i] if i < len(args) else kwargs.get(name) for i, name in written(op)}
+        given = {name: t for name, t in given.items() if t is not None}
+        before = {name: t._version for name, t in given.items()}
         getattr(OPS, op).default(*args, **kwargs)
-        for i, name in written(op):
-            assert args[i]._version > before[name], f"{op}: {name}._version did not go up"
+        for name, t in given.items():
+            assert t._version > before[name], f"{op}: {name}._version did not go up"
 
 
 def test_autograd_notices_a_saved_tensor_the_op_changed():

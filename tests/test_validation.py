@@ -300,6 +300,7 @@ def registered_call(op, k=3, n=12, in_features=4):
         "pocket_weight": dyadic((k, in_features), g), "pocket_bias": dyadic((k,), g),
         "run": torch.ones(counters, dtype=torch.int64),
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
+        "loss": torch.zeros(k, dtype=torch.float64),
     }
     schema = getattr(OPS, op).default._schema
     names = [a.name for a in schema.arguments if "Tensor" in str(a.type)]

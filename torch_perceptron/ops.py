@@ -80,6 +80,7 @@ def online_update(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ) -> Tensor:
     """The online rule, in place, one sample after the other.
 
@@ -94,10 +95,18 @@ def online_update(
     (scikit-learn's ``fit_intercept=False``), scikit-learn damps it by 0.01 on
     sparse input. It must be finite.
 
+    ``loss`` (float64 ``[K]``, on weight's device; every online op takes it)
+    gains each output's perceptron loss over the samples, scikit-learn's
+    ``sum max(0, -(2 y - 1) * z)`` with ``z`` taken before the sample's step:
+    ``|z|`` at a mistake, 0 otherwise, unweighted by ``sample_weight``, added
+    in sample order in float64. What it holds is the start of the sum, so the
+    calls over an epoch's chunks add up to the epoch's loss, bit for bit as one
+    call. None: not computed.
+
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step, loss
     )
 
 
@@ -184,11 +193,31 @@ def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
     return x.new_empty((x.shape[0], weight.shape[0]))
 
 
+def _check_loss(weight: Tensor, loss: Optional[Tensor]) -> None:
+    """The online ops' optional loss sums: float64 [K] (device: _check_devices)."""
+    if loss is not None:
+        torch._check(
+            loss.shape == (weight.shape[0],),
+            lambda: f"loss: expected shape [{weight.shape[0]}], got {list(loss.shape)}",
+        )
+        torch._check(
+            loss.dtype == torch.float64, lambda: f"loss: expected float64, got {loss.dtype}"
+        )
+
+
 def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
                    bias_step=1.0):
     _check_shapes(x, weight, bias)
     _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
+
+
+def _online_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
+                 bias_step=1.0, loss=None):
+    mistakes = _mistakes_fake(weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step)
+    _check_loss(weight, loss)
+    _check_devices(weight, loss=loss)
+    return mistakes
 
 
 def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, bias_step=1.0):
@@ -197,7 +226,7 @@ def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, bias_step=1
     return weight.new_empty((1,), dtype=torch.int64)
 
 
-torch.library.register_fake("torch_perceptron::online_update")(_mistakes_fake)
+torch.library.register_fake("torch_perceptron::online_update")(_online_fake)
 torch.library.register_fake("torch_perceptron::batch_update")(_mistakes_fake)
 torch.library.register_fake("torch_perceptron::multiclass_update")(_multiclass_fake)
 
@@ -218,6 +247,7 @@ def online_update_averaged(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`online_update` that also keeps the running average of the weights
     (the averaged perceptron, Freund & Schapire 1999), in place.
@@ -230,13 +260,14 @@ def online_update_averaged(
     :func:`averaged_parameters` gives the mean of the weights after each sample
     seen, over every call since. ``bias_acc`` follows the bias's own step
     (scaled by ``bias_step``; ``bias_step=0`` leaves ``bias`` and ``bias_acc``
-    as they are). Arguments otherwise as in :func:`online_update`.
+    as they are). Arguments otherwise as in :func:`online_update`, ``loss``
+    the sums of the weights the rule runs on (not the average's).
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_averaged.default(
         weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake,
-        bias_step,
+        bias_step, loss,
     )
 
 
@@ -289,6 +320,7 @@ def online_update_pocket(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`online_update` that also keeps, per output, the pocket (Gallant
     1990): the weights that made the longest run of consecutive correct
@@ -300,13 +332,14 @@ def online_update_pocket(
     (strictly) puts its weights in the pocket. All of them persist across calls:
     start with the pocket equal to the weights and both counters at zero.
     ``sample_weight`` scales the steps only; a run counts samples.
-    ``bias_step`` as in :func:`online_update`.
+    ``bias_step`` and ``loss`` (of the weights the rule runs on, not the
+    pocket's) as in :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr,
-        sample_weight, zero_is_mistake, bias_step,
+        sample_weight, zero_is_mistake, bias_step, loss,
     )
 
 
@@ -337,12 +370,13 @@ def multiclass_update_pocket(
 
 
 def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                   sample_weight=None, zero_is_mistake=False, bias_step=1.0):
+                   sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
     _check_shapes(x, weight, bias)
+    _check_loss(weight, loss)
     torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
     torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
     _check_devices(weight, bias=bias, weight_acc=weight_acc, bias_acc=bias_acc, count=count, x=x,
-                   y=y, sample_weight=sample_weight)
+                   y=y, sample_weight=sample_weight, loss=loss)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -353,14 +387,15 @@ def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, l
 
 
 def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr=1.0,
-                 sample_weight=None, zero_is_mistake=False, bias_step=1.0):
+                 sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
     _check_shapes(x, weight, bias)
+    _check_loss(weight, loss)
     torch._check(
         pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
     )
     torch._check(pocket_bias.shape == bias.shape, lambda: "pocket_bias: expected bias's shape")
     _check_devices(weight, bias=bias, pocket_weight=pocket_weight, pocket_bias=pocket_bias, run=run,
-                   best_run=best_run, x=x, y=y, sample_weight=sample_weight)
+                   best_run=best_run, x=x, y=y, sample_weight=sample_weight, loss=loss)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 

@@ -17,6 +17,10 @@ rounded in the weights' dtype): 1 is the textbook rule, 0 leaves the bias alone
 (its bits untouched: scikit-learn's ``fit_intercept=False``), and
 scikit-learn's SGD damps it by :data:`SPARSE_INTERCEPT_DECAY` on sparse input,
 computing ``intercept += update * decay`` as here.
+
+The online rules also sum, when given ``loss`` (float64 ``[K]``, the start of
+each output's sum), scikit-learn's perceptron loss :func:`perceptron_loss` of
+every sample before its step, and then return the new sums last.
 """
 
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -75,6 +79,14 @@ def _csr_rows(x: Any, weight: Tensor) -> List[CSRRow]:
     return [CSRRow(*rows.row(i)) for i in range(rows.n_rows)]
 
 
+def perceptron_loss(target: float, z: float) -> float:
+    """scikit-learn's ``Hinge(threshold=0).loss(y, z)`` for a 0/1 ``target``
+    (y = 2 target - 1), in double as its ``_plain_sgd`` computes it:
+    ``max(0, -y z)``, which is ``|z|`` at a mistake and 0 otherwise."""
+    yz = (2.0 * target - 1.0) * z
+    return 0.0 - yz if yz <= 0 else 0.0
+
+
 def _step(lr: float, err: float, sample_weight: Optional[Tensor], i: int, dtype) -> Tensor:
     lr_t = torch.tensor(lr, dtype=dtype)
     if sample_weight is not None:
@@ -85,14 +97,18 @@ def _step(lr: float, err: float, sample_weight: Optional[Tensor], i: int, dtype)
 # -- the loops, over rows -----------------------------------------------------
 
 
-def _online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step) -> Result:
+def _online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step,
+            loss: Optional[Tensor] = None):
     w, b = w.clone(), b.clone()
     k = w.shape[0]
     y = y.reshape(len(rows), k).to(w.dtype)
     mistakes = torch.zeros(k, dtype=torch.int64)
+    total = None if loss is None else loss.cpu().to(torch.float64, copy=True)
     for i, row in enumerate(rows):
         for o in range(k):
             z = row.dot(w[o]) + b[o]
+            if total is not None:
+                total[o] += perceptron_loss(float(y[i, o]), float(z))
             yhat = 1.0 if z > 0 else 0.0
             if zero_is_mistake and z == 0:
                 yhat = 1.0 - float(y[i, o])
@@ -103,7 +119,7 @@ def _online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bi
                 w[o] = row.add_to(w[o], step)
                 if bias_step != 0:
                     b[o] = b[o] + step * bias_step
-    return w, b, mistakes
+    return (w, b, mistakes) if total is None else (w, b, mistakes, total)
 
 
 def _multiclass(w, b, rows: Sequence[Row], y, lr, sample_weight, bias_step) -> Result:
@@ -161,41 +177,45 @@ def _decision(rows: Sequence[Row], weight, bias) -> Tensor:
     return z
 
 
-def _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, k):
-    """Runs ``update(w, b, one_row, its_y, its_sample_weight)`` sample by sample
-    and adds the weights after each to the sums."""
+def _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, k, loss=None):
+    """Runs ``update(w, b, one_row, its_y, its_sample_weight, loss)`` sample by
+    sample and adds the weights after each to the sums."""
     w, b = w.clone(), b.clone()
     ws, bs, c = ws.clone(), bs.clone(), c.clone()
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
-        w, b, m = update(
+        w, b, m, *rest = update(
             w, b, rows[i : i + 1], y[i : i + 1],
-            None if sample_weight is None else sample_weight[i : i + 1],
+            None if sample_weight is None else sample_weight[i : i + 1], loss,
         )
+        if loss is not None:
+            loss = rest[0]
         mistakes += m
         ws, bs, c = ws + w, bs + b, c + 1
-    return w, b, ws, bs, c, mistakes
+    out = (w, b, ws, bs, c, mistakes)
+    return out if loss is None else out + (loss,)
 
 
-def _online_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, zero_is_mistake, bias_step):
+def _online_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, zero_is_mistake, bias_step,
+                     loss=None):
     k = w.shape[0]
 
-    def update(w, b, rows, y, sw):
-        return _online(w, b, rows, y, lr, sw, zero_is_mistake, bias_step)
+    def update(w, b, rows, y, sw, loss):
+        return _online(w, b, rows, y, lr, sw, zero_is_mistake, bias_step, loss)
 
     return _averaged(update, w, b, ws, bs, c, rows, y.reshape(len(rows), k),
-                     sample_weight, k)
+                     sample_weight, k, loss)
 
 
 def _multiclass_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, bias_step):
-    def update(w, b, rows, y, sw):
+    def update(w, b, rows, y, sw, loss):
         return _multiclass(w, b, rows, y, lr, sw, bias_step)
 
     return _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, 1)
 
 
 def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_mistake,
-                   bias_step):
+                   bias_step, loss=None):
     w, b = w.clone(), b.clone()
     pw, pb = pw.clone(), pb.clone()
     run, best = run.clone(), best.clone()
@@ -203,11 +223,13 @@ def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_
     y = y.reshape(len(rows), k)
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
-        w, b, m = _online(
+        w, b, m, *rest = _online(
             w, b, rows[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
-            bias_step,
+            bias_step, loss,
         )
+        if loss is not None:
+            loss = rest[0]
         mistakes += m
         for o in range(k):
             if m[o] == 0:
@@ -217,7 +239,8 @@ def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_
                     pw[o], pb[o] = w[o], b[o]
             else:
                 run[o] = 0
-    return w, b, pw, pb, run, best, mistakes
+    out = (w, b, pw, pb, run, best, mistakes)
+    return out if loss is None else out + (loss,)
 
 
 def _multiclass_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, bias_step):
@@ -253,10 +276,14 @@ def online_update(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
-) -> Result:
+    loss: Optional[Tensor] = None,
+):
     """The seed's rule: for each sample, for each output on its own,
-    ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``."""
-    return _online(weight, bias, _dense_rows(x), y, lr, sample_weight, zero_is_mistake, bias_step)
+    ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``.
+    Returns ``(w, b, mistakes)``, and the loss sums last when ``loss`` is
+    given (see the module docstring)."""
+    return _online(weight, bias, _dense_rows(x), y, lr, sample_weight, zero_is_mistake, bias_step,
+                   loss)
 
 
 def online_update_csr(
@@ -268,10 +295,12 @@ def online_update_csr(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
-) -> Result:
+    loss: Optional[Tensor] = None,
+):
     """:func:`online_update` over the rows of a sparse ``x`` [N, in_features]."""
     return _online(
-        weight, bias, _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake, bias_step
+        weight, bias, _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake, bias_step,
+        loss,
     )
 
 
@@ -366,16 +395,18 @@ def online_update_averaged(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ):
     """The averaged perceptron written literally: after every sample, add each
     output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
     The average is ``weight_sum / count``.
 
     Returns ``(w, b, weight_sum, bias_sum, count, mistakes)``, all new tensors
-    (the kernels keep a different accumulator; see ops.averaged_parameters).
+    (the kernels keep a different accumulator; see ops.averaged_parameters),
+    and the loss sums last when ``loss`` is given.
     """
     return _online_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
-                            sample_weight, zero_is_mistake, bias_step)
+                            sample_weight, zero_is_mistake, bias_step, loss)
 
 
 def online_update_averaged_csr(
@@ -390,10 +421,11 @@ def online_update_averaged_csr(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ):
     """:func:`online_update_averaged` over the rows of a sparse ``x``."""
     return _online_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight), y,
-                            lr, sample_weight, zero_is_mistake, bias_step)
+                            lr, sample_weight, zero_is_mistake, bias_step, loss)
 
 
 def multiclass_update_averaged(
@@ -444,16 +476,18 @@ def online_update_pocket(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ):
     """The pocket perceptron written literally, per output: after each correct
     prediction the run grows, and whenever it is longer than the record the
     current weights go into the pocket; a mistake ends the run.
 
-    Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``.
+    Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``,
+    and the loss sums last when ``loss`` is given.
     """
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
                           _dense_rows(x), y, lr, sample_weight, zero_is_mistake,
-                          bias_step)
+                          bias_step, loss)
 
 
 def online_update_pocket_csr(
@@ -469,11 +503,12 @@ def online_update_pocket_csr(
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
+    loss: Optional[Tensor] = None,
 ):
     """:func:`online_update_pocket` over the rows of a sparse ``x``."""
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
                           _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake,
-                          bias_step)
+                          bias_step, loss)
 
 
 def multiclass_update_pocket(

@@ -51,6 +51,7 @@ struct OnlineArgs {
   bool zero_is_mistake;
   scalar_t bias_step;  // b += bias_step * step; 0: the bias stays as it is
   int64_t* mistakes;   // [K]
+  double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
 };
 
 // One sample for a group of R <= kGroupRows consecutive outputs o0, o0 + 1,
@@ -58,11 +59,13 @@ struct OnlineArgs {
 // so that a correct prediction costs a few vector instructions for all R
 // outputs, and a branch per mistake rather than per output. Returns false if
 // a decision value is not finite (nothing of this group is updated then).
-template <int R, typename scalar_t, typename Hooks>
+// kLoss: add the loss of each mistake, |z|, to loss[r] (a correct prediction's
+// is 0, so it costs nothing); without it the loop is the plain one.
+template <int R, bool kLoss, typename scalar_t, typename Hooks>
 [[gnu::always_inline]] inline bool online_group(const OnlineArgs<scalar_t>& a, Hooks& hooks,
                          int64_t i, const scalar_t* xi, int64_t o0,
                          scalar_t* w_rows, int64_t stride, Lanes<scalar_t>& bias,
-                         int64_t* mistakes) {
+                         int64_t* mistakes, double* loss) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
   constexpr unsigned kLive = (1u << R) - 1;
@@ -87,6 +90,9 @@ template <int R, typename scalar_t, typename Hooks>
   for (unsigned m = wrong; m != 0; m &= m - 1) {
     const int r = __builtin_ctz(m);
     mistakes[r] += 1;
+    // max(0, -(2t - 1) * z) as scikit-learn's double: |z| at a mistake (0 at
+    // a zero_is_mistake z == 0).
+    if constexpr (kLoss) loss[r] += std::fabs(static_cast<double>(z[r]));
     hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r],
                   w_rows + r * stride, bias[r]);
     axpy_padded(w_rows + r * stride, xi, step[r], a.in);
@@ -122,11 +128,12 @@ struct Handoff {
 //
 // From sample i0 on (the samples before it are done). With a handoff, gives
 // the outputs up when asked: writes them back, sets *handed_at to the sample
-// they go on from, and returns -1.
-template <typename scalar_t, typename Policy>
-int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
-                    int64_t k1, const std::atomic<bool>& stop, int64_t i0 = 0,
-                    Handoff* handoff = nullptr, int64_t* handed_at = nullptr) {
+// they go on from, and returns -1. kLoss: a.loss is there (online_rows below).
+template <bool kLoss, typename scalar_t, typename Policy>
+int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
+                            int64_t k0, int64_t k1,
+                            const std::atomic<bool>& stop, int64_t i0,
+                            Handoff* handoff, int64_t* handed_at) {
   constexpr int64_t G = kGroupRows;
   constexpr int64_t kGroups = kRowBlock / G;
   // The block's weights, biases and mistake counts live in this thread's own
@@ -135,6 +142,9 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
   // every mistake.
   Lanes<scalar_t> bias[kGroups] = {};
   int64_t mistakes[kRowBlock];
+  // The loss sums go on from what a.loss holds, as the weights do, so a sum
+  // is added in sample order across a handoff and across calls.
+  double loss[kRowBlock];
   PaddedRows<scalar_t> w(std::min(kRowBlock, k1 - k0), a.in);
   const int64_t stride = w.stride();
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
@@ -145,12 +155,14 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
     for (int64_t r = 0; r < rows; ++r) {
       bias[r / G][r % G] = a.b[blk + r];
       mistakes[r] = 0;
+      if constexpr (kLoss) loss[r] = a.loss[blk + r];
     }
     auto flush = [&] {
       w.store_to(a.w + blk * a.in, a.in, rows, a.in);
       for (int64_t r = 0; r < rows; ++r) {
         a.b[blk + r] = bias[r / G][r % G];
         a.mistakes[blk + r] += mistakes[r];
+        if constexpr (kLoss) a.loss[blk + r] = loss[r];
       }
       hooks.end();
     };
@@ -165,15 +177,16 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       prefetch_row_ahead(a.x, i, a.n, a.in);
       bool finite = true;
       for (int64_t g = 0; g < full; ++g) {
-        finite &= online_group<G>(a, hooks, i, xi, blk + G * g, w.row(G * g),
-                                  stride, bias[g], mistakes + G * g);
+        finite &= online_group<G, kLoss>(a, hooks, i, xi, blk + G * g,
+                                         w.row(G * g), stride, bias[g],
+                                         mistakes + G * g, loss + G * g);
       }
       if (rest != 0) {
         const int64_t g = full;
         finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
-          return online_group<decltype(r)::value>(
+          return online_group<decltype(r)::value, kLoss>(
               a, hooks, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
-              mistakes + G * g);
+              mistakes + G * g, loss + G * g);
         });
       }
       if (!finite) {
@@ -191,6 +204,20 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
     flush();
   }
   return -1;
+}
+
+// online_rows_summing with the loss sums when the call asked for them: the
+// plain loop otherwise, not a branch more.
+template <typename scalar_t, typename Policy>
+int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
+                    int64_t k1, const std::atomic<bool>& stop, int64_t i0 = 0,
+                    Handoff* handoff = nullptr, int64_t* handed_at = nullptr) {
+  if (a.loss != nullptr) {
+    return online_rows_summing<true>(a, policy, k0, k1, stop, i0, handoff,
+                                     handed_at);
+  }
+  return online_rows_summing<false>(a, policy, k0, k1, stop, i0, handoff,
+                                    handed_at);
 }
 
 // One call of an online-rule op on the CPU: its operands (see operands.h) and
@@ -264,7 +291,8 @@ struct OnlineCall : OnlineOperands {
           static_cast<scalar_t>(lr),
           zero_is_mistake,
           static_cast<scalar_t>(bias_step),
-          mistakes.mutable_data_ptr<int64_t>()};
+          mistakes.mutable_data_ptr<int64_t>(),
+          loss ? loss->mutable_data_ptr<double>() : nullptr};
       auto policy = make(scalar_t{});
       // One share of the outputs per thread, claimed by whichever thread
       // comes: on a busy machine a thread may start late, and then the

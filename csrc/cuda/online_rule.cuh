@@ -37,6 +37,7 @@ struct OnlineKernelArgs {
   bool weights_in_smem;
   int64_t* mistakes;       // [K]
   int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
+  double* loss;            // [K], the epoch loss sums (operands.h), or nullptr
   Policy policy;           // its hooks copied into every thread
 };
 
@@ -72,6 +73,9 @@ __global__ void __launch_bounds__(1024)
   // Every thread keeps the same copy of the bias and updates it the same way.
   scalar_t bias = a.b[o];
   int64_t mistakes = 0;
+  // The output's loss sum goes on from what loss holds, in sample order; a
+  // correct sample adds 0 to it, a mistake |z|.
+  double loss = a.loss != nullptr ? a.loss[o] : 0.0;
   auto hooks = a.policy.begin(o, 1);
   __syncthreads();
 
@@ -136,6 +140,7 @@ __global__ void __launch_bounds__(1024)
     for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
     if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
+    loss += fabs(static_cast<double>(z));
     // The update is visible to every warp (and z_chunk free) before the next
     // chunk's dot products.
     __syncthreads();
@@ -151,6 +156,7 @@ __global__ void __launch_bounds__(1024)
   if (tid == 0) {
     a.b[o] = bias;
     a.mistakes[o] = mistakes;
+    if (a.loss != nullptr) a.loss[o] = loss;
   }
 }
 
@@ -193,6 +199,7 @@ struct OnlineCall : OnlineOperands {
           in_smem,
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),
+          loss ? loss->mutable_data_ptr<double>() : nullptr,
           policy};
       online_kernel<scalar_t, Policy>
           <<<static_cast<unsigned>(k), threads, smem, stream>>>(args);
