@@ -166,9 +166,9 @@ def sklearn_estimator_md(results: dict) -> list[str]:
 
     return ["### The scikit-learn estimator's fit against scikit-learn's Perceptron",
             "Each side in its own fresh process, default environment, the same arrays; medians; "
-            "ratio = scikit-learn's time / ours (> 1: faster). With the defaults each stops on its "
-            "own tol rule (ours on the mistake rate until the ops report the loss); the tol=None "
-            "rows run the same epochs to the same model.",
+            "ratio = scikit-learn's time / ours (> 1: faster). With the defaults both stop on "
+            "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
+            "rows run a fixed number of epochs to the same model.",
             sklearn_estimator.markdown(results["sklearn_estimator"])]
 
 

@@ -11,10 +11,10 @@ travels as ``.npy`` files, so both fit the very same arrays. Every case is fit
 once untimed, then timed ``repeats`` times on a fresh estimator (the median is
 reported).
 
-With the defaults, ``tol=1e-3`` stops each side on its own rule (ours on the
-mistake rate until the ops report the epoch loss), so the epochs differ and
-the table shows both ``n_iter_``. The ``tol=None`` rows run the same epochs to
-the same model (checked: ``coef_`` equal), the like-for-like ratio. Shuffled,
+With the defaults, ``tol=1e-3`` stops both on scikit-learn's epoch loss (the
+ops sum it as they go), so they run the same epochs (the table shows both
+``n_iter_``); the ``tol=None`` rows run a fixed number of epochs to the same
+model (checked: ``coef_`` equal). Shuffled,
 each epoch gathers the rows in scikit-learn's order before the op reads them
 (the ops take no index yet); ``shuffle=False`` shows the op reading x in place,
 all ten one-vs-rest outputs in one call.

@@ -4,10 +4,16 @@ same weights (float64: to the last bit of the assertion's 1e-12; float32: the
 same, when every step is a power of two) and the same n_iter_, on the data sets
 that ship with scikit-learn and on random data.
 
-What is not there yet (and so not compared): ``penalty`` other than None, and
-``tol`` without ``early_stopping``, whose rule needs the epoch loss the ops do
-not report (it stops on the mistake count instead; see the last tests). The
-default constructor is therefore compared with ``tol=None``."""
+``tol`` without ``early_stopping`` stops on scikit-learn's epoch loss
+``sum max(0, -y*z)``, which the ops sum as they go: the default constructor
+too runs the same epochs. The one place where exactness cannot be promised:
+the op sums a dot product in another order than scikit-learn's loop (float64:
+a few roundings of the last bit of z), so an epoch's loss can differ from
+scikit-learn's in its last bits, and a stop decision flips only if
+``loss / n`` lies within those bits of ``best - tol``, a tie; none does on
+these data (the tests would show it as another n_iter_).
+
+What is not there yet (and so not compared): ``penalty`` other than None."""
 
 import copy
 import io
@@ -80,8 +86,7 @@ def assert_same_model(ours, theirs, xs, rtol=1e-12):
         np.testing.assert_allclose(ours.decision_function(x), z, rtol=0, atol=tol)
 
 
-# Each row changes the result; with it, the same model to the last bit. tol is
-# None except with early_stopping (see the module docstring).
+# Each row changes the result; with it, the same model to the last bit.
 CASES = {
     "shuffle_seed_0": dict(tol=None, max_iter=15, random_state=0),
     "shuffle_seed_42": dict(tol=None, max_iter=15, random_state=42),
@@ -96,6 +101,13 @@ CASES = {
     "early_stopping_no_shuffle": dict(early_stopping=True, shuffle=False, n_iter_no_change=2,
                                       max_iter=100, random_state=0),
     "max_iter": dict(tol=None, max_iter=3, random_state=0),
+    # tol without early_stopping: scikit-learn's rule on its epoch loss.
+    "tol_default": dict(random_state=0),
+    "tol_1e-2": dict(tol=1e-2, random_state=1),
+    "tol_0_patience_2": dict(tol=0.0, n_iter_no_change=2, random_state=2),
+    "tol_1e-4_patience_8": dict(tol=1e-4, n_iter_no_change=8, random_state=3),
+    "tol_no_shuffle": dict(tol=1e-3, shuffle=False),
+    "tol_class_weight": dict(tol=1e-3, class_weight="balanced", random_state=4),
 }
 
 
@@ -108,7 +120,7 @@ def test_each_parameter_float64(name, case):
     assert_same_model(ours, theirs, [x_tr, x_te])
 
 
-@pytest.mark.parametrize("case", sorted(set(CASES) - {"class_weight"}))
+@pytest.mark.parametrize("case", sorted(set(CASES) - {"class_weight", "tol_class_weight"}))
 @pytest.mark.parametrize("name", DATA)
 def test_each_parameter_float32(name, case):
     """float32 in, float32 math, as scikit-learn 1.9. Every step here is a
@@ -140,14 +152,31 @@ def test_float32_steps_that_round(name):
             np.testing.assert_array_equal(ours.predict(x), theirs.predict(x))
 
 
-@pytest.mark.parametrize("name", ["breast_cancer", "digits", "iris"])
+@pytest.mark.parametrize("name", DATA)
 def test_default_constructor(name):
-    """Every default but tol (tol=None until the ops report the epoch loss):
-    1000 shuffled epochs from random_state=0."""
+    """``PerceptronClassifier()`` against ``Perceptron()``: every default
+    (tol=1e-3 on the epoch loss, shuffled from random_state=0)."""
     x_tr, x_te, y_tr, _ = split(name)
-    ours, theirs = fit_both(x_tr, y_tr, tol=None)
-    assert ours.n_iter_ == 1000
+    theirs = Perceptron().fit(x_tr, y_tr)
+    ours = PerceptronClassifier().fit(x_tr, y_tr)
+    assert ours.n_iter_ < 1000  # it stopped on the loss
     assert_same_model(ours, theirs, [x_tr, x_te])
+
+
+@pytest.mark.parametrize("name", DATA)
+def test_default_constructor_float32(name):
+    """float32 X: scikit-learn sums z in double from float32 products, rounds
+    it to float32 and adds its double intercept; the op rounds x*w, the sum and
+    z + b to float32. So each mistake's loss can differ by about one float32
+    rounding of |x.w| + |b| (relative 2**-24), and a stop decision flips only
+    if the epoch's mean loss lies that close to ``best - tol``. None does on
+    these data: the same epochs, the same model."""
+    x_tr, x_te, y_tr, _ = split(name)
+    x_tr, x_te = x_tr.astype(np.float32), x_te.astype(np.float32)
+    theirs = Perceptron().fit(x_tr, y_tr)
+    ours = PerceptronClassifier().fit(x_tr, y_tr)
+    assert ours.coef_.dtype == np.float32
+    assert_same_model(ours, theirs, [x_tr, x_te], rtol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["breast_cancer", "iris"])
@@ -217,11 +246,14 @@ def test_dtype_follows_x_as_scikit_learn():
     assert forced.coef_.dtype == np.float32
 
 
-def test_verbose_prints_scikit_learns_epoch_lines():
-    """The same lines but the loss (the ops do not report it yet: the
-    epoch's mistakes stand where "Avg. loss" and "Objective" are)."""
-    x_tr, _, y_tr, _ = split("breast_cancer")
-    params = dict(verbose=1, early_stopping=True, random_state=0)
+@pytest.mark.parametrize("early_stopping", [True, False])
+@pytest.mark.parametrize("name", ["breast_cancer", "iris"])
+def test_verbose_prints_scikit_learns_epoch_lines(name, early_stopping):
+    """The same lines, "Avg. loss" and "Objective" included (printed to six
+    decimals: the last bits in which the losses may differ do not show), all
+    but the times."""
+    x_tr, _, y_tr, _ = split(name)
+    params = dict(verbose=1, early_stopping=early_stopping, random_state=0)
     outs = []
     for cls in (Perceptron, PerceptronClassifier):
         buf = io.StringIO()
@@ -230,13 +262,10 @@ def test_verbose_prints_scikit_learns_epoch_lines():
         outs.append(buf.getvalue().splitlines())
     theirs, ours = outs
     assert len(ours) == len(theirs) > 3
+    assert any("Avg. loss" in line for line in ours)
     for a, b in zip(ours, theirs):
         a, b = re.sub(r"[\d.]+ seconds", "", a), re.sub(r"[\d.]+ seconds", "", b)
-        if b.startswith("Norm:"):
-            assert a.split("Mistakes:")[0] == b.split("Avg. loss:")[0]
-            assert a.split("Validation score:")[1] == b.split("Validation score:")[1]
-        else:
-            assert a == b
+        assert a == b
 
 
 def test_parameters_are_scikit_learns_plus_ours():
@@ -259,22 +288,14 @@ def test_penalty_is_not_yet_there(penalty):
         est.fit([[0.0], [1.0]], [0, 1])
 
 
-def test_tol_without_early_stopping_runs_on_the_mistake_count():
-    """The documented stand-in until the ops report the loss: scikit-learn's
-    rule on the mistake rate instead of the mean loss; an output stops once its
-    rate has not fallen below ``best - tol`` for n_iter_no_change epochs in a
-    row."""
-    x_tr, _, y_tr, _ = split("breast_cancer")
-    clf = PerceptronClassifier(tol=1e-2, n_iter_no_change=4, random_state=0).fit(x_tr, y_tr)
-    best, stale, stop = np.inf, 0, None
-    for epoch, m in enumerate(clf.mistakes_per_epoch_):
-        rate = m / len(y_tr)
-        stale = stale + 1 if rate > best - 1e-2 else 0
-        best = min(best, rate)
-        if stale >= 4:
-            stop = epoch + 1
-            break
-    assert clf.n_iter_ == stop == len(clf.mistakes_per_epoch_) < 1000
+def test_tol_stops_each_output_on_its_own_loss():
+    """One-vs-rest: each output stops on its own loss, as scikit-learn's
+    fit_binary per class; n_iter_ is the most epochs any output ran, and the
+    outputs that stopped earlier keep their weights (the same coef_)."""
+    x_tr, x_te, y_tr, _ = split("digits")
+    ours, theirs = fit_both(x_tr, y_tr, tol=1e-2, n_iter_no_change=3, random_state=5)
+    assert_same_model(ours, theirs, [x_tr, x_te])
+    assert ours.n_iter_ == len(ours.mistakes_per_epoch_) < 1000
 
 
 def test_epochs_in_chunks_are_the_same_computation(monkeypatch):

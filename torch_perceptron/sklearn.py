@@ -16,15 +16,12 @@ what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
   scikit-learn's own generator (``sklearn_orders``): the same orders;
 * scales each sample's step as scikit-learn rounds it, in the working dtype;
 * stops an output as scikit-learn does: on the validation accuracy with
-  ``early_stopping``, else on the epoch's mean loss (see ``_epoch_loss``).
+  ``early_stopping``, else on the epoch's mean perceptron loss
+  ``sum max(0, -y*z) / n`` (z before each sample's step), which the ops sum
+  as they go (their ``loss`` argument).
 
 Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
-at every sample, cumulative L1) raises NotImplementedError in ``fit``; and the
-epoch loss ``sum max(0, -y*z)`` (z before each sample's step) that ``tol`` is
-tested against without ``early_stopping`` is not reported by the ops, so that
-rule runs on the epoch's mistake rate instead (no improvement when
-``mistakes / n > best - tol``), and stops at other epochs than scikit-learn's.
-With ``tol=None`` or ``early_stopping=True`` the fit is scikit-learn's.
+at every sample, cumulative L1) raises NotImplementedError in ``fit``.
 
 On top: ``average`` (the averaged perceptron), ``pocket`` (the pocket
 perceptron), ``zero_is_mistake``, ``device`` and ``dtype``.
@@ -86,9 +83,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     tol : float or None, default=1e-3
         Stop an output once it has not improved by ``tol`` for
         ``n_iter_no_change`` epochs in a row: its validation accuracy with
-        ``early_stopping`` (as scikit-learn), else its mean epoch loss, which
-        the ops do not report yet: the epoch's mistake rate stands in for it
-        (see the module docstring). None: run ``max_iter`` epochs.
+        ``early_stopping``, else its mean perceptron loss over the epoch, as
+        scikit-learn. None: run ``max_iter`` epochs.
     shuffle : bool, default=True
         Visit the samples in scikit-learn's order for ``random_state``: the
         same permutation applied again every epoch, one seed per output.
@@ -386,12 +382,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _state(self):
         return (self._weight, self._bias, *self._extra)
 
-    def _update(self, state, x, y, sw, lr: float) -> torch.Tensor:
+    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
         w, b, *extra = state
         kw = {
             "sample_weight": sw,
             "zero_is_mistake": bool(self.zero_is_mistake),
             "bias_step": 1.0 if self.fit_intercept else 0.0,
+            "loss": loss,
         }
         if self.pocket:
             return ops.online_update_pocket(w, b, *extra, x, y, lr, **kw)
@@ -399,16 +396,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
 
-    def _update_rows(self, rows: list[int], x, y, sw, lr: float) -> torch.Tensor:
+    def _update_rows(self, rows: list[int], x, y, sw, lr: float,
+                     loss: Optional[torch.Tensor]) -> torch.Tensor:
         """The op on outputs ``rows`` of the state, in place: views when the
-        rows are consecutive, else gathered copies written back."""
+        rows are consecutive, else gathered copies written back. ``loss``
+        (float64 ``[len(rows)]`` or None) gains their epoch loss sums."""
         state = self._state()
         if rows == list(range(rows[0], rows[-1] + 1)):
             part = slice(rows[0], rows[-1] + 1)
-            return self._update([t[part] for t in state], x, y, sw, lr)
+            return self._update([t[part] for t in state], x, y, sw, lr, loss)
         idx = torch.tensor(rows, device=self._weight.device)
         parts = [t.index_select(0, idx) for t in state]
-        mistakes = self._update(parts, x, y, sw, lr)
+        mistakes = self._update(parts, x, y, sw, lr, loss)
         for t, p in zip(state, parts):
             t.index_copy_(0, idx, p)
         return mistakes
@@ -431,16 +430,20 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     # --- training --------------------------------------------------------------
 
-    def _epoch_loss(self, report: torch.Tensor) -> Optional[np.ndarray]:
-        """Each output's summed perceptron loss over the epoch just run,
-        ``sum max(0, -y * z)`` with y in {-1, +1} and z taken before the
-        sample's step: what scikit-learn's ``tol`` rule and verbose line use.
+    def _sums_loss(self) -> bool:
+        """Whether the epochs sum the loss: scikit-learn's condition (its
+        ``tol`` rule without early stopping, or the verbose line)."""
+        return bool(self.verbose) or not self.early_stopping
 
-        ``report`` is what the op returned for the epoch. The ops report
-        mistakes only, so this is None for now and the stopping rule falls back
-        to the mistake count; the loss needs the op to sum it as it goes (it is
-        not recoverable from the weights without replaying every step)."""
-        return None
+    def _epoch_loss(self, n_outputs: int, device) -> Optional[torch.Tensor]:
+        """A fresh accumulator for the summed perceptron loss of ``n_outputs``
+        outputs over an epoch, ``sum max(0, -y * z)`` with y in {-1, +1} and z
+        taken before each sample's step, in float64 as scikit-learn sums it:
+        what its ``tol`` rule and verbose line use. The op calls of the
+        epoch's chunks add to it in sample order. None when not needed."""
+        if not self._sums_loss():
+            return None
+        return torch.zeros(n_outputs, dtype=torch.float64, device=device)
 
     def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int,
                dtype: np.dtype) -> int:
@@ -507,16 +510,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             for run in active:
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
+            losses = {key: self._epoch_loss(len(members), data.x.device)
+                      for key, members in calls.items()}
             for xe, te, steps in view.chunks(visit):
                 for key, members in calls.items():
                     rows = [r.output for r in members]
                     cols = [view.column[o] for o in rows]
                     tc = te if len(cols) == te.shape[1] else te[:, cols]
-                    report = self._update_rows(rows, xe, tc, steps.get(key), data.lr)
+                    report = self._update_rows(rows, xe, tc, steps.get(key), data.lr, losses[key])
                     reports[key] = report if key not in reports else reports[key] + report
             for key, members in calls.items():
                 mistakes = reports[key].cpu().numpy()
-                loss = self._epoch_loss(reports[key])
+                loss = None if losses[key] is None else losses[key].cpu().numpy()
                 for m, run in enumerate(members):
                     run.mistakes.append(int(mistakes[m]))
                     run.loss = None if loss is None else float(loss[m])
@@ -525,11 +530,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
                     self._print_epoch(run, epoch, data.train_count, started, score)
-                if self.early_stopping:
-                    value = score
-                else:  # scikit-learn's mean loss, or the stand-in: the mistake rate
-                    total = run.loss if run.loss is not None else run.mistakes[-1]
-                    value = total / data.train_count
+                # scikit-learn 1.9 compares the mean loss (objective_sum /
+                # train_count, the loss alone without a penalty) with the best
+                # so far minus tol, computed as here.
+                value = score if self.early_stopping else run.loss / data.train_count
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
@@ -549,8 +553,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
                      score: Optional[float]) -> None:
-        """scikit-learn's epoch lines; until the ops report the loss, the
-        epoch's mistakes stand where its "Avg. loss" and "Objective" are."""
+        """scikit-learn's epoch lines (without a penalty the objective is the
+        loss)."""
         w = self._weight[run.output].detach().cpu().numpy()
         fields = [
             f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}",
@@ -558,11 +562,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
-        if run.loss is not None:  # no penalty: the objective is the loss
-            fields += [f"Avg. loss: {run.loss / train_count:f}",
-                       f"Objective: {run.loss / train_count:f}"]
-        else:
-            fields.append(f"Mistakes: {run.mistakes[-1]}")
+        fields += [f"Avg. loss: {run.loss / train_count:f}",
+                   f"Objective: {run.loss / train_count:f}"]
         if score is not None:
             fields.append(f"Validation score: {score:f}")
         print(f"-- Epoch {epoch + 1}")
