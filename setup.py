@@ -8,7 +8,7 @@ default; empty for a portable build, as a wheel for other machines needs).
 
 For the CUDA code, TORCH_CUDA_ARCH_LIST is torch's ("9.0", "8.0;9.0+PTX", ...),
 plus nvcc's own "all" (a cubin for every architecture the toolkit offers, and
-PTX of the newest) and "all-major": torch's parser knows only the
+PTX of the newest major one) and "all-major": torch's parser knows only the
 architectures of its own release, and CUDA 13.0 has more (8.8). NVCC_THREADS
 (as in other extension projects' setup.py) lets one nvcc compile its
 architectures in that many threads. A CUDA build's version carries the CUDA

@@ -7,7 +7,7 @@
 # as .ci/wheel_check.sh builds the CPU one), so the CPU build in the working
 # tree (torch_perceptron/_C*.so, _build_info.py) is never touched. The wheel
 # must be a cp310-abi3 wheel that states its torch range, hold a cubin for
-# every architecture asked for (and PTX of the newest), link the CUDA runtime
+# every architecture asked for (and the PTX asked for), link the CUDA runtime
 # and hold the kernels. That file is then installed into a temporary --target
 # directory and everything else runs from there: the ops must be registered
 # for CUDA, the CPU ops must still agree with the reference, the CUDA tests
