@@ -60,7 +60,7 @@ def samples(op, device):
         if op not in MULTICLASS and seed in (1, 4):
             kwargs["zero_is_mistake"] = True
         if seed in (2, 3):
-            kwargs["fit_intercept"] = False
+            kwargs["bias_step"] = 0.0 if seed == 2 else 0.01
         out.append(((w, b, *variant_state(op, w, b), x, y), {"lr": 0.5, **kwargs}))
     return out
 

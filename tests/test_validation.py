@@ -39,6 +39,8 @@ def call(op, a):
     kw = {}
     if "sample_weight" in a:
         kw["sample_weight"] = a["sample_weight"]
+    if "bias_step" in a:
+        kw["bias_step"] = a["bias_step"]
     return getattr(ops, op)(a["weight"], a["bias"], a["x"], a["y"], a.get("lr", 1.0), **kw)
 
 
@@ -76,6 +78,8 @@ CASES = [
     ("lr-negative", UPDATES, lambda a: {"lr": -1.0}, ValueError, r"lr: expected a finite value > 0, got -1"),
     ("lr-nan", UPDATES, lambda a: {"lr": NAN}, ValueError, r"lr: expected a finite value > 0, got nan"),
     ("lr-inf", UPDATES, lambda a: {"lr": INF}, ValueError, r"lr: expected a finite value > 0, got inf"),
+    ("bias-step-nan", UPDATES, lambda a: {"bias_step": NAN}, ValueError, r"bias_step: expected a finite value, got nan"),
+    ("bias-step-inf", UPDATES, lambda a: {"bias_step": -INF}, ValueError, r"bias_step: expected a finite value, got -inf"),
     ("sample-weight-negative", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 17, -0.25)}, ValueError, r"sample_weight: expected finite values >= 0"),
     ("sample-weight-nan", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 29, NAN)}, ValueError, r"sample_weight: expected finite values >= 0"),
     ("sample-weight-inf", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 3, INF)}, ValueError, r"sample_weight: expected finite values >= 0"),
