@@ -34,10 +34,14 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
       torch::stable::parallel_for(0, n, kForwardGrain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
           const CsrRow<scalar_t, index_t> row = rows.row(i);
-          bool ok = csr_row_ok(row.cols, row.nnz, rows.in);
+          bool ok = true;
           for (int64_t o = 0; ok && o < k; ++o) {
-            zp[i * k + o] = cpu::dot4(row, wp + o * rows.in) + bp[o];
-            ok = std::isfinite(zp[i * k + o]);
+            // The first output's dot checks the row (csr_loops.h).
+            const scalar_t* w_o = wp + o * rows.in;
+            const scalar_t dot = o == 0 ? cpu::dot4<true>(row, w_o, rows.in, ok)
+                                        : cpu::dot4<false>(row, w_o, rows.in, ok);
+            zp[i * k + o] = dot + bp[o];
+            ok &= std::isfinite(zp[i * k + o]);
           }
           if (!ok) {
             int64_t seen = bad_row.load();

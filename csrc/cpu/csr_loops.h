@@ -1,18 +1,19 @@
 // The loops of the sparse (CSR) rules on the CPU, shared by the plain,
-// averaged and pocket kernels (csr_kernels.cpp, csr_variant_kernels.cpp).
+// averaged and pocket kernels (csr_kernels.cpp, averaged_kernel.cpp,
+// pocket_kernel.cpp).
 //
 // A sample costs its non-zeros, never in_features: each row is a CsrRow
-// (csr_row.h), which dots and updates only its own columns. Every row's
-// columns are checked (csr_row_ok) before its weights are read, the CPU's step
-// 4 of the validation (csr_checks.h); the loop returns the first row that
-// fails it or gives a non-finite decision value, and the caller restores.
+// (rows.h), which dots and updates only its own columns. Every row's columns
+// are checked (dot4<true>, fused into the row's first dot product) before its
+// result is used, the CPU's step 4 of the validation (csr_checks.h); the loop
+// returns the first row that fails it or gives a non-finite decision value,
+// and the caller restores.
 //
-// Where the time goes (docs/sparse_design.md): each non-zero is a dependent
-// load w[col[p]] into weights that do not fit in L1, so the loops are bound by
-// those gathers, not by arithmetic. Three ways to hide them:
-// - K = 1 (csr_online_rows with one output): the weights of the row
-//   kPrefetchRows ahead are prefetched while this one is computed, and the
-//   dot keeps four partial sums, so a row's gathers overlap;
+// Where the time goes (docs/sparse_design.md): each non-zero is a load
+// w[col[p]] from weights that do not fit in L1, so the loops are bound by
+// those gathers, not by arithmetic. Three ways to serve them:
+// - K = 1 (csr_online_rows with one output): a scalar dot with four partial
+//   sums (dot4), so a row's gathers overlap, with the row's check fused in;
 // - K > 1 one-vs-rest on a call with many non-zeros (FeatureMajor): a thread
 //   copies its outputs' weights once per call into a feature-major buffer
 //   [in][K_pad], so that one gather brings a column's weights for all its
@@ -37,6 +38,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <type_traits>
 #include <vector>
 
 #include "../csr_operands.h"
@@ -46,8 +48,11 @@
 
 namespace torch_perceptron::cpu {
 
-// Rows ahead whose weights are prefetched (K = 1). Measured on the issue's
-// data (200,000 x 2^18, ~50 non-zeros a row): see docs/sparse_design.md.
+// Rows ahead whose weights the feature-major loop prefetches (its buffer,
+// [in][K_pad], is far beyond L2). The row-major loops do not prefetch: a
+// weight row of 2^18 floats sits in L2, and the prefetches of a row's
+// columns cost more than the gathers they hide (measured:
+// docs/sparse_design.md).
 constexpr int64_t kPrefetchRows = 4;
 
 // Below this many non-zeros times outputs per call, waking a second thread
@@ -64,24 +69,53 @@ template <typename Mask>
 
 // sum_p values[p] * w[cols[p]] with four partial sums, one per non-zero
 // modulo 4, added as (s0 + s1) + (s2 + s3): the adds of consecutive non-zeros
-// do not wait on one register, and a row's gathers overlap. (Its own order,
-// as the dense loops' dots have theirs; exact on dyadic data.)
-template <typename scalar_t, typename index_t>
-[[gnu::always_inline]] inline scalar_t dot4(const CsrRow<scalar_t, index_t>& row,
-                                            const scalar_t* w) {
+// do not wait on one register. (Its own order, as the dense loops' dots have
+// theirs; exact on dyadic data.) Scalar on purpose: GCC's SLP vectoriser packs
+// the four sums into one register filled lane by lane, a third slower
+// (measured: docs/sparse_design.md).
+//
+// Checked, it is also the CPU's step 4 of the validation for the row (see
+// csr_checks.h), fused into the same loop: `good` says whether the columns
+// strictly increase from >= 0 to < features. A column is clamped into range
+// before its weight is read, so a bad row never reads out of bounds; its
+// value is thrown away. (A separate pass over the columns cost a third of
+// the K = 1 epoch.)
+template <bool kCheck, typename scalar_t, typename index_t>
+[[gnu::always_inline, gnu::optimize("no-tree-vectorize")]] inline scalar_t
+dot4(const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int64_t features,
+     bool& good) {
+  using U = std::make_unsigned_t<index_t>;
   const scalar_t* v = row.values;
   const index_t* c = row.cols;
+  const U last = static_cast<U>(features > 0 ? features - 1 : 0);
+  auto at = [&](index_t j) {
+    if constexpr (kCheck) return w[std::min(static_cast<U>(j), last)];
+    return w[j];
+  };
   scalar_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  bool rising = true;
+  int64_t prev = -1;
   int64_t p = 0;
   for (; p + 4 <= row.nnz; p += 4) {
-    s0 += v[p] * w[c[p]];
-    s1 += v[p + 1] * w[c[p + 1]];
-    s2 += v[p + 2] * w[c[p + 2]];
-    s3 += v[p + 3] * w[c[p + 3]];
+    const index_t c0 = c[p], c1 = c[p + 1], c2 = c[p + 2], c3 = c[p + 3];
+    if constexpr (kCheck) {
+      rising &= (c0 > prev) & (c1 > c0) & (c2 > c1) & (c3 > c2);
+      prev = c3;
+    }
+    s0 += v[p] * at(c0);
+    s1 += v[p + 1] * at(c1);
+    s2 += v[p + 2] * at(c2);
+    s3 += v[p + 3] * at(c3);
   }
-  if (p < row.nnz) s0 += v[p] * w[c[p]];
-  if (p + 1 < row.nnz) s1 += v[p + 1] * w[c[p + 1]];
-  if (p + 2 < row.nnz) s2 += v[p + 2] * w[c[p + 2]];
+  for (; p < row.nnz; ++p) {
+    const index_t cp = c[p];
+    if constexpr (kCheck) {
+      rising &= cp > prev;
+      prev = cp;
+    }
+    s0 += v[p] * at(cp);
+  }
+  if constexpr (kCheck) good = rising & (prev < features);
   return (s0 + s1) + (s2 + s3);
 }
 
@@ -114,16 +148,6 @@ struct CsrOnlineArgs {
   int64_t* mistakes;   // [K]
 };
 
-template <typename scalar_t, typename index_t>
-[[gnu::always_inline]] inline void prefetch_row_weights(
-    const CsrRows<scalar_t, index_t>& x, int64_t i, const scalar_t* w) {
-  if (i >= x.n) return;
-  const int64_t lo = x.crow[i], hi = x.crow[i + 1];
-  // Columns of a row not yet checked may be out of range: a prefetch never
-  // faults, and the address is only computed.
-  for (int64_t p = lo; p < hi; ++p) prefetch_line(w + x.col[p]);
-}
-
 // Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
 // at a time (a block's hooks keep at most that many outputs' state), the
 // policy's hooks called. Returns the first bad row, or -1.
@@ -135,22 +159,17 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
     const int64_t blk_end = std::min(k1, blk + kRowBlock);
     auto hooks = policy.begin(blk, blk_end - blk);
-    const bool prefetch = blk_end - blk <= 2;
     for (int64_t i = 0; i < a.x.n; ++i) {
       const CsrRow<scalar_t, index_t> row = a.x.row(i);
-      if (!csr_row_ok(row.cols, row.nnz, in)) {
-        hooks.end();
-        return i;
-      }
-      if (prefetch) {
-        for (int64_t o = blk; o < blk_end; ++o) {
-          prefetch_row_weights(a.x, i + kPrefetchRows, a.w + o * in);
-        }
-      }
       for (int64_t o = blk; o < blk_end; ++o) {
         scalar_t* w_o = a.w + o * in;
-        const scalar_t z = dot4(row, static_cast<const scalar_t*>(w_o)) + a.b[o];
-        if (!std::isfinite(z)) {
+        // The first output's dot checks the row (before anything is written).
+        bool good = true;
+        const scalar_t dot =
+            o == blk ? dot4<true>(row, static_cast<const scalar_t*>(w_o), in, good)
+                     : dot4<false>(row, static_cast<const scalar_t*>(w_o), in, good);
+        const scalar_t z = dot + a.b[o];
+        if (!good || !std::isfinite(z)) {
           hooks.end();
           return i;
         }
@@ -413,17 +432,20 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
   int64_t wrong = 0;
   for (int64_t i = 0; i < x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = x.row(i);
-    if (!csr_row_ok(row.cols, row.nnz, in)) {
-      hooks.end();
-      return i;
-    }
     // The argmax with the lowest index winning a tie: strictly greater
-    // takes over.
+    // takes over. The first class's dot checks the row.
     scalar_t best = 0;
     int64_t yhat = 0;
     bool finite = true;
     for (int64_t c = 0; c < k; ++c) {
-      const scalar_t z = dot4(row, static_cast<const scalar_t*>(w + c * in)) + b[c];
+      bool good = true;
+      const scalar_t* w_c = w + c * in;
+      const scalar_t z = (c == 0 ? dot4<true>(row, w_c, in, good)
+                                 : dot4<false>(row, w_c, in, good)) + b[c];
+      if (!good) {
+        hooks.end();
+        return i;
+      }
       finite &= std::isfinite(z);
       if (c == 0 || z > best) {
         best = z;
