@@ -105,6 +105,7 @@ Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
   NoGradGuard no_grad;
   cpu::CsrMulticlassCall call(weight, bias, crow_indices, col_indices, values,
                               n_features, y, lr, sample_weight, bias_step);
+  call.choose_layout();
   return run_restoring_csr(call,
                            [](auto) { return NoMulticlassPolicy{}; });
 }

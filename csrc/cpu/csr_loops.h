@@ -14,7 +14,8 @@
 // those gathers, not by arithmetic. Three ways to serve them:
 // - K = 1 (csr_online_rows with one output): a scalar dot with four partial
 //   sums (dot4), so a row's gathers overlap, with the row's check fused in;
-// - K > 1 one-vs-rest on a call with many non-zeros (FeatureMajor): a thread
+// - K > 1 (one-vs-rest, and the plain multiclass rule) on a call with many
+//   non-zeros (*_feature_major): a thread
 //   copies its outputs' weights once per call into a feature-major buffer
 //   [in][K_pad], so that one gather brings a column's weights for all its
 //   outputs, and a row is read once for all of them (decision values and the
@@ -478,10 +479,107 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
   return -1;
 }
 
+// The multiclass rule on a feature-major copy of the K weight rows (as
+// csr_online_feature_major): one gather of a column brings its weights for
+// every class, so a row is read once for all K decision values; a mistake
+// then writes two lanes per non-zero. Writes w and b only at the end, when
+// every row was good; returns the first bad row, or -1.
+template <int G, typename scalar_t, typename index_t>
+int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
+                                     scalar_t* w, scalar_t* b,
+                                     const int64_t* y, const scalar_t* sw,
+                                     int64_t k, scalar_t lr,
+                                     scalar_t bias_step, int64_t* mistakes) {
+  using V = Vec<scalar_t>;
+  constexpr int L = kLanes<scalar_t>;
+  constexpr int64_t W = G * L;
+  const int64_t in = x.in;
+  AlignedBuffer<scalar_t> buffer(in * W);
+  scalar_t* wt = buffer.get();
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < in; ++j) wt[j * W + c] = w[c * in + j];
+  }
+  alignas(64) scalar_t bias[W] = {};
+  alignas(64) scalar_t z[W];
+  for (int64_t c = 0; c < k; ++c) bias[c] = b[c];
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < x.n; ++i) {
+    const CsrRow<scalar_t, index_t> row = x.row(i);
+    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
+    if (i + kPrefetchRows < x.n) {
+      const CsrRow<scalar_t, index_t> ahead = x.row(i + kPrefetchRows);
+      for (int64_t p = 0; p < ahead.nnz; ++p) {
+        const scalar_t* line = wt + ahead.cols[p] * W;
+        prefetch_line(line);
+        if constexpr (W * sizeof(scalar_t) > 64) prefetch_line(line + W - 1);
+      }
+    }
+    V z0[G] = {}, z1[G] = {};
+    int64_t p = 0;
+    for (; p + 2 <= row.nnz; p += 2) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      const scalar_t* c1 = wt + row.cols[p + 1] * W;
+      const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
+      for (int g = 0; g < G; ++g) {
+        z0[g] += v0 * load(c0 + g * L);
+        z1[g] += v1 * load(c1 + g * L);
+      }
+    }
+    if (p < row.nnz) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
+    }
+    for (int g = 0; g < G; ++g) store(z + g * L, (z0[g] + z1[g]) + load(bias + g * L));
+    // The argmax with the lowest index winning a tie.
+    scalar_t best = z[0];
+    int64_t yhat = 0;
+    bool finite = true;
+    for (int64_t c = 0; c < k; ++c) {
+      finite &= std::isfinite(z[c]);
+      if (z[c] > best) {
+        best = z[c];
+        yhat = c;
+      }
+    }
+    if (!finite) return i;
+    const int64_t t = y[i];
+    if (yhat == t) continue;
+    ++wrong;
+    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    for (int64_t q = 0; q < row.nnz; ++q) {
+      scalar_t* col = wt + row.cols[q] * W;
+      const scalar_t v = row.values[q];
+      col[t] += step * v;
+      col[yhat] += -step * v;
+    }
+    if (bias_step != 0) {
+      const scalar_t bias_by = step * bias_step;
+      bias[t] += bias_by;
+      bias[yhat] -= bias_by;
+    }
+  }
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < in; ++j) w[c * in + j] = wt[j * W + c];
+    b[c] = bias[c];
+  }
+  *mistakes += wrong;
+  return -1;
+}
+
 struct CsrMulticlassCall : CsrMulticlassOperands {
   using CsrMulticlassOperands::CsrMulticlassOperands;
+  bool feature_major = false;  // set by the plain op (choose_layout)
 
-  bool writes_late() const { return false; }
+  bool writes_late() const { return feature_major; }
+
+  // As CsrOnlineCall's: the copy pays on a call with about as many non-zeros
+  // as features, for K that fits in kMaxVectors vectors.
+  void choose_layout() {
+    feature_major = dispatch_float(weight.scalar_type(), "multiclass_update_csr",
+                                   [&](auto tag) {
+      return k <= kMaxVectors * kLanes<decltype(tag)> && 2 * x.nnz >= in;
+    });
+  }
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
@@ -491,6 +589,28 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
       dispatch_index(x, [&](auto itag) {
         using index_t = decltype(itag);
         const auto policy = make(scalar_t{});
+        if constexpr (std::is_same_v<std::decay_t<decltype(policy)>,
+                                     NoMulticlassPolicy>) {
+          if (feature_major) {
+            constexpr int L = kLanes<scalar_t>;
+            auto run_fm = [&](auto g) {
+              return csr_multiclass_feature_major<decltype(g)::value>(
+                  rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
+                  b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
+                  sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
+                  static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
+                  mistakes.mutable_data_ptr<int64_t>());
+            };
+            using std::integral_constant;
+            switch ((k + L - 1) / L) {
+              case 1: bad_row = run_fm(integral_constant<int, 1>{}); break;
+              case 2: bad_row = run_fm(integral_constant<int, 2>{}); break;
+              case 3: bad_row = run_fm(integral_constant<int, 3>{}); break;
+              default: bad_row = run_fm(integral_constant<int, 4>{}); break;
+            }
+            return;
+          }
+        }
         bad_row = csr_multiclass_rows<scalar_t, index_t>(
             rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
             b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
