@@ -106,8 +106,23 @@ class CSRRows:
             crow - lo, self.col_indices[lo:hi], self.values[lo:hi], self.n_features
         )
 
-    def to(self, dtype: Optional[torch.dtype] = None, device=None) -> "CSRRows":
-        """Values in ``dtype`` and everything on ``device`` (copies only what changes)."""
+    def to(self, *args, dtype: Optional[torch.dtype] = None, device=None,
+           non_blocking: bool = False) -> "CSRRows":
+        """Values in ``dtype`` and everything on ``device`` (copies only what
+        changes). As ``Tensor.to``, a dtype and a device may also come
+        positionally, so Lightning moves a batch of CSR rows as it moves tensors."""
+        for arg in args:
+            if isinstance(arg, torch.dtype):
+                dtype = arg
+            else:
+                device = arg
+        if non_blocking:
+            return CSRRows(
+                self.crow_indices.to(device=device, non_blocking=True),
+                self.col_indices.to(device=device, non_blocking=True),
+                self.values.to(dtype=dtype, device=device, non_blocking=True),
+                self.n_features,
+            )
         return CSRRows(
             self.crow_indices.to(device=device),
             self.col_indices.to(device=device),
