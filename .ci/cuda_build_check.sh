@@ -78,16 +78,16 @@ readelf -d "$SO" > "$BUILD/dynamic.txt"
 nm "$SO" > "$BUILD/symbols.txt"
 grep -q '\.nv_fatbin' "$BUILD/sections.txt" \
   || { echo "no device code (.nv_fatbin) in $SO" >&2; exit 1; }
-# (mangled names: ...online_kernelIfNS0_8NoPolicyE... is online_kernel<float,
-# NoPolicy>; the variants' policies are in an anonymous namespace, hence the
-# wildcard.)
+# (mangled names: ...online_kernelIfNS_8NoPolicyE... is online_kernel<float,
+# torch_perceptron::NoPolicy>; the variants' block policies are in an
+# anonymous namespace, hence the wildcard.)
 for scalar in f d; do
-  for kernel in "online_kernelI${scalar}NS0_8NoPolicyE" \
-      "multiclass_kernelI${scalar}NS0_18NoMulticlassPolicyE" \
-      "online_kernelI${scalar}N.*14AveragedPolicyI${scalar}EE" \
-      "multiclass_kernelI${scalar}N.*24AveragedMulticlassPolicyI${scalar}EE" \
-      "online_kernelI${scalar}N.*12PocketPolicyI${scalar}EE" \
-      "multiclass_kernelI${scalar}N.*22PocketMulticlassPolicyI${scalar}EE"; do
+  for kernel in "online_kernelI${scalar}NS_8NoPolicyE" \
+      "multiclass_kernelI${scalar}NS_18NoMulticlassPolicyE" \
+      "online_kernelI${scalar}N.*19AveragedBlockPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*29AveragedMulticlassBlockPolicyI${scalar}EE" \
+      "online_kernelI${scalar}N.*17PocketBlockPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*27PocketMulticlassBlockPolicyI${scalar}EE"; do
     grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
   done
 done

@@ -128,6 +128,11 @@ void check_lr(double lr) {
                  "lr: expected a finite value > 0, got ", lr);
 }
 
+void check_bias_step(double bias_step) {
+  TP_CHECK_VALUE(std::isfinite(bias_step),
+                 "bias_step: expected a finite value, got ", bias_step);
+}
+
 Tensor binary_labels(const Tensor& y, int64_t n, int64_t k, ScalarType dtype,
                      const Device& device) {
   const bool shape_ok = (y.dim() == 1 && k == 1 && y.size(0) == n) ||

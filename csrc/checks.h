@@ -27,6 +27,9 @@ void check_features(const Tensor& x, const Tensor& weight);
 // lr: finite and > 0.
 void check_lr(double lr);
 
+// bias_step: finite (any sign; 0 leaves the bias alone).
+void check_bias_step(double bias_step);
+
 // Binary 0/1 labels for K outputs: [N] (only when K == 1), [N, 1] or [N, K], of
 // any real or bool dtype. Returns them as a contiguous [N, K] tensor of `dtype`.
 Tensor binary_labels(const Tensor& y, int64_t n, int64_t k, ScalarType dtype,

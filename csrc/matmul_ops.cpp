@@ -3,7 +3,7 @@
 // the same code runs on every device; ATen picks the BLAS (CPU) or cuBLAS (CUDA).
 // Only Scalar-free ATen ops are called (see stable.h): aten::linear for
 // x @ w.T + b, aten::heaviside(z, 0) for [z > 0], aten::subtract with alpha
-// for the step.
+// for the step, aten::mul.Tensor with a 0-dim factor for the bias's.
 #include "checks.h"
 
 namespace torch_perceptron {
@@ -36,11 +36,12 @@ Tensor predict(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
                     const Tensor& y, double lr,
                     std::optional<Tensor> sample_weight, bool zero_is_mistake,
-                    bool fit_intercept) {
+                    double bias_step) {
   NoGradGuard no_grad;
   check_params(weight, bias);
   check_features(x, weight);
   check_lr(lr);
+  check_bias_step(bias_step);
   const int64_t n = x.size(0), k = weight.size(0);
   const Tensor labels = binary_labels(y, n, k, x.scalar_type(), x.device());
   const std::optional<Tensor> sw =
@@ -66,9 +67,16 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
   // subtract with alpha = -lr is that add.
   const Tensor step_w = aten("aten::mm", "", torch::stable::transpose(err, 0, 1), x);
   copy_into(weight, torch::stable::subtract(weight, step_w, -lr));
-  if (fit_intercept) {
-    const Tensor step_b = torch::stable::sum(err, std::vector<int64_t>{0});
-    copy_into(bias, torch::stable::subtract(bias, step_b, -lr));
+  if (bias_step != 0) {
+    // bias += (lr * err.sum(0)) * bias_step, each product rounded in the
+    // weights' dtype as the reference rounds it; subtract with alpha = -1 is
+    // the plain sum.
+    const Tensor err_sum = torch::stable::sum(err, std::vector<int64_t>{0});
+    const Tensor step_b = aten(
+        "aten::mul", "Tensor",
+        aten("aten::mul", "Tensor", err_sum, scalar_like(err_sum, lr)),
+        scalar_like(err_sum, bias_step));
+    copy_into(bias, torch::stable::subtract(bias, step_b, -1.0));
   } else {
     bump_version(bias);  // declared written (Tensor(b!)), as on every call
   }

@@ -23,17 +23,18 @@ struct OnlineOperands {
   int64_t n, in, k;
   double lr;
   bool zero_is_mistake;
-  bool fit_intercept = true;
+  double bias_step;  // b += bias_step * step; 0: the bias stays as it is
 
   OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
                  const Tensor& y_, double lr_,
                  const std::optional<Tensor>& sample_weight,
-                 bool zero_is_mistake_)
+                 bool zero_is_mistake_, double bias_step_)
       : weight(weight_), bias(bias_), lr(lr_),
-        zero_is_mistake(zero_is_mistake_) {
+        zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
     check_params(weight, bias);
     check_features(x_, weight);
     check_lr(lr);
+    check_bias_step(bias_step);
     n = x_.size(0);
     in = x_.size(1);
     k = weight.size(0);
@@ -58,15 +59,17 @@ struct MulticlassOperands {
   std::optional<Tensor> sw;
   int64_t n, in, k;
   double lr;
-  bool fit_intercept = true;
+  double bias_step;  // as in OnlineOperands
 
   MulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
                      const Tensor& y_, double lr_,
-                     const std::optional<Tensor>& sample_weight)
-      : weight(weight_), bias(bias_), lr(lr_) {
+                     const std::optional<Tensor>& sample_weight,
+                     double bias_step_)
+      : weight(weight_), bias(bias_), lr(lr_), bias_step(bias_step_) {
     check_params(weight, bias);
     check_features(x_, weight);
     check_lr(lr);
+    check_bias_step(bias_step);
     n = x_.size(0);
     in = x_.size(1);
     k = weight.size(0);

@@ -16,24 +16,25 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // own: err = y - [z > 0]; w += lr*err*x; b += lr*err. Returns int64 mistakes
   // [K]. zero_is_mistake counts z == 0 as a mistake for either label
   // (scikit-learn's y*z <= 0 with y in {-1, +1}). Every update op takes
-  // fit_intercept (last): False leaves the bias as it is, for scikit-learn's
-  // option of the same name.
+  // bias_step (last), which scales the bias's step: b += bias_step * step.
+  // 1 is the textbook rule; 0 leaves the bias as it is (scikit-learn's
+  // fit_intercept=False); scikit-learn's SGD damps it by 0.01 on sparse input.
   m.def(
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "bool fit_intercept=True) -> Tensor");
+      "float bias_step=1.0) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
       "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
       "Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool fit_intercept=True) -> Tensor");
+      "float bias_step=1.0) -> Tensor");
   // Mini-batch rule: errors of the whole batch under the current weights, then
   // one update w += lr * err.T @ x. Returns int64 mistakes [K].
   m.def(
       "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "bool fit_intercept=True) -> Tensor");
+      "float bias_step=1.0) -> Tensor");
   // The averaged perceptron: online_update / multiclass_update that also keep
   // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
   // (int64 [K], multiclass [1]: samples seen), so that the average of the
@@ -42,12 +43,12 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "online_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, bool fit_intercept=True) -> Tensor");
+      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
   m.def(
       "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool fit_intercept=True) -> Tensor");
+      "float bias_step=1.0) -> Tensor");
   // The pocket perceptron: online_update / multiclass_update that also keep in
   // pocket_weight / pocket_bias the weights of the longest run of correct
   // predictions; run and best_run (int64 [K], multiclass [1]) are the current
@@ -57,12 +58,12 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "bool fit_intercept=True) -> Tensor");
+      "float bias_step=1.0) -> Tensor");
   m.def(
       "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, bool fit_intercept=True) -> Tensor");
+      "Tensor? sample_weight=None, float bias_step=1.0) -> Tensor");
 }
 
 // `from torch_perceptron import _C` loads this library, which runs the

@@ -3,9 +3,10 @@
 // copies, its snapshot and restore when a row of x turns out non-finite (see
 // checks.h), and the write-back. A device supplies its Call (operands.h plus a
 // run(make) that runs the rule with the policy make(scalar_t{}) builds) and
-// its policies, each constructible from the AveragedArgs / PocketArgs below;
-// {cpu,cuda}/averaged_kernel.* and pocket_kernel.* instantiate these
-// functions with them and register the results.
+// its policies (the hook protocol of policies.h), each constructible from the
+// AveragedArgs / PocketArgs below; {cpu,cuda}/averaged_kernel.* and
+// pocket_kernel.* instantiate these functions with them and register the
+// results.
 #pragma once
 
 #include <cstdint>
@@ -20,14 +21,14 @@ namespace torch_perceptron {
 // What an averaged policy works on. The average of the weights over the c
 // samples seen is weight - weight_acc / c; on a mistake at sample i of the
 // call (0-based), the accumulators gain (count + i) * step * x_i and
-// (count + i) * step.
+// (count + i) * bias_step * step (the bias's own step, see ops.cpp).
 template <typename scalar_t>
 struct AveragedArgs {
   scalar_t* weight_acc;  // [K, in]
   scalar_t* bias_acc;    // [K]
   const int64_t* count;  // [K] (multiclass: [1]), samples seen before the call
   int64_t in, k;
-  bool fit_intercept;
+  scalar_t bias_step;  // 0: the bias, and so bias_acc, stay as they are
 };
 
 // What a pocket policy works on: the pocket takes the weights w, b (the
@@ -80,7 +81,7 @@ Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
             wacc.mutable_data_ptr<scalar_t>(),
             bacc.mutable_data_ptr<scalar_t>(),
             count0.const_data_ptr<int64_t>(), call.in, call.k,
-            call.fit_intercept});
+            static_cast<scalar_t>(call.bias_step)});
       },
       {{&weight_acc, &wacc}, {&bias_acc, &bacc}});
   if (call.n > 0) add_to_counts(count, call.n);
@@ -120,10 +121,10 @@ Tensor online_update_averaged(Tensor& weight, Tensor& bias, Tensor& weight_acc,
                               Tensor& bias_acc, Tensor& count, const Tensor& x,
                               const Tensor& y, double lr,
                               std::optional<Tensor> sample_weight,
-                              bool zero_is_mistake, bool fit_intercept) {
+                              bool zero_is_mistake, double bias_step) {
   NoGradGuard no_grad;
-  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
+  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
+                  bias_step);
   return detail::run_averaged<OnlineCall, Policy>(call, weight_acc, bias_acc,
                                                   count, call.k);
 }
@@ -134,10 +135,9 @@ Tensor multiclass_update_averaged(Tensor& weight, Tensor& bias,
                                   Tensor& count, const Tensor& x,
                                   const Tensor& y, double lr,
                                   std::optional<Tensor> sample_weight,
-                                  bool fit_intercept) {
+                                  double bias_step) {
   NoGradGuard no_grad;
-  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
+  MulticlassCall call(weight, bias, x, y, lr, sample_weight, bias_step);
   return detail::run_averaged<MulticlassCall, Policy>(call, weight_acc,
                                                       bias_acc, count, 1);
 }
@@ -147,10 +147,10 @@ Tensor online_update_pocket(Tensor& weight, Tensor& bias, Tensor& pocket_weight,
                             Tensor& pocket_bias, Tensor& run, Tensor& best_run,
                             const Tensor& x, const Tensor& y, double lr,
                             std::optional<Tensor> sample_weight,
-                            bool zero_is_mistake, bool fit_intercept) {
+                            bool zero_is_mistake, double bias_step) {
   NoGradGuard no_grad;
-  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
+  OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
+                  bias_step);
   return detail::run_pocket<OnlineCall, Policy>(call, pocket_weight,
                                                 pocket_bias, run, best_run,
                                                 call.k);
@@ -162,10 +162,9 @@ Tensor multiclass_update_pocket(Tensor& weight, Tensor& bias,
                                 Tensor& run, Tensor& best_run, const Tensor& x,
                                 const Tensor& y, double lr,
                                 std::optional<Tensor> sample_weight,
-                                bool fit_intercept) {
+                                double bias_step) {
   NoGradGuard no_grad;
-  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
+  MulticlassCall call(weight, bias, x, y, lr, sample_weight, bias_step);
   return detail::run_pocket<MulticlassCall, Policy>(call, pocket_weight,
                                                     pocket_bias, run, best_run,
                                                     1);

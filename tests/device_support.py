@@ -29,6 +29,14 @@ MULTICLASS_SHAPES = [
 ]
 
 
+# bias_step values every update op is tested with: the textbook rule, a bias
+# left alone, a dyadic factor, scikit-learn's damping on sparse input and
+# another value with no exact binary form (the bias then leaves the dyadic
+# grid, and the decision values z = x . w + b round once, the same way in
+# every kernel and the reference).
+BIAS_STEPS = [1.0, 0.0, 0.5, 0.01, 0.3]
+
+
 def dyadic(shape, generator, *, scale=4, low=-8, high=9):
     """Multiples of 1/scale in [low/scale, high/scale): exact in float32 sums."""
     return torch.randint(low, high, shape, generator=generator).double() / scale

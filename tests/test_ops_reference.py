@@ -293,35 +293,3 @@ def test_batch_rule_by_hand(device):
     # Both wrong under the zero weights: one step of their sum.
     assert m.tolist() == [2]
     assert w.cpu().tolist() == [[2.0, 1.5]] and b.cpu().tolist() == [1.0]
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("op", ["online_update", "multiclass_update", "batch_update"])
-def test_fit_intercept_false_leaves_the_bias(op, device):
-    """Every update op takes fit_intercept; False is the rule with the bias held
-    fixed (the averaged reference holds it so, sample by sample)."""
-    g = gen(21)
-    n, d, k = 40, 5, 3
-    x = dyadic((n, d), g)
-    w, b = dyadic((k, d), g), dyadic((k,), g)
-    if op == "multiclass_update":
-        y = class_labels(n, k, g)
-        zeros = (torch.zeros(k, d, dtype=torch.float64), torch.zeros(k, dtype=torch.float64),
-                 torch.zeros(1, dtype=torch.int64))
-        want_w, want_b, *_, want_m = reference.multiclass_update_averaged(w, b, *zeros, x, y, 0.5,
-                                                                          fit_intercept=False)
-    elif op == "online_update":
-        y = binary_labels(n, k, g)
-        zeros = (torch.zeros(k, d, dtype=torch.float64), torch.zeros(k, dtype=torch.float64),
-                 torch.zeros(k, dtype=torch.int64))
-        want_w, want_b, *_, want_m = reference.online_update_averaged(w, b, *zeros, x, y, 0.5,
-                                                                      fit_intercept=False)
-    else:
-        y = binary_labels(n, k, g)
-        want_w, _, want_m = reference.batch_update(w, b, x, y, 0.5)
-        want_b = b
-    gw, gb = w.clone().to(device), b.clone().to(device)
-    m = getattr(ops, op)(gw, gb, x.to(device), y.to(device), 0.5, fit_intercept=False)
-    assert torch.equal(gb.cpu(), b), "the bias moved"
-    assert torch.equal(gw.cpu(), want_w) and torch.equal(gb.cpu(), want_b)
-    assert torch.equal(m.cpu(), want_m)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from device_support import (
-    DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, assert_same, binary_labels, dyadic, on, params_on,
+    BIAS_STEPS, DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, assert_same, binary_labels, dyadic, on, params_on,
     start_weights,
 )
 from support import ACCELERATORS, DEVICES
@@ -52,6 +52,37 @@ def test_online_matches_reference(n, d, k, dtype, device):
     assert_same(m, rm)
     assert_same(w_dev, rw)
     assert_same(b_dev, rb)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bias_step", BIAS_STEPS)
+@pytest.mark.parametrize("rule", ["online", "multiclass", "batch"])
+def test_bias_step_matches_reference(rule, bias_step, dtype, device):
+    """bias_step scales the bias's step, bit for bit as the reference rounds
+    it, over two calls (the second decides under the first's bias)."""
+    g = torch.Generator().manual_seed(31)
+    n, d, k = 60, 5, 3
+    x = dyadic((n, d), g).to(dtype)
+    y = torch.randint(0, k, (n,), generator=g) if rule == "multiclass" else binary_labels(n, k, g)
+    sw = torch.randint(0, 3, (n,), generator=g).to(dtype) / 2
+    w0, b0 = start_weights(k, d, dtype, g)
+    rw, rb = w0, b0
+    w, b = on(device, w0, b0)
+    kw = {} if rule == "multiclass" else {"zero_is_mistake": True}
+    update, ref = getattr(ops, f"{rule}_update"), getattr(reference, f"{rule}_update")
+    for part in (slice(0, 25), slice(25, n)):
+        rw, rb, rm = ref(rw, rb, x[part], y[part], 0.5, sw[part], *kw.values(),
+                         bias_step=bias_step)
+        m = update(w, b, x[part].to(device), y[part].to(device), 0.5,
+                   sample_weight=sw[part].to(device), bias_step=bias_step, **kw)
+        assert_same(m, rm)
+        assert_same(w, rw)
+        assert_same(b, rb)
+    if bias_step == 0:
+        assert torch.equal(b.cpu(), b0)
+    else:
+        assert not torch.equal(b.cpu(), b0)
 
 
 @pytest.mark.parametrize("device", ACCELERATORS)

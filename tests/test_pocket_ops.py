@@ -8,6 +8,7 @@ import torch
 
 import torch_perceptron  # noqa: F401  (loads the ops)
 from device_support import (
+    BIAS_STEPS,
     assert_all_same, assert_same, on, teacher_labels, variant_state, variant_update,
 )
 from device_support import dyadic as dyadic_values
@@ -90,10 +91,10 @@ def test_multiclass_pocket_matches_reference(dtype, device):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("bias_step", BIAS_STEPS)
 @pytest.mark.parametrize("multiclass", [False, True])
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_pocket_matches_reference(dtype, multiclass, fit_intercept, device):
+def test_pocket_matches_reference(dtype, multiclass, bias_step, device):
     g = torch.Generator().manual_seed(22)
     n, d, k = 80, 5, 3
     x = dyadic_values((n, d), g).to(dtype)
@@ -110,9 +111,9 @@ def test_pocket_matches_reference(dtype, multiclass, fit_intercept, device):
     for _ in range(2):
         for part in (slice(0, 30), slice(30, n)):
             m = update(*state, x[part].to(device), y[part].to(device), 0.5,
-                       sample_weight=sw[part].to(device), fit_intercept=fit_intercept, **kw)
+                       sample_weight=sw[part].to(device), bias_step=bias_step, **kw)
             *ref, rm = ref_update(*ref, x[part], y[part], 0.5, sw[part], *extra,
-                                  fit_intercept=fit_intercept)
+                                  bias_step=bias_step)
             assert_same(m, rm)
     assert_all_same(state, ref, device)
     assert (ref[5] > 0).all()  # some run was recorded
@@ -189,7 +190,7 @@ def test_non_finite_x_restores_every_state_tensor(multiclass, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("multiclass", [False, True])
-def test_fit_intercept_false_keeps_bias(multiclass, device):
+def test_bias_step_zero_keeps_bias(multiclass, device):
     gen = torch.Generator().manual_seed(8)
     n, d, k = 50, 4, 3
     x = dyadic(n, d, gen, torch.float64)
@@ -203,10 +204,10 @@ def test_fit_intercept_false_keeps_bias(multiclass, device):
         state = list(zeros_state(k, d, torch.float64, k))
         update, ref = ops.online_update_pocket, reference.online_update_pocket
         extra = (True,)
-    *want, rm = ref(*state, x, y, 1.0, None, *extra, fit_intercept=False)
+    *want, rm = ref(*state, x, y, 1.0, None, *extra, bias_step=0.0)
     kw = {"zero_is_mistake": True} if extra else {}
     state = on(device, *state)
-    m = update(*state, x.to(device), y.to(device), 1.0, fit_intercept=False, **kw)
+    m = update(*state, x.to(device), y.to(device), 1.0, bias_step=0.0, **kw)
     assert torch.equal(m.cpu(), rm)
     for got, w in zip(state, want):
         assert torch.equal(got.cpu(), w)

@@ -38,7 +38,7 @@ def sparse_dyadic(n, d, density, g, dtype, index_dtype, empty_rows=()):
     return x, csr
 
 
-def call(rule, sparse_form, w, b, x, y, lr, sw, zero_is_mistake, fit_intercept, bias_step, g):
+def call(rule, sparse_form, w, b, x, y, lr, sw, zero_is_mistake, bias_step, g):
     fn = getattr(reference, rule + ("_csr" if sparse_form else ""))
     kwargs = dict(lr=lr, sample_weight=sw, bias_step=bias_step)
     if not rule.startswith("multiclass"):
@@ -47,12 +47,12 @@ def call(rule, sparse_form, w, b, x, y, lr, sw, zero_is_mistake, fit_intercept, 
     if rule.endswith("_averaged"):
         n_counters = 1 if rule.startswith("multiclass") else k
         state = (w.clone() * 0.5, b.clone() * 0.5, torch.full((n_counters,), 3, dtype=torch.int64))
-        return fn(w, b, *state, x, y, fit_intercept=fit_intercept, **kwargs)
+        return fn(w, b, *state, x, y, **kwargs)
     if rule.endswith("_pocket"):
         n_counters = 1 if rule.startswith("multiclass") else k
         state = (w.clone(), b.clone(), torch.zeros(n_counters, dtype=torch.int64),
                  torch.ones(n_counters, dtype=torch.int64))
-        return fn(w, b, *state, x, y, fit_intercept=fit_intercept, **kwargs)
+        return fn(w, b, *state, x, y, **kwargs)
     return fn(w, b, x, y, **kwargs)
 
 
@@ -71,11 +71,11 @@ def assert_bits_equal(got, want):
     dtype=st.sampled_from([torch.float32, torch.float64]),
     index_dtype=st.sampled_from([torch.int32, torch.int64]),
     lr=st.sampled_from([1.0, 0.5]), weighted=st.booleans(), zero_is_mistake=st.booleans(),
-    fit_intercept=st.booleans(), bias_step=st.sampled_from(BIAS_STEPS),
+    bias_step=st.sampled_from(BIAS_STEPS),
     seed=st.integers(0, 2**31),
 )
 def test_sparse_rule_equals_dense_rule_bit_for_bit(
-    rule, n, d, k, density, dtype, index_dtype, lr, weighted, zero_is_mistake, fit_intercept,
+    rule, n, d, k, density, dtype, index_dtype, lr, weighted, zero_is_mistake,
     bias_step, seed,
 ):
     g = gen(seed)
@@ -88,7 +88,7 @@ def test_sparse_rule_equals_dense_rule_bit_for_bit(
     else:
         y = torch.randint(0, 2, (n, k), generator=g)
     sw = (torch.randint(0, 5, (n,), generator=g).to(dtype) / 2) if weighted else None
-    args = (y, lr, sw, zero_is_mistake, fit_intercept, bias_step, g)
+    args = (y, lr, sw, zero_is_mistake, bias_step, g)
     dense = call(rule, False, w, b, x, *args)
     sparse = call(rule, True, w, b, csr, *args)
     assert_bits_equal(sparse, dense)
@@ -104,7 +104,7 @@ def test_rules_learn_and_agree_on_a_fixed_problem(rule, dtype):
     x, csr = sparse_dyadic(n, d, 0.2, g, dtype, torch.int32, empty_rows=(4, 5))
     w, b = torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype)
     y = class_labels(n, k, g) if rule.startswith("multiclass") else torch.randint(0, 2, (n, k), generator=g)
-    args = (y, 1.0, None, False, True, 1.0, g)
+    args = (y, 1.0, None, False, 1.0, g)
     dense = call(rule, False, w, b, x, *args)
     sparse = call(rule, True, w, b, csr, *args)
     assert_bits_equal(sparse, dense)

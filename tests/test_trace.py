@@ -13,7 +13,7 @@ from torch_perceptron.datasets import seed_split
 from torch_perceptron.trace import MistakeTrace, multiclass_update_traced, online_update_traced
 
 
-def reference_trace(rule, w, b, x, y, lr=1.0, sample_weight=None, fit_intercept=True, **kw):
+def reference_trace(rule, w, b, x, y, lr=1.0, sample_weight=None, **kw):
     """The oracle: the reference rule on one sample after the other, keeping
     the state after each sample that made a mistake."""
     fn = getattr(reference, rule)
@@ -23,10 +23,7 @@ def reference_trace(rule, w, b, x, y, lr=1.0, sample_weight=None, fit_intercept=
     total = torch.zeros(1 if rule == "multiclass_update" else w.shape[0], dtype=torch.int64)
     for i in range(x.shape[0]):
         sw = None if sample_weight is None else sample_weight[i : i + 1].cpu()
-        b_before = b
         w, b, m = fn(w, b, x[i : i + 1], y[i : i + 1], lr, sw, **kw)
-        if not fit_intercept:
-            b = b_before
         total = total + m
         if m.any():
             index.append(i)
@@ -75,11 +72,13 @@ def test_online_trace_is_the_reference_stepped_by_hand(shape, dtype, device, ini
     if options == "zero_is_mistake":
         kw["zero_is_mistake"] = True
     fit = options != "no_bias"
-    want = reference_trace("online_update", w, b, x, y, lr, fit_intercept=fit, **kw)
+    if not fit:
+        kw["bias_step"] = 0.0
+    want = reference_trace("online_update", w, b, x, y, lr, **kw)
     w_op, b_op = w.clone(), b.clone()
     if fit:
         ops.online_update(w_op, b_op, x, y, lr, **kw)
-    got = online_update_traced(w, b, x, y, lr, fit_intercept=fit, **kw)
+    got = online_update_traced(w, b, x, y, lr, **kw)
     assert_same_trace(got, want)
     # The weights end where one call of the op over all samples leaves them.
     if fit:
@@ -97,9 +96,9 @@ def test_multiclass_trace_is_the_reference_stepped_by_hand(shape, dtype, device,
     n, d, k = shape
     w, b, x, y, g = problem(n, d, k, dtype, device, seed=3 * n + d, multiclass=True, init="random")
     sw = dyadic_sample_weight(n, g, dtype, device) if options == "sample_weight" else None
-    fit = options != "no_bias"
-    want = reference_trace("multiclass_update", w, b, x, y, sample_weight=sw, fit_intercept=fit)
-    got = multiclass_update_traced(w, b, x, y, sample_weight=sw, fit_intercept=fit)
+    bias_step = 0.0 if options == "no_bias" else 1.0
+    want = reference_trace("multiclass_update", w, b, x, y, sample_weight=sw, bias_step=bias_step)
+    got = multiclass_update_traced(w, b, x, y, sample_weight=sw, bias_step=bias_step)
     assert_same_trace(got, want)
 
 

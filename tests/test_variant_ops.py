@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from device_support import (
-    DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, VARIANTS, assert_all_same, assert_same,
+    BIAS_STEPS, DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, VARIANTS, assert_all_same, assert_same,
     binary_labels, dyadic, on, params_on, start_weights, teacher_labels, variant_state,
     variant_update,
 )
@@ -62,11 +62,11 @@ def test_multiclass_variant_matches_cpu_on_dyadic_data(n, d, k, dtype, variant, 
 
 
 @pytest.mark.parametrize("device", ACCELERATORS)
-@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("bias_step", BIAS_STEPS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("multiclass", [False, True])
 @pytest.mark.parametrize("variant", VARIANTS)
-def test_variant_options_match_cpu(variant, multiclass, dtype, fit_intercept, device):
+def test_variant_options_match_cpu(variant, multiclass, dtype, bias_step, device):
     """Small integers and zero weights: many decision values are exactly 0 (and
     many multiclass ties); sample weights include 0."""
     g = torch.Generator().manual_seed(23)
@@ -81,12 +81,12 @@ def test_variant_options_match_cpu(variant, multiclass, dtype, fit_intercept, de
     update = variant_update(variant, multiclass)
     for zero_is_mistake in ([False] if multiclass else [False, True]):
         kw = {} if multiclass else {"zero_is_mistake": zero_is_mistake}
-        m_cpu = update(*cpu, x, y, 0.25, sample_weight=sw, fit_intercept=fit_intercept, **kw)
+        m_cpu = update(*cpu, x, y, 0.25, sample_weight=sw, bias_step=bias_step, **kw)
         m_dev = update(*dev, x.to(device), y.to(device), 0.25, sample_weight=sw.to(device),
-                       fit_intercept=fit_intercept, **kw)
+                       bias_step=bias_step, **kw)
         assert_same(m_dev, m_cpu)
         assert_all_same(dev, cpu, device)
-    if not fit_intercept:
+    if bias_step == 0:
         assert (dev[1] == 0).all()
 
 
@@ -254,3 +254,22 @@ def test_variant_bad_inputs(message, variant, multiclass, index, replace, device
         variant_update(variant, multiclass)(*state, x, y)
     for t, s in zip(state, before):
         assert torch.equal(t, s) or (t.isnan().all() and s.isnan().all())
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("bias_step", [float("nan"), float("inf")])
+@pytest.mark.parametrize("multiclass", [False, True])
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_variant_rejects_non_finite_bias_step(variant, multiclass, bias_step, device):
+    g = torch.Generator().manual_seed(25)
+    n, d, k = 20, 4, 3
+    x = dyadic((n, d), g)
+    y = torch.randint(0, k, (n,), generator=g) if multiclass else binary_labels(n, k, g)
+    state = on(device, *start_weights(k, d, torch.float64, g),
+               *variant_state(variant, k, d, torch.float64, 1 if multiclass else k))
+    before = [t.clone() for t in state]
+    with pytest.raises(ValueError, match="bias_step: expected a finite value"):
+        variant_update(variant, multiclass)(*state, x.to(device), y.to(device),
+                                            bias_step=bias_step)
+    for t, was in zip(state, before):
+        assert torch.equal(t, was)

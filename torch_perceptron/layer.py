@@ -48,8 +48,8 @@ class PerceptronLayer(nn.Module):
     Without a bias (``bias=False``, as in ``nn.Linear``) the ``bias`` buffer is
     None and the decision value is ``x @ weight.T``: the lecture's notation
     that folds the bias into ``weight[:, 0]`` as ``w0`` and prepends a 1 to
-    every input. The ops then run with ``fit_intercept=False`` on a bias of
-    zeros that nothing keeps.
+    every input. The ops then run with ``bias_step=0`` on a bias of zeros that
+    nothing keeps.
 
     Sparse input: ``forward``, ``decision_function`` and ``update`` also take
     ``x [N, in_features]`` as a torch sparse CSR / COO tensor, a scipy.sparse
@@ -145,6 +145,10 @@ class PerceptronLayer(nn.Module):
         # Without a bias the ops still take one: zeros that nothing keeps.
         return self.weight.new_zeros(self.out_features) if t is None else t
 
+    def _bias_step(self) -> float:
+        # A layer without a bias runs the ops on zeros that take no step.
+        return 0.0 if self.bias is None else 1.0
+
     def _flat(self, x: Tensor) -> Tensor:
         """x ``[*, in_features]`` as ``[N, in_features]``, checked first: a
         reshape of the wrong size would fail with a message about sizes only."""
@@ -230,13 +234,13 @@ class PerceptronLayer(nn.Module):
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")
             return ops.multiclass_update(
                 self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
-                sample_weight=sample_weight, fit_intercept=self.bias is not None,
+                sample_weight=sample_weight, bias_step=self._bias_step(),
             )
         update = ops.online_update if rule == "online" else ops.batch_update
         return update(
             self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
             sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
-            fit_intercept=self.bias is not None,
+            bias_step=self._bias_step(),
         )
 
     def update_traced(
@@ -260,16 +264,16 @@ class PerceptronLayer(nn.Module):
             raise TypeError("x: update_traced takes dense x only (a trace is for watching the "
                             "rule on small data); call update for sparse x")
         bias = self._bias_or_zeros(self.bias)
-        fit = self.bias is not None
+        bias_step = self._bias_step()
         if self.multiclass:
             if zero_is_mistake:
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")
             return trace.multiclass_update_traced(
-                self.weight, bias, x, y, self.lr, sample_weight=sample_weight, fit_intercept=fit
+                self.weight, bias, x, y, self.lr, sample_weight=sample_weight, bias_step=bias_step
             )
         return trace.online_update_traced(
             self.weight, bias, x, y, self.lr, sample_weight=sample_weight,
-            zero_is_mistake=zero_is_mistake, fit_intercept=fit,
+            zero_is_mistake=zero_is_mistake, bias_step=bias_step,
         )
 
     def _update_with_state(
@@ -282,7 +286,7 @@ class PerceptronLayer(nn.Module):
                 self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run,
                 self.pocket_best_run,
             )
-        fit = {"fit_intercept": self.bias is not None}
+        fit = {"bias_step": self._bias_step()}
         if self.multiclass:
             if zero_is_mistake:
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")

@@ -7,6 +7,9 @@ tensor they change, as PyTorch's in-place ops do, and return a new int64
 tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``,
 ``bias [K]``; ``weight``, ``bias`` and ``x`` share one dtype (float32 or float64)
 and one device.
+
+The sparse forms (``*_csr``, in :mod:`torch_perceptron.csr_ops`) take ``x`` as
+the three dense tensors of a canonical CSR matrix and its feature count.
 """
 
 from typing import Optional, Tuple
@@ -30,6 +33,15 @@ OPS: Tuple[str, ...] = (
     "multiclass_update_averaged",
     "online_update_pocket",
     "multiclass_update_pocket",
+    "decision_function_csr",
+    "predict_csr",
+    "online_update_csr",
+    "multiclass_update_csr",
+    "batch_update_csr",
+    "online_update_averaged_csr",
+    "multiclass_update_averaged_csr",
+    "online_update_pocket_csr",
+    "multiclass_update_pocket_csr",
 )
 
 
@@ -79,7 +91,7 @@ def online_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """The online rule, in place, one sample after the other.
 
@@ -89,12 +101,15 @@ def online_update(
     K = 1, ``[N, K]`` for K outputs (one-vs-rest). ``sample_weight [N]`` scales
     each sample's step. ``zero_is_mistake`` counts ``z == 0`` as a mistake for
     either label (scikit-learn's ``y * z <= 0`` with y in {-1, +1}).
-    ``fit_intercept=False`` leaves ``bias`` as it is (every update op takes it).
+    ``bias_step`` scales the bias's step, ``bias[k] += (lr * err) * bias_step``
+    (every update op takes it): 1 is the rule above, 0 leaves ``bias`` as it is
+    (scikit-learn's ``fit_intercept=False``), scikit-learn damps it by 0.01 on
+    sparse input. It must be finite.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step
     )
 
 
@@ -106,17 +121,18 @@ def multiclass_update(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """The multiclass perceptron rule, in place, one sample after the other.
 
     ``yhat = argmax_k z_k`` (the lowest index wins a tie); on a mistake
     ``weight[y] += lr * x``, ``bias[y] += lr``, ``weight[yhat] -= lr * x``,
-    ``bias[yhat] -= lr``. ``y`` holds class indices ``[N]`` in ``[0, K)``.
+    ``bias[yhat] -= lr`` (the bias's step scaled by ``bias_step``, as in
+    :func:`online_update`). ``y`` holds class indices ``[N]`` in ``[0, K)``.
 
     Returns the number of mistakes, int64 ``[1]``.
     """
-    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight, fit_intercept)
+    return _ops.multiclass_update.default(weight, bias, x, y, lr, sample_weight, bias_step)
 
 
 def batch_update(
@@ -128,16 +144,17 @@ def batch_update(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """The mini-batch rule, in place: the errors of the whole batch under the
     current weights, then one step ``weight += lr * err.T @ x``,
-    ``bias += lr * err.sum(0)``. Labels as in :func:`online_update`.
+    ``bias += (lr * err.sum(0)) * bias_step``. Labels and ``bias_step`` as in
+    :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.batch_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake, fit_intercept
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step
     )
 
 
@@ -180,13 +197,13 @@ def _predict_fake(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
 
 
 def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
-                   fit_intercept=True):
+                   bias_step=1.0):
     _check_shapes(x, weight, bias)
     _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
-def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, fit_intercept=True):
+def _multiclass_fake(weight, bias, x, y, lr=1.0, sample_weight=None, bias_step=1.0):
     _check_shapes(x, weight, bias)
     _check_devices(weight, bias=bias, x=x, y=y, sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
@@ -212,7 +229,7 @@ def online_update_averaged(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """:func:`online_update` that also keeps the running average of the weights
     (the averaged perceptron, Freund & Schapire 1999), in place.
@@ -223,14 +240,15 @@ def online_update_averaged(
     ``[K]``) is the number of samples each output has seen, and grows by N.
     Start them at zero together with the weights; then
     :func:`averaged_parameters` gives the mean of the weights after each sample
-    seen, over every call since. ``fit_intercept=False`` leaves ``bias`` (and
-    ``bias_acc``) as they are. Arguments otherwise as in :func:`online_update`.
+    seen, over every call since. ``bias_acc`` follows the bias's own step
+    (scaled by ``bias_step``; ``bias_step=0`` leaves ``bias`` and ``bias_acc``
+    as they are). Arguments otherwise as in :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_averaged.default(
         weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake,
-        fit_intercept,
+        bias_step,
     )
 
 
@@ -245,7 +263,7 @@ def multiclass_update_averaged(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """:func:`multiclass_update` that also keeps the running average of the
     weights, as :func:`online_update_averaged` does; ``count`` is int64 ``[1]``.
@@ -253,7 +271,7 @@ def multiclass_update_averaged(
     Returns the number of mistakes, int64 ``[1]``.
     """
     return _ops.multiclass_update_averaged.default(
-        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, fit_intercept
+        weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, bias_step
     )
 
 
@@ -282,7 +300,7 @@ def online_update_pocket(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """:func:`online_update` that also keeps, per output, the pocket (Gallant
     1990): the weights that made the longest run of consecutive correct
@@ -294,13 +312,13 @@ def online_update_pocket(
     (strictly) puts its weights in the pocket. All of them persist across calls:
     start with the pocket equal to the weights and both counters at zero.
     ``sample_weight`` scales the steps only; a run counts samples.
-    ``fit_intercept=False`` leaves ``bias`` as it is.
+    ``bias_step`` as in :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr,
-        sample_weight, zero_is_mistake, fit_intercept,
+        sample_weight, zero_is_mistake, bias_step,
     )
 
 
@@ -316,7 +334,7 @@ def multiclass_update_pocket(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> Tensor:
     """:func:`multiclass_update` that also keeps the pocket of the whole model
     (all K rows), as :func:`online_update_pocket` does; ``run`` and
@@ -326,12 +344,12 @@ def multiclass_update_pocket(
     """
     return _ops.multiclass_update_pocket.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr, sample_weight,
-        fit_intercept,
+        bias_step,
     )
 
 
 def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                   sample_weight=None, zero_is_mistake=False, fit_intercept=True):
+                   sample_weight=None, zero_is_mistake=False, bias_step=1.0):
     _check_shapes(x, weight, bias)
     torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
     torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
@@ -341,13 +359,13 @@ def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
 
 
 def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                              sample_weight=None, fit_intercept=True):
+                              sample_weight=None, bias_step=1.0):
     _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
 
 
 def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr=1.0,
-                 sample_weight=None, zero_is_mistake=False, fit_intercept=True):
+                 sample_weight=None, zero_is_mistake=False, bias_step=1.0):
     _check_shapes(x, weight, bias)
     torch._check(
         pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
@@ -359,7 +377,7 @@ def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, 
 
 
 def _multiclass_pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
-                            lr=1.0, sample_weight=None, fit_intercept=True):
+                            lr=1.0, sample_weight=None, bias_step=1.0):
     _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y,
                  sample_weight=sample_weight)
     return weight.new_empty((1,), dtype=torch.int64)
@@ -372,4 +390,17 @@ torch.library.register_fake("torch_perceptron::multiclass_update_averaged")(
 torch.library.register_fake("torch_perceptron::online_update_pocket")(_pocket_fake)
 torch.library.register_fake("torch_perceptron::multiclass_update_pocket")(
     _multiclass_pocket_fake
+)
+
+
+from .csr_ops import (  # noqa: E402  (the sparse forms; they register their fakes)
+    batch_update_csr,
+    decision_function_csr,
+    multiclass_update_averaged_csr,
+    multiclass_update_csr,
+    multiclass_update_pocket_csr,
+    online_update_averaged_csr,
+    online_update_csr,
+    online_update_pocket_csr,
+    predict_csr,
 )

@@ -12,10 +12,11 @@ sparse form of every rule (``*_csr``, taking anything
 :func:`torch_perceptron.sparse.as_csr` takes) is the dense rule itself, and on
 data where every sum is exact the two give the same bits.
 
-``bias_step`` scales the bias's step (``b += bias_step * step``): 1 is the
-textbook rule, 0 leaves the bias alone, and scikit-learn's SGD damps it by
-:data:`SPARSE_INTERCEPT_DECAY` on sparse input, computing
-``intercept += update * decay`` as here.
+``bias_step`` scales the bias's step (``b += step * bias_step``, the product
+rounded in the weights' dtype): 1 is the textbook rule, 0 leaves the bias alone
+(its bits untouched: scikit-learn's ``fit_intercept=False``), and
+scikit-learn's SGD damps it by :data:`SPARSE_INTERCEPT_DECAY` on sparse input,
+computing ``intercept += update * decay`` as here.
 """
 
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -100,7 +101,8 @@ def _online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bi
                 mistakes[o] += 1
                 step = _step(lr, err, sample_weight, i, w.dtype)
                 w[o] = row.add_to(w[o], step)
-                b[o] = b[o] + step * bias_step
+                if bias_step != 0:
+                    b[o] = b[o] + step * bias_step
     return w, b, mistakes
 
 
@@ -118,9 +120,10 @@ def _multiclass(w, b, rows: Sequence[Row], y, lr, sample_weight, bias_step) -> R
             mistakes[0] += 1
             step = _step(lr, 1.0, sample_weight, i, w.dtype)
             w[t] = row.add_to(w[t], step)
-            b[t] = b[t] + step * bias_step
             w[yhat] = row.add_to(w[yhat], -step)
-            b[yhat] = b[yhat] - step * bias_step
+            if bias_step != 0:
+                b[t] = b[t] + step * bias_step
+                b[yhat] = b[yhat] - step * bias_step
     return w, b, mistakes
 
 
@@ -137,12 +140,16 @@ def _batch(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bia
                 yhat = 1.0 - float(y[i, o])
             err[i, o] = y[i, o] - yhat
     mistakes = (err != 0).sum(0)
+    scale_sum = torch.zeros(k, dtype=w.dtype)
     for i, row in enumerate(rows):
         scale = err[i] if sample_weight is None else err[i] * sample_weight[i].to(w.dtype)
         step = lr * scale
         for o in range(k):
             w[o] = row.add_to(w[o], step[o])
-        b = b + step * bias_step
+        scale_sum = scale_sum + scale
+    # The bias takes one step, of the summed errors.
+    if bias_step != 0:
+        b = b + (lr * scale_sum) * bias_step
     return w, b, mistakes
 
 
@@ -154,45 +161,41 @@ def _decision(rows: Sequence[Row], weight, bias) -> Tensor:
     return z
 
 
-def _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, fit_intercept, k):
+def _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, k):
     """Runs ``update(w, b, one_row, its_y, its_sample_weight)`` sample by sample
     and adds the weights after each to the sums."""
     w, b = w.clone(), b.clone()
     ws, bs, c = ws.clone(), bs.clone(), c.clone()
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
-        b_before = b
         w, b, m = update(
             w, b, rows[i : i + 1], y[i : i + 1],
             None if sample_weight is None else sample_weight[i : i + 1],
         )
-        if not fit_intercept:  # the bias takes no step
-            b = b_before
         mistakes += m
         ws, bs, c = ws + w, bs + b, c + 1
     return w, b, ws, bs, c, mistakes
 
 
-def _online_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, zero_is_mistake,
-                     fit_intercept, bias_step):
+def _online_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, zero_is_mistake, bias_step):
     k = w.shape[0]
 
     def update(w, b, rows, y, sw):
         return _online(w, b, rows, y, lr, sw, zero_is_mistake, bias_step)
 
     return _averaged(update, w, b, ws, bs, c, rows, y.reshape(len(rows), k),
-                     sample_weight, fit_intercept, k)
+                     sample_weight, k)
 
 
-def _multiclass_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, fit_intercept, bias_step):
+def _multiclass_averaged(w, b, ws, bs, c, rows, y, lr, sample_weight, bias_step):
     def update(w, b, rows, y, sw):
         return _multiclass(w, b, rows, y, lr, sw, bias_step)
 
-    return _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, fit_intercept, 1)
+    return _averaged(update, w, b, ws, bs, c, rows, y, sample_weight, 1)
 
 
 def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_mistake,
-                   fit_intercept, bias_step):
+                   bias_step):
     w, b = w.clone(), b.clone()
     pw, pb = pw.clone(), pb.clone()
     run, best = run.clone(), best.clone()
@@ -200,14 +203,11 @@ def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_
     y = y.reshape(len(rows), k)
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
-        b_before = b
         w, b, m = _online(
             w, b, rows[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], zero_is_mistake,
             bias_step,
         )
-        if not fit_intercept:  # the bias takes no step
-            b = b_before
         mistakes += m
         for o in range(k):
             if m[o] == 0:
@@ -220,20 +220,16 @@ def _online_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, zero_is_
     return w, b, pw, pb, run, best, mistakes
 
 
-def _multiclass_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, fit_intercept,
-                       bias_step):
+def _multiclass_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, bias_step):
     w, b = w.clone(), b.clone()
     pw, pb = pw.clone(), pb.clone()
     run, best = run.clone(), best.clone()
     mistakes = torch.zeros(1, dtype=torch.int64)
     for i in range(len(rows)):
-        b_before = b
         w, b, m = _multiclass(
             w, b, rows[i : i + 1], y[i : i + 1], lr,
             None if sample_weight is None else sample_weight[i : i + 1], bias_step,
         )
-        if not fit_intercept:  # the bias takes no step
-            b = b_before
         mistakes += m
         if m[0] == 0:
             run[0] += 1
@@ -369,7 +365,6 @@ def online_update_averaged(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """The averaged perceptron written literally: after every sample, add each
@@ -380,7 +375,7 @@ def online_update_averaged(
     (the kernels keep a different accumulator; see ops.averaged_parameters).
     """
     return _online_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
-                            sample_weight, zero_is_mistake, fit_intercept, bias_step)
+                            sample_weight, zero_is_mistake, bias_step)
 
 
 def online_update_averaged_csr(
@@ -394,12 +389,11 @@ def online_update_averaged_csr(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """:func:`online_update_averaged` over the rows of a sparse ``x``."""
     return _online_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight), y,
-                            lr, sample_weight, zero_is_mistake, fit_intercept, bias_step)
+                            lr, sample_weight, zero_is_mistake, bias_step)
 
 
 def multiclass_update_averaged(
@@ -412,13 +406,12 @@ def multiclass_update_averaged(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """The averaged multiclass perceptron written literally; as
     :func:`online_update_averaged`, ``count`` of shape ``[1]``."""
     return _multiclass_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
-                                sample_weight, fit_intercept, bias_step)
+                                sample_weight, bias_step)
 
 
 def multiclass_update_averaged_csr(
@@ -431,12 +424,11 @@ def multiclass_update_averaged_csr(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """:func:`multiclass_update_averaged` over the rows of a sparse ``x``."""
     return _multiclass_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight),
-                                y, lr, sample_weight, fit_intercept, bias_step)
+                                y, lr, sample_weight, bias_step)
 
 
 def online_update_pocket(
@@ -451,7 +443,6 @@ def online_update_pocket(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """The pocket perceptron written literally, per output: after each correct
@@ -461,7 +452,7 @@ def online_update_pocket(
     Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``.
     """
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
-                          _dense_rows(x), y, lr, sample_weight, zero_is_mistake, fit_intercept,
+                          _dense_rows(x), y, lr, sample_weight, zero_is_mistake,
                           bias_step)
 
 
@@ -477,13 +468,12 @@ def online_update_pocket_csr(
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """:func:`online_update_pocket` over the rows of a sparse ``x``."""
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
                           _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake,
-                          fit_intercept, bias_step)
+                          bias_step)
 
 
 def multiclass_update_pocket(
@@ -497,13 +487,12 @@ def multiclass_update_pocket(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """The pocket multiclass perceptron written literally (one run for the
     whole model); as :func:`online_update_pocket`, counters of shape ``[1]``."""
     return _multiclass_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
-                              _dense_rows(x), y, lr, sample_weight, fit_intercept, bias_step)
+                              _dense_rows(x), y, lr, sample_weight, bias_step)
 
 
 def multiclass_update_pocket_csr(
@@ -517,10 +506,9 @@ def multiclass_update_pocket_csr(
     y: Tensor,
     lr: float = 1.0,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
     bias_step: float = 1.0,
 ):
     """:func:`multiclass_update_pocket` over the rows of a sparse ``x``."""
     return _multiclass_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
-                              _csr_rows(x, weight), y, lr, sample_weight, fit_intercept,
+                              _csr_rows(x, weight), y, lr, sample_weight,
                               bias_step)

@@ -419,7 +419,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         kw = {
             "sample_weight": sw,
             "zero_is_mistake": bool(self.zero_is_mistake),
-            "fit_intercept": bool(self.fit_intercept),
+            "bias_step": 1.0 if self.fit_intercept else 0.0,
         }
         if self.pocket:
             return ops.online_update_pocket(w, b, *extra, x, y, lr, **kw)

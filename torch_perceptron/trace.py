@@ -64,19 +64,19 @@ def online_update_traced(
     *,
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> MistakeTrace:
     """:func:`torch_perceptron.ops.online_update` (in place, same arguments),
     also returning the weights after every mistake.
 
-    ``fit_intercept=False`` leaves ``bias`` as it is (the rule for inputs that
-    carry their own constant feature).
+    ``bias_step=0`` leaves ``bias`` as it is (the rule for inputs that carry
+    their own constant feature).
     """
 
     def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
         return ops.online_update(
             w, b, xs, ys, lr, sample_weight=sw, zero_is_mistake=zero_is_mistake,
-            fit_intercept=fit_intercept,
+            bias_step=bias_step,
         )
 
     def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
@@ -97,15 +97,15 @@ def multiclass_update_traced(
     lr: float = 1.0,
     *,
     sample_weight: Optional[Tensor] = None,
-    fit_intercept: bool = True,
+    bias_step: float = 1.0,
 ) -> MistakeTrace:
     """:func:`torch_perceptron.ops.multiclass_update` (in place, same
     arguments), also returning the weights after every mistake;
-    ``fit_intercept`` as in :func:`online_update_traced`."""
+    ``bias_step`` as in :func:`online_update_traced`."""
 
     def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
         return ops.multiclass_update(
-            w, b, xs, ys, lr, sample_weight=sw, fit_intercept=fit_intercept
+            w, b, xs, ys, lr, sample_weight=sw, bias_step=bias_step
         )
 
     def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:

@@ -7,7 +7,9 @@
 // mistake, and a correct prediction costs nothing extra; the average is taken
 // on demand (torch_perceptron.ops.averaged_parameters). `count` holds c per
 // output and persists across calls, so epochs and batches average over every
-// sample seen since the state was zeroed.
+// sample seen since the state was zeroed. The policies follow policies.h; a
+// mistake adds to the accumulator through the row (rows.h), so a sparse row
+// touches only its non-zeros.
 #include "../variants.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
@@ -15,25 +17,27 @@
 namespace torch_perceptron {
 namespace {
 
+// The hooks (policies.h) write only on a mistake, to rows of their own
+// output: the policy is its own hooks, with nothing kept per thread.
 template <typename scalar_t>
 struct AveragedPolicy : AveragedArgs<scalar_t> {
   explicit AveragedPolicy(const AveragedArgs<scalar_t>& a)
       : AveragedArgs<scalar_t>(a) {}
 
-  // Writes only on a mistake, to rows of its own output: no per-thread copy.
-  AveragedPolicy block(int64_t, int64_t) { return *this; }
-  void flush() {}
-  static constexpr bool kOnCorrect = false;
-  void correct(int64_t) {}
-  void mistake(int64_t o, int64_t i, const scalar_t* xi, scalar_t step,
+  static constexpr bool kCountsCorrect = false;
+  AveragedPolicy begin(int64_t, int64_t) const { return *this; }
+  void correct(int64_t, int64_t) {}
+  template <typename Row>
+  void mistake(int64_t o, int64_t i, const Row& row, scalar_t step,
                const scalar_t*, scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by
     // how many samples came before it.
-    const scalar_t cs = static_cast<scalar_t>(this->count[o] + i) * step;
-    cpu::axpy(this->weight_acc + o * this->in, xi, cs, this->in);
-    if (this->fit_intercept) this->bias_acc[o] += cs;
+    const scalar_t c = static_cast<scalar_t>(this->count[o] + i);
+    row.add_to(this->weight_acc + o * this->in, c * step);
+    if (this->bias_step != 0) this->bias_acc[o] += c * (step * this->bias_step);
   }
   void done(int64_t, const scalar_t*, scalar_t) {}
+  void end() {}
 };
 
 template <typename scalar_t>
@@ -41,19 +45,24 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
   explicit AveragedMulticlassPolicy(const AveragedArgs<scalar_t>& a)
       : AveragedArgs<scalar_t>(a) {}
 
-  void correct() {}
-  void mistake(int64_t i, const scalar_t* xi, int64_t t, int64_t yhat,
+  static constexpr bool kCountsCorrect = false;
+  AveragedMulticlassPolicy begin() const { return *this; }
+  void correct(int64_t) {}
+  template <typename Row>
+  void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat,
                scalar_t step, const cpu::MulticlassModel<scalar_t>&) {
-    const scalar_t cs = static_cast<scalar_t>(*this->count + i) * step;
-    const int64_t in = this->in;
-    cpu::axpy(this->weight_acc + t * in, xi, cs, in);
-    cpu::axpy(this->weight_acc + yhat * in, xi, -cs, in);
-    if (this->fit_intercept) {
-      this->bias_acc[t] += cs;
-      this->bias_acc[yhat] -= cs;
+    const scalar_t c = static_cast<scalar_t>(*this->count + i);
+    const scalar_t cs = c * step;
+    row.add_to(this->weight_acc + t * this->in, cs);
+    row.add_to(this->weight_acc + yhat * this->in, -cs);
+    if (this->bias_step != 0) {
+      const scalar_t cb = c * (step * this->bias_step);
+      this->bias_acc[t] += cb;
+      this->bias_acc[yhat] -= cb;
     }
   }
   void done(const cpu::MulticlassModel<scalar_t>&) {}
+  void end() {}
 };
 
 }  // namespace

@@ -10,11 +10,10 @@
 // the first lane equal to it: no branch per class), and the rows in a
 // cache-line-aligned, padded copy (PaddedRows), like the online loop.
 //
-// A variant's extra work is a Policy with three hooks: correct() after a
-// correct prediction, mistake(i, x_i, t, yhat, step, model) before row t
-// gains step * x_i and row yhat loses it, and done(model) after the last
-// sample; model (MulticlassModel) is the loop's current copy of the weights
-// and biases. The plain rule's hooks are empty and compile away.
+// A variant's extra work is a policy, whose hooks the loop calls as
+// policies.h describes; the model they see is MulticlassModel, the loop's
+// padded copy of the weights and biases. The plain rule's hooks are empty and
+// compile away.
 #pragma once
 
 #include <cmath>
@@ -24,6 +23,8 @@
 
 #include "../checks.h"
 #include "../operands.h"
+#include "../policies.h"
+#include "../rows.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -48,15 +49,6 @@ struct MulticlassModel {
   }
 };
 
-struct NoMulticlassPolicy {
-  void correct() {}
-  template <typename scalar_t, typename Model>
-  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
-               const Model&) {}
-  template <typename Model>
-  void done(const Model&) {}
-};
-
 // The largest lane of v, in a tree of lane-wise maxima.
 template <typename scalar_t>
 [[gnu::always_inline]] inline scalar_t max_lane(Lanes<scalar_t> v) {
@@ -77,7 +69,7 @@ template <typename scalar_t>
 template <typename scalar_t, typename Policy>
 int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
-                        int64_t in, int64_t k, scalar_t lr, bool fit_intercept,
+                        int64_t in, int64_t k, scalar_t lr, scalar_t bias_step,
                         int64_t* mistakes, Policy& policy) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
@@ -95,6 +87,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
         c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
   }
   const MulticlassModel<scalar_t> model{wp, bias.data(), k, in};
+  auto hooks = policy.begin();
   int64_t wrong = 0;
   for (int64_t i = 0; i < n; ++i) {
     const scalar_t* xi = x + i * in;
@@ -129,23 +122,28 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
     with_rows(last, [&](auto r) __attribute__((always_inline)) {
       group(groups - 1, r);
     });
-    if (!finite) return i;
+    if (!finite) {
+      hooks.end();
+      return i;
+    }
     const int64_t t = y[i];
     if (yhat != t) {
       ++wrong;
       const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
-      policy.mistake(i, xi, t, yhat, step, model);
+      hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
       axpy_padded(wp.row(t), xi, step, in);
       axpy_padded(wp.row(yhat), xi, -step, in);
-      if (fit_intercept) {
-        bias[t / G][t % G] += step;
-        bias[yhat / G][yhat % G] -= step;
+      if (bias_step != 0) {
+        const scalar_t bias_by = step * bias_step;
+        bias[t / G][t % G] += bias_by;
+        bias[yhat / G][yhat % G] -= bias_by;
       }
-    } else {
-      policy.correct();
+    } else if constexpr (decltype(hooks)::kCountsCorrect) {
+      hooks.correct(1);
     }
   }
-  policy.done(model);
+  hooks.done(model);
+  hooks.end();
   wp.store_to(w, in, k, in);
   for (int64_t c = 0; c < k; ++c) b[c] = bias[c / G][c % G];
   *mistakes += wrong;
@@ -170,7 +168,7 @@ struct MulticlassCall : MulticlassOperands {
           w.mutable_data_ptr<scalar_t>(), b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
           sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k,
-          static_cast<scalar_t>(lr), fit_intercept,
+          static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
           mistakes.mutable_data_ptr<int64_t>(), policy);
     });
     return bad_row;

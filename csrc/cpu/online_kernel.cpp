@@ -9,11 +9,11 @@ namespace {
 Tensor online_update_cpu(Tensor& weight, Tensor& bias, const Tensor& x,
                          const Tensor& y, double lr,
                          std::optional<Tensor> sample_weight,
-                         bool zero_is_mistake, bool fit_intercept) {
+                         bool zero_is_mistake, double bias_step) {
   NoGradGuard no_grad;
-  cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake);
-  call.fit_intercept = fit_intercept;
-  return run_restoring(call, [](auto) { return cpu::NoPolicy{}; });
+  cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
+                       bias_step);
+  return run_restoring(call, [](auto) { return NoPolicy{}; });
 }
 
 }  // namespace

@@ -10,18 +10,10 @@
 // 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
 // goes to the dots and the mistakes' dependency chains, not to memory.)
 //
-// What a variant does beyond the rule is a Policy. Each thread asks it for a
-// Block of the outputs it runs, block(o0, rows), whose hooks the loop calls
-// for output o: correct(o) after a correct prediction, mistake(o, i, x_i,
-// step, w_o, bias_o) before the weights take the step, done(o, w_o, bias_o)
-// after the last sample, and flush() when the thread is done with the block;
-// w_o and bias_o are the output's current weights and bias (the loop works on
-// its own copy of them, see PaddedRows). A Block keeps whatever it updates on
-// every sample (pocket's run lengths) in the thread's own memory until
-// flush(): neighbouring outputs of two threads would otherwise share a cache
-// line that bounces between the cores. A hook touches only row o of its
-// policy's state, so the outputs stay independent. The plain rule's hooks are
-// empty and compile away.
+// What a variant does beyond the rule is a policy, whose hooks the loop calls
+// as policies.h describes (each thread asks it for the hooks of its block of
+// outputs); w_o there is the loop's own padded copy of the row (PaddedRows).
+// The plain rule's hooks are empty and compile away.
 #pragma once
 
 #include <algorithm>
@@ -34,6 +26,8 @@
 
 #include "../checks.h"
 #include "../operands.h"
+#include "../policies.h"
+#include "../rows.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -55,20 +49,8 @@ struct OnlineArgs {
   int64_t n, in, k;
   scalar_t lr;
   bool zero_is_mistake;
-  bool fit_intercept;  // false: the bias stays as it is
+  scalar_t bias_step;  // b += bias_step * step; 0: the bias stays as it is
   int64_t* mistakes;   // [K]
-};
-
-struct NoPolicy {
-  static constexpr bool kOnCorrect = false;  // correct() is never called
-  NoPolicy block(int64_t, int64_t) { return {}; }
-  void correct(int64_t) {}
-  template <typename scalar_t>
-  void mistake(int64_t, int64_t, const scalar_t*, scalar_t, const scalar_t*,
-               scalar_t) {}
-  template <typename scalar_t>
-  void done(int64_t, const scalar_t*, scalar_t) {}
-  void flush() {}
 };
 
 // One sample for a group of R <= kGroupRows consecutive outputs o0, o0 + 1,
@@ -76,8 +58,8 @@ struct NoPolicy {
 // so that a correct prediction costs a few vector instructions for all R
 // outputs, and a branch per mistake rather than per output. Returns false if
 // a decision value is not finite (nothing of this group is updated then).
-template <int R, typename scalar_t, typename Block>
-[[gnu::always_inline]] inline bool online_group(const OnlineArgs<scalar_t>& a, Block& policy,
+template <int R, typename scalar_t, typename Hooks>
+[[gnu::always_inline]] inline bool online_group(const OnlineArgs<scalar_t>& a, Hooks& hooks,
                          int64_t i, const scalar_t* xi, int64_t o0,
                          scalar_t* w_rows, int64_t stride, Lanes<scalar_t>& bias,
                          int64_t* mistakes) {
@@ -94,9 +76,9 @@ template <int R, typename scalar_t, typename Block>
   M wrong_lanes = M(z > 0) ^ M(t != 0);
   if (a.zero_is_mistake) wrong_lanes |= M(z == 0);
   const unsigned wrong = lane_bits(wrong_lanes) & kLive;
-  if constexpr (Block::kOnCorrect) {
+  if constexpr (Hooks::kCountsCorrect) {
     for (unsigned c = ~wrong & kLive; c != 0; c &= c - 1) {
-      policy.correct(o0 + __builtin_ctz(c));
+      hooks.correct(o0 + __builtin_ctz(c), 1);
     }
   }
   if (wrong == 0) return true;
@@ -105,15 +87,17 @@ template <int R, typename scalar_t, typename Block>
   for (unsigned m = wrong; m != 0; m &= m - 1) {
     const int r = __builtin_ctz(m);
     mistakes[r] += 1;
-    policy.mistake(o0 + r, i, xi, step[r], w_rows + r * stride, bias[r]);
+    hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r],
+                  w_rows + r * stride, bias[r]);
     axpy_padded(w_rows + r * stride, xi, step[r], a.in);
   }
   // Only the lanes that took a step change: a correct lane keeps its exact
-  // bits (adding a zero step could turn a -0 bias into +0).
-  if (a.fit_intercept) {
+  // bits (adding a zero step could turn a -0 bias into +0), and a
+  // bias_step of 0 leaves every lane's bits as they are.
+  if (a.bias_step != 0) {
     M live = {};
     for (int r = 0; r < R; ++r) live[r] = -1;
-    bias = (wrong_lanes & live) ? bias + step : bias;
+    bias = (wrong_lanes & live) ? bias + step * a.bias_step : bias;
   }
   return true;
 }
@@ -156,7 +140,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
   for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
     const int64_t rows = std::min(kRowBlock, k1 - blk);
     const int64_t full = rows / G, rest = rows % G;
-    auto local = policy.block(blk, rows);
+    auto hooks = policy.begin(blk, rows);
     w.load_from(a.w + blk * a.in, a.in, rows, a.in);
     for (int64_t r = 0; r < rows; ++r) {
       bias[r / G][r % G] = a.b[blk + r];
@@ -168,7 +152,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
         a.b[blk + r] = bias[r / G][r % G];
         a.mistakes[blk + r] += mistakes[r];
       }
-      local.flush();
+      hooks.end();
     };
     for (int64_t i = i0; i < a.n; ++i) {
       if (handoff != nullptr && i % Handoff::kCheckSamples == 0 &&
@@ -181,14 +165,14 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       prefetch_row_ahead(a.x, i, a.n, a.in);
       bool finite = true;
       for (int64_t g = 0; g < full; ++g) {
-        finite &= online_group<G>(a, local, i, xi, blk + G * g, w.row(G * g),
+        finite &= online_group<G>(a, hooks, i, xi, blk + G * g, w.row(G * g),
                                   stride, bias[g], mistakes + G * g);
       }
       if (rest != 0) {
         const int64_t g = full;
         finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
           return online_group<decltype(r)::value>(
-              a, local, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
+              a, hooks, i, xi, blk + G * g, w.row(G * g), stride, bias[g],
               mistakes + G * g);
         });
       }
@@ -202,7 +186,7 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
-      local.done(blk + r, w.row(r), bias[r / G][r % G]);
+      hooks.done(blk + r, w.row(r), bias[r / G][r % G]);
     }
     flush();
   }
@@ -279,7 +263,7 @@ struct OnlineCall : OnlineOperands {
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           mistakes.mutable_data_ptr<int64_t>()};
       auto policy = make(scalar_t{});
       // One share of the outputs per thread, claimed by whichever thread

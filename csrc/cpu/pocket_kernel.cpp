@@ -8,7 +8,8 @@
 // the pocket once, when a run that beats the record ends (at a mistake, before
 // the step, or at the end of the call), not on every correct sample. `run` and
 // `best_run` persist across calls, so a run may span batches and epochs.
-// A longer run replaces the pocket; an equal one does not.
+// A longer run replaces the pocket; an equal one does not. The policies
+// follow policies.h.
 #include <cstring>
 
 #include "../variants.h"
@@ -22,12 +23,13 @@ template <typename scalar_t>
 struct PocketPolicy : PocketArgs<scalar_t> {
   explicit PocketPolicy(const PocketArgs<scalar_t>& a) : PocketArgs<scalar_t>(a) {}
 
-  // The run lengths of the outputs one thread runs, in that thread's memory
-  // (they change on every sample, and neighbouring outputs of two threads
-  // would share a cache line); written back by flush().
-  struct Block {
-    PocketPolicy* p;
-    int64_t o0, rows;
+  // The hooks of the outputs [o0, o0 + outputs) one thread runs: their run
+  // lengths in that thread's memory (they change on every sample, and
+  // neighbouring outputs of two threads would share a cache line), written
+  // back by end().
+  struct Hooks {
+    const PocketPolicy* p;
+    int64_t o0, outputs;
     int64_t run[cpu::kRowBlock], best[cpu::kRowBlock];
 
     void keep_if_record(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
@@ -38,30 +40,32 @@ struct PocketPolicy : PocketArgs<scalar_t> {
         p->pocket_b[o] = bias_o;
       }
     }
-    static constexpr bool kOnCorrect = true;
-    void correct(int64_t o) { ++run[o - o0]; }
-    void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
-                 const scalar_t* w_o, scalar_t bias_o) {
+    static constexpr bool kCountsCorrect = true;
+    void correct(int64_t o, int64_t count) { run[o - o0] += count; }
+    template <typename Row>
+    void mistake(int64_t o, int64_t, const Row&, scalar_t, const scalar_t* w_o,
+                 scalar_t bias_o) {
       keep_if_record(o, w_o, bias_o);
       run[o - o0] = 0;
     }
     void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
       keep_if_record(o, w_o, bias_o);
     }
-    void flush() {
-      std::memcpy(p->run + o0, run, rows * sizeof(int64_t));
-      std::memcpy(p->best + o0, best, rows * sizeof(int64_t));
+    void end() {
+      std::memcpy(p->run + o0, run, outputs * sizeof(int64_t));
+      std::memcpy(p->best + o0, best, outputs * sizeof(int64_t));
     }
   };
 
-  Block block(int64_t o0, int64_t rows) {
-    Block b{this, o0, rows, {}, {}};
-    std::memcpy(b.run, this->run + o0, rows * sizeof(int64_t));
-    std::memcpy(b.best, this->best + o0, rows * sizeof(int64_t));
-    return b;
+  Hooks begin(int64_t o0, int64_t outputs) const {
+    Hooks h{this, o0, outputs, {}, {}};
+    std::memcpy(h.run, this->run + o0, outputs * sizeof(int64_t));
+    std::memcpy(h.best, this->best + o0, outputs * sizeof(int64_t));
+    return h;
   }
 };
 
+// One run for the whole model, written in place: one thread runs it.
 template <typename scalar_t>
 struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
@@ -73,8 +77,11 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
       model.copy_to(this->pocket_w, this->pocket_b);
     }
   }
-  void correct() { ++*this->run; }
-  void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
+  static constexpr bool kCountsCorrect = true;
+  PocketMulticlassPolicy begin() const { return *this; }
+  void correct(int64_t count) { *this->run += count; }
+  template <typename Row>
+  void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
                const cpu::MulticlassModel<scalar_t>& model) {
     keep_if_record(model);
     *this->run = 0;
@@ -82,6 +89,7 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   void done(const cpu::MulticlassModel<scalar_t>& model) {
     keep_if_record(model);
   }
+  void end() {}
 };
 
 }  // namespace

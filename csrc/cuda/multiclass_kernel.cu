@@ -9,10 +9,9 @@ namespace {
 Tensor multiclass_update_cuda(Tensor& weight, Tensor& bias, const Tensor& x,
                               const Tensor& y, double lr,
                               std::optional<Tensor> sample_weight,
-                              bool fit_intercept) {
+                              double bias_step) {
   NoGradGuard no_grad;
-  MulticlassCall call(weight, bias, x, y, lr, sample_weight);
-  call.fit_intercept = fit_intercept;
+  MulticlassCall call(weight, bias, x, y, lr, sample_weight, bias_step);
   return run_restoring(call, [](auto) { return NoMulticlassPolicy{}; });
 }
 

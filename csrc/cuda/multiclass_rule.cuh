@@ -8,19 +8,11 @@
 // (sample, class) pair, then one warp finds the first sample whose argmax is
 // wrong or whose values are not finite.
 //
-// A variant's extra work is a Policy, as on the CPU (cpu/multiclass_loop.h),
-// with hooks that every thread of the block calls with the same arguments:
-//   begin()                               before the first sample;
-//   correct(count)                        after `count` correct predictions
-//                                         in a row (one call per chunk);
-//   mistake(i, x_i, t, yhat, step, w, b)  before row t gains step * x_i and
-//                                         row yhat loses it (i 0-based in the
-//                                         call);
-//   done(w, b)                            after the last sample,
-// where w [K, in] (shared or global memory) and b [K] (global) are the current
-// weights and biases. Every thread keeps the same copy of whatever the hooks
-// track, so their branches are the same in every thread and a hook may use
-// the whole block, __syncthreads included. The plain rule's hooks are empty.
+// A variant's extra work is a block policy, whose hooks every thread of the
+// block calls as policies.h describes: correct(count) once per chunk; the
+// model they see is MulticlassBlockModel, the weights [K, in] in shared or
+// global memory and the biases [K] in global memory. The plain rule's hooks
+// are empty.
 #pragma once
 
 #include <torch/csrc/stable/accelerator.h>
@@ -28,18 +20,27 @@
 #include <algorithm>
 
 #include "../operands.h"
+#include "../policies.h"
+#include "../rows.h"
 #include "rules.cuh"
 
 namespace torch_perceptron::cuda {
 
-struct NoMulticlassPolicy {
-  __device__ void begin() {}
-  __device__ void correct(int) {}
-  template <typename scalar_t>
-  __device__ void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
-                          const scalar_t*, const scalar_t*) {}
-  template <typename scalar_t>
-  __device__ void done(const scalar_t*, const scalar_t*) {}
+// The block's current weights and biases, as the hooks see them.
+template <typename scalar_t>
+struct MulticlassBlockModel {
+  const scalar_t* w;  // [K, in]
+  const scalar_t* b;  // [K]
+  int64_t k, in;
+
+  __device__ const scalar_t* row(int64_t c) const { return w + c * in; }
+  __device__ scalar_t bias_of(int64_t c) const { return b[c]; }
+  // Into plain [K, in] and [K] arrays, shared out over the block's threads
+  // (element j by thread j % blockDim.x); no barrier of its own.
+  __device__ void copy_to(scalar_t* dst_w, scalar_t* dst_b) const {
+    for (int64_t j = threadIdx.x; j < k * in; j += blockDim.x) dst_w[j] = w[j];
+    for (int64_t c = threadIdx.x; c < k; c += blockDim.x) dst_b[c] = b[c];
+  }
 };
 
 template <typename scalar_t, typename Policy>
@@ -53,11 +54,11 @@ struct MulticlassArgs {
   int64_t n, in, k;
   int min_chunk, max_chunk;  // samples per chunk
   scalar_t lr;
-  bool fit_intercept;      // false: the biases stay as they are
+  scalar_t bias_step;      // b += bias_step * step; 0: the biases stay
   bool weights_in_smem;
   int64_t* mistakes;       // [1]
   int64_t* bad_row;        // [1]: first row with a non-finite value, or -1
-  Policy policy;           // copied by every thread
+  Policy policy;           // its hooks copied into every thread
 };
 
 template <typename scalar_t, typename Policy>
@@ -78,8 +79,8 @@ __global__ void __launch_bounds__(1024)
     for (int64_t j = tid; j < k * in; j += blockDim.x) w[j] = a.w[j];
   }
   int64_t mistakes = 0;
-  Policy policy = a.policy;
-  policy.begin();
+  const MulticlassBlockModel<scalar_t> model{w, a.b, k, in};
+  auto hooks = a.policy.begin();
   __syncthreads();
 
   int chunk = a.min_chunk;
@@ -132,7 +133,7 @@ __global__ void __launch_bounds__(1024)
     __syncthreads();
     const int f = first_event;
     if (f == m) {
-      policy.correct(m);
+      if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(m);
       i0 += m;
       chunk = 2 * chunk < a.max_chunk ? 2 * chunk : a.max_chunk;
       continue;
@@ -143,24 +144,25 @@ __global__ void __launch_bounds__(1024)
     if (yhat < 0) {
       // The host restores everything from its snapshots and raises.
       if (tid == 0) *a.bad_row = i;
+      hooks.end();
       return;
     }
     // The samples before the first event were predicted correctly.
-    policy.correct(f);
+    if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(f);
     const int64_t t = a.y[i];
     const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
     const scalar_t* xi = a.x + i * in;
-    policy.mistake(i, xi, t, yhat, step, static_cast<const scalar_t*>(w),
-                   static_cast<const scalar_t*>(a.b));
+    hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
     scalar_t* wt = w + t * in;
     scalar_t* wp = w + yhat * in;
     for (int64_t j = tid; j < in; j += blockDim.x) {
       wt[j] += step * xi[j];
       wp[j] += -step * xi[j];
     }
-    if (a.fit_intercept && tid == 0) {
-      a.b[t] += step;
-      a.b[yhat] -= step;
+    if (a.bias_step != 0 && tid == 0) {
+      const scalar_t bias_by = step * a.bias_step;
+      a.b[t] += bias_by;
+      a.b[yhat] -= bias_by;
     }
     mistakes += 1;
     // The update (weights and bias) is visible to every warp, and z and the
@@ -171,8 +173,8 @@ __global__ void __launch_bounds__(1024)
   }
 
   // Every update is visible here: the loop's last pass ended at a barrier.
-  policy.done(static_cast<const scalar_t*>(w),
-              static_cast<const scalar_t*>(a.b));
+  hooks.done(model);
+  hooks.end();
   if (a.weights_in_smem) {
     for (int64_t j = tid; j < k * in; j += blockDim.x) a.w[j] = w[j];
   }
@@ -223,7 +225,7 @@ struct MulticlassCall : MulticlassOperands {
           n, in, k,
           min_chunk, max_chunk,
           static_cast<scalar_t>(lr),
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           in_smem,
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),

@@ -5,41 +5,21 @@
 // rules.cuh): the K outputs run in parallel, one launch per call, and the host
 // waits only once, to learn whether a row of x was not finite.
 //
-// What a variant does beyond the rule is a Policy, as on the CPU
-// (cpu/online_loop.h), with hooks that every thread of output o's block calls
-// with the same arguments:
-//   begin(o)                          before the first sample;
-//   correct(count)                    after `count` correct predictions in a
-//                                     row (a chunk's samples before its first
-//                                     mistake, so one call per chunk, not per
-//                                     sample);
-//   mistake(o, i, x_i, step, w, bias) before the weights take the step at
-//                                     sample i (0-based in the call);
-//   done(o, w, bias)                  after the last sample,
-// where w is the output's current weight row (shared or global memory) and
-// bias its current bias. Every thread keeps the same copy of whatever the
-// hooks track, so their branches are the same in every thread and a hook may
-// use the whole block. A hook that touches w's elements uses the update's
-// thread mapping (element j by thread j % blockDim.x), so it needs no barrier
-// against the step that follows it. The plain rule's hooks are empty.
+// What a variant does beyond the rule is a block policy, whose hooks every
+// thread of output o's block calls as policies.h describes: correct(o, count)
+// once per chunk, for the chunk's samples before its first mistake; w_o is
+// the output's weight row in shared or global memory. The plain rule's hooks
+// are empty.
 #pragma once
 
 #include <torch/csrc/stable/accelerator.h>
 
 #include "../operands.h"
+#include "../policies.h"
+#include "../rows.h"
 #include "rules.cuh"
 
 namespace torch_perceptron::cuda {
-
-struct NoPolicy {
-  __device__ void begin(int64_t) {}
-  __device__ void correct(int) {}
-  template <typename scalar_t>
-  __device__ void mistake(int64_t, int64_t, const scalar_t*, scalar_t,
-                          const scalar_t*, scalar_t) {}
-  template <typename scalar_t>
-  __device__ void done(int64_t, const scalar_t*, scalar_t) {}
-};
 
 template <typename scalar_t, typename Policy>
 struct OnlineArgs {
@@ -51,11 +31,11 @@ struct OnlineArgs {
   int64_t n, in, k;
   scalar_t lr;
   bool zero_is_mistake;
-  bool fit_intercept;      // false: the bias stays as it is
+  scalar_t bias_step;      // b += bias_step * step; 0: the bias stays
   bool weights_in_smem;
   int64_t* mistakes;       // [K]
   int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
-  Policy policy;           // copied by every thread
+  Policy policy;           // its hooks copied into every thread
 };
 
 // err = y - yhat of the online rule for decision value z and label t.
@@ -90,8 +70,7 @@ __global__ void __launch_bounds__(1024)
   // Every thread keeps the same copy of the bias and updates it the same way.
   scalar_t bias = a.b[o];
   int64_t mistakes = 0;
-  Policy policy = a.policy;
-  policy.begin(o);
+  auto hooks = a.policy.begin(o, 1);
   __syncthreads();
 
   // Start with one sample per warp; grow while chunks are clean, shrink after
@@ -130,7 +109,7 @@ __global__ void __launch_bounds__(1024)
     __syncthreads();
     const int f = first_event;
     if (f == m) {
-      policy.correct(m);
+      if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, m);
       i0 += m;
       chunk = 2 * chunk < max_chunk ? 2 * chunk : max_chunk;
       continue;
@@ -141,17 +120,19 @@ __global__ void __launch_bounds__(1024)
     if (!isfinite(z)) {
       // The host restores everything from its snapshots and raises.
       if (tid == 0) a.bad_row[o] = i;
+      hooks.end();
       return;
     }
     // The samples before the first event were predicted correctly.
-    policy.correct(f);
+    if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, f);
     const scalar_t err = online_error(z, a.y[i * a.k + o], a.zero_is_mistake);
     const scalar_t step =
         a.sw != nullptr ? a.lr * a.sw[i] * err : a.lr * err;
     const scalar_t* xi = a.x + i * a.in;
-    policy.mistake(o, i, xi, step, static_cast<const scalar_t*>(w), bias);
+    hooks.mistake(o, i, DenseRow<scalar_t>{xi, a.in}, step,
+                  static_cast<const scalar_t*>(w), bias);
     for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
-    if (a.fit_intercept) bias += step;
+    if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
     // The update is visible to every warp (and z_chunk free) before the next
     // chunk's dot products.
@@ -160,7 +141,8 @@ __global__ void __launch_bounds__(1024)
     chunk = chunk / 2 > warps ? chunk / 2 : warps;
   }
 
-  policy.done(o, static_cast<const scalar_t*>(w), bias);
+  hooks.done(o, static_cast<const scalar_t*>(w), bias);
+  hooks.end();
   if (a.weights_in_smem) {
     for (int64_t j = tid; j < a.in; j += blockDim.x) a.w[o * a.in + j] = w[j];
   }
@@ -205,7 +187,7 @@ struct OnlineCall : OnlineOperands {
           n, in, k,
           static_cast<scalar_t>(lr),
           zero_is_mistake,
-          fit_intercept,
+          static_cast<scalar_t>(bias_step),
           in_smem,
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),

@@ -3,7 +3,7 @@
 // and bias when a run of correct predictions that beats the record (strictly)
 // ends, at a mistake (before the step) or at the end of the call. The kernels
 // are the plain rule's (online_rule.cuh, multiclass_rule.cuh) with the
-// policies below; in a chunk every sample before the first mistake is
+// block policies below (policies.h); in a chunk every sample before the first mistake is
 // correct, so a run grows by whole chunk prefixes.
 #include "../variants.h"
 #include "multiclass_rule.cuh"
@@ -12,39 +12,48 @@
 namespace torch_perceptron::cuda {
 namespace {
 
+// A block's hooks (policies.h) keep its output's run and record in every
+// thread, and write them back at end().
 template <typename scalar_t>
-struct PocketPolicy {
+struct PocketBlockPolicy {
   scalar_t* pocket_w;  // [K, in]
   scalar_t* pocket_b;  // [K]
   int64_t* run_out;    // [K]
   int64_t* best_out;   // [K]
   int64_t in;
-  int64_t run = 0, best = 0;  // the block's output's, in every thread
+  int64_t o = 0, run = 0, best = 0;  // the block's output's
 
-  explicit PocketPolicy(const PocketArgs<scalar_t>& a)
+  explicit PocketBlockPolicy(const PocketArgs<scalar_t>& a)
       : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
         best_out(a.best), in(a.in) {}
 
-  __device__ void begin(int64_t o) {
-    run = run_out[o];
-    best = best_out[o];
+  static constexpr bool kCountsCorrect = true;
+  __device__ PocketBlockPolicy begin(int64_t o0, int64_t) const {
+    PocketBlockPolicy hooks = *this;
+    hooks.o = o0;
+    hooks.run = run_out[o0];
+    hooks.best = best_out[o0];
+    return hooks;
   }
-  __device__ void keep_if_record(int64_t o, const scalar_t* w, scalar_t bias) {
+  __device__ void keep_if_record(int64_t o_, const scalar_t* w, scalar_t bias) {
     if (run > best) {
       best = run;
-      scalar_t* pw = pocket_w + o * in;
+      scalar_t* pw = pocket_w + o_ * in;
       for (int64_t j = threadIdx.x; j < in; j += blockDim.x) pw[j] = w[j];
-      if (threadIdx.x == 0) pocket_b[o] = bias;
+      if (threadIdx.x == 0) pocket_b[o_] = bias;
     }
   }
-  __device__ void correct(int count) { run += count; }
-  __device__ void mistake(int64_t o, int64_t, const scalar_t*, scalar_t,
+  __device__ void correct(int64_t, int64_t count) { run += count; }
+  template <typename Row>
+  __device__ void mistake(int64_t o_, int64_t, const Row&, scalar_t,
                           const scalar_t* w, scalar_t bias) {
-    keep_if_record(o, w, bias);
+    keep_if_record(o_, w, bias);
     run = 0;
   }
-  __device__ void done(int64_t o, const scalar_t* w, scalar_t bias) {
-    keep_if_record(o, w, bias);
+  __device__ void done(int64_t o_, const scalar_t* w, scalar_t bias) {
+    keep_if_record(o_, w, bias);
+  }
+  __device__ void end() {
     if (threadIdx.x == 0) {
       run_out[o] = run;
       best_out[o] = best;
@@ -53,42 +62,44 @@ struct PocketPolicy {
 };
 
 template <typename scalar_t>
-struct PocketMulticlassPolicy {
+struct PocketMulticlassBlockPolicy {
   scalar_t* pocket_w;  // [K, in]
   scalar_t* pocket_b;  // [K]
   int64_t* run_out;    // [1]
   int64_t* best_out;   // [1]
-  int64_t in, k;
   int64_t run = 0, best = 0;  // in every thread
 
-  explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
+  explicit PocketMulticlassBlockPolicy(const PocketArgs<scalar_t>& a)
       : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
-        best_out(a.best), in(a.in), k(a.k) {}
+        best_out(a.best) {}
 
-  __device__ void begin() {
-    run = *run_out;
-    best = *best_out;
+  static constexpr bool kCountsCorrect = true;
+  __device__ PocketMulticlassBlockPolicy begin() const {
+    PocketMulticlassBlockPolicy hooks = *this;
+    hooks.run = *run_out;
+    hooks.best = *best_out;
+    return hooks;
   }
-  __device__ void keep_if_record(const scalar_t* w, const scalar_t* b) {
+  __device__ void keep_if_record(const MulticlassBlockModel<scalar_t>& model) {
     if (run > best) {
       best = run;
-      for (int64_t j = threadIdx.x; j < k * in; j += blockDim.x) {
-        pocket_w[j] = w[j];
-      }
-      for (int64_t c = threadIdx.x; c < k; c += blockDim.x) pocket_b[c] = b[c];
+      model.copy_to(pocket_w, pocket_b);
       // A step may follow, and it writes rows t and yhat (and thread 0 the
       // biases) with another thread mapping than this copy's.
       __syncthreads();
     }
   }
-  __device__ void correct(int count) { run += count; }
-  __device__ void mistake(int64_t, const scalar_t*, int64_t, int64_t, scalar_t,
-                          const scalar_t* w, const scalar_t* b) {
-    keep_if_record(w, b);
+  __device__ void correct(int64_t count) { run += count; }
+  template <typename Row>
+  __device__ void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
+                          const MulticlassBlockModel<scalar_t>& model) {
+    keep_if_record(model);
     run = 0;
   }
-  __device__ void done(const scalar_t* w, const scalar_t* b) {
-    keep_if_record(w, b);
+  __device__ void done(const MulticlassBlockModel<scalar_t>& model) {
+    keep_if_record(model);
+  }
+  __device__ void end() {
     if (threadIdx.x == 0) {
       *run_out = run;
       *best_out = best;
@@ -101,10 +112,10 @@ struct PocketMulticlassPolicy {
 STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
   m.impl("online_update_pocket",
          TORCH_BOX((&online_update_pocket<OnlineCall,
-                                          PocketPolicy>)));
+                                          PocketBlockPolicy>)));
   m.impl("multiclass_update_pocket",
          TORCH_BOX((&multiclass_update_pocket<MulticlassCall,
-                                              PocketMulticlassPolicy>)));
+                                              PocketMulticlassBlockPolicy>)));
 }
 
 }  // namespace torch_perceptron::cuda
