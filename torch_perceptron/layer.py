@@ -164,10 +164,6 @@ class PerceptronLayer(nn.Module):
         rows = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
         return rows.to(device=self.weight.device)
 
-    def _bias_step(self) -> float:
-        # The CSR ops take the bias's step factor; no bias means no step.
-        return 1.0 if self.bias is not None else 0.0
-
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
         averaged or pocket weights when those are on).
