@@ -87,11 +87,6 @@ CsrInput check_csr(const Tensor& crow_indices, const Tensor& col_indices,
   return x;
 }
 
-void check_bias_step(double bias_step) {
-  TP_CHECK_VALUE(std::isfinite(bias_step) && bias_step >= 0,
-                 "bias_step: expected a finite value >= 0, got ", bias_step);
-}
-
 void fail_csr(const CsrInput& x, CsrFault fault, int64_t row, int64_t pos) {
   // The tensors may live on a GPU: read the one entry the message quotes.
   auto entry = [](Tensor t, int64_t i) {

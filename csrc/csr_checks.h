@@ -38,9 +38,6 @@ CsrInput check_csr(const Tensor& crow_indices, const Tensor& col_indices,
                    const Tensor& values, int64_t n_features,
                    const Tensor& weight);
 
-// bias_step: finite and >= 0.
-void check_bias_step(double bias_step);
-
 // What is wrong with a CSR input, found by a scan (CPU) or a kernel (CUDA).
 enum class CsrFault : int64_t {
   kNone = 0,

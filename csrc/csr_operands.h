@@ -10,7 +10,7 @@
 
 #include "checks.h"
 #include "csr_checks.h"
-#include "csr_row.h"
+#include "csr_rows.h"
 #include "operands.h"
 
 namespace torch_perceptron {

@@ -2,8 +2,8 @@
 // device, as variants.h is for the dense ones: the validation of the state
 // beside the weights, its contiguous copies, its snapshot and restore when a
 // kernel stops at a bad row, and the write-back. A device supplies its Call
-// (csr_operands.h plus run(make)) and its policies, constructible from the
-// CsrAveragedArgs / PocketArgs below.
+// (csr_operands.h plus run(make)) and its policies: the dense ops' own,
+// constructible from variants.h's AveragedArgs / PocketArgs.
 #pragma once
 
 #include <cstdint>
@@ -13,19 +13,6 @@
 #include "variants.h"
 
 namespace torch_perceptron {
-
-// What an averaged policy works on (variants.h's AveragedArgs with the bias
-// step): on a mistake at sample i of the call, weight_acc gains
-// (count + i) * step * x_i at x_i's non-zeros, and bias_acc
-// (count + i) * bias_step * step.
-template <typename scalar_t>
-struct CsrAveragedArgs {
-  scalar_t* weight_acc;  // [K, in]
-  scalar_t* bias_acc;    // [K]
-  const int64_t* count;  // [K] (multiclass: [1]), samples seen before the call
-  int64_t in, k;
-  scalar_t bias_step;
-};
 
 namespace detail {
 
@@ -41,7 +28,7 @@ Tensor run_averaged_csr(Call& call, Tensor& weight_acc, Tensor& bias_acc,
       call,
       [&](auto tag) {
         using scalar_t = decltype(tag);
-        return Policy<scalar_t>(CsrAveragedArgs<scalar_t>{
+        return Policy<scalar_t>(AveragedArgs<scalar_t>{
             wacc.mutable_data_ptr<scalar_t>(),
             bacc.mutable_data_ptr<scalar_t>(),
             count0.const_data_ptr<int64_t>(), call.in, call.k,

@@ -131,8 +131,6 @@ def test_matches_dense_kernel(op, dtype, index_dtype, device):
                                                        100 + s)
         st = state(op, w, b, g)
         kw = options(op, case, sw)
-        if kw.get("bias_step") not in (None, 0.0, 1.0):
-            kw["bias_step"] = 1.0  # the dense ops of main know only 0 / 1
         dense = [w.clone(), b.clone(), *[t.clone() for t in st]]
         want = dense_call(op, dense[0], dense[1], dense[2:], x, y, 0.5, **kw)
         sparse = [w.clone(), b.clone(), *[t.clone() for t in st]]

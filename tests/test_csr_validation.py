@@ -97,7 +97,7 @@ CASES = [
 UPDATE_CASES = [
     ("lr", lambda a: {"lr": 0.0}, ValueError, r"^lr: expected a finite value > 0"),
     ("bias_step NaN", lambda a: {"bias_step": NAN}, ValueError, r"^bias_step: expected a finite"),
-    ("bias_step negative", lambda a: {"bias_step": -1.0}, ValueError, r"^bias_step: expected"),
+    ("bias_step Inf", lambda a: {"bias_step": INF}, ValueError, r"^bias_step: expected"),
     ("y rows", lambda a: {"y": a["y"][1:]}, RuntimeError, r"^y: expected"),
     ("sample_weight negative", lambda a: {"sample_weight": -torch.ones(
         30, dtype=torch.float64, device=a["weight"].device)}, ValueError,

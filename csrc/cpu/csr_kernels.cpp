@@ -2,6 +2,7 @@
 // plain online and multiclass rules (their loops are in csr_loops.h; the
 // averaged and pocket variants in csr_variant_kernels.cpp).
 #include <atomic>
+#include <vector>
 
 #include "../csr_operands.h"
 #include "csr_loops.h"
@@ -33,9 +34,9 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
       torch::stable::parallel_for(0, n, kForwardGrain, [&](int64_t lo, int64_t hi) {
         for (int64_t i = lo; i < hi; ++i) {
           const CsrRow<scalar_t, index_t> row = rows.row(i);
-          bool ok = csr_row_ok(row.col, row.nnz, rows.in);
+          bool ok = csr_row_ok(row.cols, row.nnz, rows.in);
           for (int64_t o = 0; ok && o < k; ++o) {
-            zp[i * k + o] = row.dot(wp + o * rows.in) + bp[o];
+            zp[i * k + o] = cpu::dot4(row, wp + o * rows.in) + bp[o];
             ok = std::isfinite(zp[i * k + o]);
           }
           if (!ok) {
@@ -87,7 +88,7 @@ Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
                           n_features, y, lr, sample_weight, zero_is_mistake,
                           bias_step);
   call.choose_layout();
-  return run_restoring_csr(call, [](auto) { return cpu::NoCsrPolicy{}; });
+  return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
 }
 
 Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
@@ -101,13 +102,15 @@ Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
   cpu::CsrMulticlassCall call(weight, bias, crow_indices, col_indices, values,
                               n_features, y, lr, sample_weight, bias_step);
   return run_restoring_csr(call,
-                           [](auto) { return cpu::NoCsrMulticlassPolicy{}; });
+                           [](auto) { return NoMulticlassPolicy{}; });
 }
 
 // The mini-batch rule: every decision value under the current weights (the
 // forward, which checks every row), then the steps row by row in order, each
 // output's weights gaining lr * err * sample_weight * x_i, as the reference
-// adds them. Nothing is written before every row was read and found good.
+// adds them, and the bias one step of the summed errors,
+// (lr * sum_i err_i sample_weight_i) * bias_step, as the dense op takes it.
+// Nothing is written before every row was read and found good.
 Tensor batch_update_csr_cpu(Tensor& weight, Tensor& bias,
                             const Tensor& crow_indices,
                             const Tensor& col_indices, const Tensor& values,
@@ -135,6 +138,7 @@ Tensor batch_update_csr_cpu(Tensor& weight, Tensor& bias,
         int64_t* mistakes = call.mistakes.mutable_data_ptr<int64_t>();
         const scalar_t lr_s = static_cast<scalar_t>(lr);
         const scalar_t bias_s = static_cast<scalar_t>(bias_step);
+        std::vector<scalar_t> err_sum(k, scalar_t(0));
         for (int64_t i = 0; i < n; ++i) {
           const CsrRow<scalar_t, index_t> row = rows.row(i);
           for (int64_t o = 0; o < k; ++o) {
@@ -144,11 +148,13 @@ Tensor batch_update_csr_cpu(Tensor& weight, Tensor& bias,
             if (!wrong) continue;
             mistakes[o] += 1;
             const scalar_t err = t + t - 1;
-            const scalar_t step =
-                lr_s * (sw != nullptr ? err * sw[i] : err);
-            row.add_to(w + o * rows.in, step);
-            if (bias_step != 0) b[o] += step * bias_s;
+            const scalar_t scale = sw != nullptr ? err * sw[i] : err;
+            row.add_to(w + o * rows.in, lr_s * scale);
+            err_sum[o] += scale;
           }
+        }
+        if (bias_step != 0) {
+          for (int64_t o = 0; o < k; ++o) b[o] += (lr_s * err_sum[o]) * bias_s;
         }
       });
     });

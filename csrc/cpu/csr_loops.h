@@ -23,11 +23,11 @@
 // The rule is sequential over samples, so threads split the outputs, and each
 // reads every row.
 //
-// A variant is a Policy with the hooks of the dense loops (cpu/online_loop.h),
-// which receive the row: correct(o), mistake(o, i, row, step, w_o, bias_o)
-// before the step, done(o, w_o, bias_o) after the last sample; multiclass:
-// correct(), mistake(i, row, t, yhat, step, w, b), done(w, b). w_o is output
-// o's weight row ([in], the caller's layout), b the biases.
+// A variant is a policy of the hook protocol (policies.h), the very policies
+// of the dense kernels (averaged_kernel.cpp, pocket_kernel.cpp): the hooks
+// receive the sample's CsrRow where the dense loops hand a DenseRow. w_o is
+// output o's weight row ([in], the caller's layout); the multiclass model is
+// CsrMulticlassModel.
 #pragma once
 
 #include <algorithm>
@@ -40,6 +40,8 @@
 #include <vector>
 
 #include "../csr_operands.h"
+#include "../policies.h"
+#include "online_loop.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -60,22 +62,43 @@ template <typename Mask>
   return any;
 }
 
-struct NoCsrPolicy {
-  void correct(int64_t) {}
-  template <typename Row, typename scalar_t>
-  void mistake(int64_t, int64_t, const Row&, scalar_t, const scalar_t*,
-               scalar_t) {}
-  template <typename scalar_t>
-  void done(int64_t, const scalar_t*, scalar_t) {}
-};
+// sum_p values[p] * w[cols[p]] with four partial sums, one per non-zero
+// modulo 4, added as (s0 + s1) + (s2 + s3): the adds of consecutive non-zeros
+// do not wait on one register, and a row's gathers overlap. (Its own order,
+// as the dense loops' dots have theirs; exact on dyadic data.)
+template <typename scalar_t, typename index_t>
+[[gnu::always_inline]] inline scalar_t dot4(const CsrRow<scalar_t, index_t>& row,
+                                            const scalar_t* w) {
+  const scalar_t* v = row.values;
+  const index_t* c = row.cols;
+  scalar_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int64_t p = 0;
+  for (; p + 4 <= row.nnz; p += 4) {
+    s0 += v[p] * w[c[p]];
+    s1 += v[p + 1] * w[c[p + 1]];
+    s2 += v[p + 2] * w[c[p + 2]];
+    s3 += v[p + 3] * w[c[p + 3]];
+  }
+  if (p < row.nnz) s0 += v[p] * w[c[p]];
+  if (p + 1 < row.nnz) s1 += v[p + 1] * w[c[p + 1]];
+  if (p + 2 < row.nnz) s2 += v[p + 2] * w[c[p + 2]];
+  return (s0 + s1) + (s2 + s3);
+}
 
-struct NoCsrMulticlassPolicy {
-  void correct() {}
-  template <typename Row, typename scalar_t>
-  void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
-               const scalar_t*, const scalar_t*) {}
-  template <typename scalar_t>
-  void done(const scalar_t*, const scalar_t*) {}
+// The multiclass model as the hooks see it (policies.h), over the call's
+// own [K, in] weights and [K] biases.
+template <typename scalar_t>
+struct CsrMulticlassModel {
+  const scalar_t* w;
+  const scalar_t* b;
+  int64_t k, in;
+
+  const scalar_t* row(int64_t c) const { return w + c * in; }
+  scalar_t bias_of(int64_t c) const { return b[c]; }
+  void copy_to(scalar_t* dst_w, scalar_t* dst_b) const {
+    std::memcpy(dst_w, w, k * in * sizeof(scalar_t));
+    std::memcpy(dst_b, b, k * sizeof(scalar_t));
+  }
 };
 
 template <typename scalar_t, typename index_t>
@@ -101,46 +124,61 @@ template <typename scalar_t, typename index_t>
   for (int64_t p = lo; p < hi; ++p) prefetch_line(w + x.col[p]);
 }
 
-// Outputs [k0, k1) over every sample, row-major weights, the policy's hooks
-// called. Returns the first bad row, or -1.
+// Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
+// at a time (a block's hooks keep at most that many outputs' state), the
+// policy's hooks called. Returns the first bad row, or -1.
 template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
-                        Policy& policy, int64_t k0, int64_t k1,
+                        const Policy& policy, int64_t k0, int64_t k1,
                         const std::atomic<bool>& stop) {
   const int64_t in = a.x.in;
-  const bool prefetch = k1 - k0 <= 2;
-  for (int64_t i = 0; i < a.x.n; ++i) {
-    const CsrRow<scalar_t, index_t> row = a.x.row(i);
-    if (!csr_row_ok(row.col, row.nnz, in)) return i;
-    if (prefetch) {
-      for (int64_t o = k0; o < k1; ++o) {
-        prefetch_row_weights(a.x, i + kPrefetchRows, a.w + o * in);
+  for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
+    const int64_t blk_end = std::min(k1, blk + kRowBlock);
+    auto hooks = policy.begin(blk, blk_end - blk);
+    const bool prefetch = blk_end - blk <= 2;
+    for (int64_t i = 0; i < a.x.n; ++i) {
+      const CsrRow<scalar_t, index_t> row = a.x.row(i);
+      if (!csr_row_ok(row.cols, row.nnz, in)) {
+        hooks.end();
+        return i;
+      }
+      if (prefetch) {
+        for (int64_t o = blk; o < blk_end; ++o) {
+          prefetch_row_weights(a.x, i + kPrefetchRows, a.w + o * in);
+        }
+      }
+      for (int64_t o = blk; o < blk_end; ++o) {
+        scalar_t* w_o = a.w + o * in;
+        const scalar_t z = dot4(row, static_cast<const scalar_t*>(w_o)) + a.b[o];
+        if (!std::isfinite(z)) {
+          hooks.end();
+          return i;
+        }
+        const scalar_t t = a.y[i * a.k + o];
+        const bool wrong =
+            ((z > 0) != (t != 0)) || (a.zero_is_mistake && z == 0);
+        if (!wrong) {
+          if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, 1);
+          continue;
+        }
+        // The error y - yhat of a mistake is 2t - 1.
+        const scalar_t err = t + t - 1;
+        const scalar_t step =
+            a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
+        a.mistakes[o] += 1;
+        hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
+                      a.b[o]);
+        row.add_to(w_o, step);
+        if (a.bias_step != 0) a.b[o] += step * a.bias_step;
+      }
+      if (stop.load(std::memory_order_relaxed)) {
+        hooks.end();
+        return -1;
       }
     }
-    for (int64_t o = k0; o < k1; ++o) {
-      scalar_t* w_o = a.w + o * in;
-      const scalar_t z = row.dot(w_o) + a.b[o];
-      if (!std::isfinite(z)) return i;
-      const scalar_t t = a.y[i * a.k + o];
-      const bool wrong =
-          ((z > 0) != (t != 0)) || (a.zero_is_mistake && z == 0);
-      if (!wrong) {
-        policy.correct(o);
-        continue;
-      }
-      // The error y - yhat of a mistake is 2t - 1.
-      const scalar_t err = t + t - 1;
-      const scalar_t step =
-          a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
-      a.mistakes[o] += 1;
-      policy.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
-                     a.b[o]);
-      row.add_to(w_o, step);
-      if (a.bias_step != 0) a.b[o] += step * a.bias_step;
-    }
-    if (stop.load(std::memory_order_relaxed)) return -1;
+    for (int64_t o = blk; o < blk_end; ++o) hooks.done(o, a.w + o * in, a.b[o]);
+    hooks.end();
   }
-  for (int64_t o = k0; o < k1; ++o) policy.done(o, a.w + o * in, a.b[o]);
   return -1;
 }
 
@@ -192,11 +230,11 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
   const scalar_t bias_step = a.bias_step;
   for (int64_t i = 0; i < a.x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = a.x.row(i);
-    if (!csr_row_ok(row.col, row.nnz, in)) return i;
+    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
     if (i + kPrefetchRows < a.x.n) {
       const CsrRow<scalar_t, index_t> ahead = a.x.row(i + kPrefetchRows);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
-        const scalar_t* line = wt + ahead.col[p] * W;
+        const scalar_t* line = wt + ahead.cols[p] * W;
         prefetch_line(line);
         if constexpr (W * sizeof(scalar_t) > 64) prefetch_line(line + W - 1);
       }
@@ -206,17 +244,17 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     V z0[G] = {}, z1[G] = {};
     int64_t p = 0;
     for (; p + 2 <= row.nnz; p += 2) {
-      const scalar_t* c0 = wt + row.col[p] * W;
-      const scalar_t* c1 = wt + row.col[p + 1] * W;
-      const scalar_t v0 = row.val[p], v1 = row.val[p + 1];
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      const scalar_t* c1 = wt + row.cols[p + 1] * W;
+      const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
       for (int g = 0; g < G; ++g) {
         z0[g] += v0 * load(c0 + g * L);
         z1[g] += v1 * load(c1 + g * L);
       }
     }
     if (p < row.nnz) {
-      const scalar_t* c0 = wt + row.col[p] * W;
-      for (int g = 0; g < G; ++g) z0[g] += row.val[p] * load(c0 + g * L);
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
     }
     V z[G], step[G];
     unsigned wrong_any = 0;
@@ -244,8 +282,8 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
         for (int l = 0; l < L; ++l) mistakes[g * L + l] += wrong[g][l] != 0;
       }
       for (int64_t q = 0; q < row.nnz; ++q) {
-        scalar_t* c = wt + row.col[q] * W;
-        const scalar_t v = row.val[q];
+        scalar_t* c = wt + row.cols[q] * W;
+        const scalar_t v = row.values[q];
         for (int g = 0; g < G; ++g) {
           const V old = load(c + g * L);
           // A correct lane keeps its bits (adding a zero step could turn a
@@ -301,7 +339,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
 
   template <typename scalar_t, typename index_t, typename Policy>
   int64_t run_share(const CsrOnlineArgs<scalar_t, index_t>& args,
-                    Policy& policy, int64_t k0, int64_t k1,
+                    const Policy& policy, int64_t k0, int64_t k1,
                     const std::atomic<bool>& stop) {
     if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop);
     constexpr int L = kLanes<scalar_t>;
@@ -334,7 +372,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
             static_cast<scalar_t>(bias_step),
             zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>()};
-        auto policy = make(scalar_t{});
+        const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;
           stop.store(true, std::memory_order_relaxed);
@@ -368,43 +406,52 @@ template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
                             scalar_t* b, const int64_t* y, const scalar_t* sw,
                             int64_t k, scalar_t lr, scalar_t bias_step,
-                            int64_t* mistakes, Policy& policy) {
+                            int64_t* mistakes, const Policy& policy) {
   const int64_t in = x.in;
+  const CsrMulticlassModel<scalar_t> model{w, b, k, in};
+  auto hooks = policy.begin();
   int64_t wrong = 0;
   for (int64_t i = 0; i < x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = x.row(i);
-    if (!csr_row_ok(row.col, row.nnz, in)) return i;
+    if (!csr_row_ok(row.cols, row.nnz, in)) {
+      hooks.end();
+      return i;
+    }
     // The argmax with the lowest index winning a tie: strictly greater
     // takes over.
     scalar_t best = 0;
     int64_t yhat = 0;
     bool finite = true;
     for (int64_t c = 0; c < k; ++c) {
-      const scalar_t z = row.dot(w + c * in) + b[c];
+      const scalar_t z = dot4(row, static_cast<const scalar_t*>(w + c * in)) + b[c];
       finite &= std::isfinite(z);
       if (c == 0 || z > best) {
         best = z;
         yhat = c;
       }
     }
-    if (!finite) return i;
+    if (!finite) {
+      hooks.end();
+      return i;
+    }
     const int64_t t = y[i];
     if (yhat == t) {
-      policy.correct();
+      if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(1);
       continue;
     }
     ++wrong;
     const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
-    policy.mistake(i, row, t, yhat, step, static_cast<const scalar_t*>(w),
-                   static_cast<const scalar_t*>(b));
+    hooks.mistake(i, row, t, yhat, step, model);
     row.add_to(w + t * in, step);
     row.add_to(w + yhat * in, -step);
     if (bias_step != 0) {
-      b[t] += step * bias_step;
-      b[yhat] -= step * bias_step;
+      const scalar_t bias_by = step * bias_step;
+      b[t] += bias_by;
+      b[yhat] -= bias_by;
     }
   }
-  policy.done(static_cast<const scalar_t*>(w), static_cast<const scalar_t*>(b));
+  hooks.done(model);
+  hooks.end();
   *mistakes += wrong;
   return -1;
 }
@@ -421,7 +468,7 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
       using scalar_t = decltype(tag);
       dispatch_index(x, [&](auto itag) {
         using index_t = decltype(itag);
-        auto policy = make(scalar_t{});
+        const auto policy = make(scalar_t{});
         bad_row = csr_multiclass_rows<scalar_t, index_t>(
             rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
             b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
