@@ -71,8 +71,15 @@ def test_one_vs_rest_sparse_equals_dense(device, dtype, fmt, rule, kw):
     assert int(m_sparse.sum()) > 0 or rule == "batch"
     z = sparse_layer.decision_function(xs)
     assert z.shape == (60, 3) and z.device.type == torch.device(device).type
-    assert_bits_equal(z.cpu(), dense_layer.decision_function(x.to_dense().to(device)).cpu(), "z")
-    assert_bits_equal(sparse_layer(xs).cpu(), dense_layer(x.to_dense().to(device)).cpu(), "forward")
+    z_dense = dense_layer.decision_function(x.to_dense().to(device))
+    if kw.get("average"):
+        # Averaged weights (w - acc / count) are not dyadic: the two sums may
+        # round differently; the state above is equal bit for bit.
+        torch.testing.assert_close(z, z_dense, rtol=1e-5, atol=1e-5)
+        assert torch.equal(sparse_layer(xs), (z > 0).to(dtype))
+    else:
+        assert_bits_equal(z.cpu(), z_dense.cpu(), "z")
+        assert_bits_equal(sparse_layer(xs).cpu(), dense_layer(x.to_dense().to(device)).cpu(), "forward")
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -90,7 +97,10 @@ def test_multiclass_sparse_equals_dense(device, dtype, kw):
     assert_same_state(sparse_layer, dense_layer)
     pred = sparse_layer(x)
     assert pred.dtype == torch.int64 and pred.shape == (80,)
-    assert torch.equal(pred.cpu(), dense_layer(x.to_dense().to(device)).cpu())
+    if kw.get("average"):  # not dyadic: see the one-vs-rest test
+        assert torch.equal(pred, sparse_layer.decision_function(x).argmax(1))
+    else:
+        assert torch.equal(pred.cpu(), dense_layer(x.to_dense().to(device)).cpu())
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
