@@ -160,3 +160,14 @@ def test_csrrows_input_and_its_dtype_follows_the_weights():
     layer.update(x, torch.randint(0, 2, (20,), generator=g).double())
     assert layer.decision_function(x).dtype == torch.float64
     assert isinstance(x, CSRRows) and x.dtype == torch.float32  # the caller's rows untouched
+
+
+def test_csrrows_go_to_the_op_unchecked_and_the_op_rejects_bad_ones():
+    # A CSRRows built by hand, with a column out of range: the layer passes it
+    # on without as_csr's checks, and the op's own validation refuses it
+    # before touching the weights.
+    bad = CSRRows(torch.tensor([0, 2]), torch.tensor([1, 7]), torch.tensor([1.0, 2.0]), 4)
+    layer = PerceptronLayer(4, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"col_indices: expected column indices in \[0, 4\)"):
+        layer.update(bad, torch.ones(1))
+    assert torch.all(layer.weight == 0) and torch.all(layer.bias == 0)

@@ -160,9 +160,16 @@ class PerceptronLayer(nn.Module):
         return x.reshape(x.shape[:-1].numel(), self.in_features)
 
     def _csr(self, x: Any) -> CSRRows:
-        """Sparse x as canonical CSR in the weights' dtype, on their device."""
-        rows = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
-        return rows.to(device=self.weight.device)
+        """Sparse x as canonical CSR in the weights' dtype, on their device.
+
+        CSRRows of the right dtype and width go to the op as they are: the op
+        validates its input itself (columns in range and strictly increasing,
+        row offsets, values finite) in the pass that reads it, where as_csr's
+        own checks would read the indices twice more on every call."""
+        if not (isinstance(x, CSRRows) and x.dtype == self.weight.dtype
+                and x.n_features == self.in_features):
+            x = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
+        return x.to(device=self.weight.device)
 
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
