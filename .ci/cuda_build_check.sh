@@ -59,9 +59,9 @@ step "copy the sources to $BUILD"
 # the helpers they import.
 CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_pocket_ops.py
             tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
-            tests/test_cuda_streams.py)
+            tests/test_cuda_streams.py tests/test_csr_ops.py tests/test_csr_validation.py)
 copy=(setup.py pyproject.toml csrc torch_perceptron "${CUDA_TESTS[@]}" tests/support.py
-      tests/device_support.py)
+      tests/device_support.py tests/csr_cases.py)
 [ -f README.md ] && copy+=(README.md)
 tar --exclude='*.so' --exclude='_build_info.py' --exclude='__pycache__' \
   -cf - "${copy[@]}" | tar -xf - -C "$BUILD"
@@ -87,7 +87,11 @@ for scalar in f d; do
       "online_kernelI${scalar}N.*19AveragedBlockPolicyI${scalar}EE" \
       "multiclass_kernelI${scalar}N.*29AveragedMulticlassBlockPolicyI${scalar}EE" \
       "online_kernelI${scalar}N.*17PocketBlockPolicyI${scalar}EE" \
-      "multiclass_kernelI${scalar}N.*27PocketMulticlassBlockPolicyI${scalar}EE"; do
+      "multiclass_kernelI${scalar}N.*27PocketMulticlassBlockPolicyI${scalar}EE" \
+      "csr_online_kernelI${scalar}iNS_8NoPolicyE" "csr_online_kernelI${scalar}lNS_8NoPolicyE" \
+      "csr_multiclass_kernelI${scalar}iNS_18NoMulticlassPolicyE" \
+      "csr_online_kernelI${scalar}lN.*17PocketBlockPolicyI${scalar}EE" \
+      "csr_multiclass_kernelI${scalar}lN.*29AveragedMulticlassBlockPolicyI${scalar}EE"; do
     grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
   done
 done
