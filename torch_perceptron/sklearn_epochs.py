@@ -49,7 +49,10 @@ class EpochView:
     def __init__(self, data: EpochData, outputs: list[int]) -> None:
         self.column = {o: c for c, o in enumerate(outputs)}
         self.x = data.x
-        self.t = data.targets[:, outputs].contiguous()
+        every = outputs == list(range(data.targets.shape[1]))
+        # All outputs in order (unshuffled one-vs-rest): the targets themselves,
+        # not an [N, K] copy of them.
+        self.t = data.targets if every else data.targets[:, outputs].contiguous()
         self.steps = {id(s): s for s in (data.steps[o] for o in outputs) if s is not None}
         self.cpu = data.x.device.type == "cpu"
         self.sparse = isinstance(data.x, CSRRows)
