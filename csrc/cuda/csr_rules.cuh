@@ -119,6 +119,11 @@ __global__ void __launch_bounds__(1024)
     const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] * err : a.lr * err;
     const CsrRow<scalar_t, index_t> row = a.x.row(i);
     hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w), bias);
+    // A hook may read w_o element by element (the pocket's copy, thread j
+    // taking element j), while the step below shares the row's non-zeros,
+    // not the elements, among the threads: every read is done before any
+    // write.
+    __syncthreads();
     row.add_to(w, step, tid, blockDim.x);
     if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
@@ -272,6 +277,7 @@ __global__ void __launch_bounds__(1024)
     const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
     const CsrRow<scalar_t, index_t> row = a.x.row(i);
     hooks.mistake(i, row, t, yhat, step, model);
+    __syncthreads();  // as in csr_online_kernel: the hooks' reads first
     row.add_to(w + t * in, step, tid, blockDim.x);
     row.add_to(w + yhat * in, -step, tid, blockDim.x);
     if (a.bias_step != 0 && tid == 0) {
