@@ -6,6 +6,15 @@ prove the CUDA code compiles), "1" insists on CUDA, "0" builds CPU-only.
 TORCH_PERCEPTRON_MARCH sets the -march flag of the C++ code ("native" by
 default; empty for a portable build, as a wheel for other machines needs).
 
+For the CUDA code, TORCH_CUDA_ARCH_LIST is torch's ("9.0", "8.0;9.0+PTX", ...),
+plus nvcc's own "all" (a cubin for every architecture the toolkit offers, and
+PTX of the newest major one) and "all-major": torch's parser knows only the
+architectures of its own release, and CUDA 13.0 has more (8.8). NVCC_THREADS
+(as in other extension projects' setup.py) lets one nvcc compile its
+architectures in that many threads. A CUDA build's version carries the CUDA
+release as a local label, as torch's own wheels do (0.1.0+cu130), so that the
+CPU and the CUDA wheel can lie side by side.
+
 The library uses PyTorch's stable ABI only (csrc/stable.h) and CPython's limited
 API, so one build loads in every torch from TORCH_TARGET_VERSION on and every
 CPython from 3.10 on: the wheel is tagged cp310-abi3.
@@ -30,6 +39,7 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 # pyproject.toml's torch>= states the same.
 TORCH_TARGET_VERSION = "0x020a000000000000"  # torch 2.10
 MIN_TORCH = "2.10"
+VERSION = "0.1.0"  # torch_perceptron/__init__.py's __version__ states the same
 
 
 def use_cuda() -> bool:
@@ -60,6 +70,25 @@ def write_build_info(with_cuda: bool) -> None:
         f.write(f"WITH_CUDA = {with_cuda!r}\n")
 
 
+def nvcc_arch_flags() -> list[str]:
+    # An -arch flag here makes torch skip its own (and its parser of
+    # TORCH_CUDA_ARCH_LIST); any other list is left to torch.
+    flags = []
+    arch_list = os.environ.get("TORCH_CUDA_ARCH_LIST", "").strip()
+    if arch_list in ("all", "all-major"):
+        flags.append(f"-arch={arch_list}")
+    threads = os.environ.get("NVCC_THREADS", "").strip()
+    if threads:
+        flags += ["--threads", threads]
+    return flags
+
+
+def version() -> str:
+    if not use_cuda():
+        return VERSION
+    return f"{VERSION}+cu{torch.version.cuda.replace('.', '')}"
+
+
 def extension():
     with_cuda = use_cuda()
     write_build_info(with_cuda)
@@ -81,7 +110,7 @@ def extension():
         extra["nvcc"] = [
             "-O3", "--fmad=false", "-lineinfo", "-Xcompiler", "-fvisibility=hidden",
             f"-DTORCH_TARGET_VERSION={TORCH_TARGET_VERSION}",
-        ]
+        ] + nvcc_arch_flags()
         # USE_CUDA: the stable shim's CUDA functions (the current stream).
         macros += [("WITH_CUDA", None), ("USE_CUDA", None)]
         return CUDAExtension(
@@ -95,6 +124,7 @@ def extension():
 
 
 setup(
+    version=version(),
     packages=find_packages(include=["torch_perceptron", "torch_perceptron.*"]),
     ext_modules=[extension()],
     cmdclass={"build_ext": BuildExtension},

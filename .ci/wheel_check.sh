@@ -26,7 +26,23 @@ TORCH_PERCEPTRON_CUDA=0 TORCH_PERCEPTRON_MARCH="" MAX_JOBS="${MAX_JOBS:-2}" \
   "$BUILD_PY" -m pip wheel --quiet --no-build-isolation --no-deps -w dist .
 WHEEL="$(ls dist/torch_perceptron-*.whl)"
 echo "$WHEEL"
-case "$WHEEL" in *-cp310-abi3-*) ;; *) echo "not a cp310-abi3 wheel: $WHEEL" >&2; exit 1 ;; esac
+case "$(basename "$WHEEL")" in
+  *+cu*) echo "a CUDA wheel, not the CPU one: $WHEEL" >&2; exit 1 ;;
+  *-cp310-abi3-*) ;;
+  *) echo "not a cp310-abi3 wheel: $WHEEL" >&2; exit 1 ;;
+esac
+# The torch range the metadata states is the one the library was built for.
+"$BUILD_PY" - "$WHEEL" <<'PYEOF'
+import re, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+    info = {}
+    exec(z.read("torch_perceptron/_build_info.py"), info)
+min_torch = info["MIN_TORCH"]
+torch_req = [line for line in meta.splitlines() if re.match(r"Requires-Dist: torch\b(?![-_.])", line)]
+print("\n".join(torch_req))
+assert torch_req == [f"Requires-Dist: torch>={min_torch}"], (torch_req, min_torch)
+PYEOF
 "$BUILD_PY" -m pip install --quiet --disable-pip-version-check torch-abi-audit
 # (The in-place build of `make setup` is restored below: pip wheel rewrote
 # _build_info.py with the portable build's facts, which are the same.)
@@ -45,7 +61,7 @@ step "torch-abi-audit of the installed wheel"
 step "test suite under the second torch, from the wheel"
 # From a copy of the tests, so that the checkout's torch_perceptron (and its
 # in-place build) cannot shadow the installed one.
-cp -r tests examples benchmarks docs .ci README.md pyproject.toml "$SITE/"
+cp -r tests examples benchmarks docs .ci README.md pyproject.toml setup.py "$SITE/"
 cd "$SITE"
 PYTHONPATH="$SITE/lib" "$TEST_PY" - <<'PYEOF'
 import torch, torch_perceptron

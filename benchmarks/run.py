@@ -21,7 +21,7 @@ import tempfile
 import torch
 
 from . import accuracy, checks, fresh, memory, multiclass, online, overhead, pinning, report
-from . import sklearn_estimator, timing
+from . import sklearn_estimator, sparse, timing
 from .timing import machine
 
 FULL_SIZES = [(400, 2), (100_000, 100), (20_000, 1_000), (1_000_000, 32)]
@@ -42,6 +42,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--skip-memory", action="store_true", help="leave out the peak-memory subprocesses")
     p.add_argument("--skip-pinning", action="store_true",
                    help="leave out the table of each method with and without OMP_PROC_BIND/OMP_PLACES")
+    p.add_argument("--skip-sparse", action="store_true", help="leave out the sparse-input section")
     p.add_argument("--rounds", type=int,
                    help="fresh processes per method of the ten-class table, median of their medians "
                         "(default 3, quick 1)")
@@ -120,6 +121,13 @@ def collect(args: argparse.Namespace, log=print) -> dict:
     log("scikit-learn estimator, each side in a fresh process ...")
     results["sklearn_estimator"] = sklearn_estimator.run(args.quick, args.repeats, log=log)
     results["checks"] += sklearn_estimator.checks(results["sklearn_estimator"])
+
+    results["sparse"] = None
+    if not args.skip_sparse:
+        log("sparse input, each method in a fresh process ...")
+        results["sparse"] = sparse.run(args.quick, args.repeats if args.quick else 3, log=log,
+                                       shared=args.quick)
+        results["checks"] += results["sparse"]["checks"]
 
     log("accuracy ...")
     results["accuracy"] = accuracy.run(args.epochs, args.seed, log=log)

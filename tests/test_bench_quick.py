@@ -38,7 +38,10 @@ def test_every_correctness_check_passes(quick_run):
                      "seed's loop", "mini-batch B=1 == online_update", "== batch_update per batch",
                      "== scikit-learn Perceptron", "== scikit-learn multi-class",
                      "no copy of x: online_update", "sees a copy of x", "accuracy above chance",
-                     "every row present"):
+                     "every row present", "sparse fit == scikit-learn Perceptron: K=1",
+                     "sparse fit == scikit-learn Perceptron: K=5",
+                     "sparse layer epoch == dense layer epoch",
+                     "sparse fit without a dense copy: K=1", "sparse fit without a dense copy: K=20"):
         assert any(expected in n for n in names), expected
 
 
@@ -77,6 +80,14 @@ def test_tables_have_every_row(quick_run):
         "scikit-learn Perceptron", 'scikit-learn SGDClassifier(loss="perceptron", average=True)'}
     for row in results["accuracy"]:
         assert {"breast_cancer", "digits", "iris"} <= row.keys()
+    sparse = {(r["case"], r["method"]): r for r in results["sparse"]["rows"]}
+    for case in ("K=1", "K=20 one-vs-rest", "K=20 multiclass"):
+        assert sparse[(case, "ours: PerceptronLayer.update, one epoch")]["vs_floor"] > 0
+    for case in ("K=1", "K=20 one-vs-rest"):
+        for method in ("ours: PerceptronClassifier.fit", "scikit-learn Perceptron.fit, n_jobs=1",
+                       "scikit-learn Perceptron.fit, n_jobs=2"):
+            assert sparse[(case, method)]["seconds"] > 0
+    assert "### Sparse input" in proc.stdout
 
     # The markdown tables are printed last on stdout, and written with the chart.
     assert proc.stdout.rstrip().splitlines()[-1].startswith("| ")

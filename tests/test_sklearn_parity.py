@@ -272,7 +272,8 @@ def test_parameters_are_scikit_learns_plus_ours():
     theirs = Perceptron().get_params()
     ours = PerceptronClassifier().get_params()
     assert {k: ours[k] for k in theirs} == theirs
-    assert set(ours) - set(theirs) == {"average", "pocket", "zero_is_mistake", "device", "dtype"}
+    assert set(ours) - set(theirs) == {"average", "pocket", "zero_is_mistake", "sparse_intercept_decay",
+                                       "device", "dtype"}
     with pytest.raises(InvalidParameterError, match="max_iter"):
         PerceptronClassifier(max_iter=0).fit([[0.0], [1.0]], [0, 1])
     with pytest.raises(InvalidParameterError, match="validation_fraction"):

@@ -302,11 +302,21 @@ def registered_call(op, k=3, n=12, in_features=4):
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
         "loss": torch.zeros(k, dtype=torch.float64),
     }
+    csr = values["x"].to_sparse_csr()
+    values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(),
+                  values=csr.values())
     schema = getattr(OPS, op).default._schema
     names = [a.name for a in schema.arguments if "Tensor" in str(a.type)]
     unknown = [name for name in names if name not in values]
     assert not unknown, f"{op}: registered_call knows no value for {unknown}"
     return {name: values[name] for name in names}
+
+
+def not_tensors(op, in_features=4):
+    """The arguments without a default that are not tensors (the sparse ops'
+    n_features)."""
+    schema = getattr(OPS, op).default._schema
+    return {"n_features": in_features} if "n_features" in [a.name for a in schema.arguments] else {}
 
 
 def _moved_params():
@@ -329,7 +339,7 @@ def test_a_tensor_on_another_device_is_rejected_by_name(op, moved, device):
     args[moved] = args[moved].to(device)
     before = {name: bits(t) for name, t in args.items() if t.device.type == "cpu"}
     with pytest.raises(RuntimeError, match=rf"^{moved}: expected device cpu\b.*got {device}"):
-        getattr(OPS, op)(**args)
+        getattr(OPS, op)(**args, **not_tensors(op))
     for name, was in before.items():
         assert torch.equal(bits(args[name]), was), f"{name} changed by a rejected call"
 
@@ -340,15 +350,15 @@ def test_weights_on_meta_with_the_rest_on_cpu_is_rejected(op):
     args["weight"] = args["weight"].to("meta")
     # bias is checked right after weight, as in the compiled kernels.
     with pytest.raises(RuntimeError, match=r"^bias: expected device meta\b.*got cpu"):
-        getattr(OPS, op)(**args)
+        getattr(OPS, op)(**args, **not_tensors(op))
 
 
 @pytest.mark.parametrize("op", REGISTERED)
 def test_all_on_meta_gives_the_output_shape(op):
     """All on meta is shape inference, a fine use: no error."""
     args = {name: t.to("meta") for name, t in registered_call(op).items()}
-    out = getattr(OPS, op)(**args)
+    out = getattr(OPS, op)(**args, **not_tensors(op))
     assert out.device.type == "meta"
     expected = {"decision_function": (12, 3), "predict": (12, 3)}.get(
-        op, (1,) if op.startswith("multiclass") else (3,))
+        op.removesuffix("_csr"), (1,) if op.startswith("multiclass") else (3,))
     assert tuple(out.shape) == expected

@@ -3,6 +3,8 @@ modules, so a CSV file trains without writing Python.
 
     torch-perceptron fit --data CSVDataModule --data.path data.csv \\
         --data.label_column label --trainer.max_epochs 10
+    torch-perceptron fit --data SvmlightDataModule --data.train shards/ \\
+        --data.n_features 262144 --data.val val.svm --trainer.max_epochs 5
     python -m torch_perceptron fit --config config.yaml
 
 The model's ``in_features`` and ``num_classes`` come from the data module.
@@ -29,13 +31,15 @@ from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
-from .lightning import PerceptronClassifier, PerceptronSummary, TensorDataModule
+from .lightning import PerceptronClassifier, PerceptronSummary
 from .lightning.console import progress_bar_for, quiet_lightning
 
 PROG = "torch-perceptron"
 DESCRIPTION = (
     "Train and evaluate Rosenblatt's perceptron with Lightning's Trainer, on a CSV file "
-    "(--data CSVDataModule --data.path FILE --data.label_column NAME), a data set bundled "
+    "(--data CSVDataModule --data.path FILE --data.label_column NAME), LIBSVM/svmlight "
+    "files streamed in chunks (--data SvmlightDataModule --data.train FILE_OR_DIR "
+    "--data.n_features N), a data set bundled "
     "with scikit-learn (--data SklearnDataModule --data.name iris) or the lecture note's "
     "blobs (--data TwoBlobsDataModule)."
 )
@@ -134,7 +138,9 @@ def main(args: Optional[Sequence[str]] = None) -> int:
     try:
         PerceptronCLI(
             PerceptronClassifier,
-            TensorDataModule,
+            # Any data module (dense or sparse) whose in_features and
+            # num_classes the model's arguments link to.
+            L.LightningDataModule,
             subclass_mode_data=True,
             args=None if args is None else argv,
             save_config_kwargs={"overwrite": True},

@@ -1,11 +1,19 @@
-"""PerceptronLayer: the perceptron as an nn.Module that feels like nn.Linear."""
+"""PerceptronLayer: the perceptron as an nn.Module that feels like nn.Linear.
 
-from typing import Literal, Optional
+Sparse input (a ``torch.sparse_csr`` or ``torch.sparse_coo`` tensor, a
+``scipy.sparse`` matrix, or a :class:`~torch_perceptron.sparse.CSRRows`) goes to
+the ops' CSR forms: taken apart once by :func:`~torch_perceptron.sparse.as_csr`
+(COO converted to CSR once, duplicates summed), never densified, so a call
+costs what the non-zeros cost. Dense input takes the dense ops as before.
+"""
+
+from typing import Any, Literal, Optional
 
 import torch
 from torch import Tensor, nn
 
 from . import ops, trace
+from .sparse import CSRRows, as_csr, is_sparse
 from .trace import MistakeTrace
 
 Rule = Literal["online", "batch"]
@@ -42,6 +50,10 @@ class PerceptronLayer(nn.Module):
     that folds the bias into ``weight[:, 0]`` as ``w0`` and prepends a 1 to
     every input. The ops then run with ``bias_step=0`` on a bias of zeros that
     nothing keeps.
+
+    Sparse input: ``forward``, ``decision_function`` and ``update`` also take
+    ``x [N, in_features]`` as a torch sparse CSR / COO tensor, a scipy.sparse
+    matrix or a ``CSRRows`` (2-D only; results as for dense ``x [N, in]``).
 
     Args:
         in_features: size of each input sample.
@@ -147,13 +159,30 @@ class PerceptronLayer(nn.Module):
             )
         return x.reshape(x.shape[:-1].numel(), self.in_features)
 
+    def _csr(self, x: Any) -> CSRRows:
+        """Sparse x as canonical CSR in the weights' dtype, on their device.
+
+        CSRRows of the right dtype and width go to the op as they are: the op
+        validates its input itself (columns in range and strictly increasing,
+        row offsets, values finite) in the pass that reads it, where as_csr's
+        own checks would read the indices twice more on every call."""
+        if not (isinstance(x, CSRRows) and x.dtype == self.weight.dtype
+                and x.n_features == self.in_features):
+            x = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
+        return x.to(device=self.weight.device)
+
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
         averaged or pocket weights when those are on).
 
         No autograd graph, by design: the result has no ``grad_fn`` even when
         ``x`` requires grad, since the weights are learned by the perceptron
-        rule, not by gradients (the threshold has none to give)."""
+        rule, not by gradients (the threshold has none to give).
+        Sparse ``x``: ``[N, out_features]``."""
+        if is_sparse(x):
+            rows = self._csr(x)
+            return ops.decision_function_csr(*rows.tensors(), rows.n_features,
+                                             *self.inference_parameters())
         z = ops.decision_function(self._flat(x), *self.inference_parameters())
         return z.reshape(*x.shape[:-1], self.out_features)
 
@@ -164,6 +193,9 @@ class PerceptronLayer(nn.Module):
             # argmax returns the first maximum: the lowest index wins a tie, as
             # in the update rule.
             return self.decision_function(x).argmax(-1)
+        if is_sparse(x):
+            rows = self._csr(x)
+            return ops.predict_csr(*rows.tensors(), rows.n_features, *self.inference_parameters())
         out = ops.predict(self._flat(x), *self.inference_parameters())
         return out.reshape(*x.shape[:-1], self.out_features)
 
@@ -184,6 +216,9 @@ class PerceptronLayer(nn.Module):
         mini-batch rule (binary / one-vs-rest only, and neither averaged nor
         pocket).
 
+        ``x`` may be sparse (see the class docstring): the ops' CSR forms then
+        run the same rule, touching only each sample's non-zeros.
+
         Returns the mistakes per output, int64 ``[out_features]`` (multiclass:
         ``[1]``).
         """
@@ -191,6 +226,8 @@ class PerceptronLayer(nn.Module):
             raise ValueError(f"rule: expected 'online' or 'batch', got {rule!r}")
         if rule == "batch" and (self.average or self.pocket):
             raise ValueError("rule: the averaged and pocket perceptrons have only the 'online' rule")
+        if is_sparse(x):
+            return self._update_csr(self._csr(x), y, rule, sample_weight, zero_is_mistake)
         if self.average or self.pocket:
             return self._update_with_state(x, y, sample_weight, zero_is_mistake)
         if self.multiclass:
@@ -226,6 +263,9 @@ class PerceptronLayer(nn.Module):
         """
         if self.average or self.pocket:
             raise ValueError("update_traced: the averaged and pocket perceptrons have no trace")
+        if is_sparse(x):
+            raise TypeError("x: update_traced takes dense x only (a trace is for watching the "
+                            "rule on small data); call update for sparse x")
         bias = self._bias_or_zeros(self.bias)
         bias_step = self._bias_step()
         if self.multiclass:
@@ -265,6 +305,37 @@ class PerceptronLayer(nn.Module):
             self.weight, self._bias_or_zeros(self.bias), *state, x, y, self.lr,
             sample_weight=sample_weight, zero_is_mistake=zero_is_mistake, **fit,
         )
+
+    def _update_csr(
+        self, rows: CSRRows, y: Tensor, rule: Rule, sample_weight: Optional[Tensor],
+        zero_is_mistake: bool,
+    ) -> Tensor:
+        """:meth:`update` on canonical CSR rows: the same dispatch as the dense
+        path, to the ops' ``*_csr`` forms."""
+        if self.multiclass and zero_is_mistake:
+            raise ValueError("zero_is_mistake: not defined for the multiclass rule")
+        if self.multiclass and rule != "online":
+            raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
+        weight, bias = self.weight, self._bias_or_zeros(self.bias)
+        x = (*rows.tensors(), rows.n_features)
+        common = {"sample_weight": sample_weight, "bias_step": self._bias_step()}
+        if not self.multiclass:
+            common["zero_is_mistake"] = zero_is_mistake
+        if self.average:
+            state = (self.weight_acc, self._bias_or_zeros(self.bias_acc), self.average_count)
+            update = (ops.multiclass_update_averaged_csr if self.multiclass
+                      else ops.online_update_averaged_csr)
+            return update(weight, bias, *state, *x, y, self.lr, **common)
+        if self.pocket:
+            state = (self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run,
+                     self.pocket_best_run)
+            update = (ops.multiclass_update_pocket_csr if self.multiclass
+                      else ops.online_update_pocket_csr)
+            return update(weight, bias, *state, *x, y, self.lr, **common)
+        if self.multiclass:
+            return ops.multiclass_update_csr(weight, bias, *x, y, self.lr, **common)
+        update = ops.online_update_csr if rule == "online" else ops.batch_update_csr
+        return update(weight, bias, *x, y, self.lr, **common)
 
     def extra_repr(self) -> str:
         text = (

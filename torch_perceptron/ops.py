@@ -7,6 +7,9 @@ tensor they change, as PyTorch's in-place ops do, and return a new int64
 tensor of mistakes. Shapes: ``x [N, in]``, ``weight [K, in]``,
 ``bias [K]``; ``weight``, ``bias`` and ``x`` share one dtype (float32 or float64)
 and one device.
+
+The sparse forms (``*_csr``, in :mod:`torch_perceptron.csr_ops`) take ``x`` as
+the three dense tensors of a canonical CSR matrix and its feature count.
 """
 
 from typing import Optional, Tuple
@@ -30,6 +33,15 @@ OPS: Tuple[str, ...] = (
     "multiclass_update_averaged",
     "online_update_pocket",
     "multiclass_update_pocket",
+    "decision_function_csr",
+    "predict_csr",
+    "online_update_csr",
+    "multiclass_update_csr",
+    "batch_update_csr",
+    "online_update_averaged_csr",
+    "multiclass_update_averaged_csr",
+    "online_update_pocket_csr",
+    "multiclass_update_pocket_csr",
 )
 
 
@@ -413,4 +425,17 @@ torch.library.register_fake("torch_perceptron::multiclass_update_averaged")(
 torch.library.register_fake("torch_perceptron::online_update_pocket")(_pocket_fake)
 torch.library.register_fake("torch_perceptron::multiclass_update_pocket")(
     _multiclass_pocket_fake
+)
+
+
+from .csr_ops import (  # noqa: E402  (the sparse forms; they register their fakes)
+    batch_update_csr,
+    decision_function_csr,
+    multiclass_update_averaged_csr,
+    multiclass_update_csr,
+    multiclass_update_pocket_csr,
+    online_update_averaged_csr,
+    online_update_csr,
+    online_update_pocket_csr,
+    predict_csr,
 )

@@ -23,8 +23,15 @@ what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
 Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
 at every sample, cumulative L1) raises NotImplementedError in ``fit``.
 
+Sparse X (scipy.sparse CSR, CSC or COO, matrices and arrays; any other
+scipy format is converted to CSR by scikit-learn's validation) runs the ops'
+CSR forms: converted to CSR once per call, never densified, the weights
+(``coef_``) dense. As scikit-learn does on sparse input, the intercept's step is
+damped by ``sparse_intercept_decay`` (0.01: its ``SPARSE_INTERCEPT_DECAY``).
+
 On top: ``average`` (the averaged perceptron), ``pocket`` (the pocket
-perceptron), ``zero_is_mistake``, ``device`` and ``dtype``.
+perceptron), ``zero_is_mistake``, ``sparse_intercept_decay``, ``device`` and
+``dtype``.
 
 This module imports scikit-learn; ``import torch_perceptron`` does not import it
 (install the ``sklearn`` extra).
@@ -39,6 +46,7 @@ from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
@@ -54,6 +62,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
+from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
 from .sklearn_orders import sgd_permutation
 
@@ -61,6 +70,9 @@ __all__ = ["PerceptronClassifier"]
 
 # scikit-learn draws its seeds below this (np.iinfo(np.int32).max).
 _MAX_INT = np.iinfo(np.int32).max
+# The sparse formats taken as they are; scikit-learn's validation turns any
+# other scipy format into the first of them.
+_SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
 class PerceptronClassifier(ClassifierMixin, BaseEstimator):
@@ -125,6 +137,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     zero_is_mistake : bool, default=True
         scikit-learn's tie rule (``y * z <= 0`` is a mistake, y in {-1, +1});
         False gives the textbook rule (predict 1 iff ``z > 0``).
+    sparse_intercept_decay : float, default=0.01
+        On sparse X, the intercept's step is this times the weights' step
+        (``intercept += decay * step``): scikit-learn's SGD loop damps it by
+        0.01 on sparse input (``SPARSE_INTERCEPT_DECAY``), which this default
+        reproduces, decision for decision. 1.0 gives the textbook rule, the
+        same step as on dense X. Unused on dense X and without
+        ``fit_intercept``.
     device : str or torch.device, default="cpu"
         Where the weights live and the rule runs ("cpu", "cuda", ...).
     dtype : torch.dtype or None, default=None
@@ -169,6 +188,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         "average": ["boolean"],
         "pocket": ["boolean"],
         "zero_is_mistake": ["boolean"],
+        "sparse_intercept_decay": [Interval(Real, 0, None, closed="left")],
         "device": [str, torch.device],
         "dtype": [torch.dtype, None],
     }
@@ -195,6 +215,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         average: bool = False,
         pocket: bool = False,
         zero_is_mistake: bool = True,
+        sparse_intercept_decay: float = 0.01,
         device="cpu",
         dtype: Optional[torch.dtype] = None,
     ) -> None:
@@ -217,6 +238,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         self.average = average
         self.pocket = pocket
         self.zero_is_mistake = zero_is_mistake
+        self.sparse_intercept_decay = sparse_intercept_decay
         self.device = device
         self.dtype = dtype
 
@@ -246,7 +268,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     # --- data ------------------------------------------------------------------
 
-    def _tensor(self, a: np.ndarray, dtype) -> torch.Tensor:
+    def _tensor(self, a, dtype):
+        """A dense array as a tensor, a sparse one as canonical CSR rows (one
+        conversion, no dense copy), in ``dtype`` on the estimator's device."""
+        if sp.issparse(a):
+            return as_csr(a, _torch_dtype(dtype), name="X").to(device=self.device)
         a = np.ascontiguousarray(a, dtype=dtype)
         if not a.flags.writeable:  # torch warns on read-only arrays (memmaps)
             a = a.copy()
@@ -384,6 +410,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
         w, b, *extra = state
+        if isinstance(x, CSRRows):
+            return self._update_csr(w, b, extra, x, y, sw, lr)
         kw = {
             "sample_weight": sw,
             "zero_is_mistake": bool(self.zero_is_mistake),
@@ -395,6 +423,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         if self.average:
             return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
+
+    def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float) -> torch.Tensor:
+        # The intercept's step damped as scikit-learn damps it on sparse input.
+        bias_step = float(self.sparse_intercept_decay) if self.fit_intercept else 0.0
+        kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake),
+              "bias_step": bias_step}
+        csr = (*x.tensors(), x.n_features)
+        if self.pocket:
+            return ops.online_update_pocket_csr(w, b, *extra, *csr, y, lr, **kw)
+        if self.average:
+            return ops.online_update_averaged_csr(w, b, *extra, *csr, y, lr, **kw)
+        return ops.online_update_csr(w, b, *csr, y, lr, **kw)
 
     def _update_rows(self, rows: list[int], x, y, sw, lr: float,
                      loss: Optional[torch.Tensor]) -> torch.Tensor:
@@ -435,15 +475,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         ``tol`` rule without early stopping, or the verbose line)."""
         return bool(self.verbose) or not self.early_stopping
 
-    def _epoch_loss(self, n_outputs: int, device) -> Optional[torch.Tensor]:
+    def _epoch_loss(self, n_outputs: int, x) -> Optional[torch.Tensor]:
         """A fresh accumulator for the summed perceptron loss of ``n_outputs``
         outputs over an epoch, ``sum max(0, -y * z)`` with y in {-1, +1} and z
         taken before each sample's step, in float64 as scikit-learn sums it:
         what its ``tol`` rule and verbose line use. The op calls of the
-        epoch's chunks add to it in sample order. None when not needed."""
-        if not self._sums_loss():
+        epoch's chunks add to it in sample order. None when not needed, and on
+        sparse X: the CSR ops do not take ``loss`` yet, and there the epoch's
+        mistake count stands in for the loss (so another stopping epoch than
+        scikit-learn's)."""
+        if not self._sums_loss() or isinstance(x, CSRRows):
             return None
-        return torch.zeros(n_outputs, dtype=torch.float64, device=device)
+        return torch.zeros(n_outputs, dtype=torch.float64, device=self._weight.device)
 
     def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int,
                dtype: np.dtype) -> int:
@@ -510,7 +553,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             for run in active:
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
-            losses = {key: self._epoch_loss(len(members), data.x.device)
+            losses = {key: self._epoch_loss(len(members), data.x)
                       for key, members in calls.items()}
             for xe, te, steps in view.chunks(visit):
                 for key, members in calls.items():
@@ -533,7 +576,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 # scikit-learn 1.9 compares the mean loss (objective_sum /
                 # train_count, the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
-                value = score if self.early_stopping else run.loss / data.train_count
+                if self.early_stopping:
+                    value = score
+                else:  # the mistake count stands in on sparse X (see _epoch_loss)
+                    total = run.loss if run.loss is not None else run.mistakes[-1]
+                    value = total / data.train_count
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
@@ -562,8 +609,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
-        fields += [f"Avg. loss: {run.loss / train_count:f}",
-                   f"Objective: {run.loss / train_count:f}"]
+        if run.loss is not None:
+            fields += [f"Avg. loss: {run.loss / train_count:f}",
+                       f"Objective: {run.loss / train_count:f}"]
+        else:  # sparse X (see _epoch_loss)
+            fields.append(f"Mistakes: {run.mistakes[-1]}")
         if score is not None:
             fields.append(f"Validation score: {score:f}")
         print(f"-- Epoch {epoch + 1}")
@@ -575,10 +625,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         from the last solution with ``warm_start``). X: [n_samples, n_features];
         y: [n_samples] class labels; sample_weight: [n_samples] >= 0."""
         self._check_params(for_partial_fit=False)
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", reset=True)
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS,
+                             dtype=[np.float64, np.float32], order="C", reset=True)
         check_classification_targets(y)
         dtype = self._work_dtype(X.dtype)
-        X = X.astype(dtype, copy=False)
+        X = _as_rows(X, dtype)
         classes = np.unique(y)
         if len(classes) < 2:
             raise ValueError(
@@ -623,7 +674,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                     "class_weight 'balanced' is not supported for partial_fit: pass "
                     "compute_class_weight('balanced', classes=classes, y=y) as a dict"
                 )
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], order="C", reset=first)
+        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS,
+                             dtype=[np.float64, np.float32], order="C", reset=first)
         check_classification_targets(y)
         _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
@@ -635,7 +687,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         if unknown.size:
             raise ValueError(f"y: labels {unknown!r} are not in classes {self.classes_!r}")
         dtype = self._work_dtype(X.dtype)
-        X = X.astype(dtype, copy=False)
+        X = _as_rows(X, dtype)
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         if first or getattr(self, "_weight", None) is None:
             self._init_state(n_outputs, X.shape[1], dtype)
@@ -657,11 +709,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         weights are float32, else in float64; returned in the dtype
         scikit-learn's ``X @ coef_.T + intercept_`` has."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, X, accept_sparse=_SPARSE_FORMATS,
+                          dtype=[np.float64, np.float32], reset=False)
         w, b = self._inference_parameters()
         if X.dtype == np.float64 and w.dtype != torch.float64:
             w, b = w.to(torch.float64), b.to(torch.float64)
-        z = ops.decision_function(self._tensor(X, _numpy_dtype(w.dtype)), w, b).cpu().numpy()
+        x = self._tensor(X, _numpy_dtype(w.dtype))
+        if isinstance(x, CSRRows):
+            z = ops.decision_function_csr(*x.tensors(), x.n_features, w, b).cpu().numpy()
+        else:
+            z = ops.decision_function(x, w, b).cpu().numpy()
         z = z.astype(np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype), copy=False)
         return z[:, 0] if z.shape[1] == 1 else z
 
@@ -674,8 +731,17 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
+
+
+def _as_rows(X, dtype):
+    """X in the working dtype; sparse X as CSR (CSC and COO converted once,
+    CSR of that dtype shared), which the held-out rows of early stopping index
+    and the ops take apart without a copy."""
+    if sp.issparse(X):
+        return X.tocsr().astype(dtype, copy=False)
+    return X.astype(dtype, copy=False)
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:

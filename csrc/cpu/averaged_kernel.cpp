@@ -10,7 +10,9 @@
 // sample seen since the state was zeroed. The policies follow policies.h; a
 // mistake adds to the accumulator through the row (rows.h), so a sparse row
 // touches only its non-zeros.
+#include "../csr_variants.h"
 #include "../variants.h"
+#include "csr_loops.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
 
@@ -48,9 +50,9 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
   static constexpr bool kCountsCorrect = false;
   AveragedMulticlassPolicy begin() const { return *this; }
   void correct(int64_t) {}
-  template <typename Row>
+  template <typename Row, typename Model>
   void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat,
-               scalar_t step, const cpu::MulticlassModel<scalar_t>&) {
+               scalar_t step, const Model&) {
     const scalar_t c = static_cast<scalar_t>(*this->count + i);
     const scalar_t cs = c * step;
     row.add_to(this->weight_acc + t * this->in, cs);
@@ -61,7 +63,8 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
       this->bias_acc[yhat] -= cb;
     }
   }
-  void done(const cpu::MulticlassModel<scalar_t>&) {}
+  template <typename Model>
+  void done(const Model&) {}
   void end() {}
 };
 
@@ -73,6 +76,13 @@ STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
   m.impl("multiclass_update_averaged",
          TORCH_BOX((&multiclass_update_averaged<cpu::MulticlassCall,
                                                 AveragedMulticlassPolicy>)));
+  // The same policies over CSR rows (csr_loops.h).
+  m.impl("online_update_averaged_csr",
+         TORCH_BOX((&online_update_averaged_csr<cpu::CsrOnlineCall,
+                                                AveragedPolicy>)));
+  m.impl("multiclass_update_averaged_csr",
+         TORCH_BOX((&multiclass_update_averaged_csr<
+                    cpu::CsrMulticlassCall, AveragedMulticlassPolicy>)));
 }
 
 }  // namespace torch_perceptron

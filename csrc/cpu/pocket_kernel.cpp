@@ -12,7 +12,9 @@
 // follow policies.h.
 #include <cstring>
 
+#include "../csr_variants.h"
 #include "../variants.h"
+#include "csr_loops.h"
 #include "multiclass_loop.h"
 #include "online_loop.h"
 
@@ -71,7 +73,8 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
       : PocketArgs<scalar_t>(a) {}
 
-  void keep_if_record(const cpu::MulticlassModel<scalar_t>& model) {
+  template <typename Model>
+  void keep_if_record(const Model& model) {
     if (*this->run > *this->best) {
       *this->best = *this->run;
       model.copy_to(this->pocket_w, this->pocket_b);
@@ -80,13 +83,14 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   static constexpr bool kCountsCorrect = true;
   PocketMulticlassPolicy begin() const { return *this; }
   void correct(int64_t count) { *this->run += count; }
-  template <typename Row>
+  template <typename Row, typename Model>
   void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
-               const cpu::MulticlassModel<scalar_t>& model) {
+               const Model& model) {
     keep_if_record(model);
     *this->run = 0;
   }
-  void done(const cpu::MulticlassModel<scalar_t>& model) {
+  template <typename Model>
+  void done(const Model& model) {
     keep_if_record(model);
   }
   void end() {}
@@ -100,6 +104,13 @@ STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
   m.impl("multiclass_update_pocket",
          TORCH_BOX((&multiclass_update_pocket<cpu::MulticlassCall,
                                               PocketMulticlassPolicy>)));
+  // The same policies over CSR rows (csr_loops.h).
+  m.impl("online_update_pocket_csr",
+         TORCH_BOX((&online_update_pocket_csr<cpu::CsrOnlineCall,
+                                              PocketPolicy>)));
+  m.impl("multiclass_update_pocket_csr",
+         TORCH_BOX((&multiclass_update_pocket_csr<cpu::CsrMulticlassCall,
+                                                  PocketMulticlassPolicy>)));
 }
 
 }  // namespace torch_perceptron

@@ -4,7 +4,9 @@
 // i of the call, a correct prediction costs nothing, and count advances by N
 // on success. The kernels are the plain rule's (online_rule.cuh,
 // multiclass_rule.cuh) with the block policies below (policies.h).
+#include "../csr_variants.h"
 #include "../variants.h"
+#include "csr_rules.cuh"
 #include "multiclass_rule.cuh"
 #include "online_rule.cuh"
 
@@ -93,6 +95,13 @@ STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
   m.impl("multiclass_update_averaged",
          TORCH_BOX((&multiclass_update_averaged<
                     MulticlassCall, AveragedMulticlassBlockPolicy>)));
+  // The same policies over CSR rows (csr_rules.cuh).
+  m.impl("online_update_averaged_csr",
+         TORCH_BOX((&online_update_averaged_csr<CsrOnlineCall,
+                                                AveragedBlockPolicy>)));
+  m.impl("multiclass_update_averaged_csr",
+         TORCH_BOX((&multiclass_update_averaged_csr<
+                    CsrMulticlassCall, AveragedMulticlassBlockPolicy>)));
 }
 
 }  // namespace torch_perceptron::cuda

@@ -5,7 +5,9 @@
 // are the plain rule's (online_rule.cuh, multiclass_rule.cuh) with the
 // block policies below (policies.h); in a chunk every sample before the first mistake is
 // correct, so a run grows by whole chunk prefixes.
+#include "../csr_variants.h"
 #include "../variants.h"
+#include "csr_rules.cuh"
 #include "multiclass_rule.cuh"
 #include "online_rule.cuh"
 
@@ -116,6 +118,13 @@ STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
   m.impl("multiclass_update_pocket",
          TORCH_BOX((&multiclass_update_pocket<MulticlassCall,
                                               PocketMulticlassBlockPolicy>)));
+  // The same policies over CSR rows (csr_rules.cuh).
+  m.impl("online_update_pocket_csr",
+         TORCH_BOX((&online_update_pocket_csr<CsrOnlineCall,
+                                              PocketBlockPolicy>)));
+  m.impl("multiclass_update_pocket_csr",
+         TORCH_BOX((&multiclass_update_pocket_csr<
+                    CsrMulticlassCall, PocketMulticlassBlockPolicy>)));
 }
 
 }  // namespace torch_perceptron::cuda

@@ -1,8 +1,9 @@
 """Lightning support: a LightningModule driving the perceptron rule, data
-modules, and the "perceptron_ddp" strategy (registered on import)."""
+modules (dense and sparse), and the "perceptron_ddp" strategy (registered on import)."""
 
 from .data import CSVDataModule, SklearnDataModule, TensorDataModule, TwoBlobsDataModule
 from .module import PerceptronClassifier
+from .sparse_data import SparseDataModule, SvmlightDataModule
 from .strategy import PerceptronDDPStrategy
 from .summary import PerceptronSummary
 
@@ -12,6 +13,8 @@ __all__ = [
     "PerceptronDDPStrategy",
     "PerceptronSummary",
     "SklearnDataModule",
+    "SparseDataModule",
+    "SvmlightDataModule",
     "TensorDataModule",
     "TwoBlobsDataModule",
 ]

@@ -26,7 +26,10 @@ class PerceptronClassifier(L.LightningModule):
     There is no optimizer and no backward pass (``automatic_optimization`` is
     off): ``training_step`` applies the rule to the batch in place through a
     :class:`~torch_perceptron.PerceptronLayer`. Batches are ``(x [B, in_features]
-    float, y [B] int64 class index)``.
+    float, y [B] int64 class index)``; ``x`` may be sparse (a
+    :class:`~torch_perceptron.sparse.CSRRows`, as the sparse data modules hand
+    out, or a torch sparse tensor), and an empty batch (``B = 0``, how the
+    streamed svmlight module pads a rank's epoch) is a step that changes nothing.
 
     Args:
         in_features: features per sample.
@@ -107,14 +110,16 @@ class PerceptronClassifier(L.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
-        # Online accuracy: the predictions the batch gets before it updates.
-        self.train_acc(self(x), y)
-        rule = "batch" if self.hparams.rule == "batch" else "online"
-        mistakes = int(self.layer.update(x, self._targets(y), rule=rule).sum())
+        mistakes = 0
+        if len(y):
+            # Online accuracy: the predictions the batch gets before it updates.
+            self.train_acc(self(x), y)
+            rule = "batch" if self.hparams.rule == "batch" else "online"
+            mistakes = int(self.layer.update(x, self._targets(y), rule=rule).sum())
         self._epoch_mistakes += mistakes
         self._count_step()
         self.log("train_mistakes", float(mistakes), on_step=False, on_epoch=True,
-                 reduce_fx="sum", sync_dist=True, batch_size=len(y))
+                 reduce_fx="sum", sync_dist=True, batch_size=max(1, len(y)))
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         if batch_idx + 1 == self.trainer.num_training_batches:
             self._close_epoch()
@@ -165,12 +170,14 @@ class PerceptronClassifier(L.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
-        self.val_acc(self(x), y)
+        if len(y):
+            self.val_acc(self(x), y)
         self.log("val_acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
-        self.test_acc(self(x), y)
+        if len(y):
+            self.test_acc(self(x), y)
         self.log("test_acc", self.test_acc, on_step=False, on_epoch=True)
 
     def predict_step(self, batch: Any, batch_idx: int) -> Tensor:

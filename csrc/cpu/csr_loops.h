@@ -1,0 +1,626 @@
+// The loops of the sparse (CSR) rules on the CPU, shared by the plain,
+// averaged and pocket kernels (csr_kernels.cpp, averaged_kernel.cpp,
+// pocket_kernel.cpp).
+//
+// A sample costs its non-zeros, never in_features: each row is a CsrRow
+// (rows.h), which dots and updates only its own columns. Every row's columns
+// are checked (dot4<true>, fused into the row's first dot product) before its
+// result is used, the CPU's step 4 of the validation (csr_checks.h); the loop
+// returns the first row that fails it or gives a non-finite decision value,
+// and the caller restores.
+//
+// Where the time goes (docs/sparse_design.md): each non-zero is a load
+// w[col[p]] from weights that do not fit in L1, so the loops are bound by
+// those gathers, not by arithmetic. Three ways to serve them:
+// - K = 1 (csr_online_rows with one output): a scalar dot with four partial
+//   sums (dot4), so a row's gathers overlap, with the row's check fused in;
+// - K > 1 (one-vs-rest, and the plain multiclass rule) on a call with many
+//   non-zeros (*_feature_major): a thread
+//   copies its outputs' weights once per call into a feature-major buffer
+//   [in][K_pad], so that one gather brings a column's weights for all its
+//   outputs, and a row is read once for all of them (decision values and the
+//   masked update are vector operations);
+// - otherwise (variants, small calls) row by row, output by output, the row
+//   read from L1 after the first output.
+// The rule is sequential over samples, so threads split the outputs, and each
+// reads every row.
+//
+// A variant is a policy of the hook protocol (policies.h), the very policies
+// of the dense kernels (averaged_kernel.cpp, pocket_kernel.cpp): the hooks
+// receive the sample's CsrRow where the dense loops hand a DenseRow. w_o is
+// output o's weight row ([in], the caller's layout); the multiclass model is
+// CsrMulticlassModel.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <type_traits>
+#include <vector>
+
+#include "../csr_operands.h"
+#include "../policies.h"
+#include "online_loop.h"
+#include "vec.h"
+
+namespace torch_perceptron::cpu {
+
+// Rows ahead whose weights the feature-major loop prefetches (its buffer,
+// [in][K_pad], is far beyond L2). The row-major loops do not prefetch: a
+// weight row of 2^18 floats sits in L2, and the prefetches of a row's
+// columns cost more than the gathers they hide (measured:
+// docs/sparse_design.md).
+constexpr int64_t kPrefetchRows = 4;
+
+// Below this many non-zeros times outputs per call, waking a second thread
+// costs more than it saves.
+constexpr int64_t kMinCsrParallelWork = 1 << 16;
+
+// Whether any lane of a vector comparison's mask is set.
+template <typename Mask>
+[[gnu::always_inline]] inline bool lane_any(Mask m) {
+  bool any = false;
+  for (size_t l = 0; l < sizeof(Mask) / sizeof(m[0]); ++l) any |= m[l] != 0;
+  return any;
+}
+
+// sum_p values[p] * w[cols[p]] with four partial sums, one per non-zero
+// modulo 4, added as (s0 + s1) + (s2 + s3): the adds of consecutive non-zeros
+// do not wait on one register. (Its own order, as the dense loops' dots have
+// theirs; exact on dyadic data.) Scalar on purpose: GCC's SLP vectoriser packs
+// the four sums into one register filled lane by lane, a third slower
+// (measured: docs/sparse_design.md).
+//
+// Checked, it is also the CPU's step 4 of the validation for the row (see
+// csr_checks.h), fused into the same loop: `good` says whether the columns
+// strictly increase from >= 0 to < features. A column is clamped into range
+// before its weight is read, so a bad row never reads out of bounds; its
+// value is thrown away. (A separate pass over the columns cost a third of
+// the K = 1 epoch.)
+template <bool kCheck, typename scalar_t, typename index_t>
+[[gnu::always_inline, gnu::optimize("no-tree-vectorize")]] inline scalar_t
+dot4(const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int64_t features,
+     bool& good) {
+  using U = std::make_unsigned_t<index_t>;
+  const scalar_t* v = row.values;
+  const index_t* c = row.cols;
+  const U last = static_cast<U>(features > 0 ? features - 1 : 0);
+  auto at = [&](index_t j) {
+    if constexpr (kCheck) return w[std::min(static_cast<U>(j), last)];
+    return w[j];
+  };
+  scalar_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  bool rising = true;
+  int64_t prev = -1;
+  int64_t p = 0;
+  for (; p + 4 <= row.nnz; p += 4) {
+    const index_t c0 = c[p], c1 = c[p + 1], c2 = c[p + 2], c3 = c[p + 3];
+    if constexpr (kCheck) {
+      rising &= (c0 > prev) & (c1 > c0) & (c2 > c1) & (c3 > c2);
+      prev = c3;
+    }
+    s0 += v[p] * at(c0);
+    s1 += v[p + 1] * at(c1);
+    s2 += v[p + 2] * at(c2);
+    s3 += v[p + 3] * at(c3);
+  }
+  for (; p < row.nnz; ++p) {
+    const index_t cp = c[p];
+    if constexpr (kCheck) {
+      rising &= cp > prev;
+      prev = cp;
+    }
+    s0 += v[p] * at(cp);
+  }
+  if constexpr (kCheck) good = rising & (prev < features);
+  return (s0 + s1) + (s2 + s3);
+}
+
+// The multiclass model as the hooks see it (policies.h), over the call's
+// own [K, in] weights and [K] biases.
+template <typename scalar_t>
+struct CsrMulticlassModel {
+  const scalar_t* w;
+  const scalar_t* b;
+  int64_t k, in;
+
+  const scalar_t* row(int64_t c) const { return w + c * in; }
+  scalar_t bias_of(int64_t c) const { return b[c]; }
+  void copy_to(scalar_t* dst_w, scalar_t* dst_b) const {
+    std::memcpy(dst_w, w, k * in * sizeof(scalar_t));
+    std::memcpy(dst_b, b, k * sizeof(scalar_t));
+  }
+};
+
+template <typename scalar_t, typename index_t>
+struct CsrOnlineArgs {
+  CsrRows<scalar_t, index_t> x;
+  scalar_t* w;         // [K, in]
+  scalar_t* b;         // [K]
+  const scalar_t* y;   // [N, K] of 0/1
+  const scalar_t* sw;  // [N] or nullptr
+  int64_t k;
+  scalar_t lr, bias_step;
+  bool zero_is_mistake;
+  int64_t* mistakes;   // [K]
+};
+
+// Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
+// at a time (a block's hooks keep at most that many outputs' state), the
+// policy's hooks called. Returns the first bad row, or -1.
+template <typename scalar_t, typename index_t, typename Policy>
+int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
+                        const Policy& policy, int64_t k0, int64_t k1,
+                        const std::atomic<bool>& stop) {
+  const int64_t in = a.x.in;
+  for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
+    const int64_t blk_end = std::min(k1, blk + kRowBlock);
+    auto hooks = policy.begin(blk, blk_end - blk);
+    for (int64_t i = 0; i < a.x.n; ++i) {
+      const CsrRow<scalar_t, index_t> row = a.x.row(i);
+      for (int64_t o = blk; o < blk_end; ++o) {
+        scalar_t* w_o = a.w + o * in;
+        // The first output's dot checks the row (before anything is written).
+        bool good = true;
+        const scalar_t dot =
+            o == blk ? dot4<true>(row, static_cast<const scalar_t*>(w_o), in, good)
+                     : dot4<false>(row, static_cast<const scalar_t*>(w_o), in, good);
+        const scalar_t z = dot + a.b[o];
+        if (!good || !std::isfinite(z)) {
+          hooks.end();
+          return i;
+        }
+        const scalar_t t = a.y[i * a.k + o];
+        const bool wrong =
+            ((z > 0) != (t != 0)) || (a.zero_is_mistake && z == 0);
+        if (!wrong) {
+          if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, 1);
+          continue;
+        }
+        // The error y - yhat of a mistake is 2t - 1.
+        const scalar_t err = t + t - 1;
+        const scalar_t step =
+            a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
+        a.mistakes[o] += 1;
+        hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
+                      a.b[o]);
+        row.add_to(w_o, step);
+        if (a.bias_step != 0) a.b[o] += step * a.bias_step;
+      }
+      if (stop.load(std::memory_order_relaxed)) {
+        hooks.end();
+        return -1;
+      }
+    }
+    for (int64_t o = blk; o < blk_end; ++o) hooks.done(o, a.w + o * in, a.b[o]);
+    hooks.end();
+  }
+  return -1;
+}
+
+// A buffer of `count` scalars on a cache line, zeroed.
+template <typename scalar_t>
+struct AlignedBuffer {
+  struct Free {
+    void operator()(scalar_t* p) const { std::free(p); }
+  };
+  std::unique_ptr<scalar_t, Free> data;
+  explicit AlignedBuffer(int64_t count) {
+    const size_t bytes =
+        (std::max<int64_t>(count, 1) * sizeof(scalar_t) + 63) / 64 * 64;
+    data.reset(static_cast<scalar_t*>(std::aligned_alloc(64, bytes)));
+    if (!data) throw std::bad_alloc();
+    std::memset(data.get(), 0, bytes);
+  }
+  scalar_t* get() const { return data.get(); }
+};
+
+// Outputs per thread that the feature-major path takes at most: G vectors of
+// kLanes outputs, G <= kMaxVectors.
+constexpr int kMaxVectors = 4;
+
+// The one-vs-rest rule for outputs [k0, k1) on a feature-major copy of their
+// weights: wt[j * G * L + r] is output k0 + r's weight of feature j, zero past
+// the last output. Writes w and b only at the end, when every row was good;
+// returns the first bad row, or -1.
+template <int G, typename scalar_t, typename index_t>
+int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
+                                 int64_t k0, int64_t k1,
+                                 const std::atomic<bool>& stop) {
+  using V = Vec<scalar_t>;
+  constexpr int L = kLanes<scalar_t>;
+  constexpr int64_t W = G * L;
+  const int64_t in = a.x.in, kk = k1 - k0;
+  AlignedBuffer<scalar_t> buffer(in * W);
+  scalar_t* wt = buffer.get();
+  for (int64_t r = 0; r < kk; ++r) {
+    const scalar_t* src = a.w + (k0 + r) * in;
+    for (int64_t j = 0; j < in; ++j) wt[j * W + r] = src[j];
+  }
+  V bias[G] = {}, live[G] = {};
+  for (int64_t r = 0; r < kk; ++r) {
+    bias[r / L][r % L] = a.b[k0 + r];
+    live[r / L][r % L] = 1;
+  }
+  int64_t mistakes[G * L] = {};
+  const scalar_t bias_step = a.bias_step;
+  for (int64_t i = 0; i < a.x.n; ++i) {
+    const CsrRow<scalar_t, index_t> row = a.x.row(i);
+    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
+    if (i + kPrefetchRows < a.x.n) {
+      const CsrRow<scalar_t, index_t> ahead = a.x.row(i + kPrefetchRows);
+      for (int64_t p = 0; p < ahead.nnz; ++p) {
+        const scalar_t* line = wt + ahead.cols[p] * W;
+        prefetch_line(line);
+        if constexpr (W * sizeof(scalar_t) > 64) prefetch_line(line + W - 1);
+      }
+    }
+    // Two sums per vector, even and odd non-zeros, so consecutive adds do
+    // not wait on each other.
+    V z0[G] = {}, z1[G] = {};
+    int64_t p = 0;
+    for (; p + 2 <= row.nnz; p += 2) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      const scalar_t* c1 = wt + row.cols[p + 1] * W;
+      const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
+      for (int g = 0; g < G; ++g) {
+        z0[g] += v0 * load(c0 + g * L);
+        z1[g] += v1 * load(c1 + g * L);
+      }
+    }
+    if (p < row.nnz) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
+    }
+    V z[G], step[G];
+    unsigned wrong_any = 0;
+    bool finite = true;
+    decltype(V{} < V{}) wrong[G];
+    for (int g = 0; g < G; ++g) {
+      z[g] = (z0[g] + z1[g]) + bias[g];
+      V t;
+      for (int l = 0; l < L; ++l) {
+        const int64_t r = g * L + l;
+        t[l] = r < kk ? a.y[i * a.k + k0 + r] : scalar_t(0);
+      }
+      const auto is_live = live[g] != 0;
+      finite &= !lane_any((((z[g] - z[g]) != 0) & is_live));
+      auto w_lanes = (z[g] > 0) != (t != 0);
+      if (a.zero_is_mistake) w_lanes |= z[g] == 0;
+      wrong[g] = w_lanes & is_live;
+      wrong_any |= lane_any(wrong[g]);
+      const scalar_t s = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
+      step[g] = s * (t + t - 1);
+    }
+    if (!finite) return i;
+    if (wrong_any) {
+      for (int g = 0; g < G; ++g) {
+        for (int l = 0; l < L; ++l) mistakes[g * L + l] += wrong[g][l] != 0;
+      }
+      for (int64_t q = 0; q < row.nnz; ++q) {
+        scalar_t* c = wt + row.cols[q] * W;
+        const scalar_t v = row.values[q];
+        for (int g = 0; g < G; ++g) {
+          const V old = load(c + g * L);
+          // A correct lane keeps its bits (adding a zero step could turn a
+          // -0 weight into +0).
+          store(c + g * L, wrong[g] ? old + step[g] * v : old);
+        }
+      }
+      if (bias_step != 0) {
+        for (int g = 0; g < G; ++g) {
+          bias[g] = wrong[g] ? bias[g] + step[g] * bias_step : bias[g];
+        }
+      }
+    }
+    if (stop.load(std::memory_order_relaxed)) return -1;
+  }
+  for (int64_t r = 0; r < kk; ++r) {
+    scalar_t* dst = a.w + (k0 + r) * in;
+    for (int64_t j = 0; j < in; ++j) dst[j] = wt[j * W + r];
+    a.b[k0 + r] = bias[r / L][r % L];
+    a.mistakes[k0 + r] += mistakes[r];
+  }
+  return -1;
+}
+
+// One call of the sparse online rule on the CPU.
+struct CsrOnlineCall : CsrOnlineOperands {
+  using CsrOnlineOperands::CsrOnlineOperands;
+  bool feature_major = false;  // set by the plain op (choose_layout)
+
+  bool writes_late() const { return feature_major; }
+
+  // The feature-major copy pays (2 K in copies, once per call) when the call
+  // has about as many non-zeros as features; the outputs a thread takes must
+  // fit in kMaxVectors vectors.
+  template <typename scalar_t>
+  bool feature_major_pays(int64_t shares) const {
+    const int64_t per_share = (k + shares - 1) / shares;
+    return k >= 2 && 2 * x.nnz >= in &&
+           per_share <= kMaxVectors * kLanes<scalar_t>;
+  }
+  void choose_layout() {
+    const int64_t shares = threads();
+    feature_major = dispatch_float(weight.scalar_type(), "online_update_csr",
+                                   [&](auto tag) {
+      return feature_major_pays<decltype(tag)>(shares);
+    });
+  }
+  int64_t threads() const {
+    if (x.nnz * k < kMinCsrParallelWork) return 1;
+    return std::min<int64_t>(
+        k, std::max<int64_t>(1, torch::stable::get_num_threads()));
+  }
+
+  template <typename scalar_t, typename index_t, typename Policy>
+  int64_t run_share(const CsrOnlineArgs<scalar_t, index_t>& args,
+                    const Policy& policy, int64_t k0, int64_t k1,
+                    const std::atomic<bool>& stop) {
+    if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop);
+    constexpr int L = kLanes<scalar_t>;
+    switch ((k1 - k0 + L - 1) / L) {
+      case 1: return csr_online_feature_major<1>(args, k0, k1, stop);
+      case 2: return csr_online_feature_major<2>(args, k0, k1, stop);
+      case 3: return csr_online_feature_major<3>(args, k0, k1, stop);
+      default: return csr_online_feature_major<4>(args, k0, k1, stop);
+    }
+  }
+
+  // Runs the rule with the policy make(scalar_t{}) builds; returns the first
+  // bad row or -1.
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    alignas(64) std::atomic<bool> stop{false};
+    std::atomic<int64_t> bad_row{n};
+    dispatch_float(weight.scalar_type(), "online_update_csr", [&](auto tag) {
+      using scalar_t = decltype(tag);
+      dispatch_index(x, [&](auto itag) {
+        using index_t = decltype(itag);
+        const CsrOnlineArgs<scalar_t, index_t> args{
+            rows<scalar_t, index_t>(),
+            w.mutable_data_ptr<scalar_t>(),
+            b.mutable_data_ptr<scalar_t>(),
+            y.const_data_ptr<scalar_t>(),
+            sw ? sw->const_data_ptr<scalar_t>() : nullptr,
+            k,
+            static_cast<scalar_t>(lr),
+            static_cast<scalar_t>(bias_step),
+            zero_is_mistake,
+            mistakes.mutable_data_ptr<int64_t>()};
+        const auto policy = make(scalar_t{});
+        auto record = [&](int64_t row) {
+          if (row < 0) return;
+          stop.store(true, std::memory_order_relaxed);
+          int64_t seen = bad_row.load();
+          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
+          }
+        };
+        const int64_t shares = threads();
+        if (shares == 1) {
+          record(run_share(args, policy, 0, k, stop));
+          return;
+        }
+        // One share of the outputs per thread, claimed by whichever thread
+        // comes (a late thread's share is run by another, not waited for).
+        std::atomic<int64_t> next{0};
+        torch::stable::parallel_for(0, shares, 1, [&](int64_t, int64_t) {
+          for (int64_t s = next++; s < shares; s = next++) {
+            record(run_share(args, policy, s * k / shares,
+                             (s + 1) * k / shares, stop));
+          }
+        });
+      });
+    });
+    return stop.load() ? bad_row.load() : -1;
+  }
+};
+
+// The multiclass rule over CSR rows, on one thread (every sample needs all K
+// decision values before it can update). Returns the first bad row, or -1.
+template <typename scalar_t, typename index_t, typename Policy>
+int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
+                            scalar_t* b, const int64_t* y, const scalar_t* sw,
+                            int64_t k, scalar_t lr, scalar_t bias_step,
+                            int64_t* mistakes, const Policy& policy) {
+  const int64_t in = x.in;
+  const CsrMulticlassModel<scalar_t> model{w, b, k, in};
+  auto hooks = policy.begin();
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < x.n; ++i) {
+    const CsrRow<scalar_t, index_t> row = x.row(i);
+    // The argmax with the lowest index winning a tie: strictly greater
+    // takes over. The first class's dot checks the row.
+    scalar_t best = 0;
+    int64_t yhat = 0;
+    bool finite = true;
+    for (int64_t c = 0; c < k; ++c) {
+      bool good = true;
+      const scalar_t* w_c = w + c * in;
+      const scalar_t z = (c == 0 ? dot4<true>(row, w_c, in, good)
+                                 : dot4<false>(row, w_c, in, good)) + b[c];
+      if (!good) {
+        hooks.end();
+        return i;
+      }
+      finite &= std::isfinite(z);
+      if (c == 0 || z > best) {
+        best = z;
+        yhat = c;
+      }
+    }
+    if (!finite) {
+      hooks.end();
+      return i;
+    }
+    const int64_t t = y[i];
+    if (yhat == t) {
+      if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(1);
+      continue;
+    }
+    ++wrong;
+    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    hooks.mistake(i, row, t, yhat, step, model);
+    row.add_to(w + t * in, step);
+    row.add_to(w + yhat * in, -step);
+    if (bias_step != 0) {
+      const scalar_t bias_by = step * bias_step;
+      b[t] += bias_by;
+      b[yhat] -= bias_by;
+    }
+  }
+  hooks.done(model);
+  hooks.end();
+  *mistakes += wrong;
+  return -1;
+}
+
+// The multiclass rule on a feature-major copy of the K weight rows (as
+// csr_online_feature_major): one gather of a column brings its weights for
+// every class, so a row is read once for all K decision values; a mistake
+// then writes two lanes per non-zero. Writes w and b only at the end, when
+// every row was good; returns the first bad row, or -1.
+template <int G, typename scalar_t, typename index_t>
+int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
+                                     scalar_t* w, scalar_t* b,
+                                     const int64_t* y, const scalar_t* sw,
+                                     int64_t k, scalar_t lr,
+                                     scalar_t bias_step, int64_t* mistakes) {
+  using V = Vec<scalar_t>;
+  constexpr int L = kLanes<scalar_t>;
+  constexpr int64_t W = G * L;
+  const int64_t in = x.in;
+  AlignedBuffer<scalar_t> buffer(in * W);
+  scalar_t* wt = buffer.get();
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < in; ++j) wt[j * W + c] = w[c * in + j];
+  }
+  alignas(64) scalar_t bias[W] = {};
+  alignas(64) scalar_t z[W];
+  for (int64_t c = 0; c < k; ++c) bias[c] = b[c];
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < x.n; ++i) {
+    const CsrRow<scalar_t, index_t> row = x.row(i);
+    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
+    if (i + kPrefetchRows < x.n) {
+      const CsrRow<scalar_t, index_t> ahead = x.row(i + kPrefetchRows);
+      for (int64_t p = 0; p < ahead.nnz; ++p) {
+        const scalar_t* line = wt + ahead.cols[p] * W;
+        prefetch_line(line);
+        if constexpr (W * sizeof(scalar_t) > 64) prefetch_line(line + W - 1);
+      }
+    }
+    V z0[G] = {}, z1[G] = {};
+    int64_t p = 0;
+    for (; p + 2 <= row.nnz; p += 2) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      const scalar_t* c1 = wt + row.cols[p + 1] * W;
+      const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
+      for (int g = 0; g < G; ++g) {
+        z0[g] += v0 * load(c0 + g * L);
+        z1[g] += v1 * load(c1 + g * L);
+      }
+    }
+    if (p < row.nnz) {
+      const scalar_t* c0 = wt + row.cols[p] * W;
+      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
+    }
+    for (int g = 0; g < G; ++g) store(z + g * L, (z0[g] + z1[g]) + load(bias + g * L));
+    // The argmax with the lowest index winning a tie.
+    scalar_t best = z[0];
+    int64_t yhat = 0;
+    bool finite = true;
+    for (int64_t c = 0; c < k; ++c) {
+      finite &= std::isfinite(z[c]);
+      if (z[c] > best) {
+        best = z[c];
+        yhat = c;
+      }
+    }
+    if (!finite) return i;
+    const int64_t t = y[i];
+    if (yhat == t) continue;
+    ++wrong;
+    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    for (int64_t q = 0; q < row.nnz; ++q) {
+      scalar_t* col = wt + row.cols[q] * W;
+      const scalar_t v = row.values[q];
+      col[t] += step * v;
+      col[yhat] += -step * v;
+    }
+    if (bias_step != 0) {
+      const scalar_t bias_by = step * bias_step;
+      bias[t] += bias_by;
+      bias[yhat] -= bias_by;
+    }
+  }
+  for (int64_t c = 0; c < k; ++c) {
+    for (int64_t j = 0; j < in; ++j) w[c * in + j] = wt[j * W + c];
+    b[c] = bias[c];
+  }
+  *mistakes += wrong;
+  return -1;
+}
+
+struct CsrMulticlassCall : CsrMulticlassOperands {
+  using CsrMulticlassOperands::CsrMulticlassOperands;
+  bool feature_major = false;  // set by the plain op (choose_layout)
+
+  bool writes_late() const { return feature_major; }
+
+  // As CsrOnlineCall's: the copy pays on a call with about as many non-zeros
+  // as features, for K that fits in kMaxVectors vectors.
+  void choose_layout() {
+    feature_major = dispatch_float(weight.scalar_type(), "multiclass_update_csr",
+                                   [&](auto tag) {
+      return k <= kMaxVectors * kLanes<decltype(tag)> && 2 * x.nnz >= in;
+    });
+  }
+
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    int64_t bad_row = -1;
+    dispatch_float(weight.scalar_type(), "multiclass_update_csr", [&](auto tag) {
+      using scalar_t = decltype(tag);
+      dispatch_index(x, [&](auto itag) {
+        using index_t = decltype(itag);
+        const auto policy = make(scalar_t{});
+        if constexpr (std::is_same_v<std::decay_t<decltype(policy)>,
+                                     NoMulticlassPolicy>) {
+          if (feature_major) {
+            constexpr int L = kLanes<scalar_t>;
+            auto run_fm = [&](auto g) {
+              return csr_multiclass_feature_major<decltype(g)::value>(
+                  rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
+                  b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
+                  sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
+                  static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
+                  mistakes.mutable_data_ptr<int64_t>());
+            };
+            using std::integral_constant;
+            switch ((k + L - 1) / L) {
+              case 1: bad_row = run_fm(integral_constant<int, 1>{}); break;
+              case 2: bad_row = run_fm(integral_constant<int, 2>{}); break;
+              case 3: bad_row = run_fm(integral_constant<int, 3>{}); break;
+              default: bad_row = run_fm(integral_constant<int, 4>{}); break;
+            }
+            return;
+          }
+        }
+        bad_row = csr_multiclass_rows<scalar_t, index_t>(
+            rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
+            b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
+            sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
+            static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
+            mistakes.mutable_data_ptr<int64_t>(), policy);
+      });
+    });
+    return bad_row;
+  }
+};
+
+}  // namespace torch_perceptron::cpu

@@ -1,0 +1,137 @@
+// The validated operands of one call of a sparse (CSR) update op, shared by
+// every device's kernels, as operands.h is for the dense ops: the same checks
+// in the same order (csr_checks.h), and the snapshot and restore of every
+// tensor the call writes when a kernel stops at a bad row.
+#pragma once
+
+#include <initializer_list>
+#include <optional>
+#include <vector>
+
+#include "checks.h"
+#include "csr_checks.h"
+#include "csr_rows.h"
+#include "operands.h"
+
+namespace torch_perceptron {
+
+// What every sparse update op takes beside its labels.
+struct CsrOperands {
+  Tensor weight, bias;  // the caller's tensors
+  Tensor w, b, mistakes;
+  CsrInput x;
+  std::optional<Tensor> sw;
+  int64_t n, in, k;
+  double lr, bias_step;
+
+  CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
+              const Tensor& col, const Tensor& values, int64_t n_features,
+              double lr_, double bias_step_)
+      : weight(weight_), bias(bias_), lr(lr_), bias_step(bias_step_) {
+    check_params(weight, bias);
+    x = check_csr(crow, col, values, n_features, weight);
+    check_lr(lr);
+    check_bias_step(bias_step);
+    n = x.n;
+    in = x.features;
+    k = weight.size(0);
+  }
+
+  // After the labels: the sample weights, the kernel's contiguous weights.
+  void finish_setup(const std::optional<Tensor>& sample_weight, int64_t counters) {
+    sw = sample_weights(sample_weight, n, weight.scalar_type(), weight.device());
+    w = as_contiguous(weight);
+    b = as_contiguous(bias);
+    mistakes = zeros({counters}, ScalarType::Long, weight.device());
+  }
+
+  template <typename scalar_t, typename index_t>
+  CsrRows<scalar_t, index_t> rows() const {
+    return {x.crow.const_data_ptr<index_t>(), x.col.const_data_ptr<index_t>(),
+            x.values.const_data_ptr<scalar_t>(), n, in};
+  }
+
+  // Writes the kernel's copies back into non-contiguous weight and bias.
+  void finish() {
+    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (!bias.is_contiguous()) copy_into(bias, b);
+  }
+};
+
+struct CsrOnlineOperands : CsrOperands {
+  Tensor y;  // [N, K] of 0/1 in the weights' dtype
+  bool zero_is_mistake;
+
+  CsrOnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
+                    const Tensor& col, const Tensor& values, int64_t n_features,
+                    const Tensor& y_, double lr_,
+                    const std::optional<Tensor>& sample_weight,
+                    bool zero_is_mistake_, double bias_step_)
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
+                    bias_step_),
+        zero_is_mistake(zero_is_mistake_) {
+    y = binary_labels(y_, n, k, weight.scalar_type(), weight.device());
+    finish_setup(sample_weight, k);
+  }
+};
+
+struct CsrMulticlassOperands : CsrOperands {
+  Tensor y;  // [N] int64 class indices
+
+  CsrMulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
+                        const Tensor& col, const Tensor& values,
+                        int64_t n_features, const Tensor& y_, double lr_,
+                        const std::optional<Tensor>& sample_weight,
+                        double bias_step_)
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
+                    bias_step_) {
+    y = class_labels(y_, n, k, weight.device());
+    finish_setup(sample_weight, 1);
+  }
+};
+
+// Runs call.run(make) (see operands.h's run_restoring): a kernel that stops at
+// a bad row returns it; weight, bias and every `state` tensor are then put
+// back from their snapshots and the row's fault raised (csr_checks.h). A call
+// whose kernel writes nothing until it has seen every row (call.writes_late())
+// needs no snapshot of the weights.
+template <typename Call, typename MakePolicy>
+Tensor run_restoring_csr(Call& call, MakePolicy make,
+                         std::initializer_list<StatePair> state = {}) {
+  if (call.n == 0) {
+    // Declared written: the version goes up on every call, as for an
+    // in-place op that happens to change nothing.
+    bump_version(call.weight);
+    bump_version(call.bias);
+    for (const StatePair& s : state) bump_version(*s.caller);
+    return call.mistakes;
+  }
+  const bool late = call.writes_late();
+  std::optional<Tensor> w_saved, b_saved;
+  if (!late) {
+    w_saved = snapshot(call.w);
+    b_saved = snapshot(call.b);
+  }
+  std::vector<Tensor> saved;
+  for (const StatePair& s : state) saved.push_back(snapshot(*s.written));
+  const int64_t bad_row = call.run(make);
+  if (bad_row >= 0) {
+    if (!late) {
+      copy_into(call.weight, *w_saved);
+      copy_into(call.bias, *b_saved);
+    }
+    size_t i = 0;
+    for (const StatePair& s : state) copy_into(*s.caller, saved[i++]);
+    fail_csr_row(call.x, bad_row);
+  }
+  call.finish();
+  bump_version(call.weight);
+  bump_version(call.bias);
+  for (const StatePair& s : state) {
+    if (!s.caller->is_contiguous()) copy_into(*s.caller, *s.written);
+    bump_version(*s.caller);
+  }
+  return call.mistakes;
+}
+
+}  // namespace torch_perceptron
