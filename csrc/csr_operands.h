@@ -56,22 +56,36 @@ struct CsrOperands {
     if (!weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);
   }
+
+  // What the kernel writes beside weight, bias and a variant's state (see
+  // run_restoring_csr): nothing but for the online rule's loss.
+  void add_written(std::vector<StatePair>&) {}
 };
 
 struct CsrOnlineOperands : CsrOperands {
   Tensor y;  // [N, K] of 0/1 in the weights' dtype
   bool zero_is_mistake;
+  // The epoch loss sums, when asked, as OnlineOperands has them: the caller's
+  // tensor and the contiguous one the kernel adds to.
+  std::optional<Tensor> loss_arg, loss;
 
   CsrOnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
                     const Tensor& col, const Tensor& values, int64_t n_features,
                     const Tensor& y_, double lr_,
                     const std::optional<Tensor>& sample_weight,
-                    bool zero_is_mistake_, double bias_step_)
+                    bool zero_is_mistake_, double bias_step_,
+                    const std::optional<Tensor>& loss_ = std::nullopt)
       : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
                     bias_step_),
         zero_is_mistake(zero_is_mistake_) {
     y = binary_labels(y_, n, k, weight.scalar_type(), weight.device());
     finish_setup(sample_weight, k);
+    loss = loss_sums(loss_, k, weight.device());
+    if (loss) loss_arg = *loss_;
+  }
+
+  void add_written(std::vector<StatePair>& state) {
+    if (loss) state.push_back({&*loss_arg, &*loss});
   }
 };
 
@@ -92,12 +106,15 @@ struct CsrMulticlassOperands : CsrOperands {
 
 // Runs call.run(make) (see operands.h's run_restoring): a kernel that stops at
 // a bad row returns it; weight, bias and every `state` tensor are then put
-// back from their snapshots and the row's fault raised (csr_checks.h). A call
+// back from their snapshots and the row's fault raised (csr_checks.h), as is
+// what the call itself writes beside them (call.add_written: the loss). A call
 // whose kernel writes nothing until it has seen every row (call.writes_late())
 // needs no snapshot of the weights.
 template <typename Call, typename MakePolicy>
 Tensor run_restoring_csr(Call& call, MakePolicy make,
-                         std::initializer_list<StatePair> state = {}) {
+                         std::initializer_list<StatePair> variant_state = {}) {
+  std::vector<StatePair> state(variant_state);
+  call.add_written(state);
   if (call.n == 0) {
     // Declared written: the version goes up on every call, as for an
     // in-place op that happens to change nothing.

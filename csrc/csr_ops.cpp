@@ -10,6 +10,10 @@
 // what a fake kernel states the shapes with, without data. An empty row is a
 // sample whose decision value is the bias.
 //
+// The three online ops end in loss, as their dense ops do (ops.cpp): a float64
+// [K] that gains each output's perceptron loss, |z| at a mistake (z before
+// the step), in sample order, going on from what it held.
+//
 // A fragment of the library rather than lines in ops.cpp: the sparse forms are
 // their own group of ops, with their own files on every device.
 #include "stable.h"
@@ -25,7 +29,8 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "online_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
       "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None) -> Tensor");
   m.def(
       "multiclass_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
@@ -41,7 +46,8 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
       "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None) -> Tensor");
   m.def(
       "multiclass_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
@@ -54,7 +60,7 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
       "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
   m.def(
       "multiclass_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "

@@ -76,10 +76,10 @@ Tensor online_update_averaged_csr(
     Tensor& count, const Tensor& crow_indices, const Tensor& col_indices,
     const Tensor& values, int64_t n_features, const Tensor& y, double lr,
     std::optional<Tensor> sample_weight, bool zero_is_mistake,
-    double bias_step) {
+    double bias_step, std::optional<Tensor> loss) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, crow_indices, col_indices, values, n_features,
-                  y, lr, sample_weight, zero_is_mistake, bias_step);
+                  y, lr, sample_weight, zero_is_mistake, bias_step, loss);
   return detail::run_averaged_csr<OnlineCall, Policy>(call, weight_acc,
                                                       bias_acc, count, call.k);
 }
@@ -103,10 +103,10 @@ Tensor online_update_pocket_csr(
     Tensor& run, Tensor& best_run, const Tensor& crow_indices,
     const Tensor& col_indices, const Tensor& values, int64_t n_features,
     const Tensor& y, double lr, std::optional<Tensor> sample_weight,
-    bool zero_is_mistake, double bias_step) {
+    bool zero_is_mistake, double bias_step, std::optional<Tensor> loss) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, crow_indices, col_indices, values, n_features,
-                  y, lr, sample_weight, zero_is_mistake, bias_step);
+                  y, lr, sample_weight, zero_is_mistake, bias_step, loss);
   return detail::run_pocket_csr<OnlineCall, Policy>(
       call, pocket_weight, pocket_bias, run, best_run, call.k);
 }

@@ -26,6 +26,9 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+# ops imports this module last, once its own fake checks are defined.
+from .ops import _check_loss
+
 _ops = torch.ops.torch_perceptron
 
 
@@ -52,19 +55,21 @@ def predict_csr(
 def online_update_csr(
     weight: Tensor, bias: Tensor, crow_indices: Tensor, col_indices: Tensor, values: Tensor,
     n_features: int, y: Tensor, lr: float = 1.0, *, sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False, bias_step: float = 1.0,
+    zero_is_mistake: bool = False, bias_step: float = 1.0, loss: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update` over the rows of a CSR ``x``,
     in place: on a mistake of output k at sample i, ``weight[k, cols_i] +=
     step * values_i`` and ``bias[k] += bias_step * step`` with ``step = lr *
     sample_weight[i] * err``. ``y`` 0/1 ``[N]`` / ``[N, 1]`` (K = 1) or
-    ``[N, K]``.
+    ``[N, K]``. ``loss`` (float64 ``[K]``) gains each output's perceptron loss
+    over the samples as :func:`torch_perceptron.ops.online_update` sums it:
+    ``|z|`` at a mistake, z before the step, in sample order.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_csr.default(
         weight, bias, crow_indices, col_indices, values, n_features, y, lr, sample_weight,
-        zero_is_mistake, bias_step,
+        zero_is_mistake, bias_step, loss,
     )
 
 
@@ -104,17 +109,18 @@ def online_update_averaged_csr(
     weight: Tensor, bias: Tensor, weight_acc: Tensor, bias_acc: Tensor, count: Tensor,
     crow_indices: Tensor, col_indices: Tensor, values: Tensor, n_features: int, y: Tensor,
     lr: float = 1.0, *, sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
-    bias_step: float = 1.0,
+    bias_step: float = 1.0, loss: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update_averaged` over the rows of a
     CSR ``x``: a mistake adds to ``weight_acc`` only at the sample's non-zeros.
     :func:`torch_perceptron.ops.averaged_parameters` gives the average.
+    ``loss`` as in :func:`online_update_csr`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_averaged_csr.default(
         weight, bias, weight_acc, bias_acc, count, crow_indices, col_indices, values,
-        n_features, y, lr, sample_weight, zero_is_mistake, bias_step,
+        n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss,
     )
 
 
@@ -138,16 +144,17 @@ def online_update_pocket_csr(
     weight: Tensor, bias: Tensor, pocket_weight: Tensor, pocket_bias: Tensor, run: Tensor,
     best_run: Tensor, crow_indices: Tensor, col_indices: Tensor, values: Tensor,
     n_features: int, y: Tensor, lr: float = 1.0, *, sample_weight: Optional[Tensor] = None,
-    zero_is_mistake: bool = False, bias_step: float = 1.0,
+    zero_is_mistake: bool = False, bias_step: float = 1.0, loss: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update_pocket` over the rows of a
-    CSR ``x``.
+    CSR ``x``; ``loss`` (of the weights the rule runs on, not the pocket's) as
+    in :func:`online_update_csr`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket_csr.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, crow_indices, col_indices,
-        values, n_features, y, lr, sample_weight, zero_is_mistake, bias_step,
+        values, n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss,
     )
 
 
@@ -223,6 +230,14 @@ def _mistakes_csr_fake(weight, bias, crow_indices, col_indices, values, n_featur
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
+def _online_csr_fake(weight, bias, crow_indices, col_indices, values, n_features, y, lr=1.0,
+                     sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
+    _check_loss(weight, loss)
+    _check_csr(crow_indices, col_indices, values, n_features, weight, bias, y=y,
+               sample_weight=sample_weight, loss=loss)
+    return weight.new_empty((weight.shape[0],), dtype=torch.int64)
+
+
 def _multiclass_csr_fake(weight, bias, crow_indices, col_indices, values, n_features, y, lr=1.0,
                          sample_weight=None, bias_step=1.0):
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias, y=y,
@@ -237,10 +252,11 @@ def _state_like(weight, bias, w_state, b_state, w_name, b_name):
 
 def _averaged_csr_fake(weight, bias, weight_acc, bias_acc, count, crow_indices, col_indices,
                        values, n_features, y, lr=1.0, sample_weight=None,
-                       zero_is_mistake=False, bias_step=1.0):
+                       zero_is_mistake=False, bias_step=1.0, loss=None):
     _state_like(weight, bias, weight_acc, bias_acc, "weight_acc", "bias_acc")
+    _check_loss(weight, loss)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias, weight_acc=weight_acc,
-               bias_acc=bias_acc, count=count, y=y, sample_weight=sample_weight)
+               bias_acc=bias_acc, count=count, y=y, sample_weight=sample_weight, loss=loss)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -254,11 +270,12 @@ def _multiclass_averaged_csr_fake(weight, bias, weight_acc, bias_acc, count, cro
 
 def _pocket_csr_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, crow_indices,
                      col_indices, values, n_features, y, lr=1.0, sample_weight=None,
-                     zero_is_mistake=False, bias_step=1.0):
+                     zero_is_mistake=False, bias_step=1.0, loss=None):
     _state_like(weight, bias, pocket_weight, pocket_bias, "pocket_weight", "pocket_bias")
+    _check_loss(weight, loss)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias,
                pocket_weight=pocket_weight, pocket_bias=pocket_bias, run=run, best_run=best_run,
-               y=y, sample_weight=sample_weight)
+               y=y, sample_weight=sample_weight, loss=loss)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -271,7 +288,7 @@ def _multiclass_pocket_csr_fake(weight, bias, pocket_weight, pocket_bias, run, b
 
 
 for _name, _fake in (
-    ("online_update_csr", _mistakes_csr_fake),
+    ("online_update_csr", _online_csr_fake),
     ("batch_update_csr", _mistakes_csr_fake),
     ("multiclass_update_csr", _multiclass_csr_fake),
     ("online_update_averaged_csr", _averaged_csr_fake),

@@ -86,11 +86,12 @@ Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
                              const Tensor& col_indices, const Tensor& values,
                              int64_t n_features, const Tensor& y, double lr,
                              std::optional<Tensor> sample_weight,
-                             bool zero_is_mistake, double bias_step) {
+                             bool zero_is_mistake, double bias_step,
+                             std::optional<Tensor> loss) {
   NoGradGuard no_grad;
   cpu::CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
                           n_features, y, lr, sample_weight, zero_is_mistake,
-                          bias_step);
+                          bias_step, loss);
   call.choose_layout();
   return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
 }

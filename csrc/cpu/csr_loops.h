@@ -147,6 +147,7 @@ struct CsrOnlineArgs {
   scalar_t lr, bias_step;
   bool zero_is_mistake;
   int64_t* mistakes;   // [K]
+  double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
 };
 
 // Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
@@ -186,6 +187,8 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
         const scalar_t step =
             a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
         a.mistakes[o] += 1;
+        // max(0, -(2t - 1) * z) in double: |z| at a mistake (online_loop.h).
+        if (a.loss != nullptr) a.loss[o] += std::fabs(static_cast<double>(z));
         hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
                       a.b[o]);
         row.add_to(w_o, step);
@@ -247,6 +250,11 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     live[r / L][r % L] = 1;
   }
   int64_t mistakes[G * L] = {};
+  // The loss sums go on from what a.loss holds, written back with the weights.
+  double loss[G * L] = {};
+  if (a.loss != nullptr) {
+    for (int64_t r = 0; r < kk; ++r) loss[r] = a.loss[k0 + r];
+  }
   const scalar_t bias_step = a.bias_step;
   for (int64_t i = 0; i < a.x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = a.x.row(i);
@@ -299,7 +307,12 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     if (!finite) return i;
     if (wrong_any) {
       for (int g = 0; g < G; ++g) {
-        for (int l = 0; l < L; ++l) mistakes[g * L + l] += wrong[g][l] != 0;
+        for (int l = 0; l < L; ++l) {
+          mistakes[g * L + l] += wrong[g][l] != 0;
+          if (a.loss != nullptr && wrong[g][l] != 0) {
+            loss[g * L + l] += std::fabs(static_cast<double>(z[g][l]));
+          }
+        }
       }
       for (int64_t q = 0; q < row.nnz; ++q) {
         scalar_t* c = wt + row.cols[q] * W;
@@ -324,6 +337,7 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     for (int64_t j = 0; j < in; ++j) dst[j] = wt[j * W + r];
     a.b[k0 + r] = bias[r / L][r % L];
     a.mistakes[k0 + r] += mistakes[r];
+    if (a.loss != nullptr) a.loss[k0 + r] = loss[r];
   }
   return -1;
 }
@@ -391,7 +405,8 @@ struct CsrOnlineCall : CsrOnlineOperands {
             static_cast<scalar_t>(lr),
             static_cast<scalar_t>(bias_step),
             zero_is_mistake,
-            mistakes.mutable_data_ptr<int64_t>()};
+            mistakes.mutable_data_ptr<int64_t>(),
+            loss ? loss->mutable_data_ptr<double>() : nullptr};
         const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;

@@ -49,6 +49,7 @@ struct CsrOnlineArgs {
   bool zero_is_mistake;
   int64_t* mistakes;   // [K]
   int64_t* bad_row;    // [K]
+  double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
   Policy policy;
 };
 
@@ -68,6 +69,8 @@ __global__ void __launch_bounds__(1024)
   scalar_t* w = a.w + o * a.x.in;
   scalar_t bias = a.b[o];
   int64_t mistakes = 0;
+  // Every thread keeps the same sum, going on from what loss holds.
+  double loss = a.loss != nullptr ? a.loss[o] : 0.0;
   auto hooks = a.policy.begin(o, 1);
   __syncthreads();
 
@@ -127,6 +130,7 @@ __global__ void __launch_bounds__(1024)
     row.add_to(w, step, tid, blockDim.x);
     if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
+    loss += fabs(static_cast<double>(z));
     __syncthreads();
     i0 = i + 1;
     chunk = chunk / 2 > warps ? chunk / 2 : warps;
@@ -136,6 +140,7 @@ __global__ void __launch_bounds__(1024)
   if (tid == 0) {
     a.b[o] = bias;
     a.mistakes[o] = mistakes;
+    if (a.loss != nullptr) a.loss[o] = loss;
   }
 }
 
@@ -171,6 +176,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
             zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>(),
             bad_row.mutable_data_ptr<int64_t>(),
+            loss ? loss->mutable_data_ptr<double>() : nullptr,
             policy};
         csr_online_kernel<scalar_t, index_t, Policy>
             <<<static_cast<unsigned>(k), threads, 0, stream>>>(args);
