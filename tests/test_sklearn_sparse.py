@@ -1,9 +1,14 @@
 """PerceptronClassifier on scipy.sparse input against scikit-learn's Perceptron
 on the same input: decision for decision (the same weights and intercept,
 float64, to the last bit), including the intercept step scikit-learn damps by
-0.01 on sparse X; every sparse format; and the sparse fit never densifies."""
+0.01 on sparse X; ``tol`` on the epoch loss the CSR ops sum, so that the
+default constructor stops at scikit-learn's epoch; every sparse format; and
+the sparse fit never densifies."""
 
 import copy
+import io
+import re
+from contextlib import redirect_stdout
 
 import numpy as np
 import pytest
@@ -156,20 +161,98 @@ def test_sparse_fit_is_never_densified():
     assert ours.predict(x).shape == (3000,)
 
 
-def test_tol_on_sparse_input_stops_on_the_mistake_rate():
-    """Until the CSR ops take ``loss`` as the dense ones do, ``tol`` without
-    early stopping runs on the epoch's mistake rate for sparse X (scikit-learn's
-    rule, the rate in place of the mean loss): an output stops once its rate has
-    not fallen below ``best - tol`` for n_iter_no_change epochs in a row."""
-    x_tr, _, y_tr, _ = split("digits")
-    y_tr = y_tr % 2  # one output: mistakes_per_epoch_ is its own
-    clf = PerceptronClassifier(tol=1e-2, n_iter_no_change=3, random_state=0).fit(x_tr, y_tr)
-    best, stale, stop = np.inf, 0, None
-    for epoch, m in enumerate(clf.mistakes_per_epoch_):
-        rate = m / len(y_tr)
-        stale = stale + 1 if rate > best - 1e-2 else 0
-        best = min(best, rate)
-        if stale >= 3:
-            stop = epoch + 1
-            break
-    assert clf.n_iter_ == stop == len(clf.mistakes_per_epoch_) < 1000
+def standardised_split(name):
+    """The dense parity tests' data (tests/test_sklearn_parity.py: bundled sets
+    standardised on the training part, nothing dropped) as CSR float64."""
+    x, y = LOADERS[name](return_X_y=True)
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
+    scaler = StandardScaler().fit(x_tr)
+    return (sp.csr_matrix(scaler.transform(x_tr)), sp.csr_matrix(scaler.transform(x_te)),
+            y_tr, y_te)
+
+
+def assert_same_stopped_model(theirs, ours, x_test):
+    """The same epochs, and so the same model (assert_same_model). The loss
+    the stop is decided on is summed from z, which the op sums in another
+    order than scikit-learn's loop: its last bits may differ, and a stop
+    could move only at an exact tie of the mean loss with best - tol."""
+    assert ours.n_iter_ == theirs.n_iter_
+    assert ours.t_ == theirs.t_
+    assert_same_model(theirs, ours, x_test)
+
+
+@pytest.mark.parametrize("name", DATA)
+def test_default_constructor_on_sparse_input(name):
+    """``PerceptronClassifier()`` against ``Perceptron()`` on sparse float64:
+    tol=1e-3 on the epoch's mean perceptron loss, which the CSR ops sum as
+    they go, shuffled from random_state=0."""
+    x_tr, x_te, y_tr, _ = split(name)
+    theirs = Perceptron().fit(x_tr, y_tr)
+    ours = PerceptronClassifier().fit(x_tr, y_tr)
+    assert 5 < ours.n_iter_ < 1000  # it stopped on the loss
+    assert_same_stopped_model(theirs, ours, x_te)
+
+
+@pytest.mark.parametrize("name", sorted(LOADERS))
+def test_default_constructor_on_the_dense_tests_data_as_csr(name):
+    x_tr, x_te, y_tr, _ = standardised_split(name)
+    theirs = Perceptron().fit(x_tr, y_tr)
+    ours = PerceptronClassifier().fit(x_tr, y_tr)
+    assert ours.n_iter_ < 1000
+    assert_same_stopped_model(theirs, ours, x_te)
+
+
+# The dense parity tests' stopping cases (tests/test_sklearn_parity.py).
+STOPPING = {
+    "tol_1e-2": dict(tol=1e-2, random_state=1),
+    "tol_0_patience_2": dict(tol=0.0, n_iter_no_change=2, random_state=2),
+    "tol_1e-4_patience_8": dict(tol=1e-4, n_iter_no_change=8, random_state=3),
+    "tol_no_shuffle": dict(tol=1e-3, shuffle=False),
+    "tol_class_weight": dict(tol=1e-3, class_weight="balanced", random_state=4),
+    "tol_no_intercept": dict(tol=1e-3, fit_intercept=False, random_state=5),
+    "early_stopping": dict(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
+                           tol=1e-3, max_iter=200, random_state=5),
+    "early_stopping_no_shuffle": dict(early_stopping=True, shuffle=False, n_iter_no_change=2,
+                                      max_iter=100, random_state=0),
+}
+
+
+@pytest.mark.parametrize("case", sorted(STOPPING))
+@pytest.mark.parametrize("name", DATA)
+def test_stopping_matches_scikit_learn_on_sparse_input(name, case):
+    x_tr, x_te, y_tr, _ = split(name)
+    theirs, ours = fit_both(x_tr, y_tr, **STOPPING[case])
+    assert_same_stopped_model(theirs, ours, x_te)
+
+
+def test_tol_stops_each_output_on_its_own_loss_on_sparse_input():
+    """One-vs-rest with sample weights: each output stops on its own loss, as
+    scikit-learn's fit_binary per class; n_iter_ is the most epochs any output
+    ran."""
+    x_tr, x_te, y_tr, _ = split("random_5_classes")
+    sw = np.random.default_rng(1).choice([0.5, 1.0, 2.0], size=len(y_tr))
+    theirs, ours = fit_both(x_tr, y_tr, sample_weight=sw, tol=1e-2, n_iter_no_change=3,
+                            random_state=5)
+    assert_same_stopped_model(theirs, ours, x_te)
+    assert ours.n_iter_ == len(ours.mistakes_per_epoch_) < 1000
+
+
+def test_verbose_prints_scikit_learns_epoch_lines_on_sparse_input():
+    """scikit-learn's lines, "Avg. loss" included (six decimals), all but the
+    times and "Norm": on sparse X scikit-learn's weight vector keeps the
+    squared norm of only the columns of the last sample it updated
+    (WeightVector.add), ours is the weights' norm."""
+    x_tr, _, y_tr, _ = split("breast_cancer")
+    outs, models = [], []
+    for cls in (Perceptron, PerceptronClassifier):
+        buf = io.StringIO()
+        with redirect_stdout(buf):
+            models.append(cls(verbose=1, random_state=0).fit(x_tr, y_tr))
+        outs.append([re.sub(r"[\d.]+ seconds", "", line) for line in buf.getvalue().splitlines()])
+    (theirs, ours), (_, model) = outs, models
+    norm = re.compile(r"Norm: [\d.]+, ")
+    assert len(ours) == len(theirs) > 3
+    assert any("Avg. loss" in line for line in ours)
+    assert [norm.sub("", line) for line in ours] == [norm.sub("", line) for line in theirs]
+    last = [line for line in ours if line.startswith("Norm: ")][-1]
+    assert last.startswith(f"Norm: {np.linalg.norm(model.coef_):.2f}, ")

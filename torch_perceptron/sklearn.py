@@ -411,7 +411,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
         w, b, *extra = state
         if isinstance(x, CSRRows):
-            return self._update_csr(w, b, extra, x, y, sw, lr)
+            return self._update_csr(w, b, extra, x, y, sw, lr, loss)
         kw = {
             "sample_weight": sw,
             "zero_is_mistake": bool(self.zero_is_mistake),
@@ -424,11 +424,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
 
-    def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float) -> torch.Tensor:
+    def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float,
+                    loss: Optional[torch.Tensor]) -> torch.Tensor:
         # The intercept's step damped as scikit-learn damps it on sparse input.
         bias_step = float(self.sparse_intercept_decay) if self.fit_intercept else 0.0
         kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake),
-              "bias_step": bias_step}
+              "bias_step": bias_step, "loss": loss}
         csr = (*x.tensors(), x.n_features)
         if self.pocket:
             return ops.online_update_pocket_csr(w, b, *extra, *csr, y, lr, **kw)
@@ -475,16 +476,14 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         ``tol`` rule without early stopping, or the verbose line)."""
         return bool(self.verbose) or not self.early_stopping
 
-    def _epoch_loss(self, n_outputs: int, x) -> Optional[torch.Tensor]:
+    def _epoch_loss(self, n_outputs: int) -> Optional[torch.Tensor]:
         """A fresh accumulator for the summed perceptron loss of ``n_outputs``
         outputs over an epoch, ``sum max(0, -y * z)`` with y in {-1, +1} and z
         taken before each sample's step, in float64 as scikit-learn sums it:
         what its ``tol`` rule and verbose line use. The op calls of the
-        epoch's chunks add to it in sample order. None when not needed, and on
-        sparse X: the CSR ops do not take ``loss`` yet, and there the epoch's
-        mistake count stands in for the loss (so another stopping epoch than
-        scikit-learn's)."""
-        if not self._sums_loss() or isinstance(x, CSRRows):
+        epoch's chunks (dense or CSR) add to it in sample order. None when not
+        needed."""
+        if not self._sums_loss():
             return None
         return torch.zeros(n_outputs, dtype=torch.float64, device=self._weight.device)
 
@@ -553,8 +552,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             for run in active:
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
-            losses = {key: self._epoch_loss(len(members), data.x)
-                      for key, members in calls.items()}
+            losses = {key: self._epoch_loss(len(members)) for key, members in calls.items()}
             for xe, te, steps in view.chunks(visit):
                 for key, members in calls.items():
                     rows = [r.output for r in members]
@@ -576,11 +574,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 # scikit-learn 1.9 compares the mean loss (objective_sum /
                 # train_count, the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
-                if self.early_stopping:
-                    value = score
-                else:  # the mistake count stands in on sparse X (see _epoch_loss)
-                    total = run.loss if run.loss is not None else run.mistakes[-1]
-                    value = total / data.train_count
+                value = score if self.early_stopping else run.loss / data.train_count
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
@@ -609,11 +603,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
-        if run.loss is not None:
-            fields += [f"Avg. loss: {run.loss / train_count:f}",
-                       f"Objective: {run.loss / train_count:f}"]
-        else:  # sparse X (see _epoch_loss)
-            fields.append(f"Mistakes: {run.mistakes[-1]}")
+        fields += [f"Avg. loss: {run.loss / train_count:f}",
+                   f"Objective: {run.loss / train_count:f}"]
         if score is not None:
             fields.append(f"Validation score: {score:f}")
         print(f"-- Epoch {epoch + 1}")
