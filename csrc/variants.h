@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <vector>
 
@@ -47,6 +48,18 @@ struct PocketArgs {
 
 namespace detail {
 
+// How a variant's call runs its rule, restoring every written tensor on a bad
+// row: the dense ops' run_restoring (operands.h), after which an empty call
+// has written nothing. The sparse ops have their own (csr_variants.h).
+struct DenseRun {
+  template <typename Call, typename MakePolicy>
+  static Tensor run(Call& call, MakePolicy make,
+                    std::initializer_list<StatePair> state) {
+    return run_restoring(call, make, state);
+  }
+  static constexpr bool kEmptyCallWrites = false;
+};
+
 // count += n, on any device (int64: no Scalar needed, see stable.h).
 inline void add_to_counts(Tensor& count, int64_t n) {
   if (count.is_cpu()) {
@@ -65,7 +78,8 @@ inline void add_to_counts(Tensor& count, int64_t n) {
   copy_into(count, torch::stable::sum(both, std::vector<int64_t>{0}));
 }
 
-template <typename Call, template <typename> class Policy>
+template <typename Call, template <typename> class Policy,
+          typename Run = DenseRun>
 Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
                     Tensor& count, int64_t counters) {
   check_like(weight_acc, "weight_acc", call.weight, "weight");
@@ -73,7 +87,7 @@ Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
   check_counters(count, "count", counters, call.weight.device());
   const Tensor wacc = as_contiguous(weight_acc), bacc = as_contiguous(bias_acc);
   const Tensor count0 = as_contiguous(count);
-  Tensor mistakes = run_restoring(
+  Tensor mistakes = Run::run(
       call,
       [&](auto tag) {
         using scalar_t = decltype(tag);
@@ -84,11 +98,16 @@ Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
             static_cast<scalar_t>(call.bias_step)});
       },
       {{&weight_acc, &wacc}, {&bias_acc, &bacc}});
-  if (call.n > 0) add_to_counts(count, call.n);
+  if (call.n > 0) {
+    add_to_counts(count, call.n);
+  } else if constexpr (Run::kEmptyCallWrites) {
+    bump_version(count);
+  }
   return mistakes;
 }
 
-template <typename Call, template <typename> class Policy>
+template <typename Call, template <typename> class Policy,
+          typename Run = DenseRun>
 Tensor run_pocket(Call& call, Tensor& pocket_weight, Tensor& pocket_bias,
                   Tensor& run, Tensor& best_run, int64_t counters) {
   check_like(pocket_weight, "pocket_weight", call.weight, "weight");
@@ -98,7 +117,7 @@ Tensor run_pocket(Call& call, Tensor& pocket_weight, Tensor& pocket_bias,
   check_counters(best_run, "best_run", counters, device);
   const Tensor pw = as_contiguous(pocket_weight), pb = as_contiguous(pocket_bias);
   const Tensor r = as_contiguous(run), br = as_contiguous(best_run);
-  return run_restoring(
+  return Run::run(
       call,
       [&](auto tag) {
         using scalar_t = decltype(tag);
