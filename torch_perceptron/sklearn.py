@@ -64,7 +64,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import ops
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
-from .sklearn_orders import sgd_permutation
+from .sklearn_orders import sgd_permutation, sgd_permutations
 
 __all__ = ["PerceptronClassifier"]
 
@@ -408,7 +408,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _state(self):
         return (self._weight, self._bias, *self._extra)
 
-    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
+    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor],
+                order: Optional[torch.Tensor] = None) -> torch.Tensor:
         w, b, *extra = state
         if isinstance(x, CSRRows):
             return self._update_csr(w, b, extra, x, y, sw, lr)
@@ -417,6 +418,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             "zero_is_mistake": bool(self.zero_is_mistake),
             "bias_step": 1.0 if self.fit_intercept else 0.0,
             "loss": loss,
+            "order": order,
         }
         if self.pocket:
             return ops.online_update_pocket(w, b, *extra, x, y, lr, **kw)
@@ -437,17 +439,19 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return ops.online_update_csr(w, b, *csr, y, lr, **kw)
 
     def _update_rows(self, rows: list[int], x, y, sw, lr: float,
-                     loss: Optional[torch.Tensor]) -> torch.Tensor:
+                     loss: Optional[torch.Tensor],
+                     order: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The op on outputs ``rows`` of the state, in place: views when the
         rows are consecutive, else gathered copies written back. ``loss``
-        (float64 ``[len(rows)]`` or None) gains their epoch loss sums."""
+        (float64 ``[len(rows)]`` or None) gains their epoch loss sums;
+        ``order`` (dense x only) is the op's sample order."""
         state = self._state()
         if rows == list(range(rows[0], rows[-1] + 1)):
             part = slice(rows[0], rows[-1] + 1)
-            return self._update([t[part] for t in state], x, y, sw, lr, loss)
+            return self._update([t[part] for t in state], x, y, sw, lr, loss, order)
         idx = torch.tensor(rows, device=self._weight.device)
         parts = [t.index_select(0, idx) for t in state]
-        mistakes = self._update(parts, x, y, sw, lr, loss)
+        mistakes = self._update(parts, x, y, sw, lr, loss, order)
         for t, p in zip(state, parts):
             t.index_copy_(0, idx, p)
         return mistakes
@@ -510,11 +514,19 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         )
         runs = [OutputRun(o) for o in range(k)]
         # With shuffle each one-vs-rest output has its own seed, so its own
-        # order and op calls; unshuffled they share the data's order and one
-        # call for all of them.
-        groups = [[r] for r in runs] if self.shuffle and k > 1 else [runs]
-        plans = [(g, sgd_permutation(X.shape[0], seeds[g[0].output]) if self.shuffle else None)
-                 for g in groups]
+        # order. Dense x: the op reads the rows through the orders, one per
+        # output, so every output trains in one call an epoch, in place.
+        # Sparse x (the CSR ops take no order): one group and its op calls per
+        # output, its rows gathered. Unshuffled they share the data's order
+        # and one call for all of them.
+        n = X.shape[0]
+        if isinstance(data.x, CSRRows) and self.shuffle and k > 1:
+            plans = [([r], sgd_permutation(n, seeds[r.output])) for r in runs]
+        elif self.shuffle:
+            perms = sgd_permutations(n, [seeds[r.output] for r in runs])
+            plans = [(runs, perms[0] if k == 1 else perms)]
+        else:
+            plans = [(runs, None)]
         jobs = min(effective_n_jobs(self.n_jobs), len(plans))
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -529,24 +541,43 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
-        """The epochs of outputs that visit the samples in one order, each
+        """The epochs of outputs that visit the samples in one order (perm
+        ``[N]``), or each in its own (``[len(group), N]``, dense x only), each
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        view = EpochView(data, [run.output for run in group])
+        dense = not isinstance(data.x, CSRRows)
+        view = None if dense else EpochView(data, [run.output for run in group])
+        position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
+        if perm is not None and perm.ndim == 2:
+            order = np.broadcast_to(order, perm.shape)
         held_out = bool(data.mask.any())
         tol = -np.inf if self.tol is None else float(self.tol)
         for run in group:
             run.stopping = Stopping(tol, int(self.n_iter_no_change), bool(self.early_stopping))
         active = list(group)
         started = time.time()
+        # scikit-learn trains the outputs one after the other, so its lines
+        # come output by output; here they train side by side, so each
+        # output's lines wait for the group's end (one output: printed live).
+        buffered = len(group) > 1
+
+        def say(run: OutputRun, line: str) -> None:
+            if buffered:
+                run.log.append(line)
+            else:
+                print(line)
+
         for epoch in range(max_iter):
             if not active:
                 break
             if perm is not None:
-                order = order[perm]
+                order = np.take_along_axis(order, perm, axis=-1)
             visit = None
             if perm is not None or held_out:
-                visit = order[~data.mask[order]] if held_out else order
+                # Every output's order holds the same held-out rows: the
+                # rows left are as many in each.
+                visit = (order[~data.mask[order]].reshape(*order.shape[:-1], -1)
+                         if held_out else order)
             # One op call per set of outputs that share step sizes (and per
             # chunk of the epoch); the reports of the chunks add up.
             calls: dict[int, list[OutputRun]] = {}
@@ -555,7 +586,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             reports: dict[int, torch.Tensor] = {}
             losses = {key: self._epoch_loss(len(members), data.x)
                       for key, members in calls.items()}
-            for xe, te, steps in view.chunks(visit):
+            if dense:
+                self._dense_epoch(calls, visit, position, data, losses, reports)
+            for xe, te, steps in (view.chunks(visit) if view is not None else ()):
                 for key, members in calls.items():
                     rows = [r.output for r in members]
                     cols = [view.column[o] for o in rows]
@@ -572,7 +605,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 run.ran = epoch + 1
                 score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
-                    self._print_epoch(run, epoch, data.train_count, started, score)
+                    self._print_epoch(run, epoch, data.train_count, started, score, say)
                 # scikit-learn 1.9 compares the mean loss (objective_sum /
                 # train_count, the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
@@ -584,8 +617,31 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
-                        print(f"Convergence after {epoch + 1} epochs took "
-                              f"{time.time() - started:.2f} seconds")
+                        say(run, f"Convergence after {epoch + 1} epochs took "
+                                 f"{time.time() - started:.2f} seconds")
+        for run in group if buffered else ():
+            if run.log:
+                print("\n".join(run.log))
+
+    def _dense_epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
+                     data: EpochData, losses: dict, reports: dict) -> None:
+        """One epoch on dense x: one op call per set of outputs that share
+        step sizes, reading x, the targets and the steps in place through
+        the visiting order (``[M]`` for all, or a row per output of the
+        group), only the active outputs' weight rows."""
+        device = self._weight.device
+        for key, members in calls.items():
+            rows = [r.output for r in members]
+            order = None
+            if visit is not None:
+                part = visit
+                if visit.ndim == 2 and len(members) != visit.shape[0]:
+                    part = visit[[position[o] for o in rows]]
+                order = torch.from_numpy(np.ascontiguousarray(part)).to(device)
+            targets = (data.targets if rows == list(range(data.targets.shape[1]))
+                       else data.targets[:, rows].contiguous())
+            reports[key] = self._update_rows(rows, data.x, targets, data.steps[rows[0]], data.lr,
+                                             losses[key], order)
 
     def _validation_score(self, output: int, data: EpochData) -> float:
         """scikit-learn's _ValidationScoreCallback for one output: the
@@ -599,7 +655,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return accuracy_score(data.y_val[:, output], pred, sample_weight=data.sw_val)
 
     def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
-                     score: Optional[float]) -> None:
+                     score: Optional[float], say) -> None:
         """scikit-learn's epoch lines (without a penalty the objective is the
         loss)."""
         w = self._weight[run.output].detach().cpu().numpy()
@@ -616,9 +672,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             fields.append(f"Mistakes: {run.mistakes[-1]}")
         if score is not None:
             fields.append(f"Validation score: {score:f}")
-        print(f"-- Epoch {epoch + 1}")
-        print(", ".join(fields))
-        print(f"Total training time: {time.time() - started:.2f} seconds.")
+        say(run, f"-- Epoch {epoch + 1}")
+        say(run, ", ".join(fields))
+        say(run, f"Total training time: {time.time() - started:.2f} seconds.")
 
     def fit(self, X, y, sample_weight=None):
         """Fits the perceptron for up to ``max_iter`` epochs (from zeros, or

@@ -109,6 +109,7 @@ class OutputRun:
     mistakes: list = field(default_factory=list)
     loss: Optional[float] = None
     stopping: Optional[Stopping] = None
+    log: list = field(default_factory=list)  # verbose lines, when they wait
 
 
 class Stopping:

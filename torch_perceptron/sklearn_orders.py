@@ -23,11 +23,14 @@ Vectorising the two sequential parts:
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["our_rand_r_stream", "sgd_permutation", "sgd_permutation_reference"]
+__all__ = ["our_rand_r_stream", "sgd_permutation", "sgd_permutation_reference",
+           "sgd_permutations"]
 
 _MASK = 0xFFFFFFFF
 # scikit-learn's RAND_R_MAX + 1: our_rand_r returns the state modulo 2**31.
@@ -166,3 +169,43 @@ def sgd_permutation_reference(n: int, seed: int) -> np.ndarray:
         j = i + (state % _RAND_R_MOD) % (n - i)
         index[i], index[j] = index[j], index[i]
     return np.asarray(index, dtype=np.int64)
+
+
+# The permutations made lately, by (n, seed): a fit makes one per output, and
+# fits again on the same data with the same random_state (a grid search, the
+# warm-up before a timing, cross-validation's equal folds) make the same ones.
+# Bounded by their bytes, least recently used out first.
+_CACHE_BYTES = 64 << 20
+_cache: OrderedDict = OrderedDict()
+_cache_bytes = 0
+_cache_lock = threading.Lock()
+
+
+def _cached_permutation(n: int, seed: int) -> np.ndarray:
+    """sgd_permutation(n, seed), read-only, from the cache when it is there."""
+    global _cache_bytes
+    key = (int(n), int(seed))
+    with _cache_lock:
+        perm = _cache.get(key)
+        if perm is not None:
+            _cache.move_to_end(key)
+            return perm
+    perm = sgd_permutation(n, seed)
+    perm.setflags(write=False)
+    with _cache_lock:
+        if key not in _cache and perm.nbytes <= _CACHE_BYTES:
+            _cache[key] = perm
+            _cache_bytes += perm.nbytes
+            while _cache_bytes > _CACHE_BYTES:
+                _, old = _cache.popitem(last=False)
+                _cache_bytes -= old.nbytes
+    return perm
+
+
+def sgd_permutations(n: int, seeds) -> np.ndarray:
+    """``sgd_permutation(n, seed)`` of every seed, int64 ``[len(seeds), n]``:
+    the one-vs-rest outputs' permutations, one row each."""
+    out = np.empty((len(seeds), n), dtype=np.int64)
+    for row, seed in enumerate(seeds):
+        out[row] = _cached_permutation(n, seed)
+    return out
