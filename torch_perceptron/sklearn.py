@@ -42,6 +42,7 @@ from __future__ import annotations
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Optional
 
@@ -362,12 +363,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             return mask, [int(rng.randint(_MAX_INT))]
         mask = self._validation_mask(y, sample_weight)
         seeds = check_random_state(self.random_state).randint(_MAX_INT, size=len(self.classes_))
-        out = []
-        for seed in seeds:
-            rng = check_random_state(seed)
-            rng.randint(1, _MAX_INT)
-            out.append(int(rng.randint(_MAX_INT)))
-        return mask, out
+        return mask, [_shuffle_seed(int(seed)) for seed in seeds]
 
     # --- state -----------------------------------------------------------------
 
@@ -549,7 +545,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
         if perm is not None and perm.ndim == 2:
-            order = np.broadcast_to(order, perm.shape)
+            # Row r's permutation as indices into the flat [G, N] orders, so
+            # that an epoch's orders are one take (take_along_axis builds
+            # index arrays on every call).
+            order = np.broadcast_to(order, perm.shape).copy()
+            perm = perm + np.arange(0, perm.size, perm.shape[1], dtype=np.int64)[:, None]
         held_out = bool(data.mask.any())
         tol = -np.inf if self.tol is None else float(self.tol)
         for run in group:
@@ -571,7 +571,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             if not active:
                 break
             if perm is not None:
-                order = np.take_along_axis(order, perm, axis=-1)
+                order = np.take(order, perm)
             visit = None
             if perm is not None or held_out:
                 # Every output's order holds the same held-out rows: the
@@ -789,6 +789,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@lru_cache(maxsize=4096)
+def _shuffle_seed(seed: int) -> int:
+    """The shuffling seed of the one-vs-rest output that fit_binary seeds
+    with ``seed`` (make_dataset's draws): a function of the seed alone, and
+    seeding a RandomState costs more than a tenth of a millisecond."""
+    rng = check_random_state(seed)
+    rng.randint(1, _MAX_INT)  # make_dataset's seed for random access, unused
+    return int(rng.randint(_MAX_INT))
 
 
 def _as_rows(X, dtype):
