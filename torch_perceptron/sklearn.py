@@ -65,7 +65,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import ops
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
-from .sklearn_orders import sgd_permutation, sgd_permutations
+from .sklearn_orders import sgd_permutations
 
 __all__ = ["PerceptronClassifier"]
 
@@ -517,7 +517,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         # and one call for all of them.
         n = X.shape[0]
         if isinstance(data.x, CSRRows) and self.shuffle and k > 1:
-            plans = [([r], sgd_permutation(n, seeds[r.output])) for r in runs]
+            plans = [([r], sgd_permutations(n, [seeds[r.output]])[0]) for r in runs]
         elif self.shuffle:
             perms = sgd_permutations(n, [seeds[r.output] for r in runs])
             plans = [(runs, perms[0] if k == 1 else perms)]
