@@ -106,11 +106,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     eta0 : float, default=1.0
         Learning rate of the rule (> 0).
     n_jobs : int or None, default=None
-        Threads over the one-vs-rest outputs that train in separate orders
-        (with ``shuffle``, each output has its own), with joblib's meaning as
-        in scikit-learn: None is 1 (unless in a joblib backend context), -1
-        every CPU. Outputs that share an order train in one op call, on
-        torch's threads. The model does not depend on it.
+        On sparse X, threads over the one-vs-rest outputs that train in
+        separate orders (with ``shuffle``, each output has its own), with
+        joblib's meaning as in scikit-learn: None is 1 (unless in a joblib
+        backend context), -1 every CPU. On dense X every output trains in one
+        op call an epoch, each in its own order (the op's ``order``), on
+        torch's threads, whatever n_jobs says; on sparse X so do outputs that
+        share an order. The model does not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling and the validation split, drawn as scikit-learn
         draws them.
