@@ -116,10 +116,11 @@ def test_order_is_the_call_on_the_gathered_rows(op, kind, k, dtype, device):
 @pytest.mark.parametrize("kind", ["perm", "per_output"])
 def test_order_on_threads_is_the_gathered_call(op, kind, dtype, threads, num_threads):
     """Enough work for two threads: [N] orders hand outputs over between
-    them, [K, N] orders let the threads claim outputs one at a time."""
+    them (from 2**15 multiply-adds a call), [K, N] orders let the threads
+    claim outputs one at a time (from 2**22)."""
     num_threads(threads)
-    n, in_features, k = 700, 20, 10
-    assert n * in_features * k >= 2**15
+    n, in_features, k = 2100, 200, 10
+    assert n * in_features * k >= 2**22
     p = problem(n, in_features, k, dtype, seed=threads + 3 * len(kind))
     order = orders(n, k, kind, p["g"], "cpu")
     assert_all_equal(call(op, p, order), gathered(op, p, order))

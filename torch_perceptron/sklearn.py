@@ -544,6 +544,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
         dense = not isinstance(data.x, CSRRows)
         view = None if dense else EpochView(data, [run.output for run in group])
+        columns: dict = {}  # the targets of the active outputs (_dense_epoch)
         position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
         if perm is not None and perm.ndim == 2:
@@ -589,7 +590,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             losses = {key: self._epoch_loss(len(members), data.x)
                       for key, members in calls.items()}
             if dense:
-                self._dense_epoch(calls, visit, position, data, losses, reports)
+                self._dense_epoch(calls, visit, position, data, losses, reports, columns)
             for xe, te, steps in (view.chunks(visit) if view is not None else ()):
                 for key, members in calls.items():
                     rows = [r.output for r in members]
@@ -626,12 +627,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 print("\n".join(run.log))
 
     def _dense_epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
-                     data: EpochData, losses: dict, reports: dict) -> None:
+                     data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
         """One epoch on dense x: one op call per set of outputs that share
         step sizes, reading x, the targets and the steps in place through
         the visiting order (``[M]`` for all, or a row per output of the
-        group), only the active outputs' weight rows."""
+        group), only the active outputs' weight rows. ``columns`` keeps the
+        target columns of the sets of active outputs, from epoch to epoch."""
         device = self._weight.device
+        wanted = {tuple(r.output for r in members) for members in calls.values()}
+        for gone in [c for c in columns if c not in wanted]:
+            del columns[gone]
         for key, members in calls.items():
             rows = [r.output for r in members]
             order = None
@@ -640,8 +645,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 if visit.ndim == 2 and len(members) != visit.shape[0]:
                     part = visit[[position[o] for o in rows]]
                 order = torch.from_numpy(np.ascontiguousarray(part)).to(device)
-            targets = (data.targets if rows == list(range(data.targets.shape[1]))
-                       else data.targets[:, rows].contiguous())
+            targets = data.targets
+            if rows != list(range(data.targets.shape[1])):
+                targets = columns.get(tuple(rows))
+                if targets is None:
+                    # numpy on the CPU: torch's column gather of a small [N, K]
+                    # ran on two threads, waking the second one each call.
+                    targets = (torch.from_numpy(data.targets.numpy()[:, rows].copy())
+                               if data.targets.device.type == "cpu"
+                               else data.targets[:, rows].contiguous())
+                    columns[tuple(rows)] = targets
             reports[key] = self._update_rows(rows, data.x, targets, data.steps[rows[0]], data.lr,
                                              losses[key], order)
 
