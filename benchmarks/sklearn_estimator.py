@@ -14,10 +14,10 @@ reported).
 With the defaults, ``tol=1e-3`` stops both on scikit-learn's epoch loss (the
 ops sum it as they go), so they run the same epochs (the table shows both
 ``n_iter_``); the ``tol=None`` rows run a fixed number of epochs to the same
-model (checked: ``coef_`` equal). Shuffled,
-each epoch gathers the rows in scikit-learn's order before the op reads them
-(the ops take no index yet); ``shuffle=False`` shows the op reading x in place,
-all ten one-vs-rest outputs in one call.
+model (checked: ``coef_`` equal). Shuffled, the op reads x
+in place through every output's own order in scikit-learn's (its ``order``
+argument), all ten one-vs-rest outputs in one call an epoch, as with
+``shuffle=False``.
 
 ``run`` is the suite's hook (``benchmarks.run``); ``markdown`` its table.
 """

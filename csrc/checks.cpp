@@ -233,6 +233,34 @@ std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
   return as_contiguous(l);
 }
 
+std::optional<Tensor> sample_order(const std::optional<Tensor>& order,
+                                   int64_t rows, int64_t k,
+                                   const Device& device) {
+  if (!order.has_value() || !order->defined()) return std::nullopt;
+  const Tensor& o = *order;
+  TP_CHECK(o.dim() == 1 || (o.dim() == 2 && o.size(0) == k),
+           "order: expected sample indices of shape [M] (one order for every "
+           "output) or [K, M] with K=", k, " (one per output), got shape ",
+           shape(o));
+  TP_CHECK(o.scalar_type() == ScalarType::Long,
+           "order: expected dtype int64 (Long), got ", o.scalar_type());
+  TP_CHECK(o.device() == device, "order: expected device ", device,
+           " (the weight's), got ", o.device());
+  bool in_range;
+  if (o.is_cpu()) {
+    in_range = cpu_all_of(o, [rows](auto v) { return non_negative(v) & (v < rows); });
+  } else {
+    in_range = device_all(
+        logical_and(aten("aten::ge", "Tensor", o, scalar_like(o, 0)),
+                    aten("aten::lt", "Tensor", o,
+                         scalar_like(o, static_cast<double>(rows),
+                                     ScalarType::Long))));
+  }
+  TP_CHECK_VALUE(in_range, "order: expected row indices of x in [0, ", rows,
+                 "), found values outside it");
+  return as_contiguous(o);
+}
+
 void fail_non_finite_row(int64_t row) {
   TP_CHECK_VALUE(false, "x: expected finite values, but row ", row,
                  " gives a non-finite decision value (NaN or Inf in x, or an "

@@ -51,6 +51,16 @@ std::optional<Tensor> sample_weights(const std::optional<Tensor>& sample_weight,
 std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
                                 const Device& device);
 
+// The optional sample order of the online ops, `order`: int64 [M] (every
+// output visits rows order[0], ..., order[M - 1] of x, y and sample_weight)
+// or [k, M] (output o visits order[o]), on `device`, every entry in
+// [0, rows). Returns the contiguous tensor the kernels read, or nullopt when
+// absent. The range is checked here, before any write: the kernels then read
+// through it unchecked.
+std::optional<Tensor> sample_order(const std::optional<Tensor>& order,
+                                   int64_t rows, int64_t k,
+                                   const Device& device);
+
 // Raises the error for a non-finite decision value found at `row` of x.
 [[noreturn]] void fail_non_finite_row(int64_t row);
 

@@ -37,25 +37,36 @@ struct OnlineOperands {
   // to what loss held, in float64: the caller's tensor and the contiguous one
   // the kernel adds to.
   std::optional<Tensor> loss_arg, loss;
+  // The sample order, when given (checks.h, sample_order): visit i of output
+  // o reads row order[o * order_stride + i] of x, y and sample_weight;
+  // order_stride is 0 for one order [M] shared by every output, M for one
+  // order per output [K, M]. n is then M, the visits, and `rows` the rows
+  // of x; without an order the two are N.
+  std::optional<Tensor> order;
+  int64_t rows, order_stride = 0;
 
   OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
                  const Tensor& y_, double lr_,
                  const std::optional<Tensor>& sample_weight,
                  bool zero_is_mistake_, double bias_step_,
-                 const std::optional<Tensor>& loss_ = std::nullopt)
+                 const std::optional<Tensor>& loss_ = std::nullopt,
+                 const std::optional<Tensor>& order_ = std::nullopt)
       : weight(weight_), bias(bias_), lr(lr_),
         zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
     check_params(weight, bias);
     check_features(x_, weight);
     check_lr(lr);
     check_bias_step(bias_step);
-    n = x_.size(0);
+    rows = x_.size(0);
     in = x_.size(1);
     k = weight.size(0);
-    y = binary_labels(y_, n, k, x_.scalar_type(), x_.device());
-    sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
+    y = binary_labels(y_, rows, k, x_.scalar_type(), x_.device());
+    sw = sample_weights(sample_weight, rows, x_.scalar_type(), x_.device());
     loss = loss_sums(loss_, k, x_.device());
     if (loss) loss_arg = *loss_;
+    order = sample_order(order_, rows, k, x_.device());
+    n = order ? order->size(order->dim() - 1) : rows;
+    if (order && order->dim() == 2) order_stride = n;
     x = as_contiguous(x_);
     w = as_contiguous(weight);
     b = as_contiguous(bias);

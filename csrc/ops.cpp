@@ -24,10 +24,15 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // the sample's step, added in sample order (scikit-learn's perceptron loss,
   // what its tol rule stops on: |z| at a mistake, 0 otherwise). Chunked calls
   // add up to the one call's sum, bit for bit.
+  // They take order (last): int64 [M] or [K, M], the rows of x, y and
+  // sample_weight that the call visits, in turn (one order for all outputs,
+  // or output o visiting order[o]); as if called with x[order], y[order],
+  // sample_weight[order], without the copies. Checked before any write: every
+  // entry in [0, N).
   m.def(
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
@@ -49,7 +54,7 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
       "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None) -> Tensor");
+      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
       "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
@@ -64,7 +69,7 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
       "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "

@@ -141,10 +141,11 @@ Tensor online_update_averaged(Tensor& weight, Tensor& bias, Tensor& weight_acc,
                               const Tensor& y, double lr,
                               std::optional<Tensor> sample_weight,
                               bool zero_is_mistake, double bias_step,
-                              std::optional<Tensor> loss) {
+                              std::optional<Tensor> loss,
+                              std::optional<Tensor> order) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
-                  bias_step, loss);
+                  bias_step, loss, order);
   return detail::run_averaged<OnlineCall, Policy>(call, weight_acc, bias_acc,
                                                   count, call.k);
 }
@@ -168,10 +169,11 @@ Tensor online_update_pocket(Tensor& weight, Tensor& bias, Tensor& pocket_weight,
                             const Tensor& x, const Tensor& y, double lr,
                             std::optional<Tensor> sample_weight,
                             bool zero_is_mistake, double bias_step,
-                            std::optional<Tensor> loss) {
+                            std::optional<Tensor> loss,
+                            std::optional<Tensor> order) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
-                  bias_step, loss);
+                  bias_step, loss, order);
   return detail::run_pocket<OnlineCall, Policy>(call, pocket_weight,
                                                 pocket_bias, run, best_run,
                                                 call.k);

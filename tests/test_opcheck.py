@@ -66,6 +66,14 @@ def samples(op, device):
             # The epoch loss sums; non-contiguous on seed 4.
             loss = dyadic((2 * k,), g, torch.float64, device).abs()
             kwargs["loss"] = loss[::2] if seed == 4 else loss[:k].clone()
+        if op in ONLINE and seed in (1, 3, 4) and n > 0:
+            # The sample order: one for all outputs, one per output (longer
+            # than N, rows repeated), and a non-contiguous view of one.
+            if seed == 1:
+                kwargs["order"] = torch.randperm(n, generator=g).to(device)
+            else:
+                per_output = torch.randint(0, n, (k, 2 * n), generator=g).to(device)
+                kwargs["order"] = per_output[:, ::2] if seed == 4 else per_output
         out.append(((w, b, *variant_state(op, w, b), x, y), {"lr": 0.5, **kwargs}))
     return out
 

@@ -301,6 +301,7 @@ def registered_call(op, k=3, n=12, in_features=4):
         "run": torch.ones(counters, dtype=torch.int64),
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
         "loss": torch.zeros(k, dtype=torch.float64),
+        "order": torch.randperm(n, generator=g),
     }
     csr = values["x"].to_sparse_csr()
     values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(),

@@ -93,6 +93,7 @@ def online_update(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """The online rule, in place, one sample after the other.
 
@@ -115,10 +116,21 @@ def online_update(
     calls over an epoch's chunks add up to the epoch's loss, bit for bit as one
     call. None: not computed.
 
+    ``order`` (int64, on weight's device; every online op takes it) is the
+    sequence of samples the call visits, each an index into the rows of
+    ``x``, ``y`` and ``sample_weight`` (all three read through it, so they
+    stay in the data's order): ``[M]`` for one order that every output
+    follows, ``[K, M]`` for one per output (output k visits
+    ``order[k, 0], order[k, 1], ...``). The call is the call with
+    ``x[order]``, ``y[order]``, ``sample_weight[order]`` (per output for
+    ``[K, M]``), bit for bit, without gathering them: mistakes and ``loss``
+    count the M visits. Every entry must lie in ``[0, N)``; that is checked
+    before any write. None: the rows in order, once each.
+
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update.default(
-        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step, loss
+        weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step, loss, order
     )
 
 
@@ -224,11 +236,26 @@ def _mistakes_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mista
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
+def _check_order(weight: Tensor, order: Optional[Tensor]) -> None:
+    """The online ops' optional sample order: int64 [M] or [K, M] (device:
+    _check_devices; its values, which a fake cannot see, the kernels check)."""
+    if order is not None:
+        k = weight.shape[0]
+        torch._check(
+            order.dim() == 1 or (order.dim() == 2 and order.shape[0] == k),
+            lambda: f"order: expected shape [M] or [{k}, M], got {list(order.shape)}",
+        )
+        torch._check(
+            order.dtype == torch.int64, lambda: f"order: expected int64, got {order.dtype}"
+        )
+
+
 def _online_fake(weight, bias, x, y, lr=1.0, sample_weight=None, zero_is_mistake=False,
-                 bias_step=1.0, loss=None):
+                 bias_step=1.0, loss=None, order=None):
     mistakes = _mistakes_fake(weight, bias, x, y, lr, sample_weight, zero_is_mistake, bias_step)
     _check_loss(weight, loss)
-    _check_devices(weight, loss=loss)
+    _check_order(weight, order)
+    _check_devices(weight, loss=loss, order=order)
     return mistakes
 
 
@@ -260,6 +287,7 @@ def online_update_averaged(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`online_update` that also keeps the running average of the weights
     (the averaged perceptron, Freund & Schapire 1999), in place.
@@ -267,7 +295,8 @@ def online_update_averaged(
     ``weight_acc [K, in]`` and ``bias_acc [K]`` (weight's dtype and device) gain
     ``c * step * x`` and ``c * step`` on a mistake of output k at its sample
     number ``c + 1``, and nothing on a correct prediction; ``count`` (int64
-    ``[K]``) is the number of samples each output has seen, and grows by N.
+    ``[K]``) is the number of samples each output has seen, and grows by N
+    (by M, the visits, with ``order``: c counts visits).
     Start them at zero together with the weights; then
     :func:`averaged_parameters` gives the mean of the weights after each sample
     seen, over every call since. ``bias_acc`` follows the bias's own step
@@ -279,7 +308,7 @@ def online_update_averaged(
     """
     return _ops.online_update_averaged.default(
         weight, bias, weight_acc, bias_acc, count, x, y, lr, sample_weight, zero_is_mistake,
-        bias_step, loss,
+        bias_step, loss, order,
     )
 
 
@@ -333,6 +362,7 @@ def online_update_pocket(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`online_update` that also keeps, per output, the pocket (Gallant
     1990): the weights that made the longest run of consecutive correct
@@ -344,14 +374,14 @@ def online_update_pocket(
     (strictly) puts its weights in the pocket. All of them persist across calls:
     start with the pocket equal to the weights and both counters at zero.
     ``sample_weight`` scales the steps only; a run counts samples.
-    ``bias_step`` and ``loss`` (of the weights the rule runs on, not the
-    pocket's) as in :func:`online_update`.
+    ``bias_step``, ``loss`` (of the weights the rule runs on, not the
+    pocket's) and ``order`` (a run counts visits) as in :func:`online_update`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr,
-        sample_weight, zero_is_mistake, bias_step, loss,
+        sample_weight, zero_is_mistake, bias_step, loss, order,
     )
 
 
@@ -382,13 +412,15 @@ def multiclass_update_pocket(
 
 
 def _averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, lr=1.0,
-                   sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
+                   sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None,
+                   order=None):
     _check_shapes(x, weight, bias)
     _check_loss(weight, loss)
+    _check_order(weight, order)
     torch._check(weight_acc.shape == weight.shape, lambda: "weight_acc: expected weight's shape")
     torch._check(bias_acc.shape == bias.shape, lambda: "bias_acc: expected bias's shape")
     _check_devices(weight, bias=bias, weight_acc=weight_acc, bias_acc=bias_acc, count=count, x=x,
-                   y=y, sample_weight=sample_weight, loss=loss)
+                   y=y, sample_weight=sample_weight, loss=loss, order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -399,15 +431,18 @@ def _multiclass_averaged_fake(weight, bias, weight_acc, bias_acc, count, x, y, l
 
 
 def _pocket_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, x, y, lr=1.0,
-                 sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
+                 sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None,
+                 order=None):
     _check_shapes(x, weight, bias)
     _check_loss(weight, loss)
+    _check_order(weight, order)
     torch._check(
         pocket_weight.shape == weight.shape, lambda: "pocket_weight: expected weight's shape"
     )
     torch._check(pocket_bias.shape == bias.shape, lambda: "pocket_bias: expected bias's shape")
     _check_devices(weight, bias=bias, pocket_weight=pocket_weight, pocket_bias=pocket_bias, run=run,
-                   best_run=best_run, x=x, y=y, sample_weight=sample_weight, loss=loss)
+                   best_run=best_run, x=x, y=y, sample_weight=sample_weight, loss=loss,
+                   order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 

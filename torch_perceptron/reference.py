@@ -21,6 +21,11 @@ computing ``intercept += update * decay`` as here.
 The online rules also sum, when given ``loss`` (float64 ``[K]``, the start of
 each output's sum), scikit-learn's perceptron loss :func:`perceptron_loss` of
 every sample before its step, and then return the new sums last.
+
+They take ``order`` (int64 ``[M]``, or ``[K, M]`` for one per output) too:
+the rows of ``x``, ``y`` and ``sample_weight`` visited in turn. Here that is
+what it means, literally: the rule on the gathered rows ``x[order]``, output
+by output for ``[K, M]`` (:func:`_ordered`).
 """
 
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -264,6 +269,30 @@ def _multiclass_pocket(w, b, pw, pb, run, best, rows, y, lr, sample_weight, bias
     return w, b, pw, pb, run, best, mistakes
 
 
+def _ordered(rule, state: Sequence[Tensor], x: Tensor, y: Tensor,
+             sample_weight: Optional[Tensor], loss: Optional[Tensor], order: Tensor):
+    """``rule(*state, x, y, sample_weight, loss)`` on the rows ``order``
+    visits: gathered once for ``[M]``; for ``[K, M]`` output k alone (its rows
+    of every per-output tensor of ``state``, and of ``loss``) on
+    ``x[order[k]]``, the results put back together."""
+    k = state[0].shape[0]
+    y = y.reshape(x.shape[0], k)
+    order = order.cpu()
+
+    def gather(idx, outputs):
+        sw = None if sample_weight is None else sample_weight.cpu()[idx]
+        return x.cpu()[idx], y.cpu()[idx][:, outputs], sw
+
+    if order.dim() == 1:
+        return rule(*state, *gather(order, slice(None)), loss)
+    parts = []
+    for o in range(k):
+        part = [t[o : o + 1] for t in state]
+        part_loss = None if loss is None else loss[o : o + 1]
+        parts.append(rule(*part, *gather(order[o], slice(o, o + 1)), part_loss))
+    return tuple(torch.cat(ts) for ts in zip(*parts))
+
+
 # -- the rules: dense x [N, in_features], or sparse x (the ``*_csr`` forms) ----
 
 
@@ -277,11 +306,17 @@ def online_update(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
     """The seed's rule: for each sample, for each output on its own,
     ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``.
     Returns ``(w, b, mistakes)``, and the loss sums last when ``loss`` is
     given (see the module docstring)."""
+    if order is not None:
+        return _ordered(
+            lambda w, b, x, y, sw, loss: online_update(
+                w, b, x, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias), x, y, sample_weight, loss, order)
     return _online(weight, bias, _dense_rows(x), y, lr, sample_weight, zero_is_mistake, bias_step,
                    loss)
 
@@ -396,6 +431,7 @@ def online_update_averaged(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
     """The averaged perceptron written literally: after every sample, add each
     output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
@@ -405,6 +441,11 @@ def online_update_averaged(
     (the kernels keep a different accumulator; see ops.averaged_parameters),
     and the loss sums last when ``loss`` is given.
     """
+    if order is not None:
+        return _ordered(
+            lambda w, b, ws, bs, c, x, y, sw, loss: online_update_averaged(
+                w, b, ws, bs, c, x, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias, weight_sum, bias_sum, count), x, y, sample_weight, loss, order)
     return _online_averaged(weight, bias, weight_sum, bias_sum, count, _dense_rows(x), y, lr,
                             sample_weight, zero_is_mistake, bias_step, loss)
 
@@ -477,6 +518,7 @@ def online_update_pocket(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
     """The pocket perceptron written literally, per output: after each correct
     prediction the run grows, and whenever it is longer than the record the
@@ -485,6 +527,12 @@ def online_update_pocket(
     Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``,
     and the loss sums last when ``loss`` is given.
     """
+    if order is not None:
+        return _ordered(
+            lambda w, b, pw, pb, r, br, x, y, sw, loss: online_update_pocket(
+                w, b, pw, pb, r, br, x, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias, pocket_weight, pocket_bias, run, best_run), x, y, sample_weight,
+            loss, order)
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
                           _dense_rows(x), y, lr, sample_weight, zero_is_mistake,
                           bias_step, loss)

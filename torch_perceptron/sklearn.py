@@ -42,6 +42,7 @@ from __future__ import annotations
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from numbers import Integral, Real
 from typing import Optional
 
@@ -64,7 +65,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import ops
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
-from .sklearn_orders import sgd_permutation
+from .sklearn_orders import sgd_permutations
 
 __all__ = ["PerceptronClassifier"]
 
@@ -105,11 +106,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     eta0 : float, default=1.0
         Learning rate of the rule (> 0).
     n_jobs : int or None, default=None
-        Threads over the one-vs-rest outputs that train in separate orders
-        (with ``shuffle``, each output has its own), with joblib's meaning as
-        in scikit-learn: None is 1 (unless in a joblib backend context), -1
-        every CPU. Outputs that share an order train in one op call, on
-        torch's threads. The model does not depend on it.
+        On sparse X, threads over the one-vs-rest outputs that train in
+        separate orders (with ``shuffle``, each output has its own), with
+        joblib's meaning as in scikit-learn: None is 1 (unless in a joblib
+        backend context), -1 every CPU. On dense X every output trains in one
+        op call an epoch, each in its own order (the op's ``order``), on
+        torch's threads, whatever n_jobs says; on sparse X so do outputs that
+        share an order. The model does not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling and the validation split, drawn as scikit-learn
         draws them.
@@ -362,12 +365,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             return mask, [int(rng.randint(_MAX_INT))]
         mask = self._validation_mask(y, sample_weight)
         seeds = check_random_state(self.random_state).randint(_MAX_INT, size=len(self.classes_))
-        out = []
-        for seed in seeds:
-            rng = check_random_state(seed)
-            rng.randint(1, _MAX_INT)
-            out.append(int(rng.randint(_MAX_INT)))
-        return mask, out
+        return mask, [_shuffle_seed(int(seed)) for seed in seeds]
 
     # --- state -----------------------------------------------------------------
 
@@ -408,7 +406,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _state(self):
         return (self._weight, self._bias, *self._extra)
 
-    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
+    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor],
+                order: Optional[torch.Tensor] = None) -> torch.Tensor:
         w, b, *extra = state
         if isinstance(x, CSRRows):
             return self._update_csr(w, b, extra, x, y, sw, lr, loss)
@@ -417,6 +416,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             "zero_is_mistake": bool(self.zero_is_mistake),
             "bias_step": 1.0 if self.fit_intercept else 0.0,
             "loss": loss,
+            "order": order,
         }
         if self.pocket:
             return ops.online_update_pocket(w, b, *extra, x, y, lr, **kw)
@@ -438,17 +438,19 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return ops.online_update_csr(w, b, *csr, y, lr, **kw)
 
     def _update_rows(self, rows: list[int], x, y, sw, lr: float,
-                     loss: Optional[torch.Tensor]) -> torch.Tensor:
+                     loss: Optional[torch.Tensor],
+                     order: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The op on outputs ``rows`` of the state, in place: views when the
         rows are consecutive, else gathered copies written back. ``loss``
-        (float64 ``[len(rows)]`` or None) gains their epoch loss sums."""
+        (float64 ``[len(rows)]`` or None) gains their epoch loss sums;
+        ``order`` (dense x only) is the op's sample order."""
         state = self._state()
         if rows == list(range(rows[0], rows[-1] + 1)):
             part = slice(rows[0], rows[-1] + 1)
-            return self._update([t[part] for t in state], x, y, sw, lr, loss)
+            return self._update([t[part] for t in state], x, y, sw, lr, loss, order)
         idx = torch.tensor(rows, device=self._weight.device)
         parts = [t.index_select(0, idx) for t in state]
-        mistakes = self._update(parts, x, y, sw, lr, loss)
+        mistakes = self._update(parts, x, y, sw, lr, loss, order)
         for t, p in zip(state, parts):
             t.index_copy_(0, idx, p)
         return mistakes
@@ -509,11 +511,19 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         )
         runs = [OutputRun(o) for o in range(k)]
         # With shuffle each one-vs-rest output has its own seed, so its own
-        # order and op calls; unshuffled they share the data's order and one
-        # call for all of them.
-        groups = [[r] for r in runs] if self.shuffle and k > 1 else [runs]
-        plans = [(g, sgd_permutation(X.shape[0], seeds[g[0].output]) if self.shuffle else None)
-                 for g in groups]
+        # order. Dense x: the op reads the rows through the orders, one per
+        # output, so every output trains in one call an epoch, in place.
+        # Sparse x (the CSR ops take no order): one group and its op calls per
+        # output, its rows gathered. Unshuffled they share the data's order
+        # and one call for all of them.
+        n = X.shape[0]
+        if isinstance(data.x, CSRRows) and self.shuffle and k > 1:
+            plans = [([r], sgd_permutations(n, [seeds[r.output]])[0]) for r in runs]
+        elif self.shuffle:
+            perms = sgd_permutations(n, [seeds[r.output] for r in runs])
+            plans = [(runs, perms[0] if k == 1 else perms)]
+        else:
+            plans = [(runs, None)]
         jobs = min(effective_n_jobs(self.n_jobs), len(plans))
         if jobs > 1:
             with ThreadPoolExecutor(max_workers=jobs) as pool:
@@ -528,24 +538,48 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
-        """The epochs of outputs that visit the samples in one order, each
+        """The epochs of outputs that visit the samples in one order (perm
+        ``[N]``), or each in its own (``[len(group), N]``, dense x only), each
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        view = EpochView(data, [run.output for run in group])
+        dense = not isinstance(data.x, CSRRows)
+        view = None if dense else EpochView(data, [run.output for run in group])
+        columns: dict = {}  # the targets of the active outputs (_dense_epoch)
+        position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
+        if perm is not None and perm.ndim == 2:
+            # Row r's permutation as indices into the flat [G, N] orders, so
+            # that an epoch's orders are one take (take_along_axis builds
+            # index arrays on every call).
+            order = np.broadcast_to(order, perm.shape).copy()
+            perm = perm + np.arange(0, perm.size, perm.shape[1], dtype=np.int64)[:, None]
         held_out = bool(data.mask.any())
         tol = -np.inf if self.tol is None else float(self.tol)
         for run in group:
             run.stopping = Stopping(tol, int(self.n_iter_no_change), bool(self.early_stopping))
         active = list(group)
         started = time.time()
+        # scikit-learn trains the outputs one after the other, so its lines
+        # come output by output; here they train side by side, so each
+        # output's lines wait for the group's end (one output: printed live).
+        buffered = len(group) > 1
+
+        def say(run: OutputRun, line: str) -> None:
+            if buffered:
+                run.log.append(line)
+            else:
+                print(line)
+
         for epoch in range(max_iter):
             if not active:
                 break
             if perm is not None:
-                order = order[perm]
+                order = np.take(order, perm)
             visit = None
             if perm is not None or held_out:
-                visit = order[~data.mask[order]] if held_out else order
+                # Every output's order holds the same held-out rows: the
+                # rows left are as many in each.
+                visit = (order[~data.mask[order]].reshape(*order.shape[:-1], -1)
+                         if held_out else order)
             # One op call per set of outputs that share step sizes (and per
             # chunk of the epoch); the reports of the chunks add up.
             calls: dict[int, list[OutputRun]] = {}
@@ -553,7 +587,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
             losses = {key: self._epoch_loss(len(members)) for key, members in calls.items()}
-            for xe, te, steps in view.chunks(visit):
+            if dense:
+                self._dense_epoch(calls, visit, position, data, losses, reports, columns)
+            for xe, te, steps in (view.chunks(visit) if view is not None else ()):
                 for key, members in calls.items():
                     rows = [r.output for r in members]
                     cols = [view.column[o] for o in rows]
@@ -570,7 +606,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 run.ran = epoch + 1
                 score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
-                    self._print_epoch(run, epoch, data.train_count, started, score)
+                    self._print_epoch(run, epoch, data.train_count, started, score, say)
                 # scikit-learn 1.9 compares the mean loss (objective_sum /
                 # train_count, the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
@@ -578,8 +614,43 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
-                        print(f"Convergence after {epoch + 1} epochs took "
-                              f"{time.time() - started:.2f} seconds")
+                        say(run, f"Convergence after {epoch + 1} epochs took "
+                                 f"{time.time() - started:.2f} seconds")
+        for run in group if buffered else ():
+            if run.log:
+                print("\n".join(run.log))
+
+    def _dense_epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
+                     data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
+        """One epoch on dense x: one op call per set of outputs that share
+        step sizes, reading x, the targets and the steps in place through
+        the visiting order (``[M]`` for all, or a row per output of the
+        group), only the active outputs' weight rows. ``columns`` keeps the
+        target columns of the sets of active outputs, from epoch to epoch."""
+        device = self._weight.device
+        wanted = {tuple(r.output for r in members) for members in calls.values()}
+        for gone in [c for c in columns if c not in wanted]:
+            del columns[gone]
+        for key, members in calls.items():
+            rows = [r.output for r in members]
+            order = None
+            if visit is not None:
+                part = visit
+                if visit.ndim == 2 and len(members) != visit.shape[0]:
+                    part = visit[[position[o] for o in rows]]
+                order = torch.from_numpy(np.ascontiguousarray(part)).to(device)
+            targets = data.targets
+            if rows != list(range(data.targets.shape[1])):
+                targets = columns.get(tuple(rows))
+                if targets is None:
+                    # numpy on the CPU: torch's column gather of a small [N, K]
+                    # ran on two threads, waking the second one each call.
+                    targets = (torch.from_numpy(data.targets.numpy()[:, rows].copy())
+                               if data.targets.device.type == "cpu"
+                               else data.targets[:, rows].contiguous())
+                    columns[tuple(rows)] = targets
+            reports[key] = self._update_rows(rows, data.x, targets, data.steps[rows[0]], data.lr,
+                                             losses[key], order)
 
     def _validation_score(self, output: int, data: EpochData) -> float:
         """scikit-learn's _ValidationScoreCallback for one output: the
@@ -593,7 +664,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return accuracy_score(data.y_val[:, output], pred, sample_weight=data.sw_val)
 
     def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
-                     score: Optional[float]) -> None:
+                     score: Optional[float], say) -> None:
         """scikit-learn's epoch lines (without a penalty the objective is the
         loss)."""
         w = self._weight[run.output].detach().cpu().numpy()
@@ -607,9 +678,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                    f"Objective: {run.loss / train_count:f}"]
         if score is not None:
             fields.append(f"Validation score: {score:f}")
-        print(f"-- Epoch {epoch + 1}")
-        print(", ".join(fields))
-        print(f"Total training time: {time.time() - started:.2f} seconds.")
+        say(run, f"-- Epoch {epoch + 1}")
+        say(run, ", ".join(fields))
+        say(run, f"Total training time: {time.time() - started:.2f} seconds.")
 
     def fit(self, X, y, sample_weight=None):
         """Fits the perceptron for up to ``max_iter`` epochs (from zeros, or
@@ -724,6 +795,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+@lru_cache(maxsize=4096)
+def _shuffle_seed(seed: int) -> int:
+    """The shuffling seed of the one-vs-rest output that fit_binary seeds
+    with ``seed`` (make_dataset's draws): a function of the seed alone, and
+    seeding a RandomState costs more than a tenth of a millisecond."""
+    rng = check_random_state(seed)
+    rng.randint(1, _MAX_INT)  # make_dataset's seed for random access, unused
+    return int(rng.randint(_MAX_INT))
 
 
 def _as_rows(X, dtype):

@@ -10,10 +10,11 @@ Tensor online_update_cpu(Tensor& weight, Tensor& bias, const Tensor& x,
                          const Tensor& y, double lr,
                          std::optional<Tensor> sample_weight,
                          bool zero_is_mistake, double bias_step,
-                         std::optional<Tensor> loss) {
+                         std::optional<Tensor> loss,
+                         std::optional<Tensor> order) {
   NoGradGuard no_grad;
   cpu::OnlineCall call(weight, bias, x, y, lr, sample_weight, zero_is_mistake,
-                       bias_step, loss);
+                       bias_step, loss, order);
   return run_restoring(call, [](auto) { return NoPolicy{}; });
 }
 

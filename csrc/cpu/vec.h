@@ -508,6 +508,17 @@ inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
   }
 }
 
+// prefetch_row_ahead for visits through an order (online_loop.h): the row
+// about kPrefetchBytes of rows ahead in the order, all of it, as the rows
+// come in no order the hardware prefetcher could follow.
+template <typename scalar_t>
+inline void prefetch_ordered_row(const scalar_t* x, const int64_t* order,
+                                 int64_t i, int64_t n, int64_t in) {
+  const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
+  const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / std::max<int64_t>(row, 1));
+  if (i + ahead < n) prefetch(x + order[i + ahead] * in, row);
+}
+
 // w += step * x, rounded as the textbook rule writes it: a product, then a sum
 // (the extension is built with -ffp-contract=off, so no FMA fuses the two).
 template <typename scalar_t>

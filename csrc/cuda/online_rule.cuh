@@ -38,6 +38,10 @@ struct OnlineKernelArgs {
   int64_t* mistakes;       // [K]
   int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
   double* loss;            // [K], the epoch loss sums (operands.h), or nullptr
+  // The sample order (operands.h), or nullptr: visit i of output o reads
+  // row order[o * order_stride + i] of x, y and sw; n counts the visits.
+  const int64_t* order;
+  int64_t order_stride;
   Policy policy;           // its hooks copied into every thread
 };
 
@@ -77,6 +81,9 @@ __global__ void __launch_bounds__(1024)
   // correct sample adds 0 to it, a mistake |z|.
   double loss = a.loss != nullptr ? a.loss[o] : 0.0;
   auto hooks = a.policy.begin(o, 1);
+  // The row of x, y and sw of visit i (checked to be in range on the host).
+  const int64_t* order = a.order != nullptr ? a.order + o * a.order_stride : nullptr;
+  auto row_of = [order](int64_t i) { return order != nullptr ? order[i] : i; };
   __syncthreads();
 
   // Start with one sample per warp; grow while chunks are clean, shrink after
@@ -88,7 +95,7 @@ __global__ void __launch_bounds__(1024)
     const int m = static_cast<int>(
         a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int s = warp; s < m; s += warps) {
-      const scalar_t dot = warp_dot(w, a.x + (i0 + s) * a.in, a.in, lane);
+      const scalar_t dot = warp_dot(w, a.x + row_of(i0 + s) * a.in, a.in, lane);
       if (lane == 0) z_chunk[s] = dot + bias;
     }
     __syncthreads();
@@ -101,7 +108,7 @@ __global__ void __launch_bounds__(1024)
         bool event = false;
         if (s < m) {
           const scalar_t z = z_chunk[s];
-          const scalar_t t = a.y[(i0 + s) * a.k + o];
+          const scalar_t t = a.y[row_of(i0 + s) * a.k + o];
           event = !isfinite(z) || online_error(z, t, a.zero_is_mistake) != 0;
         }
         const unsigned hits = __ballot_sync(kFullMask, event);
@@ -122,19 +129,20 @@ __global__ void __launch_bounds__(1024)
     }
 
     const int64_t i = i0 + f;
+    const int64_t r = row_of(i);
     const scalar_t z = z_chunk[f];
     if (!isfinite(z)) {
       // The host restores everything from its snapshots and raises.
-      if (tid == 0) a.bad_row[o] = i;
+      if (tid == 0) a.bad_row[o] = r;
       hooks.end();
       return;
     }
     // The samples before the first event were predicted correctly.
     if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, f);
-    const scalar_t err = online_error(z, a.y[i * a.k + o], a.zero_is_mistake);
+    const scalar_t err = online_error(z, a.y[r * a.k + o], a.zero_is_mistake);
     const scalar_t step =
-        a.sw != nullptr ? a.lr * a.sw[i] * err : a.lr * err;
-    const scalar_t* xi = a.x + i * a.in;
+        a.sw != nullptr ? a.lr * a.sw[r] * err : a.lr * err;
+    const scalar_t* xi = a.x + r * a.in;
     hooks.mistake(o, i, DenseRow<scalar_t>{xi, a.in}, step,
                   static_cast<const scalar_t*>(w), bias);
     for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
@@ -200,6 +208,8 @@ struct OnlineCall : OnlineOperands {
           mistakes.mutable_data_ptr<int64_t>(),
           bad_row.mutable_data_ptr<int64_t>(),
           loss ? loss->mutable_data_ptr<double>() : nullptr,
+          order ? order->const_data_ptr<int64_t>() : nullptr,
+          order_stride,
           policy};
       online_kernel<scalar_t, Policy>
           <<<static_cast<unsigned>(k), threads, smem, stream>>>(args);
