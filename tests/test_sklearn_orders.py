@@ -1,13 +1,14 @@
-"""sklearn_orders: the vectorised orders equal the plain loops of scikit-learn's
-``our_rand_r`` and Fisher-Yates shuffle, and scikit-learn's own dataset."""
+"""sklearn_orders: the compiled orders (the sgd_permutations op) equal the plain
+loops of scikit-learn's ``our_rand_r`` and Fisher-Yates shuffle, and
+scikit-learn's own dataset."""
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("sklearn")
 
 from torch_perceptron.sklearn_orders import (  # noqa: E402
-    our_rand_r_stream,
     sgd_permutation,
     sgd_permutation_reference,
     sgd_permutations,
@@ -24,40 +25,34 @@ def test_permutation_equals_the_plain_loops(n):
 
 @pytest.mark.parametrize("n", [0, 1, 2, 5, 1797, 4097])
 def test_permutations_of_many_seeds_equal_the_plain_loops(n):
-    """Made together (one flat resolution), and again from the cache: each
-    row is its seed's plain loops; a caller's changes to a row stay its own."""
-    for _ in range(2):
-        got = sgd_permutations(n, SEEDS)
-        assert got.shape == (len(SEEDS), n) and got.dtype == np.int64
-        for row, seed in zip(got, SEEDS):
-            np.testing.assert_array_equal(row, sgd_permutation_reference(n, seed))
-        got[:] = -1
-    # Cached and new seeds mixed, in any order.
-    mixed = [SEEDS[3], 424242, SEEDS[0]]
-    for row, seed in zip(sgd_permutations(n, mixed), mixed):
+    got = sgd_permutations(n, SEEDS)
+    assert got.shape == (len(SEEDS), n) and got.dtype == np.int64
+    for row, seed in zip(got, SEEDS):
         np.testing.assert_array_equal(row, sgd_permutation_reference(n, seed))
 
 
-def test_permutations_made_a_few_seeds_at_a_time(monkeypatch):
-    """Large n resolves a few seeds per batch: the same rows."""
-    import torch_perceptron.sklearn_orders as orders
-
-    monkeypatch.setattr(orders, "_BATCH_POSITIONS", 2 * 301)
-    got = orders._permutations(301, SEEDS)
-    for row, seed in zip(got, SEEDS):
-        np.testing.assert_array_equal(row, sgd_permutation_reference(301, seed))
+def test_seeds_wider_than_32_bits_keep_their_low_bits():
+    """scikit-learn's seed is a C uint32_t."""
+    np.testing.assert_array_equal(sgd_permutation(300, 2**32 + 7), sgd_permutation_reference(300, 7))
+    np.testing.assert_array_equal(sgd_permutation(300, -1), sgd_permutation_reference(300, 2**32 - 1))
 
 
-def test_stream_crosses_lane_blocks():
-    """The stream is computed 4096 lanes at a time: a plain xorshift across
-    several blocks."""
-    state, want = 77, []
-    for _ in range(3 * 4096 + 5):
-        state ^= (state << 13) & 0xFFFFFFFF
-        state ^= state >> 17
-        state ^= (state << 5) & 0xFFFFFFFF
-        want.append(state % 2**31)
-    np.testing.assert_array_equal(our_rand_r_stream(77, len(want)), want)
+def test_op_rejects_bad_arguments_by_name():
+    op = torch.ops.torch_perceptron.sgd_permutations
+    with pytest.raises(RuntimeError, match="seeds must be a 1-D int64"):
+        op(torch.zeros(2, dtype=torch.int32), 5)
+    with pytest.raises(RuntimeError, match="seeds must be a 1-D int64"):
+        op(torch.zeros(2, 2, dtype=torch.int64), 5)
+    with pytest.raises(ValueError, match="n must be >= 0"):
+        op(torch.zeros(2, dtype=torch.int64), -1)
+
+
+def test_opcheck():
+    """Schema, fake kernel (shape and dtype under meta tensors) and dispatch."""
+    op = torch.ops.torch_perceptron.sgd_permutations.default
+    for seeds, n in [(torch.tensor([0, 5, 2**31]), 17), (torch.zeros(0, dtype=torch.int64), 4),
+                     (torch.tensor([3]), 0)]:
+        torch.library.opcheck(op, (seeds, n))
 
 
 def test_orders_equal_scikit_learns_dataset():

@@ -42,7 +42,6 @@ from __future__ import annotations
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
-from functools import lru_cache
 from numbers import Integral, Real
 from typing import Optional
 
@@ -797,11 +796,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return tags
 
 
-@lru_cache(maxsize=4096)
 def _shuffle_seed(seed: int) -> int:
     """The shuffling seed of the one-vs-rest output that fit_binary seeds
-    with ``seed`` (make_dataset's draws): a function of the seed alone, and
-    seeding a RandomState costs more than a tenth of a millisecond."""
+    with ``seed`` (make_dataset's draws)."""
     rng = check_random_state(seed)
     rng.randint(1, _MAX_INT)  # make_dataset's seed for random access, unused
     return int(rng.randint(_MAX_INT))
