@@ -42,6 +42,8 @@ OPS: Tuple[str, ...] = (
     "multiclass_update_averaged_csr",
     "online_update_pocket_csr",
     "multiclass_update_pocket_csr",
+    "online_update_penalized",
+    "online_update_penalized_csr",
 )
 
 
@@ -438,4 +440,10 @@ from .csr_ops import (  # noqa: E402  (the sparse forms; they register their fak
     online_update_csr,
     online_update_pocket_csr,
     predict_csr,
+)
+from .penalized_ops import (  # noqa: E402  (scikit-learn's penalties; they register their fakes)
+    fold_penalty_scale_,
+    online_update_penalized,
+    online_update_penalized_csr,
+    penalty_state,
 )

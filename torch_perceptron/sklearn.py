@@ -20,8 +20,13 @@ what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
   ``sum max(0, -y*z) / n`` (z before each sample's step), which the ops sum
   as they go (their ``loss`` argument).
 
-Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
-at every sample, cumulative L1) raises NotImplementedError in ``fit``.
+``penalty`` ("l2", "l1", "elasticnet", with ``alpha`` and ``l1_ratio``) runs
+the penalized ops (:mod:`torch_perceptron.penalized_ops`), which do
+scikit-learn's arithmetic: the weights kept as ``wscale * w`` across the epochs
+of one fit and folded at its end, the shrink at every sample, the
+truncated-gradient L1 step, and its objective (loss plus penalty, with its own
+norm bookkeeping), which its ``tol`` rule then stops on. Not with ``average``
+or ``pocket``.
 
 Sparse X (scipy.sparse CSR, CSC or COO, matrices and arrays; any other
 scipy format is converted to CSR by scikit-learn's validation) runs the ops'
@@ -62,6 +67,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
+from .penalized_ops import penalty_l1_ratio
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
 from .sklearn_orders import sgd_permutation
@@ -81,13 +87,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     penalty : {"l2", "l1", "elasticnet"} or None, default=None
-        scikit-learn's regularisation. Only None is implemented; any other
-        value raises NotImplementedError in ``fit`` (the kernels do not decay
-        the weights yet).
+        scikit-learn's regularisation, applied as its SGD loop applies it: at
+        every sample the weights shrink by ``max(0, 1 - (1 - l1_ratio) * eta0
+        * alpha)`` ("l2", "elasticnet"), and with "l1" / "elasticnet" each
+        weight of the sample's entries moves towards zero by its unpaid share
+        of the cumulative L1 penalty (truncated gradient). With a penalty,
+        ``tol`` stops on scikit-learn's objective (loss plus penalty). Not
+        with ``average`` or ``pocket`` (ValueError).
     alpha : float, default=0.0001
         Strength of ``penalty`` (unused while penalty is None).
     l1_ratio : float, default=0.15
-        Elastic-net mixing (unused while penalty is None).
+        Elastic-net mixing, 0 <= l1_ratio <= 1: the L1 share of the penalty
+        (only with ``penalty="elasticnet"``; "l2" is 0, "l1" is 1).
     fit_intercept : bool, default=True
         Learn a bias; if False the bias stays at zero.
     max_iter : int, default=1000
@@ -246,10 +257,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self, for_partial_fit: bool) -> None:
         self._validate_params()
-        if self.penalty is not None:
-            raise NotImplementedError(
-                f"penalty: only None is implemented, got {self.penalty!r} (the kernels do "
-                "not apply weight decay yet; scikit-learn's Perceptron defaults to None)"
+        if self.penalty is not None and (self.average or self.pocket):
+            raise ValueError(
+                f"penalty={self.penalty!r} with average={self.average} and pocket="
+                f"{self.pocket}: a penalty is only implemented for the plain rule (set "
+                "average=False and pocket=False, or penalty=None)"
             )
         if self.dtype is not None and self.dtype not in (torch.float32, torch.float64):
             raise ValueError(
@@ -287,7 +299,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return idx[:, None] == np.arange(len(self.classes_))[None, :]
 
     def _output_steps(self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray,
-                      dtype) -> tuple[list, float]:
+                      dtype, fold_eta0: bool = True) -> tuple[list, float]:
         """Each output's step sizes ``[N]`` (outputs with equal steps share
         one array; None where every step is ``eta0``), and the ``lr`` to call
         the op with.
@@ -298,7 +310,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         Folding ``eta0`` into the weights (lr = 1) hands the op exactly that
         step. Binary: class_weight is the weight of the sample's class;
         one-vs-rest: ``class_weight[k]`` for the positives of output k, 1 for
-        the rest (scikit-learn's fit_binary)."""
+        the rest (scikit-learn's fit_binary).
+
+        ``fold_eta0=False`` (the penalized ops, whose shrink needs ``eta0``
+        itself): the arrays are ``class_weight * sample_weight`` in the
+        working dtype and ``lr`` is ``eta0``; the op then forms scikit-learn's
+        ``(eta0 * y) * (class_weight * sample_weight)`` in double."""
         cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         k = positive.shape[1]
         pos_w, neg_w = ([cw[1]], [cw[0]]) if k == 1 else (list(cw), [1.0] * k)
@@ -313,13 +330,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 p, q = pos_w[o], neg_w[o]
                 if dtype == np.float32:
                     cls = np.where(positive[:, o], np.float32(p), np.float32(q))
-                    both = (cls * sample_weight.astype(np.float32)).astype(np.float64)
-                    shared[key] = (self.eta0 * both).astype(np.float32)
+                    both = cls * sample_weight.astype(np.float32)
+                    shared[key] = (both if not fold_eta0 else
+                                   (self.eta0 * both.astype(np.float64)).astype(np.float32))
                 else:
                     cls = np.where(positive[:, o], float(p), float(q))
-                    shared[key] = self.eta0 * (cls * sample_weight)
+                    both = cls * sample_weight
+                    shared[key] = self.eta0 * both if fold_eta0 else both
             steps.append(shared[key])
-        return steps, 1.0
+        return steps, (1.0 if fold_eta0 else float(self.eta0))
 
     # --- random numbers, in scikit-learn's order --------------------------------
 
@@ -388,6 +407,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             self._extra = ()
+        self._penalty_run = ()
         self._mode = (bool(self.average), bool(self.pocket), bool(self.fit_intercept))
 
     def _state_matches(self, n_outputs: int, n_features: int) -> bool:
@@ -406,10 +426,30 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             self._extra = tuple(e if e.dtype == torch.int64 else e.to(t) for e in self._extra)
 
     def _state(self):
-        return (self._weight, self._bias, *self._extra)
+        return (self._weight, self._bias, *self._extra, *getattr(self, "_penalty_run", ()))
+
+    def _ops_l1_ratio(self) -> float:
+        return penalty_l1_ratio(self.penalty, self.l1_ratio)
+
+    def _start_penalty(self) -> None:
+        """A penalized fit's state, fresh for each fit / partial_fit call as
+        scikit-learn's WeightVector is for each ``_plain_sgd`` call: wscale 1,
+        u 0, the norms of the current weights, q zero."""
+        self._penalty_run = ()
+        if self.penalty is not None:
+            self._penalty_run = (ops.penalty_state(self._weight), torch.zeros_like(self._weight))
+
+    def _end_penalty(self) -> None:
+        """scikit-learn's final ``reset_wscale``: the scale folded into the
+        weights."""
+        if self._penalty_run:
+            ops.fold_penalty_scale_(self._weight, self._penalty_run[0])
+        self._penalty_run = ()
 
     def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor]) -> torch.Tensor:
         w, b, *extra = state
+        if self.penalty is not None:
+            return self._update_penalized(w, b, extra, x, y, sw, lr, loss)
         if isinstance(x, CSRRows):
             return self._update_csr(w, b, extra, x, y, sw, lr)
         kw = {
@@ -423,6 +463,29 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         if self.average:
             return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
+
+    def _update_penalized(self, w, b, extra, x, y, sw, lr: float,
+                          sums: Optional[torch.Tensor]) -> torch.Tensor:
+        """The penalized ops; ``sums`` (float64 ``[2, K]`` or None) gains the
+        loss (row 0) and scikit-learn's objective (row 1)."""
+        state, q = extra
+        l1_ratio = self._ops_l1_ratio()
+        sparse = isinstance(x, CSRRows)
+        decay = float(self.sparse_intercept_decay) if sparse else 1.0
+        kw = {
+            "alpha": float(self.alpha),
+            "l1_ratio": l1_ratio,
+            "sample_weight": sw,
+            "zero_is_mistake": bool(self.zero_is_mistake),
+            "bias_step": decay if self.fit_intercept else 0.0,
+            "loss": None if sums is None else sums[0],
+            "objective": None if sums is None else sums[1],
+        }
+        q = q if l1_ratio > 0 else None
+        if sparse:
+            return ops.online_update_penalized_csr(
+                w, b, state, q, *x.tensors(), x.n_features, y, lr, **kw)
+        return ops.online_update_penalized(w, b, state, q, x, y, lr, **kw)
 
     def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float) -> torch.Tensor:
         # The intercept's step damped as scikit-learn damps it on sparse input.
@@ -484,7 +547,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         sparse X: the CSR ops do not take ``loss`` yet, and there the epoch's
         mistake count stands in for the loss (so another stopping epoch than
         scikit-learn's)."""
-        if not self._sums_loss() or isinstance(x, CSRRows):
+        if not self._sums_loss():
+            return None
+        if self.penalty is not None:
+            # Row 0 the loss, row 1 the objective: the penalized ops sum both,
+            # dense or sparse.
+            return torch.zeros(2, n_outputs, dtype=torch.float64, device=self._weight.device)
+        if isinstance(x, CSRRows):
             return None
         return torch.zeros(n_outputs, dtype=torch.float64, device=self._weight.device)
 
@@ -493,7 +562,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """Runs up to max_iter epochs of every output as scikit-learn's
         fit_binary would; returns the most epochs any output ran."""
         positive = self._output_targets(y)
-        steps, lr = self._output_steps(y, positive, sample_weight, dtype)
+        steps, lr = self._output_steps(y, positive, sample_weight, dtype,
+                                       fold_eta0=self.penalty is None)
         on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
         mask, seeds = self._draw(y, positive, sample_weight)
         k = positive.shape[1]
@@ -516,12 +586,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         plans = [(g, sgd_permutation(X.shape[0], seeds[g[0].output]) if self.shuffle else None)
                  for g in groups]
         jobs = min(effective_n_jobs(self.n_jobs), len(plans))
-        if jobs > 1:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
-        else:
-            for group, perm in plans:
-                self._run_group(group, perm, data, max_iter)
+        self._start_penalty()
+        try:
+            if jobs > 1:
+                with ThreadPoolExecutor(max_workers=jobs) as pool:
+                    list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
+            else:
+                for group, perm in plans:
+                    self._run_group(group, perm, data, max_iter)
+        finally:
+            self._end_penalty()
         epochs = max(r.ran for r in runs)
         for e in range(epochs):
             self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
@@ -567,17 +641,23 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 loss = None if losses[key] is None else losses[key].cpu().numpy()
                 for m, run in enumerate(members):
                     run.mistakes.append(int(mistakes[m]))
-                    run.loss = None if loss is None else float(loss[m])
+                    if loss is not None and loss.ndim == 2:  # penalized: loss, objective
+                        run.loss, run.objective = float(loss[0, m]), float(loss[1, m])
+                    else:
+                        run.loss = None if loss is None else float(loss[m])
             for run in list(active):
                 run.ran = epoch + 1
                 score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
                     self._print_epoch(run, epoch, data.train_count, started, score)
-                # scikit-learn 1.9 compares the mean loss (objective_sum /
-                # train_count, the loss alone without a penalty) with the best
+                # scikit-learn 1.9 compares the mean objective (objective_sum /
+                # train_count: the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
                 if self.early_stopping:
                     value = score
+                elif run.objective is not None:
+                    total = run.objective
+                    value = total / data.train_count
                 else:  # the mistake count stands in on sparse X (see _epoch_loss)
                     total = run.loss if run.loss is not None else run.mistakes[-1]
                     value = total / data.train_count
@@ -601,17 +681,23 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
                      score: Optional[float]) -> None:
         """scikit-learn's epoch lines (without a penalty the objective is the
-        loss)."""
+        loss; with one, the norm is its bookkeeping's and NNZs counts the
+        weights before the scale, as there)."""
         w = self._weight[run.output].detach().cpu().numpy()
+        if self._penalty_run:
+            norm = float(np.sqrt(float(self._penalty_run[0][run.output, 2])).astype(w.dtype))
+        else:
+            norm = float(np.sqrt(np.dot(w.astype(np.float64), w)))
+        objective = run.objective if run.objective is not None else run.loss
         fields = [
-            f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}",
+            f"Norm: {norm:.2f}",
             f"NNZs: {np.count_nonzero(w)}",
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
         if run.loss is not None:
             fields += [f"Avg. loss: {run.loss / train_count:f}",
-                       f"Objective: {run.loss / train_count:f}"]
+                       f"Objective: {objective / train_count:f}"]
         else:  # sparse X (see _epoch_loss)
             fields.append(f"Mistakes: {run.mistakes[-1]}")
         if score is not None:
