@@ -301,6 +301,10 @@ def registered_call(op, k=3, n=12, in_features=4):
         "run": torch.ones(counters, dtype=torch.int64),
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
         "loss": torch.zeros(k, dtype=torch.float64),
+        # The penalized ops': wscale 1, u 0, the norms; q; the objective sums.
+        "state": torch.tensor([[1.0, 0.0, 0.0, 0.0]] * k, dtype=torch.float64),
+        "q": torch.zeros(k, in_features, dtype=torch.float64),
+        "objective": torch.zeros(k, dtype=torch.float64),
     }
     csr = values["x"].to_sparse_csr()
     values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(),
