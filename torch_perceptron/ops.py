@@ -10,6 +10,8 @@ and one device.
 
 The sparse forms (``*_csr``, in :mod:`torch_perceptron.csr_ops`) take ``x`` as
 the three dense tensors of a canonical CSR matrix and its feature count.
+scikit-learn's penalties (``online_update_penalized`` and its CSR form, with the
+state they carry) are in :mod:`torch_perceptron.penalized_ops`.
 """
 
 from typing import Optional, Tuple
