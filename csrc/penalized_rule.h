@@ -29,7 +29,7 @@
 // A dense row's entries are all in_features; a CSR row's its stored ones.
 #pragma once
 
-#include <cmath>
+#include <math.h>  // ::sqrt, ::fabs: host and device alike
 #include <cstdint>
 
 #include "rows.h"
@@ -140,7 +140,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
       loss += cur;
       objective += cur;
       // norm() and l1norm() return the dtype; norm() ** 2 squares in it.
-      const scalar_t norm = static_cast<scalar_t>(std::sqrt(sq_norm));
+      const scalar_t norm = static_cast<scalar_t>(::sqrt(sq_norm));
       const double sq = static_cast<double>(static_cast<scalar_t>(norm * norm));
       const double l1n = static_cast<double>(static_cast<scalar_t>(l1_norm));
       objective += a.alpha * ((1 - a.l1_ratio) * 0.5 * sq + a.l1_ratio * l1n);
@@ -155,7 +155,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
     // WeightVector.scale(decay).
     wscale *= static_cast<double>(decay);
     sq_norm *= static_cast<double>(static_cast<scalar_t>(decay * decay));
-    l1_norm *= std::fabs(static_cast<double>(decay));
+    l1_norm *= ::fabs(static_cast<double>(decay));
     if (wscale < wscale_floor<scalar_t>()) {
       // reset_wscale: BLAS scal by wscale in the dtype.
       const scalar_t s = static_cast<scalar_t>(wscale);
@@ -173,7 +173,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
                                    static_cast<double>(x.value(j)) *
                                        static_cast<double>(c));
         l2acc += static_cast<double>(wj * wj);
-        l1acc += std::fabs(static_cast<double>(wj));
+        l1acc += ::fabs(static_cast<double>(wj));
       }
       sq_norm = l2acc * static_cast<double>(static_cast<scalar_t>(ws * ws));
       l1_norm = l1acc * static_cast<double>(ws);
