@@ -155,6 +155,12 @@ def test_warm_start_and_partial_fit(name, fmt):
         est.set_params(max_iter=3, tol=None, penalty="l1")
         est.fit(x_tr, y_tr)
     assert_same_model(ours, theirs, [x_tr, x_te])
+    # Stopping on the objective, whose first samples see the norms of the
+    # weights the fit starts from (scikit-learn's BLAS dot and asum).
+    for est in (ours, theirs):
+        est.set_params(max_iter=1000, tol=1e-3, penalty="l2")
+        est.fit(x_tr, y_tr)
+    assert_same_model(ours, theirs, [x_tr, x_te])
     ours, theirs = PerceptronClassifier(penalty="l2", alpha=0.01), Perceptron(penalty="l2",
                                                                              alpha=0.01)
     for _ in range(3):

@@ -11,7 +11,6 @@ weights in ``weight`` as scikit-learn's ``reset_wscale`` does.
 
 from typing import Optional
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -33,22 +32,20 @@ def penalty_l1_ratio(penalty: Optional[str], l1_ratio: float) -> float:
     raise ValueError(f"penalty: expected 'l2', 'l1' or 'elasticnet', got {penalty!r}")
 
 
-def penalty_state(weight: Tensor) -> Tensor:
+def penalty_state(weight: Tensor, sq_norm=None, l1_norm=None) -> Tensor:
     """A fresh ``state`` float64 ``[K, 4]`` for ``weight [K, in]``: wscale 1,
-    u 0, and the norms scikit-learn's WeightVector starts from (BLAS ``dot``
-    and ``asum`` of each row, in weight's dtype, as its ``_dot``/``_asum``)."""
-    from scipy.linalg import blas  # scikit-learn's BLAS is scipy's
-
-    w = weight.detach().cpu().numpy()
-    state = np.zeros((w.shape[0], 4), dtype=np.float64)
+    u 0, and the norms a fit starts from: ``sq_norm`` and ``l1_norm`` (``[K]``)
+    when given (the estimator passes scikit-learn's, BLAS ``dot`` and ``asum``
+    of each row), else each row's ``w . w`` and ``sum |w|`` summed in float64.
+    Both are 0 for zero weights."""
+    w = weight.detach().to(torch.float64)
+    state = torch.zeros(w.shape[0], 4, dtype=torch.float64, device=weight.device)
     state[:, WSCALE] = 1.0
-    if w.shape[1] > 0:
-        dot, asum = blas.get_blas_funcs(("dot", "asum"), (w,))
-        for k, row in enumerate(w):
-            row = np.ascontiguousarray(row)
-            state[k, SQ_NORM] = float(dot(row, row))
-            state[k, L1_NORM] = float(asum(row))
-    return torch.from_numpy(state).to(weight.device)
+    state[:, SQ_NORM] = (w * w).sum(1) if sq_norm is None else torch.as_tensor(
+        sq_norm, dtype=torch.float64).to(weight.device)
+    state[:, L1_NORM] = w.abs().sum(1) if l1_norm is None else torch.as_tensor(
+        l1_norm, dtype=torch.float64).to(weight.device)
+    return state
 
 
 def fold_penalty_scale_(weight: Tensor, state: Tensor) -> Tensor:

@@ -437,7 +437,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         u 0, the norms of the current weights, q zero."""
         self._penalty_run = ()
         if self.penalty is not None:
-            self._penalty_run = (ops.penalty_state(self._weight), torch.zeros_like(self._weight))
+            state = ops.penalty_state(self._weight, *_blas_norms(self._weight))
+            self._penalty_run = (state, torch.zeros_like(self._weight))
 
     def _end_penalty(self) -> None:
         """scikit-learn's final ``reset_wscale``: the scale folded into the
@@ -828,6 +829,22 @@ def _as_rows(X, dtype):
     if sp.issparse(X):
         return X.tocsr().astype(dtype, copy=False)
     return X.astype(dtype, copy=False)
+
+
+def _blas_norms(weight: torch.Tensor) -> tuple:
+    """Each row's ``w . w`` and ``sum |w|`` as scikit-learn's WeightVector
+    starts from them: its ``_dot`` and ``_asum`` are scipy's BLAS, in the
+    weights' dtype."""
+    from scipy.linalg import blas
+
+    w = weight.detach().cpu().numpy()
+    sq, l1 = np.zeros(w.shape[0]), np.zeros(w.shape[0])
+    if w.shape[1] and np.any(w):
+        dot, asum = blas.get_blas_funcs(("dot", "asum"), (w,))
+        for k, row in enumerate(w):
+            row = np.ascontiguousarray(row)
+            sq[k], l1[k] = float(dot(row, row)), float(asum(row))
+    return sq, l1
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:
