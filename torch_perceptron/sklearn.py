@@ -544,10 +544,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         outputs over an epoch, ``sum max(0, -y * z)`` with y in {-1, +1} and z
         taken before each sample's step, in float64 as scikit-learn sums it:
         what its ``tol`` rule and verbose line use. The op calls of the
-        epoch's chunks add to it in sample order. None when not needed, and on
-        sparse X: the CSR ops do not take ``loss`` yet, and there the epoch's
-        mistake count stands in for the loss (so another stopping epoch than
-        scikit-learn's)."""
+        epoch's chunks add to it in sample order. With a penalty, ``[2,
+        n_outputs]``: the loss and scikit-learn's objective (loss plus
+        penalty, what its ``tol`` rule uses then), dense or sparse X. None
+        when not needed, and on sparse X without a penalty: the plain CSR ops
+        do not take ``loss`` yet, and there the epoch's mistake count stands
+        in for the loss (so another stopping epoch than scikit-learn's)."""
         if not self._sums_loss():
             return None
         if self.penalty is not None:
