@@ -13,7 +13,7 @@ scikit-learn's in its last bits, and a stop decision flips only if
 ``loss / n`` lies within those bits of ``best - tol``, a tie; none does on
 these data (the tests would show it as another n_iter_).
 
-What is not there yet (and so not compared): ``penalty`` other than None."""
+``penalty`` ("l2", "l1", "elasticnet") is compared in test_sklearn_penalty.py."""
 
 import copy
 import io
@@ -281,12 +281,12 @@ def test_parameters_are_scikit_learns_plus_ours():
 
 
 @pytest.mark.parametrize("penalty", ["l2", "l1", "elasticnet"])
-def test_penalty_is_not_yet_there(penalty):
-    """Accepted (get_params, clone) but refused by fit, never ignored."""
+def test_penalty_is_a_parameter(penalty):
+    """Accepted (get_params, clone) and used by fit (its parity with
+    scikit-learn: test_sklearn_penalty.py)."""
     est = clone(PerceptronClassifier(penalty=penalty, alpha=0.01))
     assert est.get_params()["penalty"] == penalty
-    with pytest.raises(NotImplementedError, match="penalty"):
-        est.fit([[0.0], [1.0]], [0, 1])
+    assert est.fit([[0.0], [1.0]], [0, 1]).predict([[1.0]]).shape == (1,)
 
 
 def test_tol_stops_each_output_on_its_own_loss():

@@ -278,9 +278,11 @@ def test_error_names_are_python_exceptions():
 
 # Every registered op, from the registry itself, so a new op is covered (or
 # fails loudly in registered_call until it is).
+# sgd_permutations (the estimator's sample orders) takes no weights and a
+# single tensor: tests/test_sklearn_orders.py checks it.
 REGISTERED = sorted(
     name.split("::")[1] for name in torch._C._dispatch_get_all_op_names()
-    if name.startswith("torch_perceptron::")
+    if name.startswith("torch_perceptron::") and name != "torch_perceptron::sgd_permutations"
 )
 
 
@@ -302,6 +304,10 @@ def registered_call(op, k=3, n=12, in_features=4):
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
         "loss": torch.zeros(k, dtype=torch.float64),
         "order": torch.randperm(n, generator=g),
+        # The penalized ops': wscale 1, u 0, the norms; q; the objective sums.
+        "state": torch.tensor([[1.0, 0.0, 0.0, 0.0]] * k, dtype=torch.float64),
+        "q": torch.zeros(k, in_features, dtype=torch.float64),
+        "objective": torch.zeros(k, dtype=torch.float64),
     }
     csr = values["x"].to_sparse_csr()
     values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(),

@@ -10,6 +10,8 @@ and one device.
 
 The sparse forms (``*_csr``, in :mod:`torch_perceptron.csr_ops`) take ``x`` as
 the three dense tensors of a canonical CSR matrix and its feature count.
+scikit-learn's penalties (``online_update_penalized`` and its CSR form, with the
+state they carry) are in :mod:`torch_perceptron.penalized_ops`.
 """
 
 from typing import Optional, Tuple
@@ -42,6 +44,8 @@ OPS: Tuple[str, ...] = (
     "multiclass_update_averaged_csr",
     "online_update_pocket_csr",
     "multiclass_update_pocket_csr",
+    "online_update_penalized",
+    "online_update_penalized_csr",
 )
 
 
@@ -473,4 +477,10 @@ from .csr_ops import (  # noqa: E402  (the sparse forms; they register their fak
     online_update_csr,
     online_update_pocket_csr,
     predict_csr,
+)
+from .penalized_ops import (  # noqa: E402  (scikit-learn's penalties; they register their fakes)
+    fold_penalty_scale_,
+    online_update_penalized,
+    online_update_penalized_csr,
+    penalty_state,
 )

@@ -595,3 +595,10 @@ def multiclass_update_pocket_csr(
     return _multiclass_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
                               _csr_rows(x, weight), y, lr, sample_weight,
                               bias_step)
+
+
+# scikit-learn's penalties: their own rule (wscale, u, q), their own file.
+from .reference_penalized import (  # noqa: E402,F401
+    online_update_penalized,
+    online_update_penalized_csr,
+)

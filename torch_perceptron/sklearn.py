@@ -20,8 +20,13 @@ what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
   ``sum max(0, -y*z) / n`` (z before each sample's step), which the ops sum
   as they go (their ``loss`` argument).
 
-Not there yet, because the kernels do not do it yet: ``penalty`` (weight decay
-at every sample, cumulative L1) raises NotImplementedError in ``fit``.
+``penalty`` ("l2", "l1", "elasticnet", with ``alpha`` and ``l1_ratio``) runs
+the penalized ops (:mod:`torch_perceptron.penalized_ops`), which do
+scikit-learn's arithmetic: the weights kept as ``wscale * w`` across the epochs
+of one fit and folded at its end, the shrink at every sample, the
+truncated-gradient L1 step, and its objective (loss plus penalty, with its own
+norm bookkeeping), which its ``tol`` rule then stops on. Not with ``average``
+or ``pocket``.
 
 Sparse X (scipy.sparse CSR, CSC or COO, matrices and arrays; any other
 scipy format is converted to CSR by scikit-learn's validation) runs the ops'
@@ -62,6 +67,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
+from .penalized_ops import penalty_l1_ratio
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
 from .sklearn_orders import sgd_permutations
@@ -81,13 +87,18 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     penalty : {"l2", "l1", "elasticnet"} or None, default=None
-        scikit-learn's regularisation. Only None is implemented; any other
-        value raises NotImplementedError in ``fit`` (the kernels do not decay
-        the weights yet).
+        scikit-learn's regularisation, applied as its SGD loop applies it: at
+        every sample the weights shrink by ``max(0, 1 - (1 - l1_ratio) * eta0
+        * alpha)`` ("l2", "elasticnet"), and with "l1" / "elasticnet" each
+        weight of the sample's entries moves towards zero by its unpaid share
+        of the cumulative L1 penalty (truncated gradient). With a penalty,
+        ``tol`` stops on scikit-learn's objective (loss plus penalty). Not
+        with ``average`` or ``pocket`` (ValueError).
     alpha : float, default=0.0001
         Strength of ``penalty`` (unused while penalty is None).
     l1_ratio : float, default=0.15
-        Elastic-net mixing (unused while penalty is None).
+        Elastic-net mixing, 0 <= l1_ratio <= 1: the L1 share of the penalty
+        (only with ``penalty="elasticnet"``; "l2" is 0, "l1" is 1).
     fit_intercept : bool, default=True
         Learn a bias; if False the bias stays at zero.
     max_iter : int, default=1000
@@ -248,10 +259,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _check_params(self, for_partial_fit: bool) -> None:
         self._validate_params()
-        if self.penalty is not None:
-            raise NotImplementedError(
-                f"penalty: only None is implemented, got {self.penalty!r} (the kernels do "
-                "not apply weight decay yet; scikit-learn's Perceptron defaults to None)"
+        if self.penalty is not None and (self.average or self.pocket):
+            raise ValueError(
+                f"penalty={self.penalty!r} with average={self.average} and pocket="
+                f"{self.pocket}: a penalty is only implemented for the plain rule (set "
+                "average=False and pocket=False, or penalty=None)"
             )
         if self.dtype is not None and self.dtype not in (torch.float32, torch.float64):
             raise ValueError(
@@ -289,7 +301,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return idx[:, None] == np.arange(len(self.classes_))[None, :]
 
     def _output_steps(self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray,
-                      dtype) -> tuple[list, float]:
+                      dtype, fold_eta0: bool = True) -> tuple[list, float]:
         """Each output's step sizes ``[N]`` (outputs with equal steps share
         one array; None where every step is ``eta0``), and the ``lr`` to call
         the op with.
@@ -300,7 +312,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         Folding ``eta0`` into the weights (lr = 1) hands the op exactly that
         step. Binary: class_weight is the weight of the sample's class;
         one-vs-rest: ``class_weight[k]`` for the positives of output k, 1 for
-        the rest (scikit-learn's fit_binary)."""
+        the rest (scikit-learn's fit_binary).
+
+        ``fold_eta0=False`` (the penalized ops, whose shrink needs ``eta0``
+        itself): the arrays are ``class_weight * sample_weight`` in the
+        working dtype and ``lr`` is ``eta0``; the op then forms scikit-learn's
+        ``(eta0 * y) * (class_weight * sample_weight)`` in double."""
         cw = compute_class_weight(self.class_weight, classes=self.classes_, y=y)
         k = positive.shape[1]
         pos_w, neg_w = ([cw[1]], [cw[0]]) if k == 1 else (list(cw), [1.0] * k)
@@ -315,13 +332,15 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 p, q = pos_w[o], neg_w[o]
                 if dtype == np.float32:
                     cls = np.where(positive[:, o], np.float32(p), np.float32(q))
-                    both = (cls * sample_weight.astype(np.float32)).astype(np.float64)
-                    shared[key] = (self.eta0 * both).astype(np.float32)
+                    both = cls * sample_weight.astype(np.float32)
+                    shared[key] = (both if not fold_eta0 else
+                                   (self.eta0 * both.astype(np.float64)).astype(np.float32))
                 else:
                     cls = np.where(positive[:, o], float(p), float(q))
-                    shared[key] = self.eta0 * (cls * sample_weight)
+                    both = cls * sample_weight
+                    shared[key] = self.eta0 * both if fold_eta0 else both
             steps.append(shared[key])
-        return steps, 1.0
+        return steps, (1.0 if fold_eta0 else float(self.eta0))
 
     # --- random numbers, in scikit-learn's order --------------------------------
 
@@ -385,6 +404,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             )
         else:
             self._extra = ()
+        self._penalty_run = ()
         self._mode = (bool(self.average), bool(self.pocket), bool(self.fit_intercept))
 
     def _state_matches(self, n_outputs: int, n_features: int) -> bool:
@@ -403,11 +423,34 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             self._extra = tuple(e if e.dtype == torch.int64 else e.to(t) for e in self._extra)
 
     def _state(self):
-        return (self._weight, self._bias, *self._extra)
+        return (self._weight, self._bias, *self._extra, *getattr(self, "_penalty_run", ()))
+
+    def _ops_l1_ratio(self) -> float:
+        return penalty_l1_ratio(self.penalty, self.l1_ratio)
+
+    def _start_penalty(self) -> None:
+        """A penalized fit's state, fresh for each fit / partial_fit call as
+        scikit-learn's WeightVector is for each ``_plain_sgd`` call: wscale 1,
+        u 0, the norms of the current weights, q zero."""
+        self._penalty_run = ()
+        if self.penalty is not None:
+            state = ops.penalty_state(self._weight, *_blas_norms(self._weight))
+            self._penalty_run = (state, torch.zeros_like(self._weight))
+
+    def _end_penalty(self) -> None:
+        """scikit-learn's final ``reset_wscale``: the scale folded into the
+        weights."""
+        if self._penalty_run:
+            ops.fold_penalty_scale_(self._weight, self._penalty_run[0])
+        self._penalty_run = ()
 
     def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor],
                 order: Optional[torch.Tensor] = None) -> torch.Tensor:
         w, b, *extra = state
+        if self.penalty is not None:
+            if order is not None:
+                raise AssertionError("the penalized ops take no order")
+            return self._update_penalized(w, b, extra, x, y, sw, lr, loss)
         if isinstance(x, CSRRows):
             return self._update_csr(w, b, extra, x, y, sw, lr, loss)
         kw = {
@@ -422,6 +465,29 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         if self.average:
             return ops.online_update_averaged(w, b, *extra, x, y, lr, **kw)
         return ops.online_update(w, b, x, y, lr, **kw)
+
+    def _update_penalized(self, w, b, extra, x, y, sw, lr: float,
+                          sums: Optional[torch.Tensor]) -> torch.Tensor:
+        """The penalized ops; ``sums`` (float64 ``[2, K]`` or None) gains the
+        loss (row 0) and scikit-learn's objective (row 1)."""
+        state, q = extra
+        l1_ratio = self._ops_l1_ratio()
+        sparse = isinstance(x, CSRRows)
+        decay = float(self.sparse_intercept_decay) if sparse else 1.0
+        kw = {
+            "alpha": float(self.alpha),
+            "l1_ratio": l1_ratio,
+            "sample_weight": sw,
+            "zero_is_mistake": bool(self.zero_is_mistake),
+            "bias_step": decay if self.fit_intercept else 0.0,
+            "loss": None if sums is None else sums[0],
+            "objective": None if sums is None else sums[1],
+        }
+        q = q if l1_ratio > 0 else None
+        if sparse:
+            return ops.online_update_penalized_csr(
+                w, b, state, q, *x.tensors(), x.n_features, y, lr, **kw)
+        return ops.online_update_penalized(w, b, state, q, x, y, lr, **kw)
 
     def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float,
                     loss: Optional[torch.Tensor]) -> torch.Tensor:
@@ -482,10 +548,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         outputs over an epoch, ``sum max(0, -y * z)`` with y in {-1, +1} and z
         taken before each sample's step, in float64 as scikit-learn sums it:
         what its ``tol`` rule and verbose line use. The op calls of the
-        epoch's chunks (dense or CSR) add to it in sample order. None when not
-        needed."""
+        epoch's chunks (dense or CSR) add to it in sample order. With a
+        penalty, ``[2, n_outputs]``: the loss and scikit-learn's objective (loss
+        plus penalty, what its ``tol`` rule uses then), dense or sparse X. None
+        when not needed."""
         if not self._sums_loss():
             return None
+        if self.penalty is not None:
+            # Row 0 the loss, row 1 the objective: the penalized ops sum both,
+            # dense or sparse.
+            return torch.zeros(2, n_outputs, dtype=torch.float64, device=self._weight.device)
         return torch.zeros(n_outputs, dtype=torch.float64, device=self._weight.device)
 
     def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int,
@@ -493,7 +565,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """Runs up to max_iter epochs of every output as scikit-learn's
         fit_binary would; returns the most epochs any output ran."""
         positive = self._output_targets(y)
-        steps, lr = self._output_steps(y, positive, sample_weight, dtype)
+        steps, lr = self._output_steps(y, positive, sample_weight, dtype,
+                                       fold_eta0=self.penalty is None)
         on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
         mask, seeds = self._draw(y, positive, sample_weight)
         k = positive.shape[1]
@@ -512,11 +585,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         # With shuffle each one-vs-rest output has its own seed, so its own
         # order. Dense x: the op reads the rows through the orders, one per
         # output, so every output trains in one call an epoch, in place.
-        # Sparse x (the CSR ops take no order): one group and its op calls per
-        # output, its rows gathered. Unshuffled they share the data's order
-        # and one call for all of them.
+        # Sparse x, or a penalty (the CSR and penalized ops take no order):
+        # one group and its op calls per output, its rows gathered.
+        # Unshuffled they share the data's order and one call for all of them.
         n = X.shape[0]
-        if isinstance(data.x, CSRRows) and self.shuffle and k > 1:
+        if not self._reads_through_orders(data.x) and self.shuffle and k > 1:
             plans = [([r], sgd_permutations(n, [seeds[r.output]])[0]) for r in runs]
         elif self.shuffle:
             perms = sgd_permutations(n, [seeds[r.output] for r in runs])
@@ -524,23 +597,32 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         else:
             plans = [(runs, None)]
         jobs = min(effective_n_jobs(self.n_jobs), len(plans))
-        if jobs > 1:
-            with ThreadPoolExecutor(max_workers=jobs) as pool:
-                list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
-        else:
-            for group, perm in plans:
-                self._run_group(group, perm, data, max_iter)
+        self._start_penalty()
+        try:
+            if jobs > 1:
+                with ThreadPoolExecutor(max_workers=jobs) as pool:
+                    list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
+            else:
+                for group, perm in plans:
+                    self._run_group(group, perm, data, max_iter)
+        finally:
+            self._end_penalty()
         epochs = max(r.ran for r in runs)
         for e in range(epochs):
             self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
         return epochs
+
+    def _reads_through_orders(self, x) -> bool:
+        """Whether the op reads x through the epoch's orders (dense x, no
+        penalty) rather than from rows gathered in that order."""
+        return not isinstance(x, CSRRows) and self.penalty is None
 
     def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
         """The epochs of outputs that visit the samples in one order (perm
         ``[N]``), or each in its own (``[len(group), N]``, dense x only), each
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        dense = not isinstance(data.x, CSRRows)
+        dense = self._reads_through_orders(data.x)
         view = None if dense else EpochView(data, [run.output for run in group])
         columns: dict = {}  # the targets of the active outputs (_dense_epoch)
         position = {run.output: p for p, run in enumerate(group)}
@@ -600,16 +682,23 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 loss = None if losses[key] is None else losses[key].cpu().numpy()
                 for m, run in enumerate(members):
                     run.mistakes.append(int(mistakes[m]))
-                    run.loss = None if loss is None else float(loss[m])
+                    if loss is not None and loss.ndim == 2:  # penalized: loss, objective
+                        run.loss, run.objective = float(loss[0, m]), float(loss[1, m])
+                    else:
+                        run.loss = None if loss is None else float(loss[m])
             for run in list(active):
                 run.ran = epoch + 1
                 score = self._validation_score(run.output, data) if self.early_stopping else None
                 if self.verbose:
                     self._print_epoch(run, epoch, data.train_count, started, score, say)
-                # scikit-learn 1.9 compares the mean loss (objective_sum /
-                # train_count, the loss alone without a penalty) with the best
+                # scikit-learn 1.9 compares the mean objective (objective_sum /
+                # train_count: the loss alone without a penalty) with the best
                 # so far minus tol, computed as here.
-                value = score if self.early_stopping else run.loss / data.train_count
+                if self.early_stopping:
+                    value = score
+                else:
+                    total = run.objective if run.objective is not None else run.loss
+                    value = total / data.train_count
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
@@ -665,16 +754,22 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
                      score: Optional[float], say) -> None:
         """scikit-learn's epoch lines (without a penalty the objective is the
-        loss)."""
+        loss; with one, the norm is its bookkeeping's and NNZs counts the
+        weights before the scale, as there)."""
         w = self._weight[run.output].detach().cpu().numpy()
+        if self._penalty_run:
+            norm = float(np.sqrt(float(self._penalty_run[0][run.output, 2])).astype(w.dtype))
+        else:
+            norm = float(np.sqrt(np.dot(w.astype(np.float64), w)))
+        objective = run.objective if run.objective is not None else run.loss
         fields = [
-            f"Norm: {np.sqrt(np.dot(w.astype(np.float64), w)):.2f}",
+            f"Norm: {norm:.2f}",
             f"NNZs: {np.count_nonzero(w)}",
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
         fields += [f"Avg. loss: {run.loss / train_count:f}",
-                   f"Objective: {run.loss / train_count:f}"]
+                   f"Objective: {objective / train_count:f}"]
         if score is not None:
             fields.append(f"Validation score: {score:f}")
         say(run, f"-- Epoch {epoch + 1}")
@@ -811,6 +906,22 @@ def _as_rows(X, dtype):
     if sp.issparse(X):
         return X.tocsr().astype(dtype, copy=False)
     return X.astype(dtype, copy=False)
+
+
+def _blas_norms(weight: torch.Tensor) -> tuple:
+    """Each row's ``w . w`` and ``sum |w|`` as scikit-learn's WeightVector
+    starts from them: its ``_dot`` and ``_asum`` are scipy's BLAS, in the
+    weights' dtype."""
+    from scipy.linalg import blas
+
+    w = weight.detach().cpu().numpy()
+    sq, l1 = np.zeros(w.shape[0]), np.zeros(w.shape[0])
+    if w.shape[1] and np.any(w):
+        dot, asum = blas.get_blas_funcs(("dot", "asum"), (w,))
+        for k, row in enumerate(w):
+            row = np.ascontiguousarray(row)
+            sq[k], l1[k] = float(dot(row, row)), float(asum(row))
+    return sq, l1
 
 
 def _torch_dtype(dtype: np.dtype) -> torch.dtype:

@@ -110,6 +110,7 @@ class OutputRun:
     ran: int = 0
     mistakes: list = field(default_factory=list)
     loss: Optional[float] = None
+    objective: Optional[float] = None  # with a penalty: scikit-learn's objective sum
     stopping: Optional[Stopping] = None
     log: list = field(default_factory=list)  # verbose lines, when they wait
 

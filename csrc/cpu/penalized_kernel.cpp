@@ -1,0 +1,117 @@
+// The penalized online ops on the CPU: one walk (penalized_rule.h) per
+// output, the outputs shared among torch's threads. The walk is scalar on
+// purpose: its sums must add in scikit-learn's order to give its model.
+#include <algorithm>
+#include <atomic>
+
+#include "../csr_rows.h"
+#include "../penalized_operands.h"
+
+namespace torch_perceptron {
+namespace {
+
+// Below this many entries per call, one thread does all outputs.
+constexpr int64_t kMinParallelWork = 1 << 15;
+
+// Runs walk(o) for every output; returns the first bad row any output met.
+template <typename Walk>
+int64_t each_output(int64_t k, int64_t work, Walk walk) {
+  std::atomic<int64_t> bad{-1};
+  auto record = [&](int64_t row) {
+    if (row < 0) return;
+    int64_t seen = bad.load();
+    while ((seen < 0 || row < seen) && !bad.compare_exchange_weak(seen, row)) {
+    }
+  };
+  if (k == 1 || work < kMinParallelWork) {
+    for (int64_t o = 0; o < k; ++o) record(walk(o));
+  } else {
+    torch::stable::parallel_for(0, k, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t o = lo; o < hi; ++o) record(walk(o));
+    });
+  }
+  return bad.load();
+}
+
+int64_t run_dense(PenalizedOperands& op) {
+  return dispatch_float(op.w.scalar_type(), "online_update_penalized",
+                        [&](auto tag) {
+    using scalar_t = decltype(tag);
+    const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
+    const scalar_t* x = op.x.const_data_ptr<scalar_t>();
+    const int64_t in = op.in;
+    return each_output(op.k, op.n * op.in * op.k, [&](int64_t o) {
+      return penalized_walk(
+          a, o,
+          [&](int64_t i) { return DenseEntries<scalar_t>{x + i * in, in}; },
+          [](int64_t) { return true; });
+    });
+  });
+}
+
+int64_t run_csr(PenalizedOperands& op) {
+  return dispatch_float(op.w.scalar_type(), "online_update_penalized_csr",
+                        [&](auto tag) {
+    using scalar_t = decltype(tag);
+    return dispatch_index(op.csr, [&](auto itag) {
+      using index_t = decltype(itag);
+      const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
+      const CsrRows<scalar_t, index_t> rows{
+          op.csr.crow.const_data_ptr<index_t>(),
+          op.csr.col.const_data_ptr<index_t>(),
+          op.csr.values.const_data_ptr<scalar_t>(), op.n, op.in};
+      return each_output(op.k, op.csr.nnz * op.k + op.n, [&](int64_t o) {
+        return penalized_walk(
+            a, o,
+            [&](int64_t i) {
+              const CsrRow<scalar_t, index_t> r = rows.row(i);
+              return CsrEntries<scalar_t, index_t>{r.values, r.cols, r.nnz};
+            },
+            // The columns are checked before the row's weights are read
+            // (csr_checks.h's step 4, in the loop on the CPU).
+            [&](int64_t i) {
+              const CsrRow<scalar_t, index_t> r = rows.row(i);
+              return csr_row_ok(r.cols, r.nnz, op.in);
+            });
+      });
+    });
+  });
+}
+
+Tensor online_update_penalized_cpu(
+    Tensor& weight, Tensor& bias, Tensor& state, std::optional<Tensor> q,
+    const Tensor& x, const Tensor& y, double lr, double alpha, double l1_ratio,
+    std::optional<Tensor> sample_weight, bool zero_is_mistake,
+    double bias_step, std::optional<Tensor> loss,
+    std::optional<Tensor> objective) {
+  NoGradGuard no_grad;
+  PenalizedOperands op(weight, bias, state, q, x, y, lr, alpha, l1_ratio,
+                       sample_weight, zero_is_mistake, bias_step, loss,
+                       objective);
+  return run_penalized(op, run_dense);
+}
+
+Tensor online_update_penalized_csr_cpu(
+    Tensor& weight, Tensor& bias, Tensor& state, std::optional<Tensor> q,
+    const Tensor& crow_indices, const Tensor& col_indices,
+    const Tensor& values, int64_t n_features, const Tensor& y, double lr,
+    double alpha, double l1_ratio, std::optional<Tensor> sample_weight,
+    bool zero_is_mistake, double bias_step, std::optional<Tensor> loss,
+    std::optional<Tensor> objective) {
+  NoGradGuard no_grad;
+  PenalizedOperands op(weight, bias, state, q, crow_indices, col_indices,
+                       values, n_features, y, lr, alpha, l1_ratio,
+                       sample_weight, zero_is_mistake, bias_step, loss,
+                       objective);
+  return run_penalized(op, run_csr);
+}
+
+}  // namespace
+
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
+  m.impl("online_update_penalized", TORCH_BOX(&online_update_penalized_cpu));
+  m.impl("online_update_penalized_csr",
+         TORCH_BOX(&online_update_penalized_csr_cpu));
+}
+
+}  // namespace torch_perceptron

@@ -1,0 +1,164 @@
+// The validated operands of one call of the penalized online ops
+// (online_update_penalized and its CSR form), shared by every device's
+// kernel: the checks run once, in one order, before anything is written; a
+// kernel that stops at a bad row gets every written tensor put back from its
+// snapshot (penalized_ops.cpp's run_penalized).
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "checks.h"
+#include "csr_checks.h"
+#include "operands.h"
+#include "penalized_rule.h"
+
+namespace torch_perceptron {
+
+// alpha finite and >= 0; l1_ratio in [0, 1].
+void check_penalty(double alpha, double l1_ratio);
+
+// state: float64 [k, kPenaltyState] on `device`, finite, wscale > 0.
+void check_penalty_state(const Tensor& state, int64_t k, const Device& device);
+
+// An optional float64 [k] sum named `name` (loss, objective): the contiguous
+// tensor a kernel adds to, or nullopt.
+std::optional<Tensor> penalty_sums(const std::optional<Tensor>& sums,
+                                   const char* name, int64_t k,
+                                   const Device& device);
+
+struct PenalizedOperands {
+  // The caller's tensors the op writes, and the contiguous ones the kernel
+  // writes (the same tensors when contiguous).
+  Tensor weight, bias, state;
+  std::optional<Tensor> q_arg, loss_arg, objective_arg;
+  Tensor w, b, st, y, mistakes;
+  std::optional<Tensor> q, sw, loss, objective;
+  Tensor x;        // dense x [N, in], contiguous (dense form)
+  CsrInput csr;    // the CSR form's x
+  bool sparse = false;
+  int64_t n = 0, in = 0, k = 0;
+  double lr, alpha, l1_ratio, bias_step;
+  bool zero_is_mistake;
+
+  // Dense x.
+  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_,
+                    const std::optional<Tensor>& q_, const Tensor& x_,
+                    const Tensor& y_, double lr_, double alpha_,
+                    double l1_ratio_, const std::optional<Tensor>& sample_weight,
+                    bool zero_is_mistake_, double bias_step_,
+                    const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_)
+      : weight(weight_), bias(bias_), state(state_), lr(lr_), alpha(alpha_),
+        l1_ratio(l1_ratio_), bias_step(bias_step_),
+        zero_is_mistake(zero_is_mistake_) {
+    check_params(weight, bias);
+    check_features(x_, weight);
+    n = x_.size(0);
+    in = x_.size(1);
+    k = weight.size(0);
+    finish_setup(q_, y_, sample_weight, loss_, objective_);
+    x = as_contiguous(x_);
+  }
+
+  // CSR x.
+  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_,
+                    const std::optional<Tensor>& q_, const Tensor& crow,
+                    const Tensor& col, const Tensor& values, int64_t n_features,
+                    const Tensor& y_, double lr_, double alpha_,
+                    double l1_ratio_, const std::optional<Tensor>& sample_weight,
+                    bool zero_is_mistake_, double bias_step_,
+                    const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_)
+      : weight(weight_), bias(bias_), state(state_), sparse(true), lr(lr_),
+        alpha(alpha_), l1_ratio(l1_ratio_), bias_step(bias_step_),
+        zero_is_mistake(zero_is_mistake_) {
+    check_params(weight, bias);
+    csr = check_csr(crow, col, values, n_features, weight);
+    n = csr.n;
+    in = csr.features;
+    k = weight.size(0);
+    finish_setup(q_, y_, sample_weight, loss_, objective_);
+  }
+
+  template <typename scalar_t>
+  PenalizedArgs<scalar_t> args() {
+    return {w.mutable_data_ptr<scalar_t>(),
+            b.mutable_data_ptr<scalar_t>(),
+            st.mutable_data_ptr<double>(),
+            q && l1_ratio > 0 ? q->mutable_data_ptr<scalar_t>() : nullptr,
+            y.const_data_ptr<scalar_t>(),
+            sw ? sw->const_data_ptr<scalar_t>() : nullptr,
+            n, in, k, lr, alpha, l1_ratio, bias_step, zero_is_mistake,
+            mistakes.mutable_data_ptr<int64_t>(),
+            loss ? loss->mutable_data_ptr<double>() : nullptr,
+            objective ? objective->mutable_data_ptr<double>() : nullptr};
+  }
+
+  // Every tensor the op writes: the caller's and the kernel's.
+  std::vector<StatePair> written() {
+    std::vector<StatePair> out{{&weight, &w}, {&bias, &b}, {&state, &st}};
+    if (q) out.push_back({&*q_arg, &*q});
+    if (loss) out.push_back({&*loss_arg, &*loss});
+    if (objective) out.push_back({&*objective_arg, &*objective});
+    return out;
+  }
+
+ private:
+  void finish_setup(const std::optional<Tensor>& q_, const Tensor& y_,
+                    const std::optional<Tensor>& sample_weight,
+                    const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_) {
+    const Device device = weight.device();
+    check_lr(lr);
+    check_bias_step(bias_step);
+    check_penalty(alpha, l1_ratio);
+    y = binary_labels(y_, n, k, weight.scalar_type(), device);
+    sw = sample_weights(sample_weight, n, weight.scalar_type(), device);
+    check_penalty_state(state, k, device);
+    const bool has_q = q_.has_value() && q_->defined();
+    TP_CHECK_VALUE(has_q || l1_ratio == 0, "q: expected a tensor of weight's ",
+                   "shape (the L1 penalty each weight has had) when ",
+                   "l1_ratio > 0, got None (l1_ratio=", l1_ratio, ")");
+    if (has_q) {
+      check_like(*q_, "q", weight, "weight");
+      q_arg = *q_;
+      q = as_contiguous(*q_);
+    }
+    loss = penalty_sums(loss_, "loss", k, device);
+    if (loss) loss_arg = *loss_;
+    objective = penalty_sums(objective_, "objective", k, device);
+    if (objective) objective_arg = *objective_;
+    w = as_contiguous(weight);
+    b = as_contiguous(bias);
+    st = as_contiguous(state);
+    mistakes = zeros({k}, ScalarType::Long, device);
+  }
+};
+
+// Runs `kernel(op)` (which returns the first bad row or -1) with every
+// written tensor snapshotted first and put back before a bad row's error;
+// then writes the kernel's copies into non-contiguous callers and bumps the
+// version of every tensor the op writes.
+template <typename Kernel>
+Tensor run_penalized(PenalizedOperands& op, Kernel kernel) {
+  std::vector<StatePair> written = op.written();
+  if (op.n > 0) {
+    std::vector<Tensor> saved;
+    for (const StatePair& s : written) saved.push_back(snapshot(*s.written));
+    const int64_t bad_row = kernel(op);
+    if (bad_row >= 0) {
+      size_t i = 0;
+      for (const StatePair& s : written) copy_into(*s.caller, saved[i++]);
+      if (op.sparse) fail_csr_row(op.csr, bad_row);
+      fail_non_finite_row(bad_row);
+    }
+  }
+  for (const StatePair& s : written) {
+    if (!s.caller->is_contiguous()) copy_into(*s.caller, *s.written);
+    bump_version(*s.caller);
+  }
+  return op.mistakes;
+}
+
+}  // namespace torch_perceptron
