@@ -17,7 +17,10 @@ environment, on the same CSR saved once as ``.npz``:
 * ``epoch``: one epoch of ``PerceptronLayer.update`` from zeros over the
   whole CSR (the op's own cost, no estimator around it), beside the floor:
   reading ``values`` and ``col_indices`` once
-  (:func:`benchmarks.data.read_floor_seconds`).
+  (:func:`benchmarks.data.read_floor_seconds`), and at K=1 the rule itself as
+  the shortest C loop (``plain_loop.c``, compiled at run time where a C
+  compiler is present, else the row says skipped): the floor of a loop of
+  this rule, whose gathers and updates the read alone does not pay.
 * ``memory``: the peak extra resident memory of a ``fit`` (VmHWM, as
   benchmarks/memory.py reads it), against the CSR's own bytes plus the
   weights: a densified copy would be ``N x 2^18 x 4`` bytes.
@@ -45,6 +48,7 @@ OURS_FIT = "ours: PerceptronClassifier.fit"
 SK_FIT = "scikit-learn Perceptron.fit, n_jobs={j}"
 EPOCH = "ours: PerceptronLayer.update, one epoch"
 FLOOR = "floor: read values and col_indices once"
+PLAIN = "floor: the rule as a plain C loop (K=1)"
 CASES = ("K=1", "K=20 one-vs-rest", "K=20 multiclass")
 
 
@@ -144,6 +148,45 @@ def time_read_floor(x_path: str, y_path: str, repeats: int = 7) -> dict:
                 nbytes=rows.values.nbytes + rows.col_indices.numpy().nbytes)
 
 
+def time_plain_loop(x_path: str, y_path: str, repeats: int = 5) -> dict:
+    """One epoch of benchmarks/plain_loop.c (the K = 1 rule as the shortest C
+    loop) from zeros over the CSR, compiled here with the system's C compiler;
+    ``skipped`` where there is none (or it fails)."""
+    import ctypes
+    import shutil
+    import subprocess
+
+    from .timing import median_seconds
+
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return dict(seconds=0.0, times=[], mistakes=None, note="no C compiler", skipped=True)
+    source = os.path.join(os.path.dirname(os.path.abspath(__file__)), "plain_loop.c")
+    with tempfile.TemporaryDirectory(prefix="torch_perceptron_plain_") as folder:
+        lib_path = os.path.join(folder, "plain_loop.so")
+        flags = ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC"]
+        done = subprocess.run([compiler, *flags, source, "-o", lib_path], capture_output=True)
+        if done.returncode != 0:
+            return dict(seconds=0.0, times=[], mistakes=None, skipped=True,
+                        note=f"{compiler} failed: {done.stderr.decode()[-200:]}")
+        lib = ctypes.CDLL(lib_path)
+    lib.plain_epoch.restype = ctypes.c_long
+    x, labels = _load(x_path, y_path)
+    crow = np.ascontiguousarray(x.indptr, dtype=np.int32)
+    col = np.ascontiguousarray(x.indices, dtype=np.int32)
+    values = np.ascontiguousarray(x.data, dtype=np.float32)
+    y = np.ascontiguousarray(labels, dtype=np.float32)
+    w = np.zeros(x.shape[1], dtype=np.float32)
+    bias = ctypes.c_float()
+    ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
+    mistakes = []
+    seconds, times = median_seconds(
+        lambda: mistakes.append(lib.plain_epoch(ptr(crow), ptr(col), ptr(values), ptr(y),
+                                                x.shape[0], ptr(w), ctypes.byref(bias))),
+        repeats, setup=lambda: w.fill(0))
+    return dict(seconds=seconds, times=times, mistakes=int(mistakes[-1]), note=compiler)
+
+
 def peak_fit(side: str, x_path: str, y_path: str) -> dict:
     """Peak extra resident memory of one ``fit`` (max_iter=10), after a warm-up
     fit on 100 rows that loads the libraries and thread pools."""
@@ -186,6 +229,9 @@ def plan(paths: dict, repeats: int, folder: str) -> list:
         jobs.append((case, EPOCH, fresh.job("sparse:time_layer_epoch", x_path=x, y_path=y, k=k,
                                             multiclass=case == "K=20 multiclass",
                                             repeats=max(repeats, 5))))
+        if k == 1:
+            jobs.append((case, PLAIN, fresh.job("sparse:time_plain_loop", x_path=x, y_path=y,
+                                                repeats=max(repeats, 5))))
         jobs.append((case, FLOOR, fresh.job("sparse:time_read_floor", x_path=x, y_path=y)))
     return jobs
 
@@ -210,6 +256,10 @@ def run(quick: bool, repeats: int, log=print, shared: bool = False) -> dict:
             floor = by[(case, FLOOR)]["seconds"]
             epoch = by[(case, EPOCH)]
             epoch["vs_floor"] = epoch["seconds"] / floor if floor > 0 else None
+            plain = by.get((case, PLAIN))
+            if plain and not plain.get("skipped") and plain["seconds"] > 0:
+                epoch["vs_plain"] = epoch["seconds"] / plain["seconds"]
+                plain["vs_floor"] = plain["seconds"] / floor if floor > 0 else None
             ours = by.get((case, OURS_FIT))
             for j in (1, 2):
                 theirs = by.get((case, SK_FIT.format(j=j)))
@@ -295,6 +345,14 @@ def markdown(section: dict) -> str:
     for r in section["rows"]:
         if r["method"] == EPOCH:
             ratio, note = f"{r['vs_floor']:.2f}x the floor", f"{r['mistakes']} mistakes"
+            if "vs_plain" in r:
+                ratio += f", {r['vs_plain']:.2f}x the plain C loop"
+        elif r["method"] == PLAIN:
+            if r.get("skipped"):
+                ratio, note = "skipped", r["note"]
+            else:
+                ratio = f"{r['vs_floor']:.2f}x the floor" if r.get("vs_floor") else ""
+                note = f"{r['mistakes']} mistakes"
         elif "vs_ours" in r:
             ratio, note = f"ours x{r['vs_ours']:.2f} faster", f"{r['n_iter']} epochs"
         elif r["method"] == OURS_FIT:

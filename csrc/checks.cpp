@@ -39,7 +39,12 @@ bool cpu_all_of(const Tensor& t, Pred pred) {
   bool ok = true;
   dispatch_real(t, [&](auto tag, const Tensor& typed) {
     using T = decltype(tag);
-    const Tensor c = as_contiguous(typed);
+    // A transposed matrix (feature-major weights) is read as its contiguous
+    // transpose: the same elements, without a copy.
+    const bool transposed = typed.dim() == 2 && !typed.is_contiguous() &&
+                            typed.stride(0) == 1;
+    const Tensor c = as_contiguous(
+        transposed ? torch::stable::transpose(typed, 0, 1) : typed);
     const T* p = c.const_data_ptr<T>();
     const int64_t n = c.numel();
     for (int64_t i0 = 0; i0 < n && ok; i0 += kBlock) {

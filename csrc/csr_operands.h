@@ -23,6 +23,10 @@ struct CsrOperands {
   std::optional<Tensor> sw;
   int64_t n, in, k;
   double lr, bias_step;
+  // > 0: w is the caller's weight itself, the transpose of a [in, fm_stride]
+  // tensor (feature-major), which the CPU's plain online rule updates in
+  // place (cpu/csr_loops.h); 0: w is [K, in] and contiguous.
+  int64_t fm_stride = 0;
 
   CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
               const Tensor& col, const Tensor& values, int64_t n_features,
@@ -37,10 +41,18 @@ struct CsrOperands {
     k = weight.size(0);
   }
 
-  // After the labels: the sample weights, the kernel's contiguous weights.
-  void finish_setup(const std::optional<Tensor>& sample_weight, int64_t counters) {
+  // After the labels: the sample weights, the kernel's contiguous weights
+  // (or, where the kernel takes them so, the caller's feature-major ones).
+  void finish_setup(const std::optional<Tensor>& sample_weight, int64_t counters,
+                    bool feature_major_ok = false) {
     sw = sample_weights(sample_weight, n, weight.scalar_type(), weight.device());
-    w = as_contiguous(weight);
+    if (feature_major_ok && k >= 2 && !weight.is_contiguous() &&
+        weight.stride(0) == 1 && weight.stride(1) >= k) {
+      fm_stride = weight.stride(1);
+      w = weight;
+    } else {
+      w = as_contiguous(weight);
+    }
     b = as_contiguous(bias);
     mistakes = zeros({counters}, ScalarType::Long, weight.device());
   }
@@ -53,7 +65,7 @@ struct CsrOperands {
 
   // Writes the kernel's copies back into non-contiguous weight and bias.
   void finish() {
-    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (fm_stride == 0 && !weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);
   }
 
@@ -74,12 +86,13 @@ struct CsrOnlineOperands : CsrOperands {
                     const Tensor& y_, double lr_,
                     const std::optional<Tensor>& sample_weight,
                     bool zero_is_mistake_, double bias_step_,
-                    const std::optional<Tensor>& loss_ = std::nullopt)
+                    const std::optional<Tensor>& loss_ = std::nullopt,
+                    bool feature_major_ok = false)
       : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
                     bias_step_),
         zero_is_mistake(zero_is_mistake_) {
     y = binary_labels(y_, n, k, weight.scalar_type(), weight.device());
-    finish_setup(sample_weight, k);
+    finish_setup(sample_weight, k, feature_major_ok);
     loss = loss_sums(loss_, k, weight.device());
     if (loss) loss_arg = *loss_;
   }
@@ -125,8 +138,11 @@ Tensor run_restoring_csr(Call& call, MakePolicy make,
   }
   const bool late = call.writes_late();
   std::optional<Tensor> w_saved, b_saved;
+  // Feature-major weights are saved as their [in, K] transpose: rows of K,
+  // read in memory order.
+  const bool fm = call.fm_stride > 0;
   if (!late) {
-    w_saved = snapshot(call.w);
+    w_saved = snapshot(fm ? torch::stable::transpose(call.w, 0, 1) : call.w);
     b_saved = snapshot(call.b);
   }
   std::vector<Tensor> saved;
@@ -134,7 +150,8 @@ Tensor run_restoring_csr(Call& call, MakePolicy make,
   const int64_t bad_row = call.run(make);
   if (bad_row >= 0) {
     if (!late) {
-      copy_into(call.weight, *w_saved);
+      copy_into(call.weight,
+                fm ? torch::stable::transpose(*w_saved, 0, 1) : *w_saved);
       copy_into(call.bias, *b_saved);
     }
     size_t i = 0;

@@ -29,6 +29,7 @@
 #include <torch/headeronly/core/ScalarType.h>
 
 #include <array>
+#include <cstring>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -175,6 +176,28 @@ inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype,
 
 inline Tensor snapshot(const Tensor& t) {
   AtenTensorHandle out = nullptr;
+  if (t.is_cpu() && t.is_contiguous()) {
+    // One memcpy on this thread: ATen's clone of a megabyte runs on torch's
+    // thread pool, whose wake-up, on a busy machine, cost a small call of
+    // the sparse op 30 times its own work (measured: 12 ms against 0.4 ms).
+    const auto sizes = t.sizes();
+    std::vector<int64_t> size(sizes.begin(), sizes.end()), strides(size.size(), 1);
+    for (int64_t d = static_cast<int64_t>(size.size()) - 2; d >= 0; --d) {
+      strides[d] = strides[d + 1] * size[d + 1];
+    }
+    int32_t dtype = 0, device_type = 0;
+    STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_get_dtype(t.get(), &dtype));
+    STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_get_device_type(t.get(), &device_type));
+    STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_empty_strided(
+        static_cast<int64_t>(size.size()), size.data(), strides.data(), dtype,
+        device_type, 0, &out));
+    Tensor copy(out);
+    if (t.numel() > 0) {
+      std::memcpy(copy.mutable_data_ptr(), t.const_data_ptr(),
+                  static_cast<size_t>(t.numel()) * t.element_size());
+    }
+    return copy;
+  }
   STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_clone(t.get(), &out));
   return Tensor(out);
 }

@@ -227,6 +227,38 @@ def test_thread_count_does_not_change_the_bits(num_threads, num_threads_value):
         assert torch.equal(got, want) and torch.equal(w, dense_w) and torch.equal(b, dense_b)
 
 
+@pytest.mark.parametrize("num_threads_value", [1, 2])
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("pad", [0, 3, 16])
+def test_feature_major_weights_are_updated_in_place(num_threads, num_threads_value, dtype,
+                                                    pad):
+    """weight as the transpose of a [in, K + pad] tensor (the CPU updates it in
+    place, lanes past K masked; a padded row on cache lines is split between
+    threads): the bits of the row-major call, written into the caller's
+    tensor, its layout kept, every width of the last vector."""
+    num_threads(num_threads_value)
+    for k in (2, 3, 5, 8, 13, 16, 20, 31, 32, 40):
+        n, d = 300, 64
+        x, crow, col, values, w, b, y, sw, g = problem("online_update_csr", n, d, k, dtype,
+                                                       torch.int32, "cpu", k)
+        want_w, want_b = w.clone(), b.clone()
+        # The loss sums too, going on from what the tensor held.
+        want_loss = torch.arange(k, dtype=torch.float64)
+        got_loss = want_loss.clone()
+        want = ops.online_update_csr(want_w, want_b, crow, col, values, d, y, 0.5,
+                                     sample_weight=sw, loss=want_loss)
+        storage = torch.zeros(d, k + pad, dtype=dtype)
+        storage[:, :k] = w.t()
+        got_w = storage[:, :k].t()
+        got = ops.online_update_csr(got_w, b, crow, col, values, d, y, 0.5, sample_weight=sw,
+                                    loss=got_loss)
+        assert torch.equal(got, want), k
+        assert torch.equal(bits(got_w), bits(want_w)) and torch.equal(bits(b), bits(want_b)), k
+        assert torch.equal(bits(got_loss), bits(want_loss)) and bool((got_loss > 0).any()), k
+        assert got_w.stride() == (1, k + pad) and torch.equal(storage[:, k:],
+                                                              torch.zeros(d, pad, dtype=dtype))
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_wide_sparse_rows_cost_their_nonzeros(device):
     """2^24 features, a handful of non-zeros: the forward and the update run on

@@ -158,6 +158,25 @@ def test_overflow_in_a_late_row_restores_everything(op, k):
         assert torch.equal(bits(a[name]), was), f"{name} changed by a rejected call"
 
 
+@pytest.mark.parametrize("k", [3, 20])
+def test_overflow_restores_feature_major_weights(k):
+    """The CPU updates feature-major weights (the transpose of a contiguous
+    [in, K]) in place: a late row that overflows still leaves them, and the
+    bias, bit for bit as they were."""
+    a = problem("online_update_csr", "cpu", n=400, d=50, k=k, dtype=torch.float32)
+    pos, row = late_row(a)
+    a["values"] = replaced(a["values"], pos, 3e38)
+    w = replaced(a["weight"], (slice(None), int(a["col_indices"][pos])), 4.0)
+    a["weight"] = w.t().contiguous().t()
+    a["loss"] = torch.arange(k, dtype=torch.float64)
+    before = {name: bits(a[name]) for name in ("weight", "bias", "loss")}
+    with pytest.raises(ValueError, match=rf"^x: row {row} gives a non-finite decision value"):
+        call("online_update_csr", a)
+    for name, was in before.items():
+        assert torch.equal(bits(a[name]), was), f"{name} changed by a rejected call"
+    assert a["weight"].stride() == (1, k)
+
+
 @pytest.mark.parametrize("op", CSR_OPS)
 def test_int32_indices_are_checked_too(op):
     a = problem(op, "cpu", index_dtype=torch.int32)

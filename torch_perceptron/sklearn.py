@@ -387,10 +387,36 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     # --- state -----------------------------------------------------------------
 
-    def _init_state(self, n_outputs: int, n_features: int, dtype: np.dtype) -> None:
+    def _feature_major(self, X, n_outputs: int) -> bool:
+        """Whether the weights are best kept feature-major for X: the
+        transpose of a contiguous ``[n_features, K]``, which the CPU's plain
+        sparse op updates in place, a sample's non-zeros reading every output's
+        weights in one go, with no copy per call (csrc/cpu/csr_loops.h). Only
+        where every output runs in one op call (unshuffled: with shuffle each
+        output visits the samples in its own order, one call each, and a
+        feature-major row would be a strided copy per call)."""
+        return (sp.issparse(X) and n_outputs >= 2 and not self.shuffle
+                and not self.average and not self.pocket and self.penalty is None
+                and torch.device(self.device).type == "cpu")
+
+    def _arrange_state(self, feature_major: bool) -> None:
+        """The weights in the layout the coming epochs want (one copy when it
+        changes: a warm start, or partial_fit, on other data)."""
+        w = self._weight
+        is_fm = w.dim() == 2 and w.shape[0] > 1 and not w.is_contiguous() and w.stride(0) == 1
+        if feature_major and not is_fm:
+            self._weight = w.t().contiguous().t()
+        elif not feature_major and not w.is_contiguous():
+            self._weight = w.contiguous()
+
+    def _init_state(self, n_outputs: int, n_features: int, dtype: np.dtype,
+                    feature_major: bool = False) -> None:
         opts = {"dtype": _torch_dtype(dtype), "device": self.device}
         counters = {"dtype": torch.int64, "device": self.device}
-        self._weight = torch.zeros(n_outputs, n_features, **opts)
+        if feature_major:  # see _feature_major
+            self._weight = torch.zeros(n_features, n_outputs, **opts).t()
+        else:
+            self._weight = torch.zeros(n_outputs, n_features, **opts)
         self._bias = torch.zeros(n_outputs, **opts)
         if self.pocket:
             self._extra = (
@@ -565,6 +591,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """Runs up to max_iter epochs of every output as scikit-learn's
         fit_binary would; returns the most epochs any output ran."""
         positive = self._output_targets(y)
+        self._arrange_state(self._feature_major(X, positive.shape[1]))
         steps, lr = self._output_steps(y, positive, sample_weight, dtype,
                                        fold_eta0=self.penalty is None)
         on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
@@ -802,7 +829,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         if keep:
             self._cast_state(dtype)
         else:
-            self._init_state(n_outputs, X.shape[1], dtype)
+            self._init_state(n_outputs, X.shape[1], dtype,
+                             self._feature_major(X, n_outputs))
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=dtype, allow_all_zero_weights=bool(self.early_stopping)
         )
@@ -846,7 +874,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         X = _as_rows(X, dtype)
         n_outputs = 1 if len(self.classes_) == 2 else len(self.classes_)
         if first or getattr(self, "_weight", None) is None:
-            self._init_state(n_outputs, X.shape[1], dtype)
+            self._init_state(n_outputs, X.shape[1], dtype, self._feature_major(X, n_outputs))
             self.mistakes_per_epoch_ = []
             self.t_ = 1.0
         else:

@@ -311,7 +311,8 @@ def _check_structure(crow: Tensor, col: Tensor, values: Tensor, shape, name: str
                 f"{int(crow[bad + 1])} < crow_indices[{bad}] = {int(crow[bad])}"
             )
     if nnz:
-        lo_col, hi_col = int(col.min()), int(col.max())
+        # One pass for both ends (min and max apart read col twice).
+        lo_col, hi_col = (int(v) for v in torch.aminmax(col))
         if lo_col < 0 or hi_col >= n_features:
             raise ValueError(
                 f"{name}: col_indices must lie in [0, {n_features}), got values in "

@@ -30,6 +30,8 @@ def take_rows(x: CSRRows, index: Index) -> CSRRows:
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= x.n_rows):
         raise IndexError(f"index: rows must lie in [0, {x.n_rows}), got "
                          f"[{int(idx.min())}, {int(idx.max())}]")
+    if crow.device.type == "cpu":
+        return _take_rows_numpy(x, idx.numpy())
     starts = crow.index_select(0, idx).to(torch.int64)
     lengths = crow.index_select(0, idx + 1).to(torch.int64) - starts
     new_crow = torch.zeros(idx.numel() + 1, dtype=torch.int64, device=crow.device)
@@ -41,6 +43,23 @@ def take_rows(x: CSRRows, index: Index) -> CSRRows:
     source = torch.arange(nnz, device=crow.device) + shift
     return CSRRows(new_crow.to(crow.dtype), col.index_select(0, source),
                    values.index_select(0, source), x.n_features)
+
+
+def _take_rows_numpy(x: CSRRows, idx: np.ndarray) -> CSRRows:
+    """take_rows on the CPU, in numpy: the same arithmetic on one thread. (A
+    torch op per step starts torch's thread pool each time: on a busy machine,
+    gathering the 1,000 rows of a partial_fit chunk took 40 ms per output,
+    more than the update itself.)"""
+    crow, col, values = (t.numpy() for t in x.tensors())
+    starts = crow[idx].astype(np.int64)
+    lengths = crow[idx + 1].astype(np.int64) - starts
+    new_crow = np.zeros(idx.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=new_crow[1:])
+    nnz = int(new_crow[-1])
+    source = np.arange(nnz, dtype=np.int64) + np.repeat(starts - new_crow[:-1], lengths)
+    return CSRRows(torch.from_numpy(new_crow.astype(crow.dtype, copy=False)),
+                   torch.from_numpy(np.take(col, source)),
+                   torch.from_numpy(np.take(values, source)), x.n_features)
 
 
 def concat_rows(parts: Sequence[CSRRows]) -> CSRRows:

@@ -89,9 +89,11 @@ Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
                              bool zero_is_mistake, double bias_step,
                              std::optional<Tensor> loss) {
   NoGradGuard no_grad;
+  // Feature-major weights (the transpose of a contiguous [in, K]) are
+  // updated in place: no copy either way (cpu/csr_loops.h).
   cpu::CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
                           n_features, y, lr, sample_weight, zero_is_mistake,
-                          bias_step, loss);
+                          bias_step, loss, /*feature_major_ok=*/true);
   call.choose_layout();
   return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
 }

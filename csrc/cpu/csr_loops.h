@@ -40,6 +40,7 @@
 #include <memory>
 #include <new>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../csr_operands.h"
@@ -148,6 +149,7 @@ struct CsrOnlineArgs {
   bool zero_is_mistake;
   int64_t* mistakes;   // [K]
   double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
+  int64_t fm_stride;   // 0: w is [K, in]; else w[j * fm_stride + o]
 };
 
 // Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
@@ -222,39 +224,77 @@ struct AlignedBuffer {
   scalar_t* get() const { return data.get(); }
 };
 
+// The copies between k weight rows [k][in] and a feature-major buffer
+// [in][W], in tiles of kTile features: a tile's k row pieces are whole cache
+// lines, and its kTile buffer rows stay in L1 while the k pieces go by. (Row
+// by row, or feature by feature, every access of one side lands on another
+// line: the copies then took a third of a K = 20 epoch, measured.)
+constexpr int64_t kTile = 16;
+
+template <typename scalar_t>
+void to_feature_major(const scalar_t* w, int64_t k, int64_t in, scalar_t* wt,
+                      int64_t W) {
+  for (int64_t j0 = 0; j0 < in; j0 += kTile) {
+    const int64_t j1 = std::min(in, j0 + kTile);
+    for (int64_t r = 0; r < k; ++r) {
+      const scalar_t* src = w + r * in;
+      for (int64_t j = j0; j < j1; ++j) wt[j * W + r] = src[j];
+    }
+  }
+}
+
+template <typename scalar_t>
+void from_feature_major(const scalar_t* wt, int64_t W, int64_t k, int64_t in,
+                        scalar_t* w) {
+  for (int64_t j0 = 0; j0 < in; j0 += kTile) {
+    const int64_t j1 = std::min(in, j0 + kTile);
+    for (int64_t r = 0; r < k; ++r) {
+      scalar_t* dst = w + r * in;
+      for (int64_t j = j0; j < j1; ++j) dst[j] = wt[j * W + r];
+    }
+  }
+}
+
 // Outputs per thread that the feature-major path takes at most: G vectors of
 // kLanes outputs, G <= kMaxVectors.
 constexpr int kMaxVectors = 4;
 
-// The one-vs-rest rule for outputs [k0, k1) on a feature-major copy of their
-// weights: wt[j * G * L + r] is output k0 + r's weight of feature j, zero past
-// the last output. Writes w and b only at the end, when every row was good;
-// returns the first bad row, or -1.
-template <int G, typename scalar_t, typename index_t>
-int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
-                                 int64_t k0, int64_t k1,
-                                 const std::atomic<bool>& stop) {
+// What feature_major_rows returns when it stopped for another share's bad
+// row: its own outputs are then neither written back nor counted.
+constexpr int64_t kStopped = -2;
+
+// The one-vs-rest rule for `kk` outputs (k0, ...) whose weights are
+// feature-major: wt[j * stride + r] is output k0 + r's weight of feature j.
+// kTail: the last of the G vectors holds fewer than L outputs, and its lanes
+// past them belong to someone else (other outputs, or past the tensor's end):
+// they are read and written masked. Biases, mistake counts and loss sums
+// (when a.loss is given) stay in `bias`, `mistakes` and `loss` (the caller's
+// to write). Returns the first bad row
+// (rows before it are applied), kStopped when another share found one, or
+// -1.
+template <int G, bool kTail, typename scalar_t, typename index_t>
+int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
+                           int64_t k0, int64_t kk, scalar_t* wt, int64_t stride,
+                           Vec<scalar_t> (&bias)[G], int64_t* mistakes,
+                           double* loss, const std::atomic<bool>& stop) {
   using V = Vec<scalar_t>;
   constexpr int L = kLanes<scalar_t>;
-  constexpr int64_t W = G * L;
-  const int64_t in = a.x.in, kk = k1 - k0;
-  AlignedBuffer<scalar_t> buffer(in * W);
-  scalar_t* wt = buffer.get();
-  for (int64_t r = 0; r < kk; ++r) {
-    const scalar_t* src = a.w + (k0 + r) * in;
-    for (int64_t j = 0; j < in; ++j) wt[j * W + r] = src[j];
-  }
-  V bias[G] = {}, live[G] = {};
-  for (int64_t r = 0; r < kk; ++r) {
-    bias[r / L][r % L] = a.b[k0 + r];
-    live[r / L][r % L] = 1;
-  }
-  int64_t mistakes[G * L] = {};
-  // The loss sums go on from what a.loss holds, written back with the weights.
-  double loss[G * L] = {};
-  if (a.loss != nullptr) {
-    for (int64_t r = 0; r < kk; ++r) loss[r] = a.loss[k0 + r];
-  }
+  const int64_t in = a.x.in;
+  const int64_t tail = kk - (G - 1) * L;
+  auto ld = [&](const scalar_t* c, int g) {
+    if constexpr (kTail) {
+      if (g == G - 1) return load_tail(c + g * L, tail);
+    }
+    return load(c + g * L);
+  };
+  auto st = [&](scalar_t* c, int g, V v) {
+    if constexpr (kTail) {
+      if (g == G - 1) return store_tail(c + g * L, v, tail);
+    }
+    store(c + g * L, v);
+  };
+  V live[G] = {};
+  for (int64_t r = 0; r < kk; ++r) live[r / L][r % L] = 1;
   const scalar_t bias_step = a.bias_step;
   for (int64_t i = 0; i < a.x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = a.x.row(i);
@@ -262,9 +302,9 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     if (i + kPrefetchRows < a.x.n) {
       const CsrRow<scalar_t, index_t> ahead = a.x.row(i + kPrefetchRows);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
-        const scalar_t* line = wt + ahead.cols[p] * W;
+        const scalar_t* line = wt + ahead.cols[p] * stride;
         prefetch_line(line);
-        if constexpr (W * sizeof(scalar_t) > 64) prefetch_line(line + W - 1);
+        if constexpr (G * L * sizeof(scalar_t) > 64) prefetch_line(line + kk - 1);
       }
     }
     // Two sums per vector, even and odd non-zeros, so consecutive adds do
@@ -272,17 +312,17 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
     V z0[G] = {}, z1[G] = {};
     int64_t p = 0;
     for (; p + 2 <= row.nnz; p += 2) {
-      const scalar_t* c0 = wt + row.cols[p] * W;
-      const scalar_t* c1 = wt + row.cols[p + 1] * W;
+      const scalar_t* c0 = wt + row.cols[p] * stride;
+      const scalar_t* c1 = wt + row.cols[p + 1] * stride;
       const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
       for (int g = 0; g < G; ++g) {
-        z0[g] += v0 * load(c0 + g * L);
-        z1[g] += v1 * load(c1 + g * L);
+        z0[g] += v0 * ld(c0, g);
+        z1[g] += v1 * ld(c1, g);
       }
     }
     if (p < row.nnz) {
-      const scalar_t* c0 = wt + row.cols[p] * W;
-      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
+      const scalar_t* c0 = wt + row.cols[p] * stride;
+      for (int g = 0; g < G; ++g) z0[g] += row.values[p] * ld(c0, g);
     }
     V z[G], step[G];
     unsigned wrong_any = 0;
@@ -315,13 +355,13 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
         }
       }
       for (int64_t q = 0; q < row.nnz; ++q) {
-        scalar_t* c = wt + row.cols[q] * W;
+        scalar_t* c = wt + row.cols[q] * stride;
         const scalar_t v = row.values[q];
         for (int g = 0; g < G; ++g) {
-          const V old = load(c + g * L);
+          const V old = ld(c, g);
           // A correct lane keeps its bits (adding a zero step could turn a
           // -0 weight into +0).
-          store(c + g * L, wrong[g] ? old + step[g] * v : old);
+          st(c, g, wrong[g] ? old + step[g] * v : old);
         }
       }
       if (bias_step != 0) {
@@ -330,11 +370,70 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
         }
       }
     }
-    if (stop.load(std::memory_order_relaxed)) return -1;
+    if (stop.load(std::memory_order_relaxed)) return kStopped;
   }
+  return -1;
+}
+
+// The loss sums of outputs [k0, k0 + kk) go on from what a.loss holds; the
+// feature-major loops keep them locally and write them back with the weights.
+template <typename scalar_t, typename index_t>
+void load_loss(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0,
+               int64_t kk, double* loss) {
+  if (a.loss == nullptr) return;
+  for (int64_t r = 0; r < kk; ++r) loss[r] = a.loss[k0 + r];
+}
+
+// The one-vs-rest rule for outputs [k0, k1) on a feature-major copy of their
+// weights ([in][G * L], zero past the last output). Writes w and b only at
+// the end, when every row was good; returns the first bad row, or -1.
+template <int G, typename scalar_t, typename index_t>
+int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
+                                 int64_t k0, int64_t k1,
+                                 const std::atomic<bool>& stop) {
+  constexpr int L = kLanes<scalar_t>;
+  constexpr int64_t W = G * L;
+  const int64_t in = a.x.in, kk = k1 - k0;
+  AlignedBuffer<scalar_t> buffer(in * W);
+  scalar_t* wt = buffer.get();
+  to_feature_major(a.w + k0 * in, kk, in, wt, W);
+  Vec<scalar_t> bias[G] = {};
+  for (int64_t r = 0; r < kk; ++r) bias[r / L][r % L] = a.b[k0 + r];
+  int64_t mistakes[W] = {};
+  double loss[W] = {};
+  load_loss(a, k0, kk, loss);
+  const int64_t bad = feature_major_rows<G, false>(a, k0, kk, wt, W, bias,
+                                                   mistakes, loss, stop);
+  if (bad != -1) return std::max<int64_t>(bad, -1);
+  from_feature_major(wt, W, kk, in, a.w + k0 * in);
   for (int64_t r = 0; r < kk; ++r) {
-    scalar_t* dst = a.w + (k0 + r) * in;
-    for (int64_t j = 0; j < in; ++j) dst[j] = wt[j * W + r];
+    a.b[k0 + r] = bias[r / L][r % L];
+    a.mistakes[k0 + r] += mistakes[r];
+    if (a.loss != nullptr) a.loss[k0 + r] = loss[r];
+  }
+  return -1;
+}
+
+// The same rule in place on weights that are feature-major already (the
+// caller's weight is the transpose of a [in, stride] tensor: a.fm_stride).
+// No copy and no buffer: the weights are written as the rows go, so the
+// caller snapshots them for a restore.
+template <int G, bool kTail, typename scalar_t, typename index_t>
+int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
+                            int64_t k0, int64_t k1,
+                            const std::atomic<bool>& stop) {
+  constexpr int L = kLanes<scalar_t>;
+  const int64_t kk = k1 - k0;
+  Vec<scalar_t> bias[G] = {};
+  for (int64_t r = 0; r < kk; ++r) bias[r / L][r % L] = a.b[k0 + r];
+  int64_t mistakes[G * L] = {};
+  double loss[G * L] = {};
+  load_loss(a, k0, kk, loss);
+  const int64_t bad = feature_major_rows<G, kTail>(a, k0, kk, a.w + k0,
+                                                   a.fm_stride, bias, mistakes,
+                                                   loss, stop);
+  if (bad != -1) return std::max<int64_t>(bad, -1);
+  for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
     a.mistakes[k0 + r] += mistakes[r];
     if (a.loss != nullptr) a.loss[k0 + r] = loss[r];
@@ -346,8 +445,13 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
 struct CsrOnlineCall : CsrOnlineOperands {
   using CsrOnlineOperands::CsrOnlineOperands;
   bool feature_major = false;  // set by the plain op (choose_layout)
+  // Of feature-major weights (fm_stride > 0): the outputs are split between
+  // threads in units of `unit` outputs, so that no two threads write one
+  // cache line (a unit is a line's worth when the rows of fm_stride start
+  // on lines, else all K: one thread).
+  int64_t unit = 0;
 
-  bool writes_late() const { return feature_major; }
+  bool writes_late() const { return feature_major && fm_stride == 0; }
 
   // The feature-major copy pays (2 K in copies, once per call) when the call
   // has about as many non-zeros as features; the outputs a thread takes must
@@ -359,16 +463,43 @@ struct CsrOnlineCall : CsrOnlineOperands {
            per_share <= kMaxVectors * kLanes<scalar_t>;
   }
   void choose_layout() {
-    const int64_t shares = threads();
-    feature_major = dispatch_float(weight.scalar_type(), "online_update_csr",
-                                   [&](auto tag) {
-      return feature_major_pays<decltype(tag)>(shares);
+    dispatch_float(weight.scalar_type(), "online_update_csr", [&](auto tag) {
+      using scalar_t = decltype(tag);
+      constexpr int64_t per_line = 64 / sizeof(scalar_t);
+      if (fm_stride > 0) {
+        const bool lines =
+            fm_stride % per_line == 0 &&
+            reinterpret_cast<uintptr_t>(w.const_data_ptr<scalar_t>()) % 64 == 0;
+        unit = lines ? per_line : k;
+        if (unit <= kMaxVectors * kLanes<scalar_t>) {
+          feature_major = true;  // in place, whatever the call's size
+          return;
+        }
+        // K too wide for one thread's vectors, and rows off the lines: the
+        // row-major loop on a contiguous copy.
+        fm_stride = 0;
+        w = as_contiguous(weight);
+      }
+      feature_major = feature_major_pays<scalar_t>(threads());
     });
   }
   int64_t threads() const {
     if (x.nnz * k < kMinCsrParallelWork) return 1;
     return std::min<int64_t>(
         k, std::max<int64_t>(1, torch::stable::get_num_threads()));
+  }
+  // How many shares the outputs are split into, and share s's outputs.
+  int64_t shares() const {
+    if (fm_stride == 0) return threads();
+    // Units of a line's worth, at most kMaxVectors vectors (two units) each.
+    const int64_t units = (k + unit - 1) / unit;
+    return std::max((units + 1) / 2, std::min(units, threads()));
+  }
+  std::pair<int64_t, int64_t> share(int64_t s, int64_t count) const {
+    if (fm_stride == 0) return {s * k / count, (s + 1) * k / count};
+    const int64_t units = (k + unit - 1) / unit;
+    return {std::min(k, s * units / count * unit),
+            std::min(k, (s + 1) * units / count * unit)};
   }
 
   template <typename scalar_t, typename index_t, typename Policy>
@@ -377,7 +508,23 @@ struct CsrOnlineCall : CsrOnlineOperands {
                     const std::atomic<bool>& stop) {
     if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop);
     constexpr int L = kLanes<scalar_t>;
-    switch ((k1 - k0 + L - 1) / L) {
+    const int groups = static_cast<int>((k1 - k0 + L - 1) / L);
+    if (fm_stride > 0) {
+      const bool tail = (k1 - k0) % L != 0;
+      auto in_place = [&](auto g) {
+        constexpr int G = decltype(g)::value;
+        return tail ? csr_online_in_place<G, true>(args, k0, k1, stop)
+                    : csr_online_in_place<G, false>(args, k0, k1, stop);
+      };
+      using std::integral_constant;
+      switch (groups) {
+        case 1: return in_place(integral_constant<int, 1>{});
+        case 2: return in_place(integral_constant<int, 2>{});
+        case 3: return in_place(integral_constant<int, 3>{});
+        default: return in_place(integral_constant<int, 4>{});
+      }
+    }
+    switch (groups) {
       case 1: return csr_online_feature_major<1>(args, k0, k1, stop);
       case 2: return csr_online_feature_major<2>(args, k0, k1, stop);
       case 3: return csr_online_feature_major<3>(args, k0, k1, stop);
@@ -406,7 +553,8 @@ struct CsrOnlineCall : CsrOnlineOperands {
             static_cast<scalar_t>(bias_step),
             zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>(),
-            loss ? loss->mutable_data_ptr<double>() : nullptr};
+            loss ? loss->mutable_data_ptr<double>() : nullptr,
+            fm_stride};
         const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;
@@ -415,18 +563,18 @@ struct CsrOnlineCall : CsrOnlineOperands {
           while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
           }
         };
-        const int64_t shares = threads();
-        if (shares == 1) {
+        const int64_t count = shares();
+        if (count == 1) {
           record(run_share(args, policy, 0, k, stop));
           return;
         }
         // One share of the outputs per thread, claimed by whichever thread
         // comes (a late thread's share is run by another, not waited for).
         std::atomic<int64_t> next{0};
-        torch::stable::parallel_for(0, shares, 1, [&](int64_t, int64_t) {
-          for (int64_t s = next++; s < shares; s = next++) {
-            record(run_share(args, policy, s * k / shares,
-                             (s + 1) * k / shares, stop));
+        torch::stable::parallel_for(0, count, 1, [&](int64_t, int64_t) {
+          for (int64_t s = next++; s < count; s = next++) {
+            const auto [k0, k1] = share(s, count);
+            if (k0 < k1) record(run_share(args, policy, k0, k1, stop));
           }
         });
       });
@@ -511,9 +659,7 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
   const int64_t in = x.in;
   AlignedBuffer<scalar_t> buffer(in * W);
   scalar_t* wt = buffer.get();
-  for (int64_t c = 0; c < k; ++c) {
-    for (int64_t j = 0; j < in; ++j) wt[j * W + c] = w[c * in + j];
-  }
+  to_feature_major(w, k, in, wt, W);
   alignas(64) scalar_t bias[W] = {};
   alignas(64) scalar_t z[W];
   for (int64_t c = 0; c < k; ++c) bias[c] = b[c];
@@ -573,10 +719,8 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
       bias[yhat] -= bias_by;
     }
   }
-  for (int64_t c = 0; c < k; ++c) {
-    for (int64_t j = 0; j < in; ++j) w[c * in + j] = wt[j * W + c];
-    b[c] = bias[c];
-  }
+  from_feature_major(wt, W, k, in, w);
+  for (int64_t c = 0; c < k; ++c) b[c] = bias[c];
   *mistakes += wrong;
   return -1;
 }

@@ -125,6 +125,30 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
 #endif
 }
 
+// Stores the first n_tail (< L) lanes of v at p, touching nothing beyond
+// p[n_tail - 1] (load_tail's counterpart).
+inline void store_tail(float* p, VecOf<float>::type v, int64_t n_tail) {
+#if defined(__AVX__)
+  typedef int32_t Mask __attribute__((vector_size(32)));
+  const Mask lane = {0, 1, 2, 3, 4, 5, 6, 7};
+  const Mask mask = lane < static_cast<int32_t>(n_tail);
+  __builtin_ia32_maskstoreps256(reinterpret_cast<VecOf<float>::type*>(p), mask, v);
+#else
+  std::memcpy(p, &v, n_tail * sizeof(float));
+#endif
+}
+
+inline void store_tail(double* p, VecOf<double>::type v, int64_t n_tail) {
+#if defined(__AVX__)
+  typedef long long Mask __attribute__((vector_size(32)));
+  const Mask lane = {0, 1, 2, 3};
+  const Mask mask = lane < static_cast<long long>(n_tail);
+  __builtin_ia32_maskstorepd256(reinterpret_cast<VecOf<double>::type*>(p), mask, v);
+#else
+  std::memcpy(p, &v, n_tail * sizeof(double));
+#endif
+}
+
 // The dot products of one sample x with R PaddedRows rows w[r * stride ...],
 // before their horizontal sums: x is loaded once for all R rows. Each row
 // keeps two independent vector sums (even and odd vectors) so consecutive adds
