@@ -256,3 +256,23 @@ def test_verbose_prints_scikit_learns_epoch_lines_on_sparse_input():
     assert [norm.sub("", line) for line in ours] == [norm.sub("", line) for line in theirs]
     last = [line for line in ours if line.startswith("Norm: ")][-1]
     assert last.startswith(f"Norm: {np.linalg.norm(model.coef_):.2f}, ")
+
+
+@pytest.mark.parametrize("name", ["digits", "random_5_classes"])
+def test_one_thread_fit_keeps_feature_major_weights_with_the_same_model(name, num_threads):
+    """On one thread, unshuffled one-vs-rest on sparse X keeps its weights
+    feature-major (the op updates them in place, csrc/cpu/csr_loops.h); on two,
+    row-major (the op's threads split the outputs). The same model either way,
+    scikit-learn's, and coef_ C-ordered [K, D] as scikit-learn's."""
+    x_tr, x_te, y_tr, _ = split(name)
+    theirs = Perceptron(shuffle=False, random_state=0).fit(x_tr, y_tr)
+    fits = {}
+    for threads in (1, 2):
+        num_threads(threads)
+        model = PerceptronClassifier(shuffle=False, random_state=0).fit(x_tr, y_tr)
+        fits[threads] = model
+        assert_same_model(theirs, model, x_te)
+        assert model.n_iter_ == theirs.n_iter_
+        assert model.coef_.flags["C_CONTIGUOUS"]
+    assert fits[1]._weight.stride() == (1, len(theirs.classes_))
+    assert fits[2]._weight.is_contiguous()

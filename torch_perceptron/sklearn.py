@@ -394,10 +394,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         weights in one go, with no copy per call (csrc/cpu/csr_loops.h). Only
         where every output runs in one op call (unshuffled: with shuffle each
         output visits the samples in its own order, one call each, and a
-        feature-major row would be a strided copy per call)."""
+        feature-major row would be a strided copy per call), and only where
+        the op runs on one thread: its outputs share a feature's cache line in
+        that layout, so one thread runs them all, where the row-major layout's
+        per-call copy splits them between threads (quiet machine, 2 threads,
+        200,000 x 2^18, K=20, ten epochs: 1.2-1.4 s row-major against 1.7-2.0 s
+        in place; BENCHMARKS.md)."""
         return (sp.issparse(X) and n_outputs >= 2 and not self.shuffle
                 and not self.average and not self.pocket and self.penalty is None
-                and torch.device(self.device).type == "cpu")
+                and torch.device(self.device).type == "cpu"
+                and torch.get_num_threads() == 1)
 
     def _arrange_state(self, feature_major: bool) -> None:
         """The weights in the layout the coming epochs want (one copy when it
