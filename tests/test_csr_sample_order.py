@@ -264,3 +264,32 @@ def test_empty_order_visits_nothing():
     p = problem(10, 3, 2, torch.float64, seed=3)
     got = call("online_update_csr", p, torch.zeros(2, 0, dtype=torch.int64))
     assert torch.equal(got[0], p["w"]) and got[-2].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_epochs_with_orders_match_eager(backend, device):
+    """torch.compile(fullgraph=True) over an epoch that makes its order with
+    ATen (argsort of random keys, per output) and hands it to the CSR op."""
+
+    def epoch(w, b, crow, col, values, y, keys, loss):
+        order = keys.argsort(dim=1)
+        m = torch.ops.torch_perceptron.online_update_csr(w, b, crow, col, values, 5, y, 0.5,
+                                                         None, True, 1.0, loss, order)
+        return m * 2, order[:, :3]
+
+    torch._dynamo.reset()
+    try:
+        p = problem(48, 5, 3, torch.float32, seed=4, device=device)
+        keys = torch.rand(3, 48, generator=p["g"]).to(device)
+        csr = p["x"].tensors()
+        eager = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
+        want = epoch(eager[0], eager[1], *csr, p["y"], keys, eager[2])
+        state = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
+        got = torch.compile(epoch, fullgraph=True, backend=backend)(
+            state[0], state[1], *csr, p["y"], keys, state[2])
+        for a, b in zip([*got, *state], [*want, *eager]):
+            assert_bits_equal(a, b)
+        assert want[0].sum() > 0
+    finally:
+        torch._dynamo.reset()

@@ -392,9 +392,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         transpose of a contiguous ``[n_features, K]``, which the CPU's plain
         sparse op updates in place, a sample's non-zeros reading every output's
         weights in one go, with no copy per call (csrc/cpu/csr_loops.h). Only
-        where every output runs in one op call (unshuffled: with shuffle each
-        output visits the samples in its own order, one call each, and a
-        feature-major row would be a strided copy per call), and only where
+        where every output visits the samples in one order (unshuffled: with
+        shuffle each output has its own, a [K, M] order, which the op runs
+        row-major, on a contiguous copy of feature-major weights), and only where
         the op runs on one thread: its outputs share a feature's cache line in
         that layout, so one thread runs them all, where the row-major layout's
         per-call copy splits them between threads (quiet machine, 2 threads,
