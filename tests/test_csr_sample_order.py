@@ -146,13 +146,13 @@ def test_order_on_feature_major_weights(kind, k, dtype):
 @pytest.mark.parametrize("op", ONLINE)
 @pytest.mark.parametrize("kind", ["perm", "per_output"])
 def test_order_on_threads_is_the_gathered_call(op, kind, dtype, threads, num_threads):
-    """Enough non-zeros times outputs (2**16) for the outputs to be split
-    between two threads; [K, N] orders let them claim outputs one at a
-    time."""
+    """Enough non-zeros times outputs for the outputs to be split between two
+    threads (2**16 for an [N] order), and for [K, N] orders to let them claim
+    outputs one at a time (2**22)."""
     num_threads(threads)
-    n, in_features, k = 1200, 100, 10
-    p = problem(n, in_features, k, dtype, seed=threads + 3 * len(kind), density=0.1)
-    assert p["x"].col_indices.numel() * k >= 2**16
+    n, in_features, k = 6000, 200, 10
+    p = problem(n, in_features, k, dtype, seed=threads + 3 * len(kind), density=0.5)
+    assert p["x"].col_indices.numel() * k >= 2**22
     order = orders(n, k, kind, p["g"], "cpu")
     assert_all_equal(call(op, p, order), gathered(op, p, order))
 
