@@ -90,7 +90,7 @@ CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_p
             tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
             tests/test_cuda_streams.py tests/test_csr_ops.py tests/test_csr_validation.py
             tests/test_epoch_loss.py tests/test_csr_loss.py tests/test_sample_order.py
-            tests/test_penalized_ops.py)
+            tests/test_penalized_ops.py tests/test_csr_sample_order.py)
 mkdir -p "$BUILD/src" "$BUILD/run/tests"
 tar --exclude='*.so' --exclude='_build_info.py' --exclude='__pycache__' \
   -cf - setup.py pyproject.toml README.md csrc torch_perceptron | tar -xf - -C "$BUILD/src"

@@ -27,6 +27,12 @@ struct CsrOperands {
   // tensor (feature-major), which the CPU's plain online rule updates in
   // place (cpu/csr_loops.h); 0: w is [K, in] and contiguous.
   int64_t fm_stride = 0;
+  // The sample order of an online op, when given (operands.h's, the same
+  // check): visit i of output o reads CSR row order[o * order_stride + i],
+  // and its y and sample_weight; order_stride is 0 for one order [M], M for
+  // one per output [K, M]. n is then M, the visits; x.n stays the rows.
+  std::optional<Tensor> order;
+  int64_t order_stride = 0;
 
   CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
               const Tensor& col, const Tensor& values, int64_t n_features,
@@ -60,7 +66,7 @@ struct CsrOperands {
   template <typename scalar_t, typename index_t>
   CsrRows<scalar_t, index_t> rows() const {
     return {x.crow.const_data_ptr<index_t>(), x.col.const_data_ptr<index_t>(),
-            x.values.const_data_ptr<scalar_t>(), n, in};
+            x.values.const_data_ptr<scalar_t>(), x.n, in};
   }
 
   // Writes the kernel's copies back into non-contiguous weight and bias.
@@ -87,6 +93,7 @@ struct CsrOnlineOperands : CsrOperands {
                     const std::optional<Tensor>& sample_weight,
                     bool zero_is_mistake_, double bias_step_,
                     const std::optional<Tensor>& loss_ = std::nullopt,
+                    const std::optional<Tensor>& order_ = std::nullopt,
                     bool feature_major_ok = false)
       : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
                     bias_step_),
@@ -95,6 +102,11 @@ struct CsrOnlineOperands : CsrOperands {
     finish_setup(sample_weight, k, feature_major_ok);
     loss = loss_sums(loss_, k, weight.device());
     if (loss) loss_arg = *loss_;
+    order = sample_order(order_, x.n, k, weight.device());
+    if (order) {
+      n = order->size(order->dim() - 1);
+      if (order->dim() == 2) order_stride = n;
+    }
   }
 
   void add_written(std::vector<StatePair>& state) {

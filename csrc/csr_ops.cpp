@@ -12,7 +12,9 @@
 //
 // The three online ops end in loss, as their dense ops do (ops.cpp): a float64
 // [K] that gains each output's perceptron loss, |z| at a mistake (z before
-// the step), in sample order, going on from what it held.
+// the step), in sample order, going on from what it held; and then order, as
+// theirs: int64 [M] or [K, M], visit i reads CSR row order[i] (of output k:
+// order[k, i]), its label and sample weight, the rows read in place.
 //
 // A fragment of the library rather than lines in ops.cpp: the sparse forms are
 // their own group of ops, with their own files on every device.
@@ -30,7 +32,7 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
       "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
       "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None) -> Tensor");
+      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
       "multiclass_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
@@ -47,7 +49,7 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor crow_indices, Tensor col_indices, Tensor values, "
       "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
       "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None) -> Tensor");
+      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
       "multiclass_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
@@ -60,7 +62,7 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
       "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None) -> Tensor");
+      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
       "multiclass_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "

@@ -38,10 +38,12 @@ Tensor online_update_averaged_csr(
     Tensor& count, const Tensor& crow_indices, const Tensor& col_indices,
     const Tensor& values, int64_t n_features, const Tensor& y, double lr,
     std::optional<Tensor> sample_weight, bool zero_is_mistake,
-    double bias_step, std::optional<Tensor> loss) {
+    double bias_step, std::optional<Tensor> loss,
+    std::optional<Tensor> order) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, crow_indices, col_indices, values, n_features,
-                  y, lr, sample_weight, zero_is_mistake, bias_step, loss);
+                  y, lr, sample_weight, zero_is_mistake, bias_step, loss,
+                  order);
   return detail::run_averaged<OnlineCall, Policy, detail::CsrRun>(
       call, weight_acc, bias_acc, count, call.k);
 }
@@ -65,10 +67,12 @@ Tensor online_update_pocket_csr(
     Tensor& run, Tensor& best_run, const Tensor& crow_indices,
     const Tensor& col_indices, const Tensor& values, int64_t n_features,
     const Tensor& y, double lr, std::optional<Tensor> sample_weight,
-    bool zero_is_mistake, double bias_step, std::optional<Tensor> loss) {
+    bool zero_is_mistake, double bias_step, std::optional<Tensor> loss,
+    std::optional<Tensor> order) {
   NoGradGuard no_grad;
   OnlineCall call(weight, bias, crow_indices, col_indices, values, n_features,
-                  y, lr, sample_weight, zero_is_mistake, bias_step, loss);
+                  y, lr, sample_weight, zero_is_mistake, bias_step, loss,
+                  order);
   return detail::run_pocket<OnlineCall, Policy, detail::CsrRun>(
       call, pocket_weight, pocket_bias, run, best_run, call.k);
 }

@@ -116,6 +116,14 @@ def csr_samples(op, device):
             # The epoch loss sums; non-contiguous on seed 4.
             loss = dyadic((2 * k,), g, torch.float64, device).abs()
             kwargs["loss"] = loss[::2] if seed == 4 else loss[:k].clone()
+        if op.removesuffix("_csr") in ONLINE and seed in (1, 3, 4) and n > 0:
+            # The sample order, as the dense samples take it: one for all
+            # outputs, one per output (rows repeated), a non-contiguous one.
+            if seed == 1:
+                kwargs["order"] = torch.randperm(n, generator=g).to(device)
+            else:
+                per_output = torch.randint(0, n, (k, 2 * n), generator=g).to(device)
+                kwargs["order"] = per_output[:, ::2] if seed == 4 else per_output
         st = variant_state(op[: -len("_csr")], w, b)
         out.append(((w, b, *st, crow, col, values, in_features, y), {"lr": 0.5, **kwargs}))
     return out

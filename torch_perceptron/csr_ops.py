@@ -27,7 +27,7 @@ import torch
 from torch import Tensor
 
 # ops imports this module last, once its own fake checks are defined.
-from .ops import _check_loss
+from .ops import _check_loss, _check_order
 
 _ops = torch.ops.torch_perceptron
 
@@ -56,6 +56,7 @@ def online_update_csr(
     weight: Tensor, bias: Tensor, crow_indices: Tensor, col_indices: Tensor, values: Tensor,
     n_features: int, y: Tensor, lr: float = 1.0, *, sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False, bias_step: float = 1.0, loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update` over the rows of a CSR ``x``,
     in place: on a mistake of output k at sample i, ``weight[k, cols_i] +=
@@ -63,13 +64,17 @@ def online_update_csr(
     sample_weight[i] * err``. ``y`` 0/1 ``[N]`` / ``[N, 1]`` (K = 1) or
     ``[N, K]``. ``loss`` (float64 ``[K]``) gains each output's perceptron loss
     over the samples as :func:`torch_perceptron.ops.online_update` sums it:
-    ``|z|`` at a mistake, z before the step, in sample order.
+    ``|z|`` at a mistake, z before the step, in sample order. ``order``
+    (int64 ``[M]`` or ``[K, M]``) as :func:`torch_perceptron.ops.online_update`
+    takes it: visit i reads CSR row ``order[i]`` (of output k: ``order[k, i]``)
+    and its label and sample weight in place, bit for bit the call on the
+    gathered rows.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_csr.default(
         weight, bias, crow_indices, col_indices, values, n_features, y, lr, sample_weight,
-        zero_is_mistake, bias_step, loss,
+        zero_is_mistake, bias_step, loss, order,
     )
 
 
@@ -109,18 +114,19 @@ def online_update_averaged_csr(
     weight: Tensor, bias: Tensor, weight_acc: Tensor, bias_acc: Tensor, count: Tensor,
     crow_indices: Tensor, col_indices: Tensor, values: Tensor, n_features: int, y: Tensor,
     lr: float = 1.0, *, sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
-    bias_step: float = 1.0, loss: Optional[Tensor] = None,
+    bias_step: float = 1.0, loss: Optional[Tensor] = None, order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update_averaged` over the rows of a
     CSR ``x``: a mistake adds to ``weight_acc`` only at the sample's non-zeros.
     :func:`torch_perceptron.ops.averaged_parameters` gives the average.
-    ``loss`` as in :func:`online_update_csr`.
+    ``loss`` and ``order`` (``count`` counts the visits) as in
+    :func:`online_update_csr`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_averaged_csr.default(
         weight, bias, weight_acc, bias_acc, count, crow_indices, col_indices, values,
-        n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss,
+        n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss, order,
     )
 
 
@@ -145,16 +151,17 @@ def online_update_pocket_csr(
     best_run: Tensor, crow_indices: Tensor, col_indices: Tensor, values: Tensor,
     n_features: int, y: Tensor, lr: float = 1.0, *, sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False, bias_step: float = 1.0, loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`torch_perceptron.ops.online_update_pocket` over the rows of a
-    CSR ``x``; ``loss`` (of the weights the rule runs on, not the pocket's) as
-    in :func:`online_update_csr`.
+    CSR ``x``; ``loss`` (of the weights the rule runs on, not the pocket's) and
+    ``order`` (a run counts visits) as in :func:`online_update_csr`.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_pocket_csr.default(
         weight, bias, pocket_weight, pocket_bias, run, best_run, crow_indices, col_indices,
-        values, n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss,
+        values, n_features, y, lr, sample_weight, zero_is_mistake, bias_step, loss, order,
     )
 
 
@@ -231,10 +238,12 @@ def _mistakes_csr_fake(weight, bias, crow_indices, col_indices, values, n_featur
 
 
 def _online_csr_fake(weight, bias, crow_indices, col_indices, values, n_features, y, lr=1.0,
-                     sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None):
+                     sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None,
+                     order=None):
     _check_loss(weight, loss)
+    _check_order(weight, order)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias, y=y,
-               sample_weight=sample_weight, loss=loss)
+               sample_weight=sample_weight, loss=loss, order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -252,11 +261,13 @@ def _state_like(weight, bias, w_state, b_state, w_name, b_name):
 
 def _averaged_csr_fake(weight, bias, weight_acc, bias_acc, count, crow_indices, col_indices,
                        values, n_features, y, lr=1.0, sample_weight=None,
-                       zero_is_mistake=False, bias_step=1.0, loss=None):
+                       zero_is_mistake=False, bias_step=1.0, loss=None, order=None):
     _state_like(weight, bias, weight_acc, bias_acc, "weight_acc", "bias_acc")
     _check_loss(weight, loss)
+    _check_order(weight, order)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias, weight_acc=weight_acc,
-               bias_acc=bias_acc, count=count, y=y, sample_weight=sample_weight, loss=loss)
+               bias_acc=bias_acc, count=count, y=y, sample_weight=sample_weight, loss=loss,
+               order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
@@ -270,12 +281,13 @@ def _multiclass_averaged_csr_fake(weight, bias, weight_acc, bias_acc, count, cro
 
 def _pocket_csr_fake(weight, bias, pocket_weight, pocket_bias, run, best_run, crow_indices,
                      col_indices, values, n_features, y, lr=1.0, sample_weight=None,
-                     zero_is_mistake=False, bias_step=1.0, loss=None):
+                     zero_is_mistake=False, bias_step=1.0, loss=None, order=None):
     _state_like(weight, bias, pocket_weight, pocket_bias, "pocket_weight", "pocket_bias")
     _check_loss(weight, loss)
+    _check_order(weight, order)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias,
                pocket_weight=pocket_weight, pocket_bias=pocket_bias, run=run, best_run=best_run,
-               y=y, sample_weight=sample_weight, loss=loss)
+               y=y, sample_weight=sample_weight, loss=loss, order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 

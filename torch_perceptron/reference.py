@@ -274,14 +274,18 @@ def _ordered(rule, state: Sequence[Tensor], x: Tensor, y: Tensor,
     """``rule(*state, x, y, sample_weight, loss)`` on the rows ``order``
     visits: gathered once for ``[M]``; for ``[K, M]`` output k alone (its rows
     of every per-output tensor of ``state``, and of ``loss``) on
-    ``x[order[k]]``, the results put back together."""
+    ``x[order[k]]``, the results put back together. ``x`` is a dense tensor,
+    or the list of a CSR matrix's rows (the ``*_csr`` rules: row i of the walk
+    is ``x[order[i]]``)."""
     k = state[0].shape[0]
-    y = y.reshape(x.shape[0], k)
+    rows = isinstance(x, list)
+    y = y.reshape(len(x) if rows else x.shape[0], k)
     order = order.cpu()
 
     def gather(idx, outputs):
         sw = None if sample_weight is None else sample_weight.cpu()[idx]
-        return x.cpu()[idx], y.cpu()[idx][:, outputs], sw
+        xs = [x[j] for j in idx.tolist()] if rows else x.cpu()[idx]
+        return xs, y.cpu()[idx][:, outputs], sw
 
     if order.dim() == 1:
         return rule(*state, *gather(order, slice(None)), loss)
@@ -331,12 +335,17 @@ def online_update_csr(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
-    """:func:`online_update` over the rows of a sparse ``x`` [N, in_features]."""
-    return _online(
-        weight, bias, _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake, bias_step,
-        loss,
-    )
+    """:func:`online_update` over the rows of a sparse ``x`` [N, in_features];
+    ``order`` as there (visit i reads CSR row ``order[i]``)."""
+    rows = _csr_rows(x, weight)
+    if order is not None:
+        return _ordered(
+            lambda w, b, rows, y, sw, loss: _online(
+                w, b, rows, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias), rows, y, sample_weight, loss, order)
+    return _online(weight, bias, rows, y, lr, sample_weight, zero_is_mistake, bias_step, loss)
 
 
 def multiclass_update(
@@ -463,9 +472,17 @@ def online_update_averaged_csr(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
-    """:func:`online_update_averaged` over the rows of a sparse ``x``."""
-    return _online_averaged(weight, bias, weight_sum, bias_sum, count, _csr_rows(x, weight), y,
+    """:func:`online_update_averaged` over the rows of a sparse ``x``;
+    ``order`` as in :func:`online_update_csr`."""
+    rows = _csr_rows(x, weight)
+    if order is not None:
+        return _ordered(
+            lambda w, b, ws, bs, c, rows, y, sw, loss: _online_averaged(
+                w, b, ws, bs, c, rows, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias, weight_sum, bias_sum, count), rows, y, sample_weight, loss, order)
+    return _online_averaged(weight, bias, weight_sum, bias_sum, count, rows, y,
                             lr, sample_weight, zero_is_mistake, bias_step, loss)
 
 
@@ -552,11 +569,19 @@ def online_update_pocket_csr(
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ):
-    """:func:`online_update_pocket` over the rows of a sparse ``x``."""
+    """:func:`online_update_pocket` over the rows of a sparse ``x``; ``order``
+    as in :func:`online_update_csr`."""
+    rows = _csr_rows(x, weight)
+    if order is not None:
+        return _ordered(
+            lambda w, b, pw, pb, r, br, rows, y, sw, loss: _online_pocket(
+                w, b, pw, pb, r, br, rows, y, lr, sw, zero_is_mistake, bias_step, loss),
+            (weight, bias, pocket_weight, pocket_bias, run, best_run), rows, y, sample_weight,
+            loss, order)
     return _online_pocket(weight, bias, pocket_weight, pocket_bias, run, best_run,
-                          _csr_rows(x, weight), y, lr, sample_weight, zero_is_mistake,
-                          bias_step, loss)
+                          rows, y, lr, sample_weight, zero_is_mistake, bias_step, loss)
 
 
 def multiclass_update_pocket(

@@ -116,13 +116,13 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     eta0 : float, default=1.0
         Learning rate of the rule (> 0).
     n_jobs : int or None, default=None
-        On sparse X, threads over the one-vs-rest outputs that train in
+        With a penalty, threads over the one-vs-rest outputs that train in
         separate orders (with ``shuffle``, each output has its own), with
         joblib's meaning as in scikit-learn: None is 1 (unless in a joblib
-        backend context), -1 every CPU. On dense X every output trains in one
-        op call an epoch, each in its own order (the op's ``order``), on
-        torch's threads, whatever n_jobs says; on sparse X so do outputs that
-        share an order. The model does not depend on it.
+        backend context), -1 every CPU. Without one, dense or sparse X, every
+        output trains in one op call an epoch, each in its own order (the
+        op's ``order``), on torch's threads, whatever n_jobs says. The model
+        does not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling and the validation split, drawn as scikit-learn
         draws them.
@@ -392,9 +392,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         transpose of a contiguous ``[n_features, K]``, which the CPU's plain
         sparse op updates in place, a sample's non-zeros reading every output's
         weights in one go, with no copy per call (csrc/cpu/csr_loops.h). Only
-        where every output runs in one op call (unshuffled: with shuffle each
-        output visits the samples in its own order, one call each, and a
-        feature-major row would be a strided copy per call), and only where
+        where every output visits the samples in one order (unshuffled: with
+        shuffle each output has its own, a [K, M] order, which the op runs
+        row-major, on a contiguous copy of feature-major weights), and only where
         the op runs on one thread: its outputs share a feature's cache line in
         that layout, so one thread runs them all, where the row-major layout's
         per-call copy splits them between threads (quiet machine, 2 threads,
@@ -484,7 +484,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 raise AssertionError("the penalized ops take no order")
             return self._update_penalized(w, b, extra, x, y, sw, lr, loss)
         if isinstance(x, CSRRows):
-            return self._update_csr(w, b, extra, x, y, sw, lr, loss)
+            return self._update_csr(w, b, extra, x, y, sw, lr, loss, order)
         kw = {
             "sample_weight": sw,
             "zero_is_mistake": bool(self.zero_is_mistake),
@@ -522,11 +522,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return ops.online_update_penalized(w, b, state, q, x, y, lr, **kw)
 
     def _update_csr(self, w, b, extra, x: CSRRows, y, sw, lr: float,
-                    loss: Optional[torch.Tensor]) -> torch.Tensor:
+                    loss: Optional[torch.Tensor],
+                    order: Optional[torch.Tensor] = None) -> torch.Tensor:
         # The intercept's step damped as scikit-learn damps it on sparse input.
         bias_step = float(self.sparse_intercept_decay) if self.fit_intercept else 0.0
         kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake),
-              "bias_step": bias_step, "loss": loss}
+              "bias_step": bias_step, "loss": loss, "order": order}
         csr = (*x.tensors(), x.n_features)
         if self.pocket:
             return ops.online_update_pocket_csr(w, b, *extra, *csr, y, lr, **kw)
@@ -540,7 +541,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """The op on outputs ``rows`` of the state, in place: views when the
         rows are consecutive, else gathered copies written back. ``loss``
         (float64 ``[len(rows)]`` or None) gains their epoch loss sums;
-        ``order`` (dense x only) is the op's sample order."""
+        ``order`` (no penalty only) is the op's sample order."""
         state = self._state()
         if rows == list(range(rows[0], rows[-1] + 1)):
             part = slice(rows[0], rows[-1] + 1)
@@ -616,10 +617,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         )
         runs = [OutputRun(o) for o in range(k)]
         # With shuffle each one-vs-rest output has its own seed, so its own
-        # order. Dense x: the op reads the rows through the orders, one per
-        # output, so every output trains in one call an epoch, in place.
-        # Sparse x, or a penalty (the CSR and penalized ops take no order):
-        # one group and its op calls per output, its rows gathered.
+        # order. Without a penalty the op (dense or CSR) reads the rows
+        # through the orders, one per output, so every output trains in one
+        # call an epoch, in place. With one (the penalized ops take no
+        # order): one group and its op calls per output, its rows gathered.
         # Unshuffled they share the data's order and one call for all of them.
         n = X.shape[0]
         if not self._reads_through_orders(data.x) and self.shuffle and k > 1:
@@ -646,14 +647,14 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return epochs
 
     def _reads_through_orders(self, x) -> bool:
-        """Whether the op reads x through the epoch's orders (dense x, no
-        penalty) rather than from rows gathered in that order."""
-        return not isinstance(x, CSRRows) and self.penalty is None
+        """Whether the op reads x (dense or CSR) through the epoch's orders
+        (no penalty) rather than from rows gathered in that order."""
+        return self.penalty is None
 
     def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
         """The epochs of outputs that visit the samples in one order (perm
-        ``[N]``), or each in its own (``[len(group), N]``, dense x only), each
+        ``[N]``), or each in its own (``[len(group), N]``, no penalty), each
         output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
         dense = self._reads_through_orders(data.x)
         view = None if dense else EpochView(data, [run.output for run in group])
@@ -743,8 +744,9 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
 
     def _dense_epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
                      data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
-        """One epoch on dense x: one op call per set of outputs that share
-        step sizes, reading x, the targets and the steps in place through
+        """One epoch without a penalty, dense or CSR x: one op call per set of
+        outputs that share step sizes, reading x, the targets and the steps
+        in place through
         the visiting order (``[M]`` for all, or a row per output of the
         group), only the active outputs' weight rows. ``columns`` keeps the
         target columns of the sets of active outputs, from epoch to epoch."""

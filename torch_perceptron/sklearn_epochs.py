@@ -34,9 +34,10 @@ class EpochData:
 
 class EpochView:
     """The samples, in an epoch's order, that a group of outputs trains on:
-    their rows of x, their target columns and their step sizes. Sparse x
-    only: the dense ops read x in place through the order (their ``order``
-    argument; PerceptronClassifier._dense_epoch), the CSR ops take none yet.
+    their rows of x, their target columns and their step sizes. Penalized
+    fits only: the dense and CSR online ops read x in place through the
+    order (their ``order`` argument; PerceptronClassifier._dense_epoch), the
+    penalized ops take none yet.
 
     In the data's own order, the tensors themselves. In another order, on
     the CPU: numpy gathers (a fraction of what ``index_select`` costs there)

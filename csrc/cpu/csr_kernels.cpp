@@ -87,13 +87,14 @@ Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
                              int64_t n_features, const Tensor& y, double lr,
                              std::optional<Tensor> sample_weight,
                              bool zero_is_mistake, double bias_step,
-                             std::optional<Tensor> loss) {
+                             std::optional<Tensor> loss,
+                             std::optional<Tensor> order) {
   NoGradGuard no_grad;
   // Feature-major weights (the transpose of a contiguous [in, K]) are
   // updated in place: no copy either way (cpu/csr_loops.h).
   cpu::CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
                           n_features, y, lr, sample_weight, zero_is_mistake,
-                          bias_step, loss, /*feature_major_ok=*/true);
+                          bias_step, loss, order, /*feature_major_ok=*/true);
   call.choose_layout();
   return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
 }

@@ -61,6 +61,12 @@ constexpr int64_t kPrefetchRows = 4;
 // Below this many non-zeros times outputs per call, waking a second thread
 // costs more than it saves.
 constexpr int64_t kMinCsrParallelWork = 1 << 16;
+// The same with one order per output, where the threads claim whole outputs
+// (CsrOnlineCall::shares): a late or descheduled second thread holds a whole
+// output's pass. On digits as CSR (54,000 non-zeros, K = 10, on a busy
+// two-core machine) two threads took 7.6 ms an epoch against one's 1.6 ms;
+// as the dense loop's kMinParallelWorkPerOutput, 2^22.
+constexpr int64_t kMinCsrParallelWorkPerOutput = 1 << 22;
 
 // Whether any lane of a vector comparison's mask is set.
 template <typename Mask>
@@ -151,21 +157,34 @@ struct CsrOnlineArgs {
   int64_t* mistakes;   // [K]
   double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
   int64_t fm_stride;   // 0: w is [K, in]; else w[j * fm_stride + o]
+  // The visits: without an order the rows of x, n == x.n; with one, visit i
+  // of output o reads row order[o * order_stride + i] (csr_operands.h).
+  int64_t n;
+  const int64_t* order;
+  int64_t order_stride;
 };
 
 // Outputs [k0, k1) over every sample, row-major weights, kRowBlock outputs
 // at a time (a block's hooks keep at most that many outputs' state), the
-// policy's hooks called. Returns the first bad row, or -1.
-template <typename scalar_t, typename index_t, typename Policy>
-int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
-                        const Policy& policy, int64_t k0, int64_t k1,
-                        const std::atomic<bool>& stop) {
+// policy's hooks called. Returns the first bad row (of x), or -1.
+//
+// kOrder: the visits read their rows through a.order (a compile-time switch,
+// so the plain loop stays as it was). One order for all outputs keeps the
+// blocks; one per output runs the outputs one at a time, each its own rows.
+template <bool kOrder, typename scalar_t, typename index_t, typename Policy>
+int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
+                                const Policy& policy, int64_t k0, int64_t k1,
+                                const std::atomic<bool>& stop) {
   const int64_t in = a.x.in;
-  for (int64_t blk = k0; blk < k1; blk += kRowBlock) {
-    const int64_t blk_end = std::min(k1, blk + kRowBlock);
+  const int64_t block = kOrder && a.order_stride != 0 ? 1 : kRowBlock;
+  for (int64_t blk = k0; blk < k1; blk += block) {
+    const int64_t blk_end = std::min(k1, blk + block);
     auto hooks = policy.begin(blk, blk_end - blk);
-    for (int64_t i = 0; i < a.x.n; ++i) {
-      const CsrRow<scalar_t, index_t> row = a.x.row(i);
+    const int64_t* order = kOrder ? a.order + blk * a.order_stride : nullptr;
+    for (int64_t i = 0; i < a.n; ++i) {
+      int64_t s = i;
+      if constexpr (kOrder) s = order[i];
+      const CsrRow<scalar_t, index_t> row = a.x.row(s);
       for (int64_t o = blk; o < blk_end; ++o) {
         scalar_t* w_o = a.w + o * in;
         // The first output's dot checks the row (before anything is written).
@@ -176,9 +195,9 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
         const scalar_t z = dot + a.b[o];
         if (!good || !std::isfinite(z)) {
           hooks.end();
-          return i;
+          return s;
         }
-        const scalar_t t = a.y[i * a.k + o];
+        const scalar_t t = a.y[s * a.k + o];
         const bool wrong =
             ((z > 0) != (t != 0)) || (a.zero_is_mistake && z == 0);
         if (!wrong) {
@@ -188,7 +207,7 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
         // The error y - yhat of a mistake is 2t - 1.
         const scalar_t err = t + t - 1;
         const scalar_t step =
-            a.sw != nullptr ? (a.lr * a.sw[i]) * err : a.lr * err;
+            a.sw != nullptr ? (a.lr * a.sw[s]) * err : a.lr * err;
         a.mistakes[o] += 1;
         // max(0, -(2t - 1) * z) in double: |z| at a mistake (online_loop.h).
         if (a.loss != nullptr) a.loss[o] += std::fabs(static_cast<double>(z));
@@ -206,6 +225,15 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
     hooks.end();
   }
   return -1;
+}
+
+template <typename scalar_t, typename index_t, typename Policy>
+int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
+                        const Policy& policy, int64_t k0, int64_t k1,
+                        const std::atomic<bool>& stop) {
+  return a.order != nullptr
+             ? csr_online_rows_through<true>(a, policy, k0, k1, stop)
+             : csr_online_rows_through<false>(a, policy, k0, k1, stop);
 }
 
 // A buffer of `count` scalars on a cache line, zeroed. A large one is mapped
@@ -289,10 +317,11 @@ constexpr int64_t kStopped = -2;
 // past them belong to someone else (other outputs, or past the tensor's end):
 // they are read and written masked. Biases, mistake counts and loss sums
 // (when a.loss is given) stay in `bias`, `mistakes` and `loss` (the caller's
-// to write). Returns the first bad row
+// to write). Returns the first bad row of x
 // (rows before it are applied), kStopped when another share found one, or
-// -1.
-template <int G, bool kTail, typename scalar_t, typename index_t>
+// -1. kOrder: the visits read their rows through one shared order (a.order,
+// [M]); one per output never comes here (CsrOnlineCall::choose_layout).
+template <int G, bool kTail, bool kOrder, typename scalar_t, typename index_t>
 int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
                            int64_t k0, int64_t kk, scalar_t* wt, int64_t stride,
                            Vec<scalar_t> (&bias)[G], int64_t* mistakes,
@@ -316,11 +345,15 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
   V live[G] = {};
   for (int64_t r = 0; r < kk; ++r) live[r / L][r % L] = 1;
   const scalar_t bias_step = a.bias_step;
-  for (int64_t i = 0; i < a.x.n; ++i) {
-    const CsrRow<scalar_t, index_t> row = a.x.row(i);
-    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
-    if (i + kPrefetchRows < a.x.n) {
-      const CsrRow<scalar_t, index_t> ahead = a.x.row(i + kPrefetchRows);
+  for (int64_t i = 0; i < a.n; ++i) {
+    int64_t s = i;
+    if constexpr (kOrder) s = a.order[i];
+    const CsrRow<scalar_t, index_t> row = a.x.row(s);
+    if (!csr_row_ok(row.cols, row.nnz, in)) return s;
+    if (i + kPrefetchRows < a.n) {
+      const int64_t ahead_row =
+          kOrder ? a.order[i + kPrefetchRows] : i + kPrefetchRows;
+      const CsrRow<scalar_t, index_t> ahead = a.x.row(ahead_row);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
         const scalar_t* line = wt + ahead.cols[p] * stride;
         prefetch_line(line);
@@ -353,7 +386,7 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
       V t;
       for (int l = 0; l < L; ++l) {
         const int64_t r = g * L + l;
-        t[l] = r < kk ? a.y[i * a.k + k0 + r] : scalar_t(0);
+        t[l] = r < kk ? a.y[s * a.k + k0 + r] : scalar_t(0);
       }
       const auto is_live = live[g] != 0;
       finite &= !lane_any((((z[g] - z[g]) != 0) & is_live));
@@ -361,10 +394,10 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
       if (a.zero_is_mistake) w_lanes |= z[g] == 0;
       wrong[g] = w_lanes & is_live;
       wrong_any |= lane_any(wrong[g]);
-      const scalar_t s = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
-      step[g] = s * (t + t - 1);
+      const scalar_t lr_s = a.sw != nullptr ? a.lr * a.sw[s] : a.lr;
+      step[g] = lr_s * (t + t - 1);
     }
-    if (!finite) return i;
+    if (!finite) return s;
     if (wrong_any) {
       for (int g = 0; g < G; ++g) {
         for (int l = 0; l < L; ++l) {
@@ -424,8 +457,12 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
   int64_t mistakes[W] = {};
   double loss[W] = {};
   load_loss(a, k0, kk, loss);
-  const int64_t bad = feature_major_rows<G, kTail>(a, k0, kk, wt, kk, bias,
-                                                   mistakes, loss, stop);
+  const int64_t bad =
+      a.order != nullptr
+          ? feature_major_rows<G, kTail, true>(a, k0, kk, wt, kk, bias,
+                                               mistakes, loss, stop)
+          : feature_major_rows<G, kTail, false>(a, k0, kk, wt, kk, bias,
+                                                mistakes, loss, stop);
   if (bad != -1) return std::max<int64_t>(bad, -1);
   from_feature_major(wt, kk, kk, in, a.w + k0 * in);
   for (int64_t r = 0; r < kk; ++r) {
@@ -451,9 +488,13 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   int64_t mistakes[G * L] = {};
   double loss[G * L] = {};
   load_loss(a, k0, kk, loss);
-  const int64_t bad = feature_major_rows<G, kTail>(a, k0, kk, a.w + k0,
-                                                   a.fm_stride, bias, mistakes,
-                                                   loss, stop);
+  const int64_t bad =
+      a.order != nullptr
+          ? feature_major_rows<G, kTail, true>(a, k0, kk, a.w + k0, a.fm_stride,
+                                               bias, mistakes, loss, stop)
+          : feature_major_rows<G, kTail, false>(a, k0, kk, a.w + k0,
+                                                a.fm_stride, bias, mistakes,
+                                                loss, stop);
   if (bad != -1) return std::max<int64_t>(bad, -1);
   for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
@@ -485,6 +526,15 @@ struct CsrOnlineCall : CsrOnlineOperands {
            per_share <= kMaxVectors * kLanes<scalar_t>;
   }
   void choose_layout() {
+    if (order_stride != 0) {
+      // One order per output: each output reads its own row at a visit,
+      // which the feature-major loops (one row for all outputs) cannot.
+      if (fm_stride > 0) {
+        fm_stride = 0;
+        w = as_contiguous(weight);
+      }
+      return;
+    }
     dispatch_float(weight.scalar_type(), "online_update_csr", [&](auto tag) {
       using scalar_t = decltype(tag);
       constexpr int64_t per_line = 64 / sizeof(scalar_t);
@@ -506,12 +556,17 @@ struct CsrOnlineCall : CsrOnlineOperands {
     });
   }
   int64_t threads() const {
-    if (x.nnz * k < kMinCsrParallelWork) return 1;
+    const int64_t min_work = order_stride != 0 ? kMinCsrParallelWorkPerOutput
+                                               : kMinCsrParallelWork;
+    if (x.nnz * k < min_work) return 1;
     return std::min<int64_t>(
         k, std::max<int64_t>(1, torch::stable::get_num_threads()));
   }
   // How many shares the outputs are split into, and share s's outputs.
   int64_t shares() const {
+    // One order per output: one output a share, claimed as threads come
+    // free, so that they end together however each output's orders fall.
+    if (order_stride != 0 && threads() > 1) return k;
     if (fm_stride == 0) return threads();
     // Units of a line's worth, at most kMaxVectors vectors (two units) each.
     const int64_t units = (k + unit - 1) / unit;
@@ -555,7 +610,8 @@ struct CsrOnlineCall : CsrOnlineOperands {
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
     alignas(64) std::atomic<bool> stop{false};
-    std::atomic<int64_t> bad_row{n};
+    // The row found is x's (past n, the visits, when an order is given).
+    std::atomic<int64_t> bad_row{INT64_MAX};
     dispatch_float(weight.scalar_type(), "online_update_csr", [&](auto tag) {
       using scalar_t = decltype(tag);
       dispatch_index(x, [&](auto itag) {
@@ -572,7 +628,10 @@ struct CsrOnlineCall : CsrOnlineOperands {
             zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>(),
             loss ? loss->mutable_data_ptr<double>() : nullptr,
-            fm_stride};
+            fm_stride,
+            n,
+            order ? order->const_data_ptr<int64_t>() : nullptr,
+            order_stride};
         const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;

@@ -91,11 +91,12 @@ Tensor online_update_csr_cuda(Tensor& weight, Tensor& bias,
                               int64_t n_features, const Tensor& y, double lr,
                               std::optional<Tensor> sample_weight,
                               bool zero_is_mistake, double bias_step,
-                              std::optional<Tensor> loss) {
+                              std::optional<Tensor> loss,
+                              std::optional<Tensor> order) {
   NoGradGuard no_grad;
   CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
                      n_features, y, lr, sample_weight, zero_is_mistake,
-                     bias_step, loss);
+                     bias_step, loss, order);
   return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
 }
 

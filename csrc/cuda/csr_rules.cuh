@@ -50,6 +50,11 @@ struct CsrOnlineArgs {
   int64_t* mistakes;   // [K]
   int64_t* bad_row;    // [K]
   double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
+  // The visits: x.n without an order; with one, visit i of output o reads
+  // row order[o * order_stride + i] of x, y and sw (csr_operands.h).
+  int64_t n;
+  const int64_t* order;
+  int64_t order_stride;
   Policy policy;
 };
 
@@ -72,15 +77,18 @@ __global__ void __launch_bounds__(1024)
   // Every thread keeps the same sum, going on from what loss holds.
   double loss = a.loss != nullptr ? a.loss[o] : 0.0;
   auto hooks = a.policy.begin(o, 1);
+  const int64_t* order =
+      a.order != nullptr ? a.order + o * a.order_stride : nullptr;
+  auto row_of = [order](int64_t i) { return order != nullptr ? order[i] : i; };
   __syncthreads();
 
   int chunk = warps;
   int64_t i0 = 0;
-  while (i0 < a.x.n) {
+  while (i0 < a.n) {
     const int m = static_cast<int>(
-        a.x.n - i0 < chunk ? a.x.n - i0 : static_cast<int64_t>(chunk));
+        a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int s = warp; s < m; s += warps) {
-      const scalar_t dot = warp_csr_dot(a.x.row(i0 + s), w, lane);
+      const scalar_t dot = warp_csr_dot(a.x.row(row_of(i0 + s)), w, lane);
       if (lane == 0) z_chunk[s] = dot + bias;
     }
     __syncthreads();
@@ -91,7 +99,7 @@ __global__ void __launch_bounds__(1024)
         bool event = false;
         if (s < m) {
           const scalar_t z = z_chunk[s];
-          const scalar_t t = a.y[(i0 + s) * a.k + o];
+          const scalar_t t = a.y[row_of(i0 + s) * a.k + o];
           event = !isfinite(z) || online_error(z, t, a.zero_is_mistake) != 0;
         }
         const unsigned hits = __ballot_sync(kFullMask, event);
@@ -111,16 +119,17 @@ __global__ void __launch_bounds__(1024)
       continue;
     }
     const int64_t i = i0 + f;
+    const int64_t r = row_of(i);
     const scalar_t z = z_chunk[f];
     if (!isfinite(z)) {
-      if (tid == 0) a.bad_row[o] = i;
+      if (tid == 0) a.bad_row[o] = r;
       hooks.end();
       return;
     }
     if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, f);
-    const scalar_t err = online_error(z, a.y[i * a.k + o], a.zero_is_mistake);
-    const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] * err : a.lr * err;
-    const CsrRow<scalar_t, index_t> row = a.x.row(i);
+    const scalar_t err = online_error(z, a.y[r * a.k + o], a.zero_is_mistake);
+    const scalar_t step = a.sw != nullptr ? a.lr * a.sw[r] * err : a.lr * err;
+    const CsrRow<scalar_t, index_t> row = a.x.row(r);
     hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w), bias);
     // A hook may read w_o element by element (the pocket's copy, thread j
     // taking element j), while the step below shares the row's non-zeros,
@@ -177,6 +186,9 @@ struct CsrOnlineCall : CsrOnlineOperands {
             mistakes.mutable_data_ptr<int64_t>(),
             bad_row.mutable_data_ptr<int64_t>(),
             loss ? loss->mutable_data_ptr<double>() : nullptr,
+            n,
+            order ? order->const_data_ptr<int64_t>() : nullptr,
+            order_stride,
             policy};
         csr_online_kernel<scalar_t, index_t, Policy>
             <<<static_cast<unsigned>(k), threads, 0, stream>>>(args);

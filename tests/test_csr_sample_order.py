@@ -1,0 +1,295 @@
+"""The CSR online ops' ``order`` argument: the CSR rows (and their labels and
+sample weights) that a call visits, one order for every output ([M]) or one
+per output ([K, M]), read in place.
+
+Its meaning is the call on the gathered rows (``take_rows(x, order)``, output
+by output for [K, M]), so every result is held to that, bit for bit, on
+continuous data (sums that round): the same arithmetic in the same order, only
+read through the order. And to the plain reference on dyadic data. Both
+dtypes, both index dtypes, the three online ops, every CPU loop (row by row,
+feature-major on a copy, feature-major in place), sample weights, loss, one
+and two threads, and every rejected order leaving every tensor as it was."""
+
+import pytest
+import scipy.sparse as sp
+import torch
+
+from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
+from torch_perceptron import ops, reference
+from torch_perceptron.sparse import CSRRows
+from torch_perceptron.sparse_batches import take_rows
+
+DTYPES = [torch.float32, torch.float64]
+INDEX_DTYPES = [torch.int32, torch.int64]
+ONLINE = ["online_update_csr", "online_update_averaged_csr", "online_update_pocket_csr"]
+
+
+def state(op, w, b):
+    """The variant's state beside the weights, fresh."""
+    zeros = torch.zeros(w.shape[0], dtype=torch.int64, device=w.device)
+    if op == "online_update_averaged_csr":
+        return [torch.zeros_like(w), torch.zeros_like(b), zeros]
+    if op == "online_update_pocket_csr":
+        return [w.clone(), b.clone(), zeros, zeros.clone()]
+    return []
+
+
+def problem(n, in_features, k, dtype, seed, device="cpu", exact=False, index_dtype=torch.int64,
+            density=0.3):
+    """A CSR x (every fourth row empty), its dense form, and the rest of a
+    call. Continuous values unless exact (dyadic: every sum exact)."""
+    g = gen(seed)
+    mask = torch.rand(n, in_features, generator=g) < density
+    mask[::4] = False
+    if exact:
+        vals = torch.randint(-8, 9, (n, in_features), generator=g).to(torch.float64) / 4
+    else:
+        vals = torch.randn(n, in_features, generator=g, dtype=torch.float64)
+    dense = torch.where(mask, vals, 0).to(dtype)
+    nz = mask.nonzero()
+    crow = torch.zeros(n + 1, dtype=torch.int64)
+    crow[1:] = mask.sum(1).cumsum(0)
+    x = CSRRows(crow.to(index_dtype).to(device), nz[:, 1].to(index_dtype).to(device),
+                dense[nz[:, 0], nz[:, 1]].to(device), in_features)
+    return dict(
+        w=dyadic((k, in_features), g, dtype, device),
+        b=dyadic((k,), g, dtype, device),
+        x=x,
+        dense=dense,
+        y=binary_labels(n, k, g, device),
+        sw=dyadic_sample_weight(n, g, dtype, device),
+        loss=dyadic((k,), g, torch.float64, device).abs(),
+        g=g,
+    )
+
+
+def orders(n, k, kind, g, device):
+    """A permutation ("perm", [N]), one per output ("per_output", [K, N]), or
+    one per output that visits fewer rows, some twice ("draws", [K, M])."""
+    if kind == "perm":
+        return torch.randperm(n, generator=g).to(device)
+    if kind == "per_output":
+        return torch.stack([torch.randperm(n, generator=g) for _ in range(k)]).to(device)
+    return torch.randint(0, n, (k, (3 * n) // 4), generator=g).to(device)
+
+
+def run(op, w, b, x, y, sw, loss, lr=0.5, **kw):
+    extra = state(op, w, b)
+    m = getattr(ops, op)(w, b, *extra, *x.tensors(), x.n_features, y, lr, sample_weight=sw,
+                         loss=loss, **kw)
+    return [t.cpu() for t in (w, b, *extra, m, loss)]
+
+
+def call(op, p, order, feature_major=False, **kw):
+    """The op with ``order`` on copies of p's state; (w, b, state..., mistakes,
+    loss). feature_major: the weights as the transpose of a contiguous
+    [in, K] (the plain op's in-place path)."""
+    w = p["w"].t().contiguous().t() if feature_major else p["w"].clone()
+    return run(op, w, p["b"].clone(), p["x"], p["y"], p["sw"], p["loss"].clone(), order=order,
+               **kw)
+
+
+def gathered(op, p, order, **kw):
+    """The same call without ``order``: the rows gathered, output by output
+    for one order per output."""
+    if order.dim() == 1:
+        return run(op, p["w"].clone(), p["b"].clone(), take_rows(p["x"], order), p["y"][order],
+                   p["sw"][order], p["loss"].clone(), **kw)
+    parts = []
+    for o in range(order.shape[0]):
+        rows = order[o]
+        parts.append(run(op, p["w"][o : o + 1].clone(), p["b"][o : o + 1].clone(),
+                         take_rows(p["x"], rows), p["y"][rows, o : o + 1], p["sw"][rows],
+                         p["loss"][o : o + 1].clone(), **kw))
+    return [torch.cat(ts) for ts in zip(*parts)]
+
+
+def assert_all_equal(got, want):
+    for i, (a, b) in enumerate(zip(got, want)):
+        assert_bits_equal(a, b, f"result {i}")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("index_dtype", INDEX_DTYPES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ONLINE)
+@pytest.mark.parametrize("kind", ["perm", "per_output", "draws"])
+@pytest.mark.parametrize("k", [1, 5])
+def test_order_is_the_call_on_the_gathered_rows(op, kind, k, dtype, index_dtype, device):
+    p = problem(150, 9, k, dtype, seed=k + 7 * len(kind), device=device,
+                index_dtype=index_dtype)
+    order = orders(150, k, kind, p["g"], device)
+    got = call(op, p, order, zero_is_mistake=True)
+    assert_all_equal(got, gathered(op, p, order, zero_is_mistake=True))
+    # Not vacuous: the rows are visited in another order than the data's, and
+    # that changes the result.
+    plain = call(op, p, None, zero_is_mistake=True)
+    assert not torch.equal(got[0], plain[0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind", ["perm", "per_output"])
+@pytest.mark.parametrize("k", [3, 12])
+def test_order_on_feature_major_weights(kind, k, dtype):
+    """The plain op's in-place loop on feature-major weights (an [N] order),
+    and its fall-back to the row-major loop on a copy ([K, N]): the gathered
+    call on contiguous weights (the copy's feature-major loop, the same sums),
+    and the weights written back into the caller's layout."""
+    p = problem(200, 16, k, dtype, seed=k)
+    order = orders(200, k, kind, p["g"], "cpu")
+    got = call("online_update_csr", p, order, feature_major=True)
+    assert_all_equal(got, gathered("online_update_csr", p, order))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ONLINE)
+@pytest.mark.parametrize("kind", ["perm", "per_output"])
+def test_order_on_threads_is_the_gathered_call(op, kind, dtype, threads, num_threads):
+    """Enough non-zeros times outputs for the outputs to be split between two
+    threads (2**16 for an [N] order), and for [K, N] orders to let them claim
+    outputs one at a time (2**22)."""
+    num_threads(threads)
+    n, in_features, k = 6000, 200, 10
+    p = problem(n, in_features, k, dtype, seed=threads + 3 * len(kind), density=0.5)
+    assert p["x"].col_indices.numel() * k >= 2**22
+    order = orders(n, k, kind, p["g"], "cpu")
+    assert_all_equal(call(op, p, order), gathered(op, p, order))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ONLINE)
+@pytest.mark.parametrize("kind", ["perm", "draws"])
+def test_order_equals_reference(op, kind, dtype, device):
+    p = problem(40, 5, 3, dtype, seed=len(kind), device=device, exact=True)
+    order = orders(40, 3, kind, p["g"], device)
+    got = call(op, p, order)
+    cpu = {name: t.cpu() for name, t in p.items() if isinstance(t, torch.Tensor)}
+    extra = state(op, cpu["w"], cpu["b"])
+    if op == "online_update_averaged_csr":  # the reference keeps plain sums
+        extra = [torch.zeros_like(cpu["w"]), torch.zeros_like(cpu["b"]), extra[2]]
+    want = getattr(reference, op)(cpu["w"], cpu["b"], *extra, sp.csr_matrix(cpu["dense"].numpy()),
+                                  cpu["y"], 0.5, sample_weight=cpu["sw"], loss=cpu["loss"],
+                                  order=order.cpu())
+    assert_bits_equal(got[0], want[0], "weight")
+    assert_bits_equal(got[1], want[1], "bias")
+    assert_bits_equal(got[-2], want[-2], "mistakes")
+    assert_bits_equal(got[-1], want[-1], "loss")
+    if op == "online_update_pocket_csr":
+        assert_bits_equal(got[2], want[2], "pocket_weight")
+    if op == "online_update_averaged_csr":
+        assert_bits_equal(got[4], want[4], "count")
+        avg_w, _ = ops.averaged_parameters(*got[:5])
+        assert torch.allclose(avg_w, want[2] / want[4].to(dtype)[:, None])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", ONLINE)
+def test_chunks_of_an_order_add_up_to_one_call(op, device):
+    """An epoch's order cut into chunks, one call each, gives the one call's
+    bits: weights, variant state, loss, mistakes summed."""
+    n, k = 300, 4
+    p = problem(n, 7, k, torch.float32, seed=5, device=device)
+    order = orders(n, k, "per_output", p["g"], device)
+    whole = call(op, p, order)
+    w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
+    extra = state(op, w, b)
+    mistakes = 0
+    for start in range(0, n, 64):
+        mistakes = mistakes + getattr(ops, op)(
+            w, b, *extra, *p["x"].tensors(), 7, p["y"], 0.5, sample_weight=p["sw"], loss=loss,
+            order=order[:, start : start + 64])
+    assert_all_equal([t.cpu() for t in (w, b, *extra, mistakes, loss)], whole)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("op", ONLINE)
+def test_bad_order_is_rejected_by_name_and_nothing_changes(op, device):
+    p = problem(20, 3, 2, torch.float64, seed=1, device=device)
+    n = 20
+    cases = [
+        (torch.arange(n, dtype=torch.int32), RuntimeError, r"order: expected dtype int64"),
+        (torch.arange(n, dtype=torch.float64), RuntimeError, r"order: expected dtype int64"),
+        (torch.zeros(3, n, dtype=torch.int64), RuntimeError, r"order: expected .*\[K, M\] with K=2"),
+        (torch.zeros(2, 2, n, dtype=torch.int64), RuntimeError, r"order: expected"),
+        (torch.tensor([0, 1, n], dtype=torch.int64), ValueError, r"order: expected row indices of x in \[0, 20\)"),
+        (torch.tensor([[0, -1], [1, 2]], dtype=torch.int64), ValueError, r"order: expected row indices"),
+    ]
+    if device != "cpu":
+        cases.append((torch.arange(n), RuntimeError, r"order: expected device"))
+    for order, exc, match in cases:
+        if not match.startswith("order: expected device"):
+            order = order.to(device)
+        w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
+        extra = state(op, w, b)
+        before = [t.clone() for t in (w, b, *extra, loss)]
+        with pytest.raises(exc, match=match):
+            getattr(ops, op)(w, b, *extra, *p["x"].tensors(), 3, p["y"], loss=loss, order=order)
+        for t, was in zip((w, b, *extra, loss), before):
+            assert torch.equal(t, was)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("kind", ["perm", "per_output"])
+@pytest.mark.parametrize("op", ONLINE)
+def test_bad_column_visited_late_restores_everything(op, kind, device):
+    """A column out of range in row 17, found when the order visits it (the
+    row named is x's), after other rows and outputs were updated: everything
+    is put back."""
+    p = problem(80, 64, 8, torch.float64, seed=2, device=device, density=0.5)
+    crow, col, values = p["x"].tensors()
+    col = col.clone()
+    col[int(crow[18]) - 1] = 64
+    order = torch.cat([torch.arange(18, 80), torch.arange(0, 18)])
+    if kind == "per_output":
+        order = torch.stack([order] * 8)
+    order = order.to(device)
+    w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
+    extra = state(op, w, b)
+    before = [t.clone() for t in (w, b, *extra, loss)]
+    with pytest.raises(ValueError, match=r"col_indices: expected column .* in row 17"):
+        getattr(ops, op)(w, b, *extra, crow, col, values, 64, p["y"], loss=loss, order=order)
+    for t, was in zip((w, b, *extra, loss), before):
+        assert torch.equal(t, was)
+    if device == "cpu":
+        # The CPU checks a row's columns as it visits it: a row the order
+        # never visits is never read.
+        getattr(ops, op)(w, b, *extra, crow, col, values, 64, p["y"], loss=loss,
+                         order=order[..., :62])
+        assert not torch.equal(w, before[0])
+
+
+def test_empty_order_visits_nothing():
+    p = problem(10, 3, 2, torch.float64, seed=3)
+    got = call("online_update_csr", p, torch.zeros(2, 0, dtype=torch.int64))
+    assert torch.equal(got[0], p["w"]) and got[-2].tolist() == [0, 0]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_epochs_with_orders_match_eager(backend, device):
+    """torch.compile(fullgraph=True) over an epoch that makes its order with
+    ATen (argsort of random keys, per output) and hands it to the CSR op."""
+
+    def epoch(w, b, crow, col, values, y, keys, loss):
+        order = keys.argsort(dim=1)
+        m = torch.ops.torch_perceptron.online_update_csr(w, b, crow, col, values, 5, y, 0.5,
+                                                         None, True, 1.0, loss, order)
+        return m * 2, order[:, :3]
+
+    torch._dynamo.reset()
+    try:
+        p = problem(48, 5, 3, torch.float32, seed=4, device=device)
+        keys = torch.rand(3, 48, generator=p["g"]).to(device)
+        csr = p["x"].tensors()
+        eager = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
+        want = epoch(eager[0], eager[1], *csr, p["y"], keys, eager[2])
+        state = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
+        got = torch.compile(epoch, fullgraph=True, backend=backend)(
+            state[0], state[1], *csr, p["y"], keys, state[2])
+        for a, b in zip([*got, *state], [*want, *eager]):
+            assert_bits_equal(a, b)
+        assert want[0].sum() > 0
+    finally:
+        torch._dynamo.reset()
