@@ -11,7 +11,6 @@ feature-major on a copy, feature-major in place), sample weights, loss, one
 and two threads, and every rejected order leaving every tensor as it was."""
 
 import pytest
-import scipy.sparse as sp
 import torch
 
 from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
@@ -169,7 +168,7 @@ def test_order_equals_reference(op, kind, dtype, device):
     extra = state(op, cpu["w"], cpu["b"])
     if op == "online_update_averaged_csr":  # the reference keeps plain sums
         extra = [torch.zeros_like(cpu["w"]), torch.zeros_like(cpu["b"]), extra[2]]
-    want = getattr(reference, op)(cpu["w"], cpu["b"], *extra, sp.csr_matrix(cpu["dense"].numpy()),
+    want = getattr(reference, op)(cpu["w"], cpu["b"], *extra, cpu["dense"].to_sparse_csr(),
                                   cpu["y"], 0.5, sample_weight=cpu["sw"], loss=cpu["loss"],
                                   order=order.cpu())
     assert_bits_equal(got[0], want[0], "weight")
