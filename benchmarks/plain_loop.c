@@ -1,9 +1,11 @@
-/* The K = 1 rule as the shortest C loop: the sparse layer's epoch with
- * nothing around it (no checks, no hooks, no threads), its dot with four
- * partial sums as the op's. benchmarks/sparse.py compiles it at run time
- * (cc -O3 -march=native -ffp-contract=off, where a compiler is present) and
- * times it beside the op on the same CSR: the floor a loop of this rule
- * meets, between the op and the read of values and col_indices. */
+/* The K = 1 rule as the shortest scalar C loop: the sparse layer's epoch
+ * with nothing around it (no checks, no hooks, no threads), its dot with four
+ * scalar partial sums (the op's dot before it became a register of AVX2
+ * gathers, csrc/cpu/csr_dot.h; scikit-learn's epoch takes about this loop's
+ * time). benchmarks/sparse.py compiles it at run time (cc -O3 -march=native
+ * -ffp-contract=off, where a compiler is present) and times it beside the op
+ * on the same CSR: what a plain loop of this rule costs, between the op and
+ * the read of values and col_indices. */
 #include <stdint.h>
 
 long plain_epoch(const int32_t* crow, const int32_t* col, const float* v,

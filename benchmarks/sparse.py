@@ -18,9 +18,11 @@ environment, on the same CSR saved once as ``.npz``:
   whole CSR (the op's own cost, no estimator around it), beside the floor:
   reading ``values`` and ``col_indices`` once
   (:func:`benchmarks.data.read_floor_seconds`), and at K=1 the rule itself as
-  the shortest C loop (``plain_loop.c``, compiled at run time where a C
-  compiler is present, else the row says skipped): the floor of a loop of
-  this rule, whose gathers and updates the read alone does not pay.
+  the shortest scalar C loop (``plain_loop.c``, compiled at run time where a
+  C compiler is present, else the row says skipped): what a plain loop of
+  this rule costs (scikit-learn's epoch takes about as long), whose gathers
+  and updates the read alone does not pay; the op's dot is a register of
+  AVX2 gathers instead (csrc/cpu/csr_dot.h).
 * ``memory``: the peak extra resident memory of a ``fit`` (VmHWM, as
   benchmarks/memory.py reads it), against the CSR's own bytes plus the
   weights: a densified copy would be ``N x 2^18 x 4`` bytes.
@@ -48,7 +50,7 @@ OURS_FIT = "ours: PerceptronClassifier.fit"
 SK_FIT = "scikit-learn Perceptron.fit, n_jobs={j}"
 EPOCH = "ours: PerceptronLayer.update, one epoch"
 FLOOR = "floor: read values and col_indices once"
-PLAIN = "floor: the rule as a plain C loop (K=1)"
+PLAIN = "the rule as a plain scalar C loop (K=1)"
 CASES = ("K=1", "K=20 one-vs-rest", "K=20 multiclass")
 
 
@@ -346,7 +348,7 @@ def markdown(section: dict) -> str:
         if r["method"] == EPOCH:
             ratio, note = f"{r['vs_floor']:.2f}x the floor", f"{r['mistakes']} mistakes"
             if "vs_plain" in r:
-                ratio += f", {r['vs_plain']:.2f}x the plain C loop"
+                ratio += f", {r['vs_plain']:.2f}x the plain scalar loop"
         elif r["method"] == PLAIN:
             if r.get("skipped"):
                 ratio, note = "skipped", r["note"]

@@ -38,8 +38,8 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
           for (int64_t o = 0; ok && o < k; ++o) {
             // The first output's dot checks the row (csr_loops.h).
             const scalar_t* w_o = wp + o * rows.in;
-            const scalar_t dot = o == 0 ? cpu::dot4<true>(row, w_o, rows.in, ok)
-                                        : cpu::dot4<false>(row, w_o, rows.in, ok);
+            const scalar_t dot = o == 0 ? cpu::csr_dot<true>(row, w_o, rows.in, ok)
+                                        : cpu::csr_dot<false>(row, w_o, rows.in, ok);
             zp[i * k + o] = dot + bp[o];
             ok &= std::isfinite(zp[i * k + o]);
           }

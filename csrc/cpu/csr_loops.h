@@ -4,7 +4,7 @@
 //
 // A sample costs its non-zeros, never in_features: each row is a CsrRow
 // (rows.h), which dots and updates only its own columns. Every row's columns
-// are checked (dot4<true>, fused into the row's first dot product) before its
+// are checked (csr_dot<true>, fused into the row's first dot product) before its
 // result is used, the CPU's step 4 of the validation (csr_checks.h); the loop
 // returns the first row that fails it or gives a non-finite decision value,
 // and the caller restores.
@@ -12,8 +12,8 @@
 // Where the time goes (docs/sparse_design.md): each non-zero is a load
 // w[col[p]] from weights that do not fit in L1, so the loops are bound by
 // those gathers, not by arithmetic. Three ways to serve them:
-// - K = 1 (csr_online_rows with one output): a scalar dot with four partial
-//   sums (dot4), so a row's gathers overlap, with the row's check fused in;
+// - K = 1 (csr_online_rows with one output): csr_dot (csr_dot.h), eight
+//   partial sums in one register of gathers, with the row's check fused in;
 // - K > 1 (one-vs-rest, and the plain multiclass rule) on a call with many
 //   non-zeros (*_feature_major): a thread
 //   copies its outputs' weights once per call into a feature-major buffer
@@ -47,6 +47,7 @@
 #include "../csr_operands.h"
 #include "../policies.h"
 #include "online_loop.h"
+#include "csr_dot.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -74,58 +75,6 @@ template <typename Mask>
   bool any = false;
   for (size_t l = 0; l < sizeof(Mask) / sizeof(m[0]); ++l) any |= m[l] != 0;
   return any;
-}
-
-// sum_p values[p] * w[cols[p]] with four partial sums, one per non-zero
-// modulo 4, added as (s0 + s1) + (s2 + s3): the adds of consecutive non-zeros
-// do not wait on one register. (Its own order, as the dense loops' dots have
-// theirs; exact on dyadic data.) Scalar on purpose: GCC's SLP vectoriser packs
-// the four sums into one register filled lane by lane, a third slower
-// (measured: docs/sparse_design.md).
-//
-// Checked, it is also the CPU's step 4 of the validation for the row (see
-// csr_checks.h), fused into the same loop: `good` says whether the columns
-// strictly increase from >= 0 to < features. A column is clamped into range
-// before its weight is read, so a bad row never reads out of bounds; its
-// value is thrown away. (A separate pass over the columns cost a third of
-// the K = 1 epoch.)
-template <bool kCheck, typename scalar_t, typename index_t>
-[[gnu::always_inline, gnu::optimize("no-tree-vectorize")]] inline scalar_t
-dot4(const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int64_t features,
-     bool& good) {
-  using U = std::make_unsigned_t<index_t>;
-  const scalar_t* v = row.values;
-  const index_t* c = row.cols;
-  const U last = static_cast<U>(features > 0 ? features - 1 : 0);
-  auto at = [&](index_t j) {
-    if constexpr (kCheck) return w[std::min(static_cast<U>(j), last)];
-    return w[j];
-  };
-  scalar_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  bool rising = true;
-  int64_t prev = -1;
-  int64_t p = 0;
-  for (; p + 4 <= row.nnz; p += 4) {
-    const index_t c0 = c[p], c1 = c[p + 1], c2 = c[p + 2], c3 = c[p + 3];
-    if constexpr (kCheck) {
-      rising &= (c0 > prev) & (c1 > c0) & (c2 > c1) & (c3 > c2);
-      prev = c3;
-    }
-    s0 += v[p] * at(c0);
-    s1 += v[p + 1] * at(c1);
-    s2 += v[p + 2] * at(c2);
-    s3 += v[p + 3] * at(c3);
-  }
-  for (; p < row.nnz; ++p) {
-    const index_t cp = c[p];
-    if constexpr (kCheck) {
-      rising &= cp > prev;
-      prev = cp;
-    }
-    s0 += v[p] * at(cp);
-  }
-  if constexpr (kCheck) good = rising & (prev < features);
-  return (s0 + s1) + (s2 + s3);
 }
 
 // The multiclass model as the hooks see it (policies.h), over the call's
@@ -190,8 +139,8 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
         // The first output's dot checks the row (before anything is written).
         bool good = true;
         const scalar_t dot =
-            o == blk ? dot4<true>(row, static_cast<const scalar_t*>(w_o), in, good)
-                     : dot4<false>(row, static_cast<const scalar_t*>(w_o), in, good);
+            o == blk ? csr_dot<true>(row, static_cast<const scalar_t*>(w_o), in, good)
+                     : csr_dot<false>(row, static_cast<const scalar_t*>(w_o), in, good);
         const scalar_t z = dot + a.b[o];
         if (!good || !std::isfinite(z)) {
           hooks.end();
@@ -681,8 +630,8 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
     for (int64_t c = 0; c < k; ++c) {
       bool good = true;
       const scalar_t* w_c = w + c * in;
-      const scalar_t z = (c == 0 ? dot4<true>(row, w_c, in, good)
-                                 : dot4<false>(row, w_c, in, good)) + b[c];
+      const scalar_t z = (c == 0 ? csr_dot<true>(row, w_c, in, good)
+                                 : csr_dot<false>(row, w_c, in, good)) + b[c];
       if (!good) {
         hooks.end();
         return i;
