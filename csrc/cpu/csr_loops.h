@@ -457,10 +457,14 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
 struct CsrOnlineCall : CsrOnlineOperands {
   using CsrOnlineOperands::CsrOnlineOperands;
   bool feature_major = false;  // set by the plain op (choose_layout)
-  // Of feature-major weights (fm_stride > 0): the outputs are split between
-  // threads in units of `unit` outputs, so that no two threads write one
-  // cache line (a unit is a line's worth when the rows of fm_stride start
-  // on lines, else all K: one thread).
+  // Of feature-major weights, the outputs are split between threads in
+  // units of `unit` outputs (0: evenly, the row-major loops). In place
+  // (fm_stride > 0), so that no two threads write one cache line (a unit is
+  // a line's worth when the rows of fm_stride start on lines, else all K:
+  // one thread). On the copy, where K is wider than a line, so that a
+  // thread's buffer rows are whole lines (20 outputs: 16 + 4, not 10 + 10,
+  // whose 40-byte rows straddle two lines every other feature and end in a
+  // masked vector).
   int64_t unit = 0;
 
   bool writes_late() const { return feature_major && fm_stride == 0; }
@@ -502,6 +506,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
         w = as_contiguous(weight);
       }
       feature_major = feature_major_pays<scalar_t>(threads());
+      unit = feature_major && k > per_line ? per_line : 0;
     });
   }
   int64_t threads() const {
@@ -516,13 +521,13 @@ struct CsrOnlineCall : CsrOnlineOperands {
     // One order per output: one output a share, claimed as threads come
     // free, so that they end together however each output's orders fall.
     if (order_stride != 0 && threads() > 1) return k;
-    if (fm_stride == 0) return threads();
+    if (unit == 0) return threads();
     // Units of a line's worth, at most kMaxVectors vectors (two units) each.
     const int64_t units = (k + unit - 1) / unit;
     return std::max((units + 1) / 2, std::min(units, threads()));
   }
   std::pair<int64_t, int64_t> share(int64_t s, int64_t count) const {
-    if (fm_stride == 0) return {s * k / count, (s + 1) * k / count};
+    if (unit == 0) return {s * k / count, (s + 1) * k / count};
     const int64_t units = (k + unit - 1) / unit;
     return {std::min(k, s * units / count * unit),
             std::min(k, (s + 1) * units / count * unit)};
