@@ -190,20 +190,32 @@ int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
 // threshold after the first free of one, keeps the next ones in the threads'
 // arenas, and a fit's calls on two threads then grew the process by 20 MiB an
 // epoch (200,000 x 2^18, K = 20: 43 MiB extra after one epoch, 203 MiB after
-// ten; mapped, 62 MiB after either).
+// ten; mapped, 62 MiB after either). A mapped one starts on a 2 MiB boundary
+// and asks for transparent huge pages (where the system gives them on
+// request): the loops read it at random, a line per non-zero, and a 16 MiB
+// buffer in 4 KiB pages spans twice the pages the second-level TLB holds
+// (on this data, one thread's 16 outputs: 96-100 ms an epoch against
+// 110-117 ms, docs/sparse_design.md).
 template <typename scalar_t>
 struct AlignedBuffer {
   static constexpr size_t kMapBytes = size_t{1} << 20;
+  static constexpr size_t kHugePage = size_t{1} << 21;
   scalar_t* data = nullptr;
   size_t bytes = 0;
+  void* mapping = nullptr;
+  size_t mapped = 0;
   explicit AlignedBuffer(int64_t count) {
     bytes = (std::max<int64_t>(count, 1) * sizeof(scalar_t) + 63) / 64 * 64;
     if (bytes >= kMapBytes) {
-      void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+      mapped = bytes + kHugePage;
+      mapping = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) throw std::bad_alloc();
-      data = static_cast<scalar_t*>(p);  // page-aligned and zero
-      return;
+      if (mapping == MAP_FAILED) throw std::bad_alloc();
+      // Advice only: where it is refused, the pages stay small.
+      madvise(mapping, mapped, MADV_HUGEPAGE);
+      const uintptr_t start = reinterpret_cast<uintptr_t>(mapping);
+      data = reinterpret_cast<scalar_t*>((start + kHugePage - 1) & ~(kHugePage - 1));
+      return;  // zero, as every fresh mapping
     }
     data = static_cast<scalar_t*>(std::aligned_alloc(64, bytes));
     if (data == nullptr) throw std::bad_alloc();
@@ -212,8 +224,8 @@ struct AlignedBuffer {
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
   ~AlignedBuffer() {
-    if (bytes >= kMapBytes) {
-      munmap(data, bytes);
+    if (mapping != nullptr) {
+      munmap(mapping, mapped);
     } else {
       std::free(data);
     }
