@@ -36,6 +36,7 @@ Nothing here asserts on time.
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -238,9 +239,14 @@ def plan(paths: dict, repeats: int, folder: str) -> list:
     return jobs
 
 
-def run(quick: bool, repeats: int, log=print, shared: bool = False) -> dict:
+def run(quick: bool, repeats: int, log=print, shared: bool = False, rounds: int = 1) -> dict:
     """Every row of the section, each in its own fresh process (``shared``:
-    all in one, for quick mode), the memory rows and the correctness checks."""
+    all in one, for quick mode), the memory rows and the correctness checks.
+    ``rounds`` > 1 runs every row that many times, round after round, each
+    in a fresh process (fresh.run_each): a row's time is then the median of
+    its rounds, and a fit's ratio the median of the ratios within each round
+    (the two fits minutes apart at most, where the machine's speed drifts by
+    up to 2x over an hour)."""
     from . import fresh
 
     size = QUICK if quick else FULL
@@ -249,7 +255,8 @@ def run(quick: bool, repeats: int, log=print, shared: bool = False) -> dict:
         paths = save(folder, size["n"], size["n_features"])
         planned = plan(paths, repeats, folder)
         done = fresh.run_each([(f"{case}: {label}", job) for case, label, job in planned],
-                              shared=shared, log=log, prefix="sparse ")
+                              shared=shared, log=log, prefix="sparse ",
+                              rounds=rounds)
         rows = []
         for (case, label, job), (_, r) in zip(planned, done):
             rows.append(dict(group="sparse", case=case, method=label, **r))
@@ -267,6 +274,11 @@ def run(quick: bool, repeats: int, log=print, shared: bool = False) -> dict:
                 theirs = by.get((case, SK_FIT.format(j=j)))
                 if ours and theirs:
                     theirs["vs_ours"] = theirs["seconds"] / ours["seconds"]
+                    if "round_seconds" in theirs:
+                        per_round = [t / o for t, o in zip(theirs["round_seconds"],
+                                                           ours["round_seconds"])]
+                        theirs["vs_ours_rounds"] = per_round
+                        theirs["vs_ours"] = statistics.median(per_round)
         memory = []
         for side in ("ours", "sklearn"):
             for k in (1, K):
@@ -357,6 +369,10 @@ def markdown(section: dict) -> str:
                 note = f"{r['mistakes']} mistakes"
         elif "vs_ours" in r:
             ratio, note = f"ours x{r['vs_ours']:.2f} faster", f"{r['n_iter']} epochs"
+            if "vs_ours_rounds" in r:
+                spread = r["vs_ours_rounds"]
+                ratio += (f" (median of {len(spread)} rounds' ratios, "
+                          f"{min(spread):.2f}-{max(spread):.2f})")
         elif r["method"] == OURS_FIT:
             ratio, note = "", f"{r['n_iter']} epochs, train accuracy {r['accuracy']:.3f}"
         else:
@@ -382,9 +398,13 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small data, 2 repeats, one process")
     p.add_argument("--repeats", type=int, help="timed calls per row (default 3, quick 2)")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="run every row this many times, round after round, in fresh "
+                        "processes; report medians (default 1)")
     args = p.parse_args(argv)
     section = run(args.quick, args.repeats or (2 if args.quick else 3),
-                  log=lambda s: print(s, file=sys.stderr, flush=True), shared=args.quick)
+                  log=lambda s: print(s, file=sys.stderr, flush=True), shared=args.quick,
+                  rounds=args.rounds)
     print(markdown(section))
     print(json.dumps(section, default=float))
     failed = [c["check"] for c in section["checks"] if not c["passed"]]
