@@ -161,4 +161,41 @@ Tensor run_penalized(PenalizedOperands& op, Kernel kernel) {
   return op.mistakes;
 }
 
+// The two ops' entry points over one device's runners (RunDense, RunCsr: the
+// kernel(op) of run_penalized), so that every device registers the same
+// functions: its own file holds its loops, not the schema's arguments again.
+using PenalizedRunner = int64_t (*)(PenalizedOperands&);
+
+template <PenalizedRunner RunDense, PenalizedRunner RunCsr>
+struct PenalizedEntries {
+  static Tensor dense(Tensor& weight, Tensor& bias, Tensor& state,
+                      std::optional<Tensor> q, const Tensor& x, const Tensor& y,
+                      double lr, double alpha, double l1_ratio,
+                      std::optional<Tensor> sample_weight, bool zero_is_mistake,
+                      double bias_step, std::optional<Tensor> loss,
+                      std::optional<Tensor> objective) {
+    NoGradGuard no_grad;
+    PenalizedOperands op(weight, bias, state, q, x, y, lr, alpha, l1_ratio,
+                         sample_weight, zero_is_mistake, bias_step, loss,
+                         objective);
+    return run_penalized(op, RunDense);
+  }
+
+  static Tensor csr(Tensor& weight, Tensor& bias, Tensor& state,
+                    std::optional<Tensor> q, const Tensor& crow_indices,
+                    const Tensor& col_indices, const Tensor& values,
+                    int64_t n_features, const Tensor& y, double lr,
+                    double alpha, double l1_ratio,
+                    std::optional<Tensor> sample_weight, bool zero_is_mistake,
+                    double bias_step, std::optional<Tensor> loss,
+                    std::optional<Tensor> objective) {
+    NoGradGuard no_grad;
+    PenalizedOperands op(weight, bias, state, q, crow_indices, col_indices,
+                         values, n_features, y, lr, alpha, l1_ratio,
+                         sample_weight, zero_is_mistake, bias_step, loss,
+                         objective);
+    return run_penalized(op, RunCsr);
+  }
+};
+
 }  // namespace torch_perceptron

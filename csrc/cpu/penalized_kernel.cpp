@@ -78,40 +78,13 @@ int64_t run_csr(PenalizedOperands& op) {
   });
 }
 
-Tensor online_update_penalized_cpu(
-    Tensor& weight, Tensor& bias, Tensor& state, std::optional<Tensor> q,
-    const Tensor& x, const Tensor& y, double lr, double alpha, double l1_ratio,
-    std::optional<Tensor> sample_weight, bool zero_is_mistake,
-    double bias_step, std::optional<Tensor> loss,
-    std::optional<Tensor> objective) {
-  NoGradGuard no_grad;
-  PenalizedOperands op(weight, bias, state, q, x, y, lr, alpha, l1_ratio,
-                       sample_weight, zero_is_mistake, bias_step, loss,
-                       objective);
-  return run_penalized(op, run_dense);
-}
-
-Tensor online_update_penalized_csr_cpu(
-    Tensor& weight, Tensor& bias, Tensor& state, std::optional<Tensor> q,
-    const Tensor& crow_indices, const Tensor& col_indices,
-    const Tensor& values, int64_t n_features, const Tensor& y, double lr,
-    double alpha, double l1_ratio, std::optional<Tensor> sample_weight,
-    bool zero_is_mistake, double bias_step, std::optional<Tensor> loss,
-    std::optional<Tensor> objective) {
-  NoGradGuard no_grad;
-  PenalizedOperands op(weight, bias, state, q, crow_indices, col_indices,
-                       values, n_features, y, lr, alpha, l1_ratio,
-                       sample_weight, zero_is_mistake, bias_step, loss,
-                       objective);
-  return run_penalized(op, run_csr);
-}
+using Entries = PenalizedEntries<&run_dense, &run_csr>;
 
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update_penalized", TORCH_BOX(&online_update_penalized_cpu));
-  m.impl("online_update_penalized_csr",
-         TORCH_BOX(&online_update_penalized_csr_cpu));
+  m.impl("online_update_penalized", TORCH_BOX(&Entries::dense));
+  m.impl("online_update_penalized_csr", TORCH_BOX(&Entries::csr));
 }
 
 }  // namespace torch_perceptron
