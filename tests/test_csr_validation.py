@@ -158,23 +158,37 @@ def test_overflow_in_a_late_row_restores_everything(op, k):
         assert torch.equal(bits(a[name]), was), f"{name} changed by a rejected call"
 
 
-@pytest.mark.parametrize("k", [3, 20])
-def test_overflow_restores_feature_major_weights(k):
+# (K, in_features, pad): the restore copy of feature-major weights is one
+# memcpy when their rows are K wide (pad 0), row by row past padded rows, and
+# mapped from the kernel from a megabyte up (K = 20 at 16,384 features).
+@pytest.mark.parametrize("k,d,pad", [(3, 50, 0), (20, 50, 0), (20, 50, 5), (20, 16384, 0),
+                                     (20, 16384, 5)])
+def test_overflow_restores_feature_major_weights(k, d, pad):
     """The CPU updates feature-major weights (the transpose of a contiguous
-    [in, K]) in place: a late row that overflows still leaves them, and the
-    bias, bit for bit as they were."""
-    a = problem("online_update_csr", "cpu", n=400, d=50, k=k, dtype=torch.float32)
+    [in, K], or of the first K columns of a wider one) in place: a late row
+    that overflows still leaves them, the bias and the padding bit for bit as
+    they were."""
+    a = problem("online_update_csr", "cpu", n=400, d=d, k=k, dtype=torch.float32)
     pos, row = late_row(a)
     a["values"] = replaced(a["values"], pos, 3e38)
     w = replaced(a["weight"], (slice(None), int(a["col_indices"][pos])), 4.0)
-    a["weight"] = w.t().contiguous().t()
+    full = torch.full((d, k + pad), 7.0)
+    full[:, :k] = w.t()
+    a["weight"] = full[:, :k].t()
     a["loss"] = torch.arange(k, dtype=torch.float64)
     before = {name: bits(a[name]) for name in ("weight", "bias", "loss")}
+    padding = bits(full[:, k:])
     with pytest.raises(ValueError, match=rf"^x: row {row} gives a non-finite decision value"):
         call("online_update_csr", a)
     for name, was in before.items():
         assert torch.equal(bits(a[name]), was), f"{name} changed by a rejected call"
-    assert a["weight"].stride() == (1, k)
+    assert torch.equal(bits(full[:, k:]), padding)
+    assert a["weight"].stride() == (1, k + pad)
+    # Without the overflow the same call moves the weights in place: the rows
+    # before the bad one make mistakes, so the restore above had writes to undo.
+    a["values"] = replaced(a["values"], pos, 1.0)
+    call("online_update_csr", a)
+    assert not torch.equal(bits(a["weight"]), before["weight"])
 
 
 @pytest.mark.parametrize("op", CSR_OPS)
