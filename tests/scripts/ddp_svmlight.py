@@ -24,3 +24,10 @@ torch.save(
      "global_step": trainer.global_step, "own_steps": data.datasets["train"].own_steps},
     os.path.join(out, f"rank{trainer.global_rank}.pt"),
 )
+# Both ranks have saved: take the process group down before the interpreter
+# exits, as PyTorch asks. Left to exit, gloo's threads were once still joinable
+# when their owner was destroyed ("terminate called without an active
+# exception", SIGABRT after a finished run).
+if torch.distributed.is_initialized():
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
