@@ -90,14 +90,16 @@ CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_p
             tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
             tests/test_cuda_streams.py tests/test_csr_ops.py tests/test_csr_validation.py
             tests/test_epoch_loss.py tests/test_csr_loss.py tests/test_sample_order.py
-            tests/test_penalized_ops.py tests/test_csr_sample_order.py)
+            tests/test_penalized_ops.py tests/test_csr_sample_order.py
+            tests/test_penalized_order.py)
 mkdir -p "$BUILD/src" "$BUILD/run/tests"
 tar --exclude='*.so' --exclude='_build_info.py' --exclude='__pycache__' \
   -cf - setup.py pyproject.toml README.md csrc torch_perceptron | tar -xf - -C "$BUILD/src"
 # The tests run from a directory without the sources, so that only the
 # installed wheel can be imported.
 cp pyproject.toml "$BUILD/run/"
-cp "${CUDA_TESTS[@]}" tests/support.py tests/device_support.py tests/csr_cases.py "$BUILD/run/tests/"
+cp "${CUDA_TESTS[@]}" tests/support.py tests/device_support.py tests/csr_cases.py \
+  tests/order_cases.py "$BUILD/run/tests/"
 
 step "build the CUDA wheel: ${CUBINS[*]}${PTX[*]:+ + PTX ${PTX[*]}} (TORCH_CUDA_ARCH_LIST=$TORCH_CUDA_ARCH_LIST, MAX_JOBS=$MAX_JOBS, NVCC_THREADS=$NVCC_THREADS)"
 build_start=$SECONDS

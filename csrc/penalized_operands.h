@@ -37,6 +37,11 @@ struct PenalizedOperands {
   Tensor x;        // dense x [N, in], contiguous (dense form)
   CsrInput csr;    // the CSR form's x
   bool sparse = false;
+  // The sample order, when given (operands.h's convention, checks.h's
+  // sample_order): n is then M, the visits, and `rows` the rows of x;
+  // without one the two are N.
+  std::optional<Tensor> order;
+  int64_t rows = 0, order_stride = 0;
   int64_t n = 0, in = 0, k = 0;
   double lr, alpha, l1_ratio, bias_step;
   bool zero_is_mistake;
@@ -48,16 +53,17 @@ struct PenalizedOperands {
                     double l1_ratio_, const std::optional<Tensor>& sample_weight,
                     bool zero_is_mistake_, double bias_step_,
                     const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_)
+                    const std::optional<Tensor>& objective_,
+                    const std::optional<Tensor>& order_)
       : weight(weight_), bias(bias_), state(state_), lr(lr_), alpha(alpha_),
         l1_ratio(l1_ratio_), bias_step(bias_step_),
         zero_is_mistake(zero_is_mistake_) {
     check_params(weight, bias);
     check_features(x_, weight);
-    n = x_.size(0);
+    rows = x_.size(0);
     in = x_.size(1);
     k = weight.size(0);
-    finish_setup(q_, y_, sample_weight, loss_, objective_);
+    finish_setup(q_, y_, sample_weight, loss_, objective_, order_);
     x = as_contiguous(x_);
   }
 
@@ -69,16 +75,17 @@ struct PenalizedOperands {
                     double l1_ratio_, const std::optional<Tensor>& sample_weight,
                     bool zero_is_mistake_, double bias_step_,
                     const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_)
+                    const std::optional<Tensor>& objective_,
+                    const std::optional<Tensor>& order_)
       : weight(weight_), bias(bias_), state(state_), sparse(true), lr(lr_),
         alpha(alpha_), l1_ratio(l1_ratio_), bias_step(bias_step_),
         zero_is_mistake(zero_is_mistake_) {
     check_params(weight, bias);
     csr = check_csr(crow, col, values, n_features, weight);
-    n = csr.n;
+    rows = csr.n;
     in = csr.features;
     k = weight.size(0);
-    finish_setup(q_, y_, sample_weight, loss_, objective_);
+    finish_setup(q_, y_, sample_weight, loss_, objective_, order_);
   }
 
   template <typename scalar_t>
@@ -89,6 +96,8 @@ struct PenalizedOperands {
             q && l1_ratio > 0 ? q->mutable_data_ptr<scalar_t>() : nullptr,
             y.const_data_ptr<scalar_t>(),
             sw ? sw->const_data_ptr<scalar_t>() : nullptr,
+            order ? order->const_data_ptr<int64_t>() : nullptr,
+            order_stride,
             n, in, k, lr, alpha, l1_ratio, bias_step, zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>(),
             loss ? loss->mutable_data_ptr<double>() : nullptr,
@@ -108,13 +117,14 @@ struct PenalizedOperands {
   void finish_setup(const std::optional<Tensor>& q_, const Tensor& y_,
                     const std::optional<Tensor>& sample_weight,
                     const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_) {
+                    const std::optional<Tensor>& objective_,
+                    const std::optional<Tensor>& order_) {
     const Device device = weight.device();
     check_lr(lr);
     check_bias_step(bias_step);
     check_penalty(alpha, l1_ratio);
-    y = binary_labels(y_, n, k, weight.scalar_type(), device);
-    sw = sample_weights(sample_weight, n, weight.scalar_type(), device);
+    y = binary_labels(y_, rows, k, weight.scalar_type(), device);
+    sw = sample_weights(sample_weight, rows, weight.scalar_type(), device);
     check_penalty_state(state, k, device);
     const bool has_q = q_.has_value() && q_->defined();
     TP_CHECK_VALUE(has_q || l1_ratio == 0, "q: expected a tensor of weight's ",
@@ -129,6 +139,9 @@ struct PenalizedOperands {
     if (loss) loss_arg = *loss_;
     objective = penalty_sums(objective_, "objective", k, device);
     if (objective) objective_arg = *objective_;
+    order = sample_order(order_, rows, k, device);
+    n = order ? order->size(order->dim() - 1) : rows;
+    if (order && order->dim() == 2) order_stride = n;
     w = as_contiguous(weight);
     b = as_contiguous(bias);
     st = as_contiguous(state);
@@ -173,11 +186,12 @@ struct PenalizedEntries {
                       double lr, double alpha, double l1_ratio,
                       std::optional<Tensor> sample_weight, bool zero_is_mistake,
                       double bias_step, std::optional<Tensor> loss,
-                      std::optional<Tensor> objective) {
+                      std::optional<Tensor> objective,
+                      std::optional<Tensor> order) {
     NoGradGuard no_grad;
     PenalizedOperands op(weight, bias, state, q, x, y, lr, alpha, l1_ratio,
                          sample_weight, zero_is_mistake, bias_step, loss,
-                         objective);
+                         objective, order);
     return run_penalized(op, RunDense);
   }
 
@@ -188,12 +202,13 @@ struct PenalizedEntries {
                     double alpha, double l1_ratio,
                     std::optional<Tensor> sample_weight, bool zero_is_mistake,
                     double bias_step, std::optional<Tensor> loss,
-                    std::optional<Tensor> objective) {
+                    std::optional<Tensor> objective,
+                    std::optional<Tensor> order) {
     NoGradGuard no_grad;
     PenalizedOperands op(weight, bias, state, q, crow_indices, col_indices,
                          values, n_features, y, lr, alpha, l1_ratio,
                          sample_weight, zero_is_mistake, bias_step, loss,
-                         objective);
+                         objective, order);
     return run_penalized(op, RunCsr);
   }
 };

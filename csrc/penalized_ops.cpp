@@ -18,7 +18,10 @@
 // perceptron loss max(0, -y z) of every sample (as online_update's),
 // `objective` scikit-learn's objective sum: that loss plus
 // alpha * ((1 - l1_ratio) * 0.5 * norm^2 + l1_ratio * l1norm) with its
-// bookkeeping's norms, what its tol rule stops on with a penalty.
+// bookkeeping's norms, what its tol rule stops on with a penalty. `order`
+// (int64 [M] or [K, M]) as online_update's: visit i of output o reads row
+// order[o][i] of x, y and sample_weight, so that a shuffled epoch of every
+// one-vs-rest output is one call, with no rows gathered.
 #include "penalized_operands.h"
 
 #include <cmath>
@@ -95,7 +98,8 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "Tensor(c!) state, Tensor(d!)? q, Tensor x, Tensor y, float lr=1.0, "
       "float alpha=0.0001, float l1_ratio=0.15, Tensor? sample_weight=None, "
       "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor(o!)? objective=None) -> Tensor");
+      "Tensor(l!)? loss=None, Tensor(o!)? objective=None, "
+      "Tensor? order=None) -> Tensor");
   m.def(
       "online_update_penalized_csr(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) state, Tensor(d!)? q, Tensor crow_indices, "
@@ -103,5 +107,5 @@ STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
       "float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
       "float bias_step=1.0, Tensor(l!)? loss=None, "
-      "Tensor(o!)? objective=None) -> Tensor");
+      "Tensor(o!)? objective=None, Tensor? order=None) -> Tensor");
 }

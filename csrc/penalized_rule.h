@@ -60,6 +60,12 @@ struct PenalizedArgs {
   scalar_t* q;          // [K, in], or nullptr without L1 (l1_ratio == 0)
   const scalar_t* y;    // [N, K] of 0/1
   const scalar_t* sw;   // [N] or nullptr
+  // The sample order, or nullptr: visit i of output o reads row
+  // order[o * order_stride + i] of x, y and sw (operands.h's convention:
+  // stride 0 for one order [M] for all, M for one per output). n counts the
+  // visits.
+  const int64_t* order;
+  int64_t order_stride;
   int64_t n, in, k;
   double lr, alpha, l1_ratio, bias_step;
   bool zero_is_mistake;
@@ -90,10 +96,11 @@ struct CsrEntries {
   TP_HOST_DEVICE scalar_t value(int64_t j) const { return values[j]; }
 };
 
-// Output o's walk over samples [0, n). `row(i)` gives sample i's entries;
-// `row_ok(i)` says whether they may be read (the CPU's CSR column check).
-// Returns the first sample whose columns are bad or whose decision value is
-// not finite, or -1. Reads and writes only output o's weights, q and state.
+// Output o's walk over its n visits (the rows in order, or through
+// a.order). `row(r)` gives row r's entries; `row_ok(r)` says whether they may
+// be read (the CPU's CSR column check). Returns the first row (of x) met
+// whose columns are bad or whose decision value is not finite, or -1. Reads
+// and writes only output o's weights, q and state.
 template <typename scalar_t, typename RowAt, typename RowOk>
 TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
                                       int64_t o, RowAt row, RowOk row_ok) {
@@ -112,7 +119,10 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
   const double l1_step = a.l1_ratio * a.lr * a.alpha;
   const bool l1 = q != nullptr && a.l1_ratio > 0;
   int64_t bad = -1;
-  for (int64_t i = 0; i < a.n; ++i) {
+  const int64_t* order =
+      a.order != nullptr ? a.order + o * a.order_stride : nullptr;
+  for (int64_t visit = 0; visit < a.n; ++visit) {
+    const int64_t i = order != nullptr ? order[visit] : visit;
     if (!row_ok(i)) {
       bad = i;
       break;

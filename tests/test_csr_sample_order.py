@@ -13,6 +13,8 @@ and two threads, and every rejected order leaving every tensor as it was."""
 import pytest
 import torch
 
+from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
+from order_cases import fresh_state as state
 from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
 from torch_perceptron import ops, reference
 from torch_perceptron.sparse import CSRRows
@@ -21,16 +23,6 @@ from torch_perceptron.sparse_batches import take_rows
 DTYPES = [torch.float32, torch.float64]
 INDEX_DTYPES = [torch.int32, torch.int64]
 ONLINE = ["online_update_csr", "online_update_averaged_csr", "online_update_pocket_csr"]
-
-
-def state(op, w, b):
-    """The variant's state beside the weights, fresh."""
-    zeros = torch.zeros(w.shape[0], dtype=torch.int64, device=w.device)
-    if op == "online_update_averaged_csr":
-        return [torch.zeros_like(w), torch.zeros_like(b), zeros]
-    if op == "online_update_pocket_csr":
-        return [w.clone(), b.clone(), zeros, zeros.clone()]
-    return []
 
 
 def problem(n, in_features, k, dtype, seed, device="cpu", exact=False, index_dtype=torch.int64,
@@ -62,16 +54,6 @@ def problem(n, in_features, k, dtype, seed, device="cpu", exact=False, index_dty
     )
 
 
-def orders(n, k, kind, g, device):
-    """A permutation ("perm", [N]), one per output ("per_output", [K, N]), or
-    one per output that visits fewer rows, some twice ("draws", [K, M])."""
-    if kind == "perm":
-        return torch.randperm(n, generator=g).to(device)
-    if kind == "per_output":
-        return torch.stack([torch.randperm(n, generator=g) for _ in range(k)]).to(device)
-    return torch.randint(0, n, (k, (3 * n) // 4), generator=g).to(device)
-
-
 def run(op, w, b, x, y, sw, loss, lr=0.5, **kw):
     extra = state(op, w, b)
     m = getattr(ops, op)(w, b, *extra, *x.tensors(), x.n_features, y, lr, sample_weight=sw,
@@ -91,21 +73,11 @@ def call(op, p, order, feature_major=False, **kw):
 def gathered(op, p, order, **kw):
     """The same call without ``order``: the rows gathered, output by output
     for one order per output."""
-    if order.dim() == 1:
-        return run(op, p["w"].clone(), p["b"].clone(), take_rows(p["x"], order), p["y"][order],
-                   p["sw"][order], p["loss"].clone(), **kw)
-    parts = []
-    for o in range(order.shape[0]):
-        rows = order[o]
-        parts.append(run(op, p["w"][o : o + 1].clone(), p["b"][o : o + 1].clone(),
-                         take_rows(p["x"], rows), p["y"][rows, o : o + 1], p["sw"][rows],
-                         p["loss"][o : o + 1].clone(), **kw))
-    return [torch.cat(ts) for ts in zip(*parts)]
+    def one_call(rows, outputs):
+        return run(op, p["w"][outputs].clone(), p["b"][outputs].clone(), take_rows(p["x"], rows),
+                   p["y"][rows][:, outputs], p["sw"][rows], p["loss"][outputs].clone(), **kw)
 
-
-def assert_all_equal(got, want):
-    for i, (a, b) in enumerate(zip(got, want)):
-        assert_bits_equal(a, b, f"result {i}")
+    return on_gathered_rows(order, one_call)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -206,20 +178,8 @@ def test_chunks_of_an_order_add_up_to_one_call(op, device):
 @pytest.mark.parametrize("op", ONLINE)
 def test_bad_order_is_rejected_by_name_and_nothing_changes(op, device):
     p = problem(20, 3, 2, torch.float64, seed=1, device=device)
-    n = 20
-    cases = [
-        (torch.arange(n, dtype=torch.int32), RuntimeError, r"order: expected dtype int64"),
-        (torch.arange(n, dtype=torch.float64), RuntimeError, r"order: expected dtype int64"),
-        (torch.zeros(3, n, dtype=torch.int64), RuntimeError, r"order: expected .*\[K, M\] with K=2"),
-        (torch.zeros(2, 2, n, dtype=torch.int64), RuntimeError, r"order: expected"),
-        (torch.tensor([0, 1, n], dtype=torch.int64), ValueError, r"order: expected row indices of x in \[0, 20\)"),
-        (torch.tensor([[0, -1], [1, 2]], dtype=torch.int64), ValueError, r"order: expected row indices"),
-    ]
-    if device != "cpu":
-        cases.append((torch.arange(n), RuntimeError, r"order: expected device"))
+    cases = bad_orders(20, 2, device)
     for order, exc, match in cases:
-        if not match.startswith("order: expected device"):
-            order = order.to(device)
         w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
         extra = state(op, w, b)
         before = [t.clone() for t in (w, b, *extra, loss)]

@@ -11,22 +11,13 @@ every rejected order leaving every tensor as it was."""
 import pytest
 import torch
 
+from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
+from order_cases import fresh_state as state
 from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
 from torch_perceptron import ops, reference
 
 DTYPES = [torch.float32, torch.float64]
 ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
-
-
-def state(op, w, b):
-    """The variant's state beside the weights, fresh."""
-    k = w.shape[0]
-    zeros = torch.zeros(k, dtype=torch.int64, device=w.device)
-    if op == "online_update_averaged":
-        return [torch.zeros_like(w), torch.zeros_like(b), zeros]
-    if op == "online_update_pocket":
-        return [w.clone(), b.clone(), zeros, zeros.clone()]
-    return []
 
 
 def problem(n, in_features, k, dtype, seed, device="cpu", exact=False):
@@ -47,17 +38,6 @@ def problem(n, in_features, k, dtype, seed, device="cpu", exact=False):
     )
 
 
-def orders(n, k, kind, g, device):
-    """An order of the kind the estimator hands over: a permutation ("perm",
-    [N]), one per output ("per_output", [K, N]), or one per output that
-    visits fewer rows, some twice ("draws", [K, M])."""
-    if kind == "perm":
-        return torch.randperm(n, generator=g).to(device)
-    if kind == "per_output":
-        return torch.stack([torch.randperm(n, generator=g) for _ in range(k)]).to(device)
-    return torch.randint(0, n, (k, (3 * n) // 4), generator=g).to(device)
-
-
 def call(op, p, order, lr=0.5, **kw):
     """The op with ``order`` on copies of p's state; (w, b, state..., mistakes, loss)."""
     w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
@@ -70,28 +50,14 @@ def call(op, p, order, lr=0.5, **kw):
 def gathered(op, p, order, lr=0.5, **kw):
     """The same call without ``order``: the rows gathered, output by output
     for one order per output."""
-    if order.dim() == 1:
-        q = dict(p, x=p["x"][order], y=p["y"][order], sw=p["sw"][order])
-        w, b, loss = q["w"].clone(), q["b"].clone(), q["loss"].clone()
+    def one_call(rows, outputs):
+        w, b, loss = (p[name][outputs].clone() for name in ("w", "b", "loss"))
         extra = state(op, w, b)
-        m = getattr(ops, op)(w, b, *extra, q["x"], q["y"], lr, sample_weight=q["sw"], loss=loss,
-                             **kw)
-        return [t.cpu() for t in (w, b, *extra, m, loss)]
-    parts = []
-    for o in range(order.shape[0]):
-        rows = order[o]
-        w, b = p["w"][o : o + 1].clone(), p["b"][o : o + 1].clone()
-        loss = p["loss"][o : o + 1].clone()
-        extra = state(op, w, b)
-        m = getattr(ops, op)(w, b, *extra, p["x"][rows], p["y"][rows, o : o + 1], lr,
+        m = getattr(ops, op)(w, b, *extra, p["x"][rows], p["y"][rows][:, outputs], lr,
                              sample_weight=p["sw"][rows], loss=loss, **kw)
-        parts.append([t.cpu() for t in (w, b, *extra, m, loss)])
-    return [torch.cat(ts) for ts in zip(*parts)]
+        return [t.cpu() for t in (w, b, *extra, m, loss)]
 
-
-def assert_all_equal(got, want):
-    for i, (a, b) in enumerate(zip(got, want)):
-        assert_bits_equal(a, b, f"result {i}")
+    return on_gathered_rows(order, one_call)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -190,20 +156,8 @@ def test_order_with_non_contiguous_inputs(op):
 @pytest.mark.parametrize("op", ONLINE)
 def test_bad_order_is_rejected_by_name_and_nothing_changes(op, device):
     p = problem(20, 3, 2, torch.float64, seed=1, device=device)
-    n = 20
-    cases = [
-        (torch.arange(n, dtype=torch.int32), RuntimeError, r"order: expected dtype int64"),
-        (torch.arange(n, dtype=torch.float64), RuntimeError, r"order: expected dtype int64"),
-        (torch.zeros(3, n, dtype=torch.int64), RuntimeError, r"order: expected .*\[K, M\] with K=2"),
-        (torch.zeros(2, 2, n, dtype=torch.int64), RuntimeError, r"order: expected"),
-        (torch.tensor([0, 1, n], dtype=torch.int64), ValueError, r"order: expected row indices of x in \[0, 20\)"),
-        (torch.tensor([[0, -1], [1, 2]], dtype=torch.int64), ValueError, r"order: expected row indices"),
-    ]
-    if device != "cpu":
-        cases.append((torch.arange(n), RuntimeError, r"order: expected device"))
+    cases = bad_orders(20, 2, device)
     for order, exc, match in cases:
-        if not match.startswith("order: expected device"):
-            order = order.to(device)
         w, b, loss = p["w"].clone(), p["b"].clone(), p["loss"].clone()
         extra = state(op, w, b)
         before = [t.clone() for t in (w, b, *extra, loss)]

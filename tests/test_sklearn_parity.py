@@ -299,25 +299,6 @@ def test_tol_stops_each_output_on_its_own_loss():
     assert ours.n_iter_ == len(ours.mistakes_per_epoch_) < 1000
 
 
-def test_epochs_in_chunks_are_the_same_computation(monkeypatch):
-    """A shuffled epoch runs as op calls over chunks of about a megabyte;
-    with 64-row chunks (21 a digits epoch) still scikit-learn's model, and the
-    averaged and pocket states carry over from chunk to chunk."""
-    x_tr, x_te, y_tr, _ = split("digits")
-    params = dict(tol=None, max_iter=4, random_state=2, class_weight="balanced")
-    whole = {m: PerceptronClassifier(**params, **{m: True}).fit(x_tr, y_tr)
-             for m in ("average", "pocket")}
-    monkeypatch.setattr("torch_perceptron.sklearn_epochs.EpochView.CHUNK_BYTES", 1)
-    ours, theirs = fit_both(x_tr, y_tr, **params)
-    assert_same_model(ours, theirs, [x_tr, x_te])
-    ours, theirs = fit_both(x_tr, y_tr, early_stopping=True, random_state=3)
-    assert_same_model(ours, theirs, [x_tr, x_te])
-    for mode, model in whole.items():
-        chunked = PerceptronClassifier(**params, **{mode: True}).fit(x_tr, y_tr)
-        np.testing.assert_array_equal(chunked.coef_, model.coef_)
-        np.testing.assert_array_equal(chunked.intercept_, model.intercept_)
-
-
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU available")
 @pytest.mark.parametrize("case", ["shuffle_seed_0", "early_stopping", "no_shuffle", "class_weight"])

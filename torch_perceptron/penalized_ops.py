@@ -74,6 +74,7 @@ def online_update_penalized(
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
     objective: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """The online rule with scikit-learn's penalty, in place, one sample after
     the other, each of the K outputs on its own, in scikit-learn's order:
@@ -94,13 +95,17 @@ def online_update_penalized(
     ``[N, K]``. ``loss`` and ``objective`` (float64 ``[K]``, optional) gain
     each output's perceptron loss and scikit-learn's objective sum (the loss
     plus ``alpha * ((1 - l1_ratio) / 2 * norm^2 + l1_ratio * l1norm)`` with
-    its bookkeeping's norms), in sample order. Every tensor on one device.
+    its bookkeeping's norms), in sample order. ``order`` (int64 ``[M]``, or
+    ``[K, M]`` for one per output) as in
+    :func:`~torch_perceptron.ops.online_update`: the call with ``x[order]``,
+    ``y[order]`` and ``sample_weight[order]``, read in place. Every tensor on
+    one device.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_penalized.default(
         weight, bias, state, q, x, y, lr, alpha, l1_ratio, sample_weight, zero_is_mistake,
-        bias_step, loss, objective,
+        bias_step, loss, objective, order,
     )
 
 
@@ -123,17 +128,19 @@ def online_update_penalized_csr(
     bias_step: float = 1.0,
     loss: Optional[Tensor] = None,
     objective: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tensor:
     """:func:`online_update_penalized` over the rows of a canonical CSR ``x``:
     a sample's entries are its stored ones (explicit zeros included), so the
     step, the L1 step and the norms' bookkeeping touch only those columns, as
     scikit-learn's loop does on sparse X; the shrink scales every weight.
+    ``order`` reads CSR rows as it reads dense ones.
 
     Returns the mistakes per output, int64 ``[K]``.
     """
     return _ops.online_update_penalized_csr.default(
         weight, bias, state, q, crow_indices, col_indices, values, n_features, y, lr, alpha,
-        l1_ratio, sample_weight, zero_is_mistake, bias_step, loss, objective,
+        l1_ratio, sample_weight, zero_is_mistake, bias_step, loss, objective, order,
     )
 
 
@@ -161,23 +168,27 @@ def _check_penalized(weight: Tensor, bias: Tensor, state: Tensor, q: Optional[Te
 @torch.library.register_fake("torch_perceptron::online_update_penalized")
 def _penalized_fake(weight, bias, state, q, x, y, lr=1.0, alpha=0.0001, l1_ratio=0.15,
                     sample_weight=None, zero_is_mistake=False, bias_step=1.0, loss=None,
-                    objective=None):
-    from .ops import _check_devices, _check_shapes
+                    objective=None, order=None):
+    from .ops import _check_devices, _check_order, _check_shapes
 
     _check_shapes(x, weight, bias)
     _check_penalized(weight, bias, state, q, loss, objective)
+    _check_order(weight, order)
     _check_devices(weight, bias=bias, state=state, q=q, x=x, y=y, sample_weight=sample_weight,
-                   loss=loss, objective=objective)
+                   loss=loss, objective=objective, order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)
 
 
 @torch.library.register_fake("torch_perceptron::online_update_penalized_csr")
 def _penalized_csr_fake(weight, bias, state, q, crow_indices, col_indices, values, n_features,
                         y, lr=1.0, alpha=0.0001, l1_ratio=0.15, sample_weight=None,
-                        zero_is_mistake=False, bias_step=1.0, loss=None, objective=None):
+                        zero_is_mistake=False, bias_step=1.0, loss=None, objective=None,
+                        order=None):
     from .csr_ops import _check_csr
+    from .ops import _check_order
 
     _check_penalized(weight, bias, state, q, loss, objective)
+    _check_order(weight, order)
     _check_csr(crow_indices, col_indices, values, n_features, weight, bias, state=state, q=q,
-               y=y, sample_weight=sample_weight, loss=loss, objective=objective)
+               y=y, sample_weight=sample_weight, loss=loss, objective=objective, order=order)
     return weight.new_empty((weight.shape[0],), dtype=torch.int64)

@@ -88,7 +88,10 @@ def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bia
 
 
 def _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-               zero_is_mistake, bias_step, loss, objective):
+               zero_is_mistake, bias_step, loss, objective, order=None):
+    """Every output's walk over ``entries`` (a list of the rows' (columns,
+    values)), in the rows' order or, with ``order``, over the rows it names:
+    ``[M]`` for every output, ``[K, M]`` one per output."""
     f = np.float32 if weight.dtype == torch.float32 else np.float64
     w = weight.detach().cpu().numpy().astype(f, copy=True)
     b = bias.detach().cpu().numpy().astype(f, copy=True)
@@ -101,12 +104,22 @@ def _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_w
     ob = None if objective is None else objective.detach().cpu().numpy().copy()
     k = w.shape[0]
     mistakes = np.zeros(k, dtype=np.int64)
+    if order is not None:
+        order = order.detach().cpu().numpy()
+        if order.size and (order.min() < 0 or order.max() >= n):
+            raise ValueError(f"order: expected row indices of x in [0, {n})")
     for o in range(k):
         row = list(st[o])
+        visits = None if order is None else (order if order.ndim == 1 else order[o])
+        rows = entries if visits is None else [entries[r] for r in visits]
+        yo = yy[:, 0 if yy.shape[1] == 1 else o]
+        swo = sw
+        if visits is not None:
+            yo = yo[visits]
+            swo = None if sw is None else sw[visits]
         b[o], mistakes[o], lo, oo = _walk(
-            w[o], b[o], row, None if qn is None else qn[o], entries,
-            yy[:, 0 if yy.shape[1] == 1 else o], lr, alpha, l1_ratio, sw, zero_is_mistake,
-            bias_step, None if ls is None else float(ls[o]),
+            w[o], b[o], row, None if qn is None else qn[o], rows, yo, lr, alpha, l1_ratio, swo,
+            zero_is_mistake, bias_step, None if ls is None else float(ls[o]),
             None if ob is None else float(ob[o]), f)
         st[o] = row
         if ls is not None:
@@ -125,14 +138,16 @@ def online_update_penalized(
     lr: float = 1.0, alpha: float = 0.0001, l1_ratio: float = 0.15,
     sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
     bias_step: float = 1.0, loss: Optional[Tensor] = None, objective: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tuple[Any, ...]:
-    """The penalized rule on dense x, on copies. Returns (weight, bias, state,
-    q, mistakes, loss, objective); q, loss, objective None when not given."""
+    """The penalized rule on dense x, on copies (through ``order`` when
+    given). Returns (weight, bias, state, q, mistakes, loss, objective); q,
+    loss, objective None when not given."""
     xn = x.detach().cpu().numpy()
     cols = list(range(xn.shape[1]))
     entries = [(cols, list(xn[i])) for i in range(xn.shape[0])]
     return _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-                      zero_is_mistake, bias_step, loss, objective)
+                      zero_is_mistake, bias_step, loss, objective, order)
 
 
 def online_update_penalized_csr(
@@ -140,6 +155,7 @@ def online_update_penalized_csr(
     lr: float = 1.0, alpha: float = 0.0001, l1_ratio: float = 0.15,
     sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
     bias_step: float = 1.0, loss: Optional[Tensor] = None, objective: Optional[Tensor] = None,
+    order: Optional[Tensor] = None,
 ) -> Tuple[Any, ...]:
     """The same over the stored entries of a CSR ``x`` (anything
     :func:`~torch_perceptron.sparse.as_csr` takes)."""
@@ -148,4 +164,4 @@ def online_update_penalized_csr(
     entries = [(list(col[crow[i]:crow[i + 1]]), list(values[crow[i]:crow[i + 1]]))
                for i in range(len(crow) - 1)]
     return _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-                      zero_is_mistake, bias_step, loss, objective)
+                      zero_is_mistake, bias_step, loss, objective, order)

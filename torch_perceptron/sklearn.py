@@ -46,14 +46,12 @@ from __future__ import annotations
 
 import time
 import warnings
-from concurrent.futures import ThreadPoolExecutor
 from numbers import Integral, Real
 from typing import Optional
 
 import numpy as np
 import scipy.sparse as sp
 import torch
-from joblib import effective_n_jobs
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score
@@ -69,7 +67,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from . import ops
 from .penalized_ops import penalty_l1_ratio
 from .sparse import CSRRows, as_csr
-from .sklearn_epochs import EpochData, EpochView, OutputRun, Stopping
+from .sklearn_epochs import EpochData, OutputRun, Stopping
 from .sklearn_orders import sgd_permutations
 
 __all__ = ["PerceptronClassifier"]
@@ -116,13 +114,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
     eta0 : float, default=1.0
         Learning rate of the rule (> 0).
     n_jobs : int or None, default=None
-        With a penalty, threads over the one-vs-rest outputs that train in
-        separate orders (with ``shuffle``, each output has its own), with
-        joblib's meaning as in scikit-learn: None is 1 (unless in a joblib
-        backend context), -1 every CPU. Without one, dense or sparse X, every
-        output trains in one op call an epoch, each in its own order (the
-        op's ``order``), on torch's threads, whatever n_jobs says. The model
-        does not depend on it.
+        Accepted as scikit-learn's (its threads over the one-vs-rest
+        outputs); here every output, dense or sparse X, penalized or not,
+        trains in one op call an epoch, each in its own order (the op's
+        ``order``), on torch's threads (``torch.set_num_threads``), whatever
+        n_jobs says. The model does not depend on it.
     random_state : int, RandomState instance or None, default=0
         Seeds the shuffling and the validation split, drawn as scikit-learn
         draws them.
@@ -480,9 +476,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 order: Optional[torch.Tensor] = None) -> torch.Tensor:
         w, b, *extra = state
         if self.penalty is not None:
-            if order is not None:
-                raise AssertionError("the penalized ops take no order")
-            return self._update_penalized(w, b, extra, x, y, sw, lr, loss)
+            return self._update_penalized(w, b, extra, x, y, sw, lr, loss, order)
         if isinstance(x, CSRRows):
             return self._update_csr(w, b, extra, x, y, sw, lr, loss, order)
         kw = {
@@ -499,7 +493,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         return ops.online_update(w, b, x, y, lr, **kw)
 
     def _update_penalized(self, w, b, extra, x, y, sw, lr: float,
-                          sums: Optional[torch.Tensor]) -> torch.Tensor:
+                          sums: Optional[torch.Tensor],
+                          order: Optional[torch.Tensor] = None) -> torch.Tensor:
         """The penalized ops; ``sums`` (float64 ``[2, K]`` or None) gains the
         loss (row 0) and scikit-learn's objective (row 1)."""
         state, q = extra
@@ -514,6 +509,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             "bias_step": decay if self.fit_intercept else 0.0,
             "loss": None if sums is None else sums[0],
             "objective": None if sums is None else sums[1],
+            "order": order,
         }
         q = q if l1_ratio > 0 else None
         if sparse:
@@ -541,7 +537,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """The op on outputs ``rows`` of the state, in place: views when the
         rows are consecutive, else gathered copies written back. ``loss``
         (float64 ``[len(rows)]`` or None) gains their epoch loss sums;
-        ``order`` (no penalty only) is the op's sample order."""
+        ``order`` is the op's sample order."""
         state = self._state()
         if rows == list(range(rows[0], rows[-1] + 1)):
             part = slice(rows[0], rows[-1] + 1)
@@ -617,28 +613,16 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         )
         runs = [OutputRun(o) for o in range(k)]
         # With shuffle each one-vs-rest output has its own seed, so its own
-        # order. Without a penalty the op (dense or CSR) reads the rows
+        # order; the ops (dense or CSR, penalized or not) read the rows
         # through the orders, one per output, so every output trains in one
-        # call an epoch, in place. With one (the penalized ops take no
-        # order): one group and its op calls per output, its rows gathered.
-        # Unshuffled they share the data's order and one call for all of them.
-        n = X.shape[0]
-        if not self._reads_through_orders(data.x) and self.shuffle and k > 1:
-            plans = [([r], sgd_permutations(n, [seeds[r.output]])[0]) for r in runs]
-        elif self.shuffle:
-            perms = sgd_permutations(n, [seeds[r.output] for r in runs])
-            plans = [(runs, perms[0] if k == 1 else perms)]
-        else:
-            plans = [(runs, None)]
-        jobs = min(effective_n_jobs(self.n_jobs), len(plans))
+        # call an epoch, in place. Unshuffled they share the data's order.
+        perm = None
+        if self.shuffle:
+            perms = sgd_permutations(X.shape[0], [seeds[r.output] for r in runs])
+            perm = perms[0] if k == 1 else perms
         self._start_penalty()
         try:
-            if jobs > 1:
-                with ThreadPoolExecutor(max_workers=jobs) as pool:
-                    list(pool.map(lambda plan: self._run_group(*plan, data, max_iter), plans))
-            else:
-                for group, perm in plans:
-                    self._run_group(group, perm, data, max_iter)
+            self._run_group(runs, perm, data, max_iter)
         finally:
             self._end_penalty()
         epochs = max(r.ran for r in runs)
@@ -646,18 +630,11 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
         return epochs
 
-    def _reads_through_orders(self, x) -> bool:
-        """Whether the op reads x (dense or CSR) through the epoch's orders
-        (no penalty) rather than from rows gathered in that order."""
-        return self.penalty is None
-
     def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
                    max_iter: int) -> None:
         """The epochs of outputs that visit the samples in one order (perm
-        ``[N]``), or each in its own (``[len(group), N]``, no penalty), each
-        output stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        dense = self._reads_through_orders(data.x)
-        view = None if dense else EpochView(data, [run.output for run in group])
+        ``[N]``), or each in its own (``[len(group), N]``), each output
+        stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
         columns: dict = {}  # the targets of the active outputs (_dense_epoch)
         position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
@@ -702,15 +679,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
                 calls.setdefault(id(data.steps[run.output]), []).append(run)
             reports: dict[int, torch.Tensor] = {}
             losses = {key: self._epoch_loss(len(members)) for key, members in calls.items()}
-            if dense:
-                self._dense_epoch(calls, visit, position, data, losses, reports, columns)
-            for xe, te, steps in (view.chunks(visit) if view is not None else ()):
-                for key, members in calls.items():
-                    rows = [r.output for r in members]
-                    cols = [view.column[o] for o in rows]
-                    tc = te if len(cols) == te.shape[1] else te[:, cols]
-                    report = self._update_rows(rows, xe, tc, steps.get(key), data.lr, losses[key])
-                    reports[key] = report if key not in reports else reports[key] + report
+            self._epoch(calls, visit, position, data, losses, reports, columns)
             for key, members in calls.items():
                 mistakes = reports[key].cpu().numpy()
                 loss = None if losses[key] is None else losses[key].cpu().numpy()
@@ -742,13 +711,12 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             if run.log:
                 print("\n".join(run.log))
 
-    def _dense_epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
-                     data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
-        """One epoch without a penalty, dense or CSR x: one op call per set of
+    def _epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
+               data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
+        """One epoch, dense or CSR x, penalized or not: one op call per set of
         outputs that share step sizes, reading x, the targets and the steps
-        in place through
-        the visiting order (``[M]`` for all, or a row per output of the
-        group), only the active outputs' weight rows. ``columns`` keeps the
+        in place through the visiting order (``[M]`` for all, or a row per
+        output of the group), only the active outputs' weight rows. ``columns`` keeps the
         target columns of the sets of active outputs, from epoch to epoch."""
         device = self._weight.device
         wanted = {tuple(r.output for r in members) for members in calls.values()}

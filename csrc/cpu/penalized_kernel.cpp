@@ -59,7 +59,7 @@ int64_t run_csr(PenalizedOperands& op) {
       const CsrRows<scalar_t, index_t> rows{
           op.csr.crow.const_data_ptr<index_t>(),
           op.csr.col.const_data_ptr<index_t>(),
-          op.csr.values.const_data_ptr<scalar_t>(), op.n, op.in};
+          op.csr.values.const_data_ptr<scalar_t>(), op.rows, op.in};
       return each_output(op.k, op.csr.nnz * op.k + op.n, [&](int64_t o) {
         return penalized_walk(
             a, o,

@@ -81,7 +81,7 @@ int64_t run_csr(PenalizedOperands& op) {
       const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
       const CsrRows<scalar_t, index_t> rows{
           op.csr.crow.const_data_ptr<index_t>(), op.csr.col.const_data_ptr<index_t>(),
-          op.csr.values.const_data_ptr<scalar_t>(), op.n, op.in};
+          op.csr.values.const_data_ptr<scalar_t>(), op.rows, op.in};
       return each_output(op, [&](unsigned blocks, cudaStream_t stream, int64_t* bad) {
         penalized_csr_kernel<scalar_t, index_t><<<blocks, kThreads, 0, stream>>>(a, rows, bad);
         check_launch("online_update_penalized_csr");
