@@ -19,6 +19,9 @@ in place through every output's own order in scikit-learn's (its ``order``
 argument), all ten one-vs-rest outputs in one call an epoch, as with
 ``shuffle=False``.
 
+The penalized rows run scikit-learn's ``penalty`` (the penalized ops, read
+through the same orders); the CSR rows take digits as a scipy CSR matrix.
+
 ``run`` is the suite's hook (``benchmarks.run``); ``markdown`` its table.
 """
 
@@ -51,10 +54,25 @@ def cases(quick: bool) -> list[dict]:
              data=(20_000, 100, 10), params=dict(tol=None, max_iter=10)),
         dict(name="teacher 20000x100, 10 classes, shuffle=False, tol=None, max_iter=10",
              data=(20_000, 100, 10), params=dict(shuffle=False, tol=None, max_iter=10)),
+        # scikit-learn's penalties (the penalized ops, the same order argument),
+        # and sparse X (scipy CSR) with and without one.
+        dict(name="digits, penalty=l2", data="digits", params=dict(penalty="l2")),
+        dict(name="digits, penalty=elasticnet", data="digits", params=dict(penalty="elasticnet")),
+        dict(name="digits as CSR, defaults", data="digits", sparse=True, params={}),
+        dict(name="digits as CSR, penalty=l2", data="digits", sparse=True,
+             params=dict(penalty="l2")),
+        dict(name="digits as CSR, penalty=elasticnet", data="digits", sparse=True,
+             params=dict(penalty="elasticnet")),
+        dict(name="teacher 20000x100, 10 classes, penalty=l2, tol=None, max_iter=10",
+             data=(20_000, 100, 10), params=dict(penalty="l2", tol=None, max_iter=10)),
     ]
     if quick:
-        return [full[0], dict(name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
-                              data=(2_000, 20, 4), params=dict(tol=None, max_iter=5))]
+        return [full[0],
+                dict(name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
+                     data=(2_000, 20, 4), params=dict(tol=None, max_iter=5)),
+                dict(name="teacher 2000x20 as CSR, 4 classes, penalty=l2, tol=None, max_iter=5",
+                     data=(2_000, 20, 4), sparse=True,
+                     params=dict(penalty="l2", tol=None, max_iter=5))]
     return full
 
 
@@ -75,6 +93,24 @@ def make_data(spec):
     return x, y
 
 
+def _save_x(folder: str, i: int, x, sparse: bool) -> None:
+    if sparse:
+        import scipy.sparse as sp
+
+        sp.save_npz(os.path.join(folder, f"x{i}.npz"), sp.csr_matrix(x), compressed=False)
+    else:
+        np.save(os.path.join(folder, f"x{i}.npy"), x)
+
+
+def _load_x(folder: str, i: int):
+    path = os.path.join(folder, f"x{i}.npz")
+    if os.path.exists(path):
+        import scipy.sparse as sp
+
+        return sp.load_npz(path).tocsr()
+    return np.load(os.path.join(folder, f"x{i}.npy"))
+
+
 def _child(side: str, folder: str, repeats: int) -> None:
     """One side's fits, in this fresh process; prints one JSON line a case."""
     import warnings
@@ -88,7 +124,7 @@ def _child(side: str, folder: str, repeats: int) -> None:
     with open(os.path.join(folder, "cases.json")) as f:
         todo = json.load(f)
     for i, case in enumerate(todo):
-        x = np.load(os.path.join(folder, f"x{i}.npy"))
+        x = _load_x(folder, i)
         y = np.load(os.path.join(folder, f"y{i}.npy"))
         times = []
         with warnings.catch_warnings():
@@ -124,7 +160,7 @@ def run(quick: bool, repeats: int, log=print) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         for i, case in enumerate(todo):
             x, y = make_data(case["data"])
-            np.save(os.path.join(folder, f"x{i}.npy"), x)
+            _save_x(folder, i, x, case.get("sparse", False))
             np.save(os.path.join(folder, f"y{i}.npy"), y)
         with open(os.path.join(folder, "cases.json"), "w") as f:
             json.dump([dict(name=c["name"], params=c["params"]) for c in todo], f)

@@ -4,7 +4,7 @@
 #include <atomic>
 #include <vector>
 
-#include "../csr_operands.h"
+#include "../csr_entries.h"
 #include "csr_loops.h"
 
 namespace torch_perceptron {
@@ -57,30 +57,6 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   return z;
 }
 
-Tensor decision_function_csr_cpu(const Tensor& crow_indices,
-                                 const Tensor& col_indices,
-                                 const Tensor& values, int64_t n_features,
-                                 const Tensor& weight, const Tensor& bias) {
-  NoGradGuard no_grad;
-  check_params(weight, bias);
-  const CsrInput x =
-      check_csr(crow_indices, col_indices, values, n_features, weight);
-  return net_input_csr(x, weight, bias);
-}
-
-Tensor predict_csr_cpu(const Tensor& crow_indices, const Tensor& col_indices,
-                       const Tensor& values, int64_t n_features,
-                       const Tensor& weight, const Tensor& bias) {
-  Tensor z = decision_function_csr_cpu(crow_indices, col_indices, values,
-                                       n_features, weight, bias);
-  dispatch_float(z.scalar_type(), "predict_csr", [&](auto tag) {
-    using scalar_t = decltype(tag);
-    scalar_t* p = z.mutable_data_ptr<scalar_t>();
-    for (int64_t i = 0; i < z.numel(); ++i) p[i] = p[i] > 0 ? 1 : 0;
-  });
-  return z;
-}
-
 Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
                              const Tensor& crow_indices,
                              const Tensor& col_indices, const Tensor& values,
@@ -114,74 +90,72 @@ Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
                            [](auto) { return NoMulticlassPolicy{}; });
 }
 
-// The mini-batch rule: every decision value under the current weights (the
-// forward, which checks every row), then the steps row by row in order, each
-// output's weights gaining lr * err * sample_weight * x_i, as the reference
-// adds them, and the bias one step of the summed errors,
+// The mini-batch steps after the forward (csr_entries.h): the rows in order,
+// each output's weights gaining lr * err * sample_weight * x_i, as the
+// reference adds them, and the bias one step of the summed errors,
 // (lr * sum_i err_i sample_weight_i) * bias_step, as the dense op takes it.
-// Nothing is written before every row was read and found good.
-Tensor batch_update_csr_cpu(Tensor& weight, Tensor& bias,
-                            const Tensor& crow_indices,
-                            const Tensor& col_indices, const Tensor& values,
-                            int64_t n_features, const Tensor& y, double lr,
-                            std::optional<Tensor> sample_weight,
-                            bool zero_is_mistake, double bias_step) {
-  NoGradGuard no_grad;
-  CsrOnlineOperands call(weight, bias, crow_indices, col_indices, values,
-                         n_features, y, lr, sample_weight, zero_is_mistake,
-                         bias_step);
-  if (call.n > 0) {
-    const Tensor z = net_input_csr(call.x, call.w, call.b);
-    const int64_t n = call.n, k = call.k;
-    dispatch_float(weight.scalar_type(), "batch_update_csr", [&](auto tag) {
-      using scalar_t = decltype(tag);
-      dispatch_index(call.x, [&](auto itag) {
-        using index_t = decltype(itag);
-        const CsrRows<scalar_t, index_t> rows = call.rows<scalar_t, index_t>();
-        const scalar_t* zp = z.const_data_ptr<scalar_t>();
-        const scalar_t* yp = call.y.const_data_ptr<scalar_t>();
-        const scalar_t* sw =
-            call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr;
-        scalar_t* w = call.w.mutable_data_ptr<scalar_t>();
-        scalar_t* b = call.b.mutable_data_ptr<scalar_t>();
-        int64_t* mistakes = call.mistakes.mutable_data_ptr<int64_t>();
-        const scalar_t lr_s = static_cast<scalar_t>(lr);
-        const scalar_t bias_s = static_cast<scalar_t>(bias_step);
-        std::vector<scalar_t> err_sum(k, scalar_t(0));
-        for (int64_t i = 0; i < n; ++i) {
-          const CsrRow<scalar_t, index_t> row = rows.row(i);
-          for (int64_t o = 0; o < k; ++o) {
-            const scalar_t zi = zp[i * k + o], t = yp[i * k + o];
-            const bool wrong = ((zi > 0) != (t != 0)) ||
-                               (zero_is_mistake && zi == 0);
-            if (!wrong) continue;
-            mistakes[o] += 1;
-            const scalar_t err = t + t - 1;
-            const scalar_t scale = sw != nullptr ? err * sw[i] : err;
-            row.add_to(w + o * rows.in, lr_s * scale);
-            err_sum[o] += scale;
-          }
+void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
+                     bool zero_is_mistake, double bias_step) {
+  const int64_t n = call.n, k = call.k;
+  dispatch_float(call.w.scalar_type(), "batch_update_csr", [&](auto tag) {
+    using scalar_t = decltype(tag);
+    dispatch_index(call.x, [&](auto itag) {
+      using index_t = decltype(itag);
+      const CsrRows<scalar_t, index_t> rows = call.rows<scalar_t, index_t>();
+      const scalar_t* zp = z.const_data_ptr<scalar_t>();
+      const scalar_t* yp = call.y.const_data_ptr<scalar_t>();
+      const scalar_t* sw =
+          call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr;
+      scalar_t* w = call.w.mutable_data_ptr<scalar_t>();
+      scalar_t* b = call.b.mutable_data_ptr<scalar_t>();
+      int64_t* mistakes = call.mistakes.mutable_data_ptr<int64_t>();
+      const scalar_t lr_s = static_cast<scalar_t>(lr);
+      const scalar_t bias_s = static_cast<scalar_t>(bias_step);
+      std::vector<scalar_t> err_sum(k, scalar_t(0));
+      for (int64_t i = 0; i < n; ++i) {
+        const CsrRow<scalar_t, index_t> row = rows.row(i);
+        for (int64_t o = 0; o < k; ++o) {
+          const scalar_t zi = zp[i * k + o], t = yp[i * k + o];
+          const bool wrong = ((zi > 0) != (t != 0)) ||
+                             (zero_is_mistake && zi == 0);
+          if (!wrong) continue;
+          mistakes[o] += 1;
+          const scalar_t err = t + t - 1;
+          const scalar_t scale = sw != nullptr ? err * sw[i] : err;
+          row.add_to(w + o * rows.in, lr_s * scale);
+          err_sum[o] += scale;
         }
-        if (bias_step != 0) {
-          for (int64_t o = 0; o < k; ++o) b[o] += (lr_s * err_sum[o]) * bias_s;
-        }
-      });
+      }
+      if (bias_step != 0) {
+        for (int64_t o = 0; o < k; ++o) b[o] += (lr_s * err_sum[o]) * bias_s;
+      }
     });
-  }
-  call.finish();
-  bump_version(weight);
-  bump_version(bias);
-  return call.mistakes;
+  });
+}
+
+using Entries = CsrForwardEntries<&net_input_csr, &batch_steps_csr>;
+
+Tensor predict_csr_cpu(const Tensor& crow_indices, const Tensor& col_indices,
+                       const Tensor& values, int64_t n_features,
+                       const Tensor& weight, const Tensor& bias) {
+  Tensor z = Entries::decision_function(crow_indices, col_indices, values,
+                                        n_features, weight, bias);
+  dispatch_float(z.scalar_type(), "predict_csr", [&](auto tag) {
+    using scalar_t = decltype(tag);
+    scalar_t* p = z.mutable_data_ptr<scalar_t>();
+    for (int64_t i = 0; i < z.numel(); ++i) p[i] = p[i] > 0 ? 1 : 0;
+  });
+  return z;
 }
 
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("decision_function_csr", TORCH_BOX(&decision_function_csr_cpu));
+  m.impl("decision_function_csr", TORCH_BOX(&Entries::decision_function));
   m.impl("predict_csr", TORCH_BOX(&predict_csr_cpu));
   m.impl("online_update_csr", TORCH_BOX(&online_update_csr_cpu));
   m.impl("multiclass_update_csr", TORCH_BOX(&multiclass_update_csr_cpu));
-  m.impl("batch_update_csr", TORCH_BOX(&batch_update_csr_cpu));
+  m.impl("batch_update_csr", TORCH_BOX(&Entries::batch_update));
 }
 
 }  // namespace torch_perceptron

@@ -5,7 +5,7 @@
 // csr_checks.cu before any of them runs.
 #include <torch/csrc/stable/accelerator.h>
 
-#include "../csr_operands.h"
+#include "../csr_entries.h"
 #include "csr_rules.cuh"
 
 namespace torch_perceptron::cuda {
@@ -63,26 +63,6 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   const int64_t first = first_bad_row(bad);
   if (first >= 0) fail_csr_row(x, first);
   return z;
-}
-
-Tensor decision_function_csr_cuda(const Tensor& crow_indices,
-                                  const Tensor& col_indices,
-                                  const Tensor& values, int64_t n_features,
-                                  const Tensor& weight, const Tensor& bias) {
-  NoGradGuard no_grad;
-  check_params(weight, bias);
-  const CsrInput x =
-      check_csr(crow_indices, col_indices, values, n_features, weight);
-  return net_input_csr(x, weight, bias);
-}
-
-Tensor predict_csr_cuda(const Tensor& crow_indices, const Tensor& col_indices,
-                        const Tensor& values, int64_t n_features,
-                        const Tensor& weight, const Tensor& bias) {
-  NoGradGuard no_grad;
-  const Tensor z = decision_function_csr_cuda(crow_indices, col_indices, values,
-                                              n_features, weight, bias);
-  return aten("aten::heaviside", "", z, scalar_like(z, 0));
 }
 
 Tensor online_update_csr_cuda(Tensor& weight, Tensor& bias,
@@ -143,51 +123,47 @@ __global__ void csr_batch_step_kernel(const CsrRows<scalar_t, index_t> x,
   }
 }
 
-Tensor batch_update_csr_cuda(Tensor& weight, Tensor& bias,
-                             const Tensor& crow_indices,
-                             const Tensor& col_indices, const Tensor& values,
-                             int64_t n_features, const Tensor& y, double lr,
-                             std::optional<Tensor> sample_weight,
-                             bool zero_is_mistake, double bias_step) {
-  NoGradGuard no_grad;
-  CsrOnlineOperands call(weight, bias, crow_indices, col_indices, values,
-                         n_features, y, lr, sample_weight, zero_is_mistake,
-                         bias_step);
-  if (call.n > 0) {
-    const Tensor z = net_input_csr(call.x, call.w, call.b);
-    const torch::stable::accelerator::DeviceGuard guard(weight.get_device_index());
-    const cudaStream_t stream = current_stream(weight.device());
-    dispatch_float(weight.scalar_type(), "batch_update_csr_cuda", [&](auto tag) {
-      using scalar_t = decltype(tag);
-      dispatch_index(call.x, [&](auto itag) {
-        using index_t = decltype(itag);
-        csr_batch_step_kernel<scalar_t, index_t>
-            <<<static_cast<unsigned>(call.k), 256, 0, stream>>>(
-                call.rows<scalar_t, index_t>(), z.const_data_ptr<scalar_t>(),
-                call.y.const_data_ptr<scalar_t>(),
-                call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
-                static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-                zero_is_mistake, call.w.mutable_data_ptr<scalar_t>(),
-                call.b.mutable_data_ptr<scalar_t>(),
-                call.mistakes.mutable_data_ptr<int64_t>());
-        check_launch("batch_update_csr");
-      });
+void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
+                     bool zero_is_mistake, double bias_step) {
+  const torch::stable::accelerator::DeviceGuard guard(call.w.get_device_index());
+  const cudaStream_t stream = current_stream(call.w.device());
+  dispatch_float(call.w.scalar_type(), "batch_update_csr_cuda", [&](auto tag) {
+    using scalar_t = decltype(tag);
+    dispatch_index(call.x, [&](auto itag) {
+      using index_t = decltype(itag);
+      csr_batch_step_kernel<scalar_t, index_t>
+          <<<static_cast<unsigned>(call.k), 256, 0, stream>>>(
+              call.rows<scalar_t, index_t>(), z.const_data_ptr<scalar_t>(),
+              call.y.const_data_ptr<scalar_t>(),
+              call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
+              static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
+              zero_is_mistake, call.w.mutable_data_ptr<scalar_t>(),
+              call.b.mutable_data_ptr<scalar_t>(),
+              call.mistakes.mutable_data_ptr<int64_t>());
+      check_launch("batch_update_csr");
     });
-  }
-  call.finish();
-  bump_version(weight);
-  bump_version(bias);
-  return call.mistakes;
+  });
+}
+
+using Entries = CsrForwardEntries<&net_input_csr, &batch_steps_csr>;
+
+Tensor predict_csr_cuda(const Tensor& crow_indices, const Tensor& col_indices,
+                        const Tensor& values, int64_t n_features,
+                        const Tensor& weight, const Tensor& bias) {
+  NoGradGuard no_grad;
+  const Tensor z = Entries::decision_function(crow_indices, col_indices, values,
+                                              n_features, weight, bias);
+  return aten("aten::heaviside", "", z, scalar_like(z, 0));
 }
 
 }  // namespace
 
 STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  m.impl("decision_function_csr", TORCH_BOX(&decision_function_csr_cuda));
+  m.impl("decision_function_csr", TORCH_BOX(&Entries::decision_function));
   m.impl("predict_csr", TORCH_BOX(&predict_csr_cuda));
   m.impl("online_update_csr", TORCH_BOX(&online_update_csr_cuda));
   m.impl("multiclass_update_csr", TORCH_BOX(&multiclass_update_csr_cuda));
-  m.impl("batch_update_csr", TORCH_BOX(&batch_update_csr_cuda));
+  m.impl("batch_update_csr", TORCH_BOX(&Entries::batch_update));
 }
 
 }  // namespace torch_perceptron::cuda
