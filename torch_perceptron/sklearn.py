@@ -635,7 +635,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         """The epochs of outputs that visit the samples in one order (perm
         ``[N]``), or each in its own (``[len(group), N]``), each output
         stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
-        columns: dict = {}  # the targets of the active outputs (_dense_epoch)
+        columns: dict = {}  # the targets of the active outputs (_epoch)
         position = {run.output: p for p, run in enumerate(group)}
         order = np.arange(data.x.shape[0], dtype=np.int64)
         if perm is not None and perm.ndim == 2:
