@@ -15,6 +15,8 @@ import csr_cases
 from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
 from support import DEVICES, DTYPES, assert_bits_equal, binary_labels, continuous, gen
 from torch_perceptron import ops, reference
+from torch_perceptron.sparse import CSRRows
+from torch_perceptron.sparse_batches import take_rows
 
 # (l1_ratio, alpha): "l2"; an elastic net whose wscale resets within a call.
 PENALTIES = [(0.0, 1e-3), (0.3, 0.7)]
@@ -36,16 +38,6 @@ def problem(seed, n, d, k, dtype, device, sparse):
         sums=torch.rand(2, k, generator=g, dtype=torch.float64).to(device), g=g, d=d, n=n,
         sparse=sparse,
     )
-
-
-def gather_csr(crow, col, values, rows):
-    """The CSR of ``rows`` (with repeats), in that order."""
-    crow_c, rows_c = crow.cpu(), rows.cpu()
-    starts, ends = crow_c[rows_c], crow_c[rows_c + 1]
-    pick = torch.cat([torch.arange(int(s), int(e)) for s, e in zip(starts, ends)]
-                     + [torch.zeros(0, dtype=torch.int64)]).to(col.device)
-    new_crow = torch.cat([torch.zeros(1, dtype=torch.int64), (ends - starts).cumsum(0)])
-    return new_crow.to(crow.dtype).to(crow.device), col[pick], values[pick]
 
 
 def in_place(p, order, l1_ratio, alpha, *, x=None, y=None, sw=None, **kw):
@@ -76,7 +68,8 @@ def gathered(p, order, l1_ratio, alpha, **kw):
     """The same without ``order``: the rows gathered (output by output for
     one order per output)."""
     def one_call(rows, outputs):
-        x = gather_csr(*p["x"], rows) if p["sparse"] else p["x"][rows]
+        x = (take_rows(CSRRows(*p["x"], p["d"]), rows).tensors() if p["sparse"]
+             else p["x"][rows])
         return call(p, None, l1_ratio, alpha, rows=outputs, x=x, y=p["y"][rows][:, outputs],
                     sw=p["sw"][rows], **kw)
 
