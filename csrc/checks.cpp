@@ -96,7 +96,7 @@ bool all_non_negative(const Tensor& t) {
 
 }  // namespace
 
-void check_params(const Tensor& weight, const Tensor& bias) {
+void check_params(const Tensor& weight, const Tensor& bias, bool values) {
   TP_CHECK(weight.dim() == 2,
            "weight: expected a 2-D tensor [out_features, in_features], got ",
            weight.dim(), "-D with shape ", shape(weight));
@@ -112,6 +112,10 @@ void check_params(const Tensor& weight, const Tensor& bias) {
            weight.scalar_type(), " (the weight's), got ", bias.scalar_type());
   TP_CHECK(bias.device() == weight.device(), "bias: expected device ",
            weight.device(), " (the weight's), got ", bias.device());
+  if (values) check_params_finite(weight, bias);
+}
+
+void check_params_finite(const Tensor& weight, const Tensor& bias) {
   TP_CHECK_VALUE(all_finite(weight) && all_finite(bias),
                  "weight and bias: expected finite values, found NaN or Inf");
 }

@@ -17,9 +17,14 @@
 
 namespace torch_perceptron {
 
-// weight [K, in] and bias [K]: float32 or float64, same dtype and device, K >= 1,
-// all finite.
-void check_params(const Tensor& weight, const Tensor& bias);
+// weight [K, in] and bias [K]: float32 or float64, same dtype and device, K >= 1.
+// `values`: also that every weight and bias is finite, a read of the whole
+// model. The update ops leave that out: they read the weights they use
+// anyway, a non-finite one stops the loop at the first row that reads it,
+// and their fail() then blames the weights (check_params_finite) once the
+// call is undone. A weight no row reads is not checked.
+void check_params(const Tensor& weight, const Tensor& bias, bool values = true);
+void check_params_finite(const Tensor& weight, const Tensor& bias);
 
 // x [N, in] with the weights' dtype, device and in_features.
 void check_features(const Tensor& x, const Tensor& weight);

@@ -45,6 +45,9 @@ struct CsrForwardEntries {
     CsrOnlineOperands call(weight, bias, crow_indices, col_indices, values,
                            n_features, y, lr, sample_weight, zero_is_mistake,
                            bias_step);
+    // The operands leave the weights' values to the loops (checks.h); the
+    // mini-batch rule has none, and checks them here.
+    check_params_finite(call.weight, call.bias);
     if (call.n > 0) {
       const Tensor z = NetInput(call.x, call.w, call.b);
       BatchSteps(call, z, lr, zero_is_mistake, bias_step);

@@ -13,15 +13,9 @@
 #include <vector>
 
 #include "checks.h"
+#include "restore.h"
 
 namespace torch_perceptron {
-
-// A tensor an op writes beside weight and bias: the caller's tensor and the
-// contiguous one the kernel writes (the same tensor when contiguous).
-struct StatePair {
-  Tensor* caller;
-  const Tensor* written;
-};
 
 struct OnlineOperands {
   Tensor weight, bias;  // the caller's tensors
@@ -53,7 +47,7 @@ struct OnlineOperands {
                  const std::optional<Tensor>& order_ = std::nullopt)
       : weight(weight_), bias(bias_), lr(lr_),
         zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
-    check_params(weight, bias);
+    check_params(weight, bias, /*values=*/false);
     check_features(x_, weight);
     check_lr(lr);
     check_bias_step(bias_step);
@@ -84,6 +78,17 @@ struct OnlineOperands {
   void add_written(std::vector<StatePair>& state) {
     if (loss) state.push_back({&*loss_arg, &*loss});
   }
+
+  // How a failed call is undone (restore.h): the devices' calls that can do
+  // better than a snapshot say so. Dense weights are never feature-major.
+  Restore restore_plan() const { return Restore::kSnapshot; }
+  Journal journal;
+  static constexpr int64_t fm_stride = 0;
+  // After the undo: non-finite weights stopped the loop, or else the row.
+  [[noreturn]] void fail(int64_t row) const {
+    check_params_finite(weight, bias);
+    fail_non_finite_row(row);
+  }
 };
 
 struct MulticlassOperands {
@@ -99,7 +104,7 @@ struct MulticlassOperands {
                      const std::optional<Tensor>& sample_weight,
                      double bias_step_)
       : weight(weight_), bias(bias_), lr(lr_), bias_step(bias_step_) {
-    check_params(weight, bias);
+    check_params(weight, bias, /*values=*/false);
     check_features(x_, weight);
     check_lr(lr);
     check_bias_step(bias_step);
@@ -120,40 +125,17 @@ struct MulticlassOperands {
   }
 
   void add_written(std::vector<StatePair>&) {}
-};
 
-// Runs call.run(make) for any op of any device. Finiteness of x is checked in
-// the same pass (see checks.h), so some updates may precede a bad row: weight,
-// bias, every `state` tensor and what the call itself writes beside them
-// (call.add_written) are snapshotted first, and put back before the error is
-// raised. On success the kernel's copies are written back, and the version
-// counter of every tensor the op declares written goes up.
-template <typename Call, typename MakePolicy>
-Tensor run_restoring(Call& call, MakePolicy make,
-                     std::initializer_list<StatePair> variant_state = {}) {
-  if (call.n == 0) return call.mistakes;
-  std::vector<StatePair> state(variant_state);
-  call.add_written(state);
-  const Tensor w_saved = snapshot(call.w);
-  const Tensor b_saved = snapshot(call.b);
-  std::vector<Tensor> saved;
-  for (const StatePair& s : state) saved.push_back(snapshot(*s.written));
-  const int64_t bad_row = call.run(make);
-  if (bad_row >= 0) {
-    copy_into(call.weight, w_saved);
-    copy_into(call.bias, b_saved);
-    size_t i = 0;
-    for (const StatePair& s : state) copy_into(*s.caller, saved[i++]);
-    fail_non_finite_row(bad_row);
+  // How a failed call is undone (restore.h): the devices' calls that can do
+  // better than a snapshot say so. Dense weights are never feature-major.
+  Restore restore_plan() const { return Restore::kSnapshot; }
+  Journal journal;
+  static constexpr int64_t fm_stride = 0;
+  // After the undo: non-finite weights stopped the loop, or else the row.
+  [[noreturn]] void fail(int64_t row) const {
+    check_params_finite(weight, bias);
+    fail_non_finite_row(row);
   }
-  call.finish();
-  bump_version(call.weight);
-  bump_version(call.bias);
-  for (const StatePair& s : state) {
-    if (!s.caller->is_contiguous()) copy_into(*s.caller, *s.written);
-    bump_version(*s.caller);
-  }
-  return call.mistakes;
-}
+};
 
 }  // namespace torch_perceptron

@@ -7,7 +7,8 @@
 // are checked (csr_dot<true>, fused into the row's first dot product) before its
 // result is used, the CPU's step 4 of the validation (csr_checks.h); the loop
 // returns the first row that fails it or gives a non-finite decision value,
-// and the caller restores.
+// and the caller undoes what was written (restore.h: written in place, a
+// mistake logs the entries it overwrites first).
 //
 // Where the time goes (docs/sparse_design.md): each non-zero is a load
 // w[col[p]] from weights that do not fit in L1, so the loops are bound by
@@ -48,6 +49,7 @@
 #include "../policies.h"
 #include "online_loop.h"
 #include "csr_dot.h"
+#include "threads.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -58,16 +60,6 @@ namespace torch_perceptron::cpu {
 // columns cost more than the gathers they hide (measured:
 // docs/sparse_design.md).
 constexpr int64_t kPrefetchRows = 4;
-
-// Below this many non-zeros times outputs per call, waking a second thread
-// costs more than it saves.
-constexpr int64_t kMinCsrParallelWork = 1 << 16;
-// The same with one order per output, where the threads claim whole outputs
-// (CsrOnlineCall::shares): a late or descheduled second thread holds a whole
-// output's pass. On digits as CSR (54,000 non-zeros, K = 10, on a busy
-// two-core machine) two threads took 7.6 ms an epoch against one's 1.6 ms;
-// as the dense loop's kMinParallelWorkPerOutput, 2^22.
-constexpr int64_t kMinCsrParallelWorkPerOutput = 1 << 22;
 
 // Whether any lane of a vector comparison's mask is set.
 template <typename Mask>
@@ -123,7 +115,7 @@ struct CsrOnlineArgs {
 template <bool kOrder, typename scalar_t, typename index_t, typename Policy>
 int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
                                 const Policy& policy, int64_t k0, int64_t k1,
-                                const std::atomic<bool>& stop) {
+                                const std::atomic<bool>& stop, UndoLog* log) {
   const int64_t in = a.x.in;
   const int64_t block = kOrder && a.order_stride != 0 ? 1 : kRowBlock;
   for (int64_t blk = k0; blk < k1; blk += block) {
@@ -162,6 +154,10 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
         if (a.loss != nullptr) a.loss[o] += std::fabs(static_cast<double>(z));
         hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
                       a.b[o]);
+        if (log != nullptr) {
+          log->save(w_o, row.cols, row.nnz, 1, 1);
+          log->save(a.b + o, 1);
+        }
         row.add_to(w_o, step);
         if (a.bias_step != 0) a.b[o] += step * a.bias_step;
       }
@@ -179,10 +175,10 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
 template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
                         const Policy& policy, int64_t k0, int64_t k1,
-                        const std::atomic<bool>& stop) {
+                        const std::atomic<bool>& stop, UndoLog* log) {
   return a.order != nullptr
-             ? csr_online_rows_through<true>(a, policy, k0, k1, stop)
-             : csr_online_rows_through<false>(a, policy, k0, k1, stop);
+             ? csr_online_rows_through<true>(a, policy, k0, k1, stop, log)
+             : csr_online_rows_through<false>(a, policy, k0, k1, stop, log);
 }
 
 // A buffer of `count` scalars on a cache line, zeroed. A large one is mapped
@@ -286,7 +282,8 @@ template <int G, bool kTail, bool kOrder, typename scalar_t, typename index_t>
 int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
                            int64_t k0, int64_t kk, scalar_t* wt, int64_t stride,
                            Vec<scalar_t> (&bias)[G], int64_t* mistakes,
-                           double* loss, const std::atomic<bool>& stop) {
+                           double* loss, const std::atomic<bool>& stop,
+                           UndoLog* log = nullptr) {
   using V = Vec<scalar_t>;
   constexpr int L = kLanes<scalar_t>;
   const int64_t in = a.x.in;
@@ -368,6 +365,9 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
           }
         }
       }
+      // In place (the caller's weights), what a later row's failure must
+      // undo: the row's columns of these outputs.
+      if (log != nullptr) log->save(wt, row.cols, row.nnz, stride, kk);
       for (int64_t q = 0; q < row.nnz; ++q) {
         scalar_t* c = wt + row.cols[q] * stride;
         const scalar_t v = row.values[q];
@@ -436,12 +436,12 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
 
 // The same rule in place on weights that are feature-major already (the
 // caller's weight is the transpose of a [in, stride] tensor: a.fm_stride).
-// No copy and no buffer: the weights are written as the rows go, so the
-// caller snapshots them for a restore.
+// No copy and no buffer: the weights are written as the rows go, and a
+// mistake's old values go to the call's undo log (restore.h).
 template <int G, bool kTail, typename scalar_t, typename index_t>
 int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
                             int64_t k0, int64_t k1,
-                            const std::atomic<bool>& stop) {
+                            const std::atomic<bool>& stop, UndoLog* log) {
   constexpr int L = kLanes<scalar_t>;
   const int64_t kk = k1 - k0;
   Vec<scalar_t> bias[G] = {};
@@ -452,10 +452,10 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   const int64_t bad =
       a.order != nullptr
           ? feature_major_rows<G, kTail, true>(a, k0, kk, a.w + k0, a.fm_stride,
-                                               bias, mistakes, loss, stop)
+                                               bias, mistakes, loss, stop, log)
           : feature_major_rows<G, kTail, false>(a, k0, kk, a.w + k0,
                                                 a.fm_stride, bias, mistakes,
-                                                loss, stop);
+                                                loss, stop, log);
   if (bad != -1) return std::max<int64_t>(bad, -1);
   for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
@@ -479,7 +479,15 @@ struct CsrOnlineCall : CsrOnlineOperands {
   // masked vector).
   int64_t unit = 0;
 
-  bool writes_late() const { return feature_major && fm_stride == 0; }
+  // The copy writes late; in place and row by row, a mistake logs what it
+  // overwrites (each output's share of the visited non-zeros), unless that
+  // could outgrow the weights.
+  Restore restore_plan() const {
+    if (feature_major && fm_stride == 0) return Restore::kLate;
+    const int64_t visits = order ? order->numel() : n * k;
+    const int64_t per_visit = x.n > 0 ? x.nnz / x.n + 1 : 1;
+    return visits * per_visit <= k * in ? Restore::kLog : Restore::kSnapshot;
+  }
 
   // The feature-major copy pays (2 K in copies, once per call) when the call
   // has about as many non-zeros as features; the outputs a thread takes must
@@ -521,13 +529,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
       unit = feature_major && k > per_line ? per_line : 0;
     });
   }
-  int64_t threads() const {
-    const int64_t min_work = order_stride != 0 ? kMinCsrParallelWorkPerOutput
-                                               : kMinCsrParallelWork;
-    if (x.nnz * k < min_work) return 1;
-    return std::min<int64_t>(
-        k, std::max<int64_t>(1, torch::stable::get_num_threads()));
-  }
+  int64_t threads() const { return threads_for(x.nnz * k, k); }
   // How many shares the outputs are split into, and share s's outputs.
   int64_t shares() const {
     // One order per output: one output a share, claimed as threads come
@@ -548,16 +550,16 @@ struct CsrOnlineCall : CsrOnlineOperands {
   template <typename scalar_t, typename index_t, typename Policy>
   int64_t run_share(const CsrOnlineArgs<scalar_t, index_t>& args,
                     const Policy& policy, int64_t k0, int64_t k1,
-                    const std::atomic<bool>& stop) {
-    if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop);
+                    const std::atomic<bool>& stop, UndoLog* log) {
+    if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop, log);
     constexpr int L = kLanes<scalar_t>;
     const int groups = static_cast<int>((k1 - k0 + L - 1) / L);
     const bool tail = (k1 - k0) % L != 0;
     auto go = [&](auto g) {
       constexpr int G = decltype(g)::value;
       if (fm_stride > 0) {
-        return tail ? csr_online_in_place<G, true>(args, k0, k1, stop)
-                    : csr_online_in_place<G, false>(args, k0, k1, stop);
+        return tail ? csr_online_in_place<G, true>(args, k0, k1, stop, log)
+                    : csr_online_in_place<G, false>(args, k0, k1, stop, log);
       }
       return tail ? csr_online_feature_major<G, true>(args, k0, k1, stop)
                   : csr_online_feature_major<G, false>(args, k0, k1, stop);
@@ -607,8 +609,20 @@ struct CsrOnlineCall : CsrOnlineOperands {
           }
         };
         const int64_t count = shares();
+        const size_t elem = sizeof(scalar_t);
         if (count == 1) {
-          record(run_share(args, policy, 0, k, stop));
+          record(run_share(args, policy, 0, k, stop, journal.open(elem)));
+          return;
+        }
+        if (threads() == 1) {
+          // Shares for the layout's sake (whole cache lines of outputs), on
+          // the caller's thread: the call is too small to wake another.
+          for (int64_t s = 0; s < count && !stop.load(); ++s) {
+            const auto [k0, k1] = share(s, count);
+            if (k0 < k1) {
+              record(run_share(args, policy, k0, k1, stop, journal.open(elem)));
+            }
+          }
           return;
         }
         // One share of the outputs per thread, claimed by whichever thread
@@ -617,7 +631,9 @@ struct CsrOnlineCall : CsrOnlineOperands {
         torch::stable::parallel_for(0, count, 1, [&](int64_t, int64_t) {
           for (int64_t s = next++; s < count; s = next++) {
             const auto [k0, k1] = share(s, count);
-            if (k0 < k1) record(run_share(args, policy, k0, k1, stop));
+            if (k0 < k1) {
+              record(run_share(args, policy, k0, k1, stop, journal.open(elem)));
+            }
           }
         });
       });
@@ -632,7 +648,8 @@ template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
                             scalar_t* b, const int64_t* y, const scalar_t* sw,
                             int64_t k, scalar_t lr, scalar_t bias_step,
-                            int64_t* mistakes, const Policy& policy) {
+                            int64_t* mistakes, const Policy& policy,
+                            UndoLog* log) {
   const int64_t in = x.in;
   const CsrMulticlassModel<scalar_t> model{w, b, k, in};
   auto hooks = policy.begin();
@@ -671,6 +688,12 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
     ++wrong;
     const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
     hooks.mistake(i, row, t, yhat, step, model);
+    if (log != nullptr) {
+      log->save(w + t * in, row.cols, row.nnz, 1, 1);
+      log->save(w + yhat * in, row.cols, row.nnz, 1, 1);
+      log->save(b + t, 1);
+      log->save(b + yhat, 1);
+    }
     row.add_to(w + t * in, step);
     row.add_to(w + yhat * in, -step);
     if (bias_step != 0) {
@@ -772,7 +795,13 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
   using CsrMulticlassOperands::CsrMulticlassOperands;
   bool feature_major = false;  // set by the plain op (choose_layout)
 
-  bool writes_late() const { return feature_major; }
+  // The copy writes late; row by row, a mistake logs the two rows' entries
+  // it overwrites, unless that could outgrow the weights.
+  Restore restore_plan() const {
+    if (feature_major) return Restore::kLate;
+    const int64_t per_visit = x.n > 0 ? x.nnz / x.n + 1 : 1;
+    return 2 * n * per_visit <= k * in ? Restore::kLog : Restore::kSnapshot;
+  }
 
   // As CsrOnlineCall's: the copy pays on a call with about as many non-zeros
   // as features, for K that fits in kMaxVectors vectors.
@@ -818,7 +847,8 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
             b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
             sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
             static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-            mistakes.mutable_data_ptr<int64_t>(), policy);
+            mistakes.mutable_data_ptr<int64_t>(), policy,
+            journal.open(sizeof(scalar_t)));
       });
     });
     return bad_row;

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <optional>
 #include <vector>
@@ -87,6 +88,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
         c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
   }
   const MulticlassModel<scalar_t> model{wp, bias.data(), k, in};
+  std::vector<char> changed(k, 0);
   auto hooks = policy.begin();
   int64_t wrong = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -133,6 +135,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
       hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
       axpy_padded(wp.row(t), xi, step, in);
       axpy_padded(wp.row(yhat), xi, -step, in);
+      changed[t] = changed[yhat] = 1;
       if (bias_step != 0) {
         const scalar_t bias_by = step * bias_step;
         bias[t / G][t % G] += bias_by;
@@ -144,8 +147,13 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   }
   hooks.done(model);
   hooks.end();
-  wp.store_to(w, in, k, in);
-  for (int64_t c = 0; c < k; ++c) b[c] = bias[c / G][c % G];
+  // Only the classes a mistake moved changed (the others hold the same
+  // bits): a call of a few rows writes back a few rows of a large model.
+  for (int64_t c = 0; c < k; ++c) {
+    if (!changed[c]) continue;
+    std::memcpy(w + c * in, wp.row(c), in * sizeof(scalar_t));
+    b[c] = bias[c / G][c % G];
+  }
   *mistakes += wrong;
   return -1;
 }
@@ -154,6 +162,10 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
 // to run the rule on them.
 struct MulticlassCall : MulticlassOperands {
   using MulticlassOperands::MulticlassOperands;
+
+  // The loop runs on its own copy and writes it back once every row was
+  // good (multiclass_rows).
+  Restore restore_plan() const { return Restore::kLate; }
 
   // Runs the rule with the policy that make(scalar_t{}) builds; returns the
   // first bad row or -1 (the caller restores what was written).

@@ -21,6 +21,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <type_traits>
@@ -29,20 +30,10 @@
 #include "../operands.h"
 #include "../policies.h"
 #include "../rows.h"
+#include "threads.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
-
-// Below this many multiply-adds per call, waking a second thread costs more
-// than it saves (e.g. Lightning's small batches).
-constexpr int64_t kMinParallelWork = 1 << 15;
-
-// The same for one order per output, where each output is a pass of its own
-// over its rows (no row shared by a group of outputs): a call that small (the
-// estimator's epoch on scikit-learn's digits, 1617 x 64 x 10, is 0.6 ms on
-// one thread) took 8 ms on two whenever another process held the second
-// core, the scheduler's ticks before the second thread ran.
-constexpr int64_t kMinParallelWorkPerOutput = 1 << 22;
 
 // Outputs per thread whose decision values are kept on the stack at once.
 constexpr int64_t kRowBlock = 64;
@@ -64,6 +55,12 @@ struct OnlineArgs {
   // row order[o * order_stride + i]; n counts the visits.
   const int64_t* order;
   int64_t order_stride;
+  // Where a block's changed rows and biases are saved before they are
+  // written back (restore.h), or nullptr; `alone`: one thread runs every
+  // output, so its last block is written back once every row was good, and
+  // need not be saved.
+  UndoLog* log;
+  bool alone;
 };
 
 // One sample for a group of R <= kGroupRows consecutive outputs o0, o0 + 1,
@@ -179,19 +176,35 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
       mistakes[r] = 0;
       if constexpr (kLoss) loss[r] = a.loss[blk + r];
     }
-    auto flush = [&] {
-      w.store_to(a.w + blk * a.in, a.in, rows, a.in);
-      for (int64_t r = 0; r < rows; ++r) {
-        a.b[blk + r] = bias[r / G][r % G];
-        a.mistakes[blk + r] += mistakes[r];
-        if constexpr (kLoss) a.loss[blk + r] = loss[r];
+    // Writes the block back: only the rows a mistake changed (the others
+    // hold the same bits), each saved first while a later row could still
+    // fail. At a bad row, or when another thread found one, nothing is
+    // written: what this thread wrote before is in the log.
+    auto flush = [&](bool write) {
+      if (write) {
+        const bool save = a.log != nullptr && !(a.alone && blk + block >= k1);
+        std::unique_lock<std::mutex> lock;
+        if (save) lock = std::unique_lock<std::mutex>(a.log->mutex);
+        for (int64_t r = 0; r < rows; ++r) {
+          if (mistakes[r] != 0) {
+            scalar_t* dst = a.w + (blk + r) * a.in;
+            if (save) {
+              a.log->save(dst, a.in);
+              a.log->save(a.b + blk + r, 1);
+            }
+            std::memcpy(dst, w.row(r), a.in * sizeof(scalar_t));
+            a.b[blk + r] = bias[r / G][r % G];
+          }
+          a.mistakes[blk + r] += mistakes[r];
+          if constexpr (kLoss) a.loss[blk + r] = loss[r];
+        }
       }
       hooks.end();
     };
     for (int64_t i = i0; i < a.n; ++i) {
       if (handoff != nullptr && i % Handoff::kCheckSamples == 0 &&
           handoff->state.load(std::memory_order_acquire) == Handoff::kAsked) {
-        flush();
+        flush(true);
         *handed_at = i;
         return -1;
       }
@@ -218,18 +231,18 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
         });
       }
       if (!finite) {
-        flush();
+        flush(false);
         return s;
       }
       if (stop.load(std::memory_order_relaxed)) {
-        flush();
+        flush(false);
         return -1;
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
       hooks.done(blk + r, w.row(r), bias[r / G][r % G]);
     }
-    flush();
+    flush(true);
   }
   return -1;
 }
@@ -257,6 +270,10 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
 // how to run the rule on them.
 struct OnlineCall : OnlineOperands {
   using OnlineOperands::OnlineOperands;
+
+  // Each block's rows are written back once, changed rows only, each saved
+  // first (see online_rows_summing's flush): never more than a snapshot.
+  Restore restore_plan() const { return Restore::kLog; }
 
   // Two threads on the K <= kRowBlock outputs (see Handoff).
   template <typename scalar_t, typename Policy, typename Record>
@@ -304,7 +321,7 @@ struct OnlineCall : OnlineOperands {
 
   // Runs the rule with the policy that make(scalar_t{}) builds. Returns the
   // first row of x with a non-finite decision value, or -1; on such a row
-  // some outputs may have been updated, and the caller restores them.
+  // blocks written back before it are in the undo log (restore.h).
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
@@ -315,7 +332,7 @@ struct OnlineCall : OnlineOperands {
     std::atomic<int64_t> bad_row{INT64_MAX};
     dispatch_float(x.scalar_type(), "online_update_cpu", [&](auto tag) {
       using scalar_t = decltype(tag);
-      const OnlineArgs<scalar_t> args{
+      OnlineArgs<scalar_t> args{
           w.mutable_data_ptr<scalar_t>(),
           b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
@@ -328,20 +345,20 @@ struct OnlineCall : OnlineOperands {
           mistakes.mutable_data_ptr<int64_t>(),
           loss ? loss->mutable_data_ptr<double>() : nullptr,
           order ? order->const_data_ptr<int64_t>() : nullptr,
-          order_stride};
+          order_stride,
+          journal.open(sizeof(scalar_t)),
+          /*alone=*/false};
       auto policy = make(scalar_t{});
       // One share of the outputs per thread, claimed by whichever thread
       // comes: on a busy machine a thread may start late, and then the
       // first one runs its share too instead of waiting for it.
       const bool per_output = order_stride != 0;
-      const int64_t threads =
-          n * in * k < (per_output ? kMinParallelWorkPerOutput : kMinParallelWork)
-              ? 1
-              : std::min<int64_t>(k, std::max<int64_t>(1, torch::stable::get_num_threads()));
+      const int64_t threads = threads_for(n * in * k, k);
       // One order per output runs the outputs one by one (online_rows):
       // each a share of its own, claimed as the threads come free, so that
       // they end together however long each output's mistakes take.
       const int64_t shares = per_output && threads > 1 ? k : threads;
+      args.alone = shares == 1;
       auto record = [&](int64_t row) {
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);

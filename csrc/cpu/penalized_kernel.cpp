@@ -6,12 +6,10 @@
 
 #include "../csr_rows.h"
 #include "../penalized_operands.h"
+#include "threads.h"
 
 namespace torch_perceptron {
 namespace {
-
-// Below this many entries per call, one thread does all outputs.
-constexpr int64_t kMinParallelWork = 1 << 15;
 
 // Runs walk(o) for every output; returns the first bad row any output met.
 template <typename Walk>
@@ -23,7 +21,7 @@ int64_t each_output(int64_t k, int64_t work, Walk walk) {
     while ((seen < 0 || row < seen) && !bad.compare_exchange_weak(seen, row)) {
     }
   };
-  if (k == 1 || work < kMinParallelWork) {
+  if (cpu::threads_for(work, k) == 1) {
     for (int64_t o = 0; o < k; ++o) record(walk(o));
   } else {
     torch::stable::parallel_for(0, k, 1, [&](int64_t lo, int64_t hi) {

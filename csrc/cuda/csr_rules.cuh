@@ -156,7 +156,6 @@ __global__ void __launch_bounds__(1024)
 struct CsrOnlineCall : CsrOnlineOperands {
   using CsrOnlineOperands::CsrOnlineOperands;
 
-  bool writes_late() const { return false; }
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
@@ -316,7 +315,6 @@ __global__ void __launch_bounds__(1024)
 struct CsrMulticlassCall : CsrMulticlassOperands {
   using CsrMulticlassOperands::CsrMulticlassOperands;
 
-  bool writes_late() const { return false; }
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
