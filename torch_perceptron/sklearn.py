@@ -556,14 +556,48 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             return self._extra[0], self._extra[1]
         return self._weight, self._bias
 
-    def _publish(self) -> None:
-        w, b = self._inference_parameters()
-        self.coef_ = w.detach().cpu().numpy().copy()
-        self.intercept_ = b.detach().cpu().numpy().copy()
-        if len(self.classes_) == 2:
-            # scikit-learn's binary intercept_ is float64 whatever X was (its
-            # loop keeps the intercept in a double and returns it as one).
-            self.intercept_ = self.intercept_.astype(np.float64)
+    # coef_ and intercept_ are read from the weights when asked, not copied out
+    # after every fit or partial_fit: a stream of partial_fit calls over a
+    # large model would pay a copy of it per call. On the CPU they are views
+    # of the plain and pocket weights (updated in place by later calls, as
+    # scikit-learn's own coef_ is); averaged weights are computed when read.
+
+    @property
+    def coef_(self) -> np.ndarray:
+        if getattr(self, "_weight", None) is None:
+            raise AttributeError("coef_: not fitted yet")
+        w, _ = self._inference_parameters()
+        # C-ordered [K, D] as scikit-learn's: feature-major weights are copied
+        # when read (a copy per read, not per call).
+        return np.ascontiguousarray(w.detach().cpu().numpy())
+
+    @coef_.setter
+    def coef_(self, value) -> None:
+        value = np.asarray(value)
+        if getattr(self, "_weight", None) is None or value.shape != tuple(self._weight.shape):
+            raise ValueError(f"coef_: expected shape {tuple(getattr(self._weight, 'shape', ()))} "
+                             f"(set by fit), got {value.shape}")
+        with torch.no_grad():
+            self._weight.copy_(torch.as_tensor(value, dtype=self._weight.dtype))
+
+    @property
+    def intercept_(self) -> np.ndarray:
+        if getattr(self, "_bias", None) is None:
+            raise AttributeError("intercept_: not fitted yet")
+        _, b = self._inference_parameters()
+        b = b.detach().cpu().numpy()
+        # scikit-learn's binary intercept_ is float64 whatever X was (its loop
+        # keeps the intercept in a double and returns it as one).
+        return b.astype(np.float64) if len(self.classes_) == 2 else b
+
+    @intercept_.setter
+    def intercept_(self, value) -> None:
+        value = np.asarray(value)
+        if getattr(self, "_bias", None) is None or value.shape != tuple(self._bias.shape):
+            raise ValueError(f"intercept_: expected shape {tuple(getattr(self._bias, 'shape', ()))} "
+                             f"(set by fit), got {value.shape}")
+        with torch.no_grad():
+            self._bias.copy_(torch.as_tensor(value, dtype=self._bias.dtype))
 
     # --- training --------------------------------------------------------------
 
@@ -814,7 +848,6 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         self.t_ = 1.0
         self.n_iter_ = self._train(X, y, sample_weight, int(self.max_iter), dtype)
         self.t_ += self.n_iter_ * X.shape[0]
-        self._publish()
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
                 "Maximum number of iteration reached before convergence. Consider "
@@ -858,7 +891,6 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         self.n_iter_ = self._train(X, y, sample_weight, 1, dtype)
         self.t_ += self.n_iter_ * X.shape[0]
-        self._publish()
         return self
 
     # --- prediction ------------------------------------------------------------
@@ -879,7 +911,10 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             z = ops.decision_function_csr(*x.tensors(), x.n_features, w, b).cpu().numpy()
         else:
             z = ops.decision_function(x, w, b).cpu().numpy()
-        z = z.astype(np.result_type(X.dtype, self.coef_.dtype, self.intercept_.dtype), copy=False)
+        # As scikit-learn's X @ coef_.T + intercept_ (a binary intercept_ is float64).
+        b_dtype = np.float64 if len(self.classes_) == 2 else _numpy_dtype(self._weight.dtype)
+        z = z.astype(np.result_type(X.dtype, _numpy_dtype(self._weight.dtype), b_dtype),
+                     copy=False)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X) -> np.ndarray:
