@@ -25,6 +25,7 @@
 #include <optional>
 #include <thread>
 #include <type_traits>
+#include <vector>
 
 #include "../checks.h"
 #include "../operands.h"
@@ -61,6 +62,11 @@ struct OnlineArgs {
   // need not be saved.
   UndoLog* log;
   bool alone;
+  // The loop works on the caller's rows themselves (they are whole cache
+  // lines, as its own copy's would be): no copy in or out, and each row is
+  // logged before its first write of the call (saved[o], one flag an output).
+  bool direct;
+  char* saved;
 };
 
 // One sample for a group of R <= kGroupRows consecutive outputs o0, o0 + 1,
@@ -105,6 +111,11 @@ template <int R, bool kLoss, typename scalar_t, typename Hooks>
     if constexpr (kLoss) loss[r] += std::fabs(static_cast<double>(z[r]));
     hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r],
                   w_rows + r * stride, bias[r]);
+    if (a.direct && a.saved[o0 + r] == 0) {
+      a.saved[o0 + r] = 1;
+      std::lock_guard<std::mutex> lock(a.log->mutex);
+      a.log->save(w_rows + r * stride, a.in);
+    }
     axpy_padded(w_rows + r * stride, xi, step[r], a.in);
   }
   // Only the lanes that took a step change: a correct lane keeps its exact
@@ -162,15 +173,16 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
   // The loss sums go on from what a.loss holds, as the weights do, so a sum
   // is added in sample order across a handoff and across calls.
   double loss[kRowBlock];
-  PaddedRows<scalar_t> w(std::min(block, k1 - k0), a.in);
-  const int64_t stride = w.stride();
+  PaddedRows<scalar_t> w(a.direct ? 0 : std::min(block, k1 - k0), a.in);
+  const int64_t stride = a.direct ? a.in : w.stride();
   for (int64_t blk = k0; blk < k1; blk += block) {
     const int64_t rows = std::min(block, k1 - blk);
     const int64_t* order =
         kOrder ? a.order + blk * a.order_stride : nullptr;
     const int64_t full = rows / G, rest = rows % G;
     auto hooks = policy.begin(blk, rows);
-    w.load_from(a.w + blk * a.in, a.in, rows, a.in);
+    if (!a.direct) w.load_from(a.w + blk * a.in, a.in, rows, a.in);
+    auto row_of = [&](int64_t r) { return a.direct ? a.w + (blk + r) * a.in : w.row(r); };
     for (int64_t r = 0; r < rows; ++r) {
       bias[r / G][r % G] = a.b[blk + r];
       mistakes[r] = 0;
@@ -187,12 +199,12 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
         if (save) lock = std::unique_lock<std::mutex>(a.log->mutex);
         for (int64_t r = 0; r < rows; ++r) {
           if (mistakes[r] != 0) {
-            scalar_t* dst = a.w + (blk + r) * a.in;
-            if (save) {
-              a.log->save(dst, a.in);
-              a.log->save(a.b + blk + r, 1);
+            if (!a.direct) {
+              scalar_t* dst = a.w + (blk + r) * a.in;
+              if (save) a.log->save(dst, a.in);
+              std::memcpy(dst, w.row(r), a.in * sizeof(scalar_t));
             }
-            std::memcpy(dst, w.row(r), a.in * sizeof(scalar_t));
+            if (save) a.log->save(a.b + blk + r, 1);
             a.b[blk + r] = bias[r / G][r % G];
           }
           a.mistakes[blk + r] += mistakes[r];
@@ -219,14 +231,14 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
       bool finite = true;
       for (int64_t g = 0; g < full; ++g) {
         finite &= online_group<G, kLoss>(a, hooks, i, s, xi, blk + G * g,
-                                         w.row(G * g), stride, bias[g],
+                                         row_of(G * g), stride, bias[g],
                                          mistakes + G * g, loss + G * g);
       }
       if (rest != 0) {
         const int64_t g = full;
         finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
           return online_group<decltype(r)::value, kLoss>(
-              a, hooks, i, s, xi, blk + G * g, w.row(G * g), stride, bias[g],
+              a, hooks, i, s, xi, blk + G * g, row_of(G * g), stride, bias[g],
               mistakes + G * g, loss + G * g);
         });
       }
@@ -240,7 +252,7 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
       }
     }
     for (int64_t r = 0; r < rows; ++r) {
-      hooks.done(blk + r, w.row(r), bias[r / G][r % G]);
+      hooks.done(blk + r, row_of(r), bias[r / G][r % G]);
     }
     flush(true);
   }
@@ -347,7 +359,9 @@ struct OnlineCall : OnlineOperands {
           order ? order->const_data_ptr<int64_t>() : nullptr,
           order_stride,
           journal.open(sizeof(scalar_t)),
-          /*alone=*/false};
+          /*alone=*/false,
+          /*direct=*/false,
+          nullptr};
       auto policy = make(scalar_t{});
       // One share of the outputs per thread, claimed by whichever thread
       // comes: on a busy machine a thread may start late, and then the
@@ -359,6 +373,17 @@ struct OnlineCall : OnlineOperands {
       // they end together however long each output's mistakes take.
       const int64_t shares = per_output && threads > 1 ? k : threads;
       args.alone = shares == 1;
+      // Rows that are whole, aligned cache lines need no working copy (see
+      // PaddedRows); every call logs (restore_plan), so their first writes
+      // can be undone.
+      std::vector<char> saved;
+      if ((in * static_cast<int64_t>(sizeof(scalar_t))) % PaddedRows<scalar_t>::kAlign == 0 &&
+          reinterpret_cast<uintptr_t>(args.w) % PaddedRows<scalar_t>::kAlign == 0 &&
+          args.log != nullptr) {
+        saved.assign(k, 0);
+        args.direct = true;
+        args.saved = saved.data();
+      }
       auto record = [&](int64_t row) {
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);
