@@ -277,8 +277,11 @@ void fail_non_finite_row(int64_t row) {
   __builtin_unreachable();
 }
 
-void check_decisions_finite(const Tensor& z) {
+void check_decisions_finite(const Tensor& z, const Tensor& weight,
+                            const Tensor& bias) {
   if (z.numel() == 0 || all_finite(z)) return;
+  // Non-finite weights give non-finite decision values: blame them first.
+  check_params_finite(weight, bias);
   // Rare: find the first bad row, on the CPU.
   Tensor c = z.is_cpu() ? z : torch::stable::to(z, Device(DeviceType::CPU));
   c = torch::stable::to(as_contiguous(c), ScalarType::Double);

@@ -70,7 +70,8 @@ std::optional<Tensor> sample_order(const std::optional<Tensor>& order,
 [[noreturn]] void fail_non_finite_row(int64_t row);
 
 // Raises ValueError unless every decision value in z is finite.
-void check_decisions_finite(const Tensor& z);
+void check_decisions_finite(const Tensor& z, const Tensor& weight,
+                            const Tensor& bias);
 
 // The variants' state beside the weights (averaged, pocket):
 // `t` (named `name`) must have the shape, dtype and device of `ref` (named

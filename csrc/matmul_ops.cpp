@@ -21,10 +21,12 @@ Tensor threshold(const Tensor& z) {
 Tensor decision_function(const Tensor& x, const Tensor& weight,
                          const Tensor& bias) {
   NoGradGuard no_grad;
-  check_params(weight, bias);
+  // The weights' values are checked where z shows them (a read of the whole
+  // model here would be a second one).
+  check_params(weight, bias, /*values=*/false);
   check_features(x, weight);
   Tensor z = net_input(x, weight, bias);
-  check_decisions_finite(z);
+  check_decisions_finite(z, weight, bias);
   return z;
 }
 
@@ -47,7 +49,7 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
   const std::optional<Tensor> sw =
       sample_weights(sample_weight, n, x.scalar_type(), x.device());
   const Tensor z = net_input(x, weight, bias);
-  check_decisions_finite(z);
+  check_decisions_finite(z, weight, bias);
 
   Tensor err = torch::stable::subtract(labels, threshold(z));
   if (zero_is_mistake) {

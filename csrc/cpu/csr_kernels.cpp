@@ -53,7 +53,10 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
       });
     });
   });
-  if (bad_row.load() < n) fail_csr_row(x, bad_row.load());
+  if (bad_row.load() < n) {
+    check_params_finite(weight, bias);
+    fail_csr_row(x, bad_row.load());
+  }
   return z;
 }
 

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <optional>
@@ -33,11 +34,12 @@ namespace torch_perceptron::cpu {
 // The loop's working copy of the model, as a policy's hooks see it.
 template <typename scalar_t>
 struct MulticlassModel {
-  const PaddedRows<scalar_t>& w;
+  const scalar_t* w;  // row c at w + c * stride
+  int64_t stride;
   const Lanes<scalar_t>* bias;  // kGroupRows classes a vector
   int64_t k, in;
 
-  const scalar_t* row(int64_t c) const { return w.row(c); }
+  const scalar_t* row(int64_t c) const { return w + c * stride; }
   scalar_t bias_of(int64_t c) const {
     return bias[c / kGroupRows][c % kGroupRows];
   }
@@ -71,15 +73,24 @@ template <typename scalar_t, typename Policy>
 int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
                         const int64_t* y, const scalar_t* sw, int64_t n,
                         int64_t in, int64_t k, scalar_t lr, scalar_t bias_step,
-                        int64_t* mistakes, Policy& policy) {
+                        int64_t* mistakes, Policy& policy, UndoLog* log) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
   constexpr int64_t G = kGroupRows;
   const int64_t groups = (k + G - 1) / G;
   const int64_t last = k - (groups - 1) * G;  // classes in the last group
-  PaddedRows<scalar_t> wp(k, in);
-  wp.load_from(w, in, k, in);
-  const int64_t stride = wp.stride();
+  // Rows that are whole, aligned cache lines are used in place (no working
+  // copy, each row logged before its first write: a few rows of a call
+  // touch a few rows of a large model); others go through a padded copy,
+  // written back once every row was good.
+  const bool direct =
+      log != nullptr &&
+      (in * static_cast<int64_t>(sizeof(scalar_t))) % PaddedRows<scalar_t>::kAlign == 0 &&
+      reinterpret_cast<uintptr_t>(w) % PaddedRows<scalar_t>::kAlign == 0;
+  PaddedRows<scalar_t> wp(direct ? 0 : k, in);
+  if (!direct) wp.load_from(w, in, k, in);
+  scalar_t* model_rows = direct ? w : wp.row(0);
+  const int64_t stride = direct ? in : wp.stride();
   // Lanes past the last class have a bias of -inf: their decision value
   // (-inf) never wins the argmax against a finite one.
   std::vector<V> bias(groups);
@@ -87,7 +98,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
     bias[c / G][c % G] =
         c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
   }
-  const MulticlassModel<scalar_t> model{wp, bias.data(), k, in};
+  const MulticlassModel<scalar_t> model{model_rows, stride, bias.data(), k, in};
   std::vector<char> changed(k, 0);
   auto hooks = policy.begin();
   int64_t wrong = 0;
@@ -107,7 +118,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
     bool finite = true;
     auto group = [&](int64_t g, auto rows) __attribute__((always_inline)) {
       constexpr int R = decltype(rows)::value;
-      const V z = dots_group<R>(wp.row(g * G), stride, xi, in) + bias[g];
+      const V z = dots_group<R>(model_rows + g * G * stride, stride, xi, in) + bias[g];
       // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is 0.
       finite &= (lane_bits(M((z - z) != 0)) & ((1u << R) - 1)) == 0;
       const scalar_t top = max_lane<scalar_t>(z);
@@ -133,8 +144,12 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
       ++wrong;
       const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
       hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
-      axpy_padded(wp.row(t), xi, step, in);
-      axpy_padded(wp.row(yhat), xi, -step, in);
+      if (direct) {
+        if (!changed[t]) log->save(model_rows + t * stride, in);
+        if (!changed[yhat]) log->save(model_rows + yhat * stride, in);
+      }
+      axpy_padded(model_rows + t * stride, xi, step, in);
+      axpy_padded(model_rows + yhat * stride, xi, -step, in);
       changed[t] = changed[yhat] = 1;
       if (bias_step != 0) {
         const scalar_t bias_by = step * bias_step;
@@ -151,7 +166,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   // bits): a call of a few rows writes back a few rows of a large model.
   for (int64_t c = 0; c < k; ++c) {
     if (!changed[c]) continue;
-    std::memcpy(w + c * in, wp.row(c), in * sizeof(scalar_t));
+    if (!direct) std::memcpy(w + c * in, wp.row(c), in * sizeof(scalar_t));
     b[c] = bias[c / G][c % G];
   }
   *mistakes += wrong;
@@ -163,9 +178,9 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
 struct MulticlassCall : MulticlassOperands {
   using MulticlassOperands::MulticlassOperands;
 
-  // The loop runs on its own copy and writes it back once every row was
-  // good (multiclass_rows).
-  Restore restore_plan() const { return Restore::kLate; }
+  // In place, each row logged before its first write; on a padded copy,
+  // written back once every row was good (multiclass_rows).
+  Restore restore_plan() const { return Restore::kLog; }
 
   // Runs the rule with the policy that make(scalar_t{}) builds; returns the
   // first bad row or -1 (the caller restores what was written).
@@ -181,7 +196,8 @@ struct MulticlassCall : MulticlassOperands {
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
           sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k,
           static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-          mistakes.mutable_data_ptr<int64_t>(), policy);
+          mistakes.mutable_data_ptr<int64_t>(), policy,
+          journal.open(sizeof(scalar_t)));
     });
     return bad_row;
   }
