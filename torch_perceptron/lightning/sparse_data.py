@@ -38,7 +38,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ..sparse import CSRRows, as_csr
 from ..sparse_batches import CSRDataset, collate_csr, take_rows
-from ..svmlight import Span, SvmlightChunks, shard_paths
+from ..svmlight import Span, SvmlightChunks, ZeroBased, plan, resolve_zero_based, shard_paths
 from .data import VAL_FRACTION, _split
 
 Uneven = Literal["pad", "drop"]
@@ -225,7 +225,9 @@ class SvmlightDataModule(L.LightningDataModule):
     ``uneven``: how ranks with different numbers of batches agree on one
     count per epoch, "pad" or "drop" (see the module docstring).
     ``zero_based``: whether column indices start at 0 (scikit-learn's
-    ``dump_svmlight_file``) or at 1 (LIBSVM's own data sets).
+    ``dump_svmlight_file``) or at 1 (LIBSVM's own data sets); "auto" (the
+    default, as scikit-learn's ``load_svmlight_file``) decides once for all the
+    files, train, val and test together: 1-based unless a line names column 0.
 
     The training data are read in file order every epoch: streaming data
     larger than memory has no cheap random order; shuffle the shards (or the
@@ -243,7 +245,7 @@ class SvmlightDataModule(L.LightningDataModule):
         batch_size: int = 256,
         chunk_bytes: int = 64 << 20,
         uneven: Uneven = "pad",
-        zero_based: bool = True,
+        zero_based: ZeroBased = "auto",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -266,7 +268,10 @@ class SvmlightDataModule(L.LightningDataModule):
         self.in_features = n_features
         self.num_classes = len(self.classes)
         self.batch_size, self.chunk_bytes = batch_size, chunk_bytes
-        self.uneven, self.zero_based = uneven, zero_based
+        self.paths = paths
+        self.uneven = uneven
+        self.zero_based = resolve_zero_based(
+            zero_based, [path for split in paths.values() for path in split])
         self.datasets: dict = {}
         for split in ("val", "test"):
             if split not in self.sources:
@@ -274,6 +279,9 @@ class SvmlightDataModule(L.LightningDataModule):
                 # which then skips the loop (as TensorDataModule does).
                 setattr(self, f"{split}_dataloader", functools.partial(
                     getattr(L.LightningDataModule, f"{split}_dataloader"), self))
+        if "test" not in self.sources:  # predict reads the test files
+            self.predict_dataloader = functools.partial(
+                L.LightningDataModule.predict_dataloader, self)
 
     def _batches(self, split: str, agree: Optional[str]) -> SvmlightBatches:
         trainer = self.trainer
@@ -292,7 +300,7 @@ class SvmlightDataModule(L.LightningDataModule):
             self.datasets["train"] = self._batches("train", self.uneven)
         if stage in ("fit", "validate") and "val" in self.sources:
             self.datasets["val"] = self._batches("val", "pad")
-        if stage == "test" and "test" in self.sources:
+        if stage in ("test", "predict") and "test" in self.sources:
             self.datasets["test"] = self._batches("test", "pad")
 
     def _loader(self, split: str) -> DataLoader:
@@ -307,6 +315,15 @@ class SvmlightDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
 
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def n_samples(self, split: str) -> int:
+        """The samples of ``split`` ("train", "val" or "test"; 0 where there
+        is none), counted in one read of the bytes, without parsing."""
+        if split not in self.paths:
+            return 0
+        return sum(count_rows(span) for span in plan(self.paths[split], self.chunk_bytes))
 
 
 def _shards(name: str, source: str) -> List[str]:
