@@ -81,6 +81,8 @@ class TensorDataModule(L.LightningDataModule):
         self.train_set = TensorDataset(x_train.float(), y[train])
         self.val_set = TensorDataset(x_val.float(), y_val)
         self.test_set = TensorDataset(x_test.float(), y[test])
+        # Where each test sample sits in x as given: predictions name it.
+        self.test_index = test
         if len(self.val_set) == 0:
             # Lightning reads the base class's val_dataloader as "no validation
             # data" and skips the val loop; an empty loader would instead warn

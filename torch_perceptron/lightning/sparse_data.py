@@ -106,6 +106,8 @@ class SparseDataModule(L.LightningDataModule):
                         else CSRDataset(as_csr(val[0], dtype, name="val"), torch.as_tensor(val[1]).long()))
         self.test_set = (CSRDataset(take_rows(rows, test_idx), y[test_idx]) if test is None
                          else CSRDataset(as_csr(test[0], dtype, name="test"), torch.as_tensor(test[1]).long()))
+        # Where each test sample sits in x (or in test) as given: predictions name it.
+        self.test_index = test_idx if test is None else torch.arange(len(self.test_set))
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
@@ -279,9 +281,6 @@ class SvmlightDataModule(L.LightningDataModule):
                 # which then skips the loop (as TensorDataModule does).
                 setattr(self, f"{split}_dataloader", functools.partial(
                     getattr(L.LightningDataModule, f"{split}_dataloader"), self))
-        if "test" not in self.sources:  # predict reads the test files
-            self.predict_dataloader = functools.partial(
-                L.LightningDataModule.predict_dataloader, self)
 
     def _batches(self, split: str, agree: Optional[str]) -> SvmlightBatches:
         trainer = self.trainer
@@ -316,6 +315,9 @@ class SvmlightDataModule(L.LightningDataModule):
         return self._loader("test")
 
     def predict_dataloader(self) -> DataLoader:
+        if "test" not in self.sources:
+            raise ValueError("test: predict reads the test files, and none were given "
+                             "(--data.test FILE_OR_DIR)")
         return self._loader("test")
 
     def n_samples(self, split: str) -> int:
