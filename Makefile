@@ -22,6 +22,7 @@ $(BUILT): $(DEPS) $(SOURCES)
 	@# A library of a build before the abi3 one would shadow it: Python tries
 	@# the interpreter-specific suffix first.
 	rm -f torch_perceptron/_C.cpython-*.so
+	@echo "Compiling the C++ extension (the first time: about 2-4 minutes on 2 cores; later, only when csrc/ or setup.py change)"
 	MAX_JOBS=2 $(PY) -m pip install --quiet --no-build-isolation --no-deps -e .
 	touch $@
 

@@ -38,7 +38,10 @@ def main() -> None:
     print("Mistakes per epoch:", mistakes)
     print("Model parameters:")
     print("  Weights:", ppn.weight.cpu())
-    print("  Bias:", ppn.bias.cpu())
+    bias = ppn.bias.cpu()
+    # Learned like the weights; a 0 would otherwise read as a bias left out.
+    ends_at_0 = "; it happens to end at 0 with this seed" if float(bias[0]) == 0 else ""
+    print("  Bias:", bias, f"(learned with the weights{ends_at_0})")
     print(f"Test set accuracy: {acc.item() * 100:.2f}%")
 
 

@@ -92,7 +92,10 @@ def main() -> None:
     print("Mistakes per epoch:", model.mistakes_per_epoch)
     print("Model parameters:")
     print("  Weights:", model.layer.weight.detach().cpu())
-    print("  Bias:", model.layer.bias.detach().cpu())
+    bias = model.layer.bias.detach().cpu()
+    # Learned like the weights; a 0 would otherwise read as a bias left out.
+    ends_at_0 = "; it happens to end at 0 with this seed" if float(bias[0]) == 0 else ""
+    print("  Bias:", bias, f"(learned with the weights{ends_at_0})")
     print(f"Test set accuracy: {test_acc * 100:.2f}%")
 
 

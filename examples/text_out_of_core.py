@@ -17,7 +17,10 @@ Learners, side by side on the same chunks, one-vs-rest over the 58 sections:
 ``PerceptronClassifier()`` of this project, plain and averaged (CPU, and CUDA
 where present), scikit-learn's ``Perceptron()`` and
 ``SGDClassifier(loss="perceptron", average=True)``. The plot of test accuracy
-against documents seen goes to docs/images/text_out_of_core.png.
+against documents seen, about ten points a curve whatever ``--limit`` (the test
+set is scored every ``--eval-every`` documents), goes to
+outputs/text_out_of_core.png (README's figure: ``--out
+docs/images/text_out_of_core.png``).
 
 Then the same corpus through Lightning: the hashed training stream written as
 svmlight shards, streamed back by ``SvmlightDataModule`` under a ``Trainer``
@@ -37,8 +40,11 @@ import torch
 
 from torch_perceptron import text_corpus
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_FEATURES = 1 << 18
+# Training documents of the whole corpus, about: what --limit defaults to.
+CORPUS_TRAIN = 50_000
+# Test scores per curve: enough for a curve at any --limit.
+POINTS = 10
 
 
 def learners(cuda: bool) -> dict:
@@ -158,20 +164,36 @@ def lightning_run(args, vectorizer, classes, x_test, y_test) -> float:
     return accuracy
 
 
-def main() -> None:
+def eval_interval(limit, chunk: int) -> int:
+    """Documents between two test scores: about ``POINTS`` a pass, in whole
+    chunks (a score is taken after a chunk)."""
+    per_point = (limit or CORPUS_TRAIN) // POINTS
+    return max(chunk, per_point // chunk * chunk)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunk", type=int, default=1000, help="documents per partial_fit")
     parser.add_argument("--limit", type=int, default=None,
                         help="training documents to stream (default: all, about 50,000)")
     parser.add_argument("--test-limit", type=int, default=None,
                         help="test documents to score on (default: all, about 13,000)")
-    parser.add_argument("--eval-every", type=int, default=5000,
-                        help="documents between two test scores")
+    parser.add_argument("--eval-every", type=int, default=None,
+                        help=f"documents between two test scores (default: about {POINTS} "
+                             "scores a pass, in whole chunks)")
     parser.add_argument("--lightning-epochs", type=int, default=2,
                         help="epochs of the Lightning run (0: skip it)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "docs", "images", "text_out_of_core.png"))
+    parser.add_argument("--out", default=os.path.join("outputs", "text_out_of_core.png"),
+                        help="where the plot goes (README's: docs/images/text_out_of_core.png)")
     parser.add_argument("--no-cuda", action="store_true", help="leave the CUDA learners out")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    if args.eval_every is None:
+        args.eval_every = eval_interval(args.limit, args.chunk)
+    return args
+
+
+def main() -> None:
+    args = parse_args()
     reason = text_corpus.available()
     if reason is not None:
         raise SystemExit(f"text corpus unavailable: {reason}")
@@ -198,7 +220,7 @@ def main() -> None:
         print(f"  {name:<{width}}  test accuracy {curves[name][-1]:.3f}  "
               f"partial_fit {seconds[name]:6.1f} s")
     plot(points, curves, majority, args.out)
-    print(f"plot: {args.out}")
+    print(f"plot: {args.out} ({len(points)} test scores per learner)")
     if args.lightning_epochs > 0:
         lightning_run(args, vectorizer, classes, x_test, y_test)
 

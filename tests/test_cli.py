@@ -30,12 +30,18 @@ ALLOWED = [
     r"epoch \d+/\d+: train_acc \d\.\d{3}(, val_acc \d\.\d{3})?",
     r"`Trainer.fit` stopped: `max_epochs=\d+` reached\.",
     r"Checkpoint: \S+\.ckpt",
-    r"(Validation|Test) accuracy: \d+\.\d\d% \(\d+ samples\)",
+    r"(Validation|Test|Training) accuracy: \d+\.\d\d% \(\d+ samples\)",
+    r"Predictions: \S+\.predictions\.csv \(\d+ samples\)",
+    # test and predict, from a checkpoint.
+    r"Restoring states from the checkpoint path at \S+\.ckpt",
+    r"Loaded model weights from the checkpoint at \S+\.ckpt",
+    r"[─]+", r"\s+Test metric\s+DataLoader 0", r"\s+test_acc\s+\d\.\d+",
 ]
 # What used to be printed, named, so a failure says which came back.
 KNOWN_NOISE = ["💡 Tip", "litlogger", "litmodels", "LeafSpec", "tensorboardX",
                "smaller than the logging interval", "across ranks is zero", "Total params",
-               "Traceback", "\r", "PerceptronCLI object at"]
+               "Traceback", "\r", "PerceptronCLI object at", "dirpath has changed",
+               "callbacks used to create the checkpoint"]
 
 
 def unexpected_lines(output: str, allowed=ALLOWED) -> list[str]:
@@ -149,3 +155,76 @@ def test_help_offers_only_what_applies(capsys, argv):
         assert "--debug" in text and "--model.rule" in text and "--trainer.max_epochs" in text
     else:
         assert "CSVDataModule" in text  # the description says how to train on a CSV file
+
+
+def test_predict_writes_the_predictions_beside_the_checkpoint_and_test_is_quiet(tmp_path, data_csv):
+    data = ["--data", "CSVDataModule", "--data.path", str(data_csv)]
+    fitted = run([console_script(), "fit", *data, "--trainer.max_epochs", "2",
+                  "--trainer.enable_progress_bar", "false"], cwd=tmp_path)
+    assert fitted.returncode == 0, fitted.stderr
+    ckpt = re.search(r"^Checkpoint: (\S+)$", fitted.stdout, re.M).group(1)
+    for command in ("predict", "test"):
+        out = run([console_script(), command, *data, "--ckpt_path", ckpt], cwd=tmp_path)
+        assert out.returncode == 0, out.stdout + out.stderr
+        assert_quiet(out.stdout + out.stderr)
+        if command == "predict":
+            written = os.path.splitext(ckpt)[0] + ".predictions.csv"
+            assert out.stdout.splitlines()[-1] == f"Predictions: {written} (60 samples)"
+    with open(os.path.join(tmp_path, written)) as f:
+        rows = [line.split(",") for line in f.read().splitlines()]
+    assert rows[0] == ["index", "prediction"] and len(rows) == 61
+    # Each test sample named by its data row (0-based, after the header) and
+    # predicted as the file's own label.
+    index = [int(r[0]) for r in rows[1:]]
+    assert len(set(index)) == 60 and all(0 <= i < 240 for i in index)
+    assert {r[1] for r in rows[1:]} <= {"pos", "neg"}
+
+
+def write_libsvm(path, rows, seed):
+    """A 1-based LIBSVM file (LIBSVM's own convention) of 3 features, labels -1 / +1."""
+    import random
+
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(rows):
+        x = [rng.uniform(-1, 1) for _ in range(3)]
+        label = 1 if x[0] - 2 * x[1] + 0.5 * x[2] > 0 else -1
+        lines.append(f"{label} " + " ".join(f"{j + 1}:{v:.4f}" for j, v in enumerate(x)))
+    path.write_text("\n".join(lines) + "\n")
+
+
+@pytest.mark.parametrize("held_out, last_line", [
+    ([], r"Training accuracy: \d+\.\d\d% \(150 samples\)"),
+    (["--data.val", "val.txt"], r"Validation accuracy: \d+\.\d\d% \(40 samples\)"),
+])
+def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(
+        tmp_path, held_out, last_line):
+    write_libsvm(tmp_path / "train.txt", 150, seed=1)
+    write_libsvm(tmp_path / "val.txt", 40, seed=2)
+    out = run([console_script(), "fit", "--data", "SvmlightDataModule", "--data.train",
+               "train.txt", "--data.n_features", "3", *held_out, "--trainer.max_epochs", "3"],
+              cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert re.fullmatch(last_line, out.stdout.splitlines()[-1]), out.stdout
+    assert float(re.search(r"(\d+\.\d\d)%", out.stdout.splitlines()[-1]).group(1)) > 80
+    # Lightning says once that there is nothing to validate on: true, and the
+    # reason the last line is the training accuracy.
+    skipped = r"\S+: You defined a `validation_step` but have no `val_dataloader`. Skipping val loop."
+    assert_quiet(out.stdout + out.stderr, allowed=ALLOWED + [skipped] * (not held_out))
+
+
+def test_help_texts_are_our_own_and_whole(tmp_path):
+    from torch_perceptron.cli import CKPT_PATH_HELP, SUBCOMMANDS
+
+    top = run([console_script(), "--help"], cwd=tmp_path)
+    fit_help = run([console_script(), "fit", "--help"], cwd=tmp_path)
+    assert top.returncode == 0 and fit_help.returncode == 0
+    flat = " ".join(top.stdout.split())
+    for text in SUBCOMMANDS.values():
+        assert " ".join(text.split()) in flat
+    fit_flat = " ".join(fit_help.stdout.split())
+    assert SUBCOMMANDS["fit"] in fit_flat and CKPT_PATH_HELP["fit"] in fit_flat
+    for lightnings in ("Runs the full optimization routine", "Perform one evaluation epoch",
+                       "It's separated from fit", "Run inference on your data",
+                       "registry", "weights_only", "return_predictions"):
+        assert lightnings not in top.stdout + fit_help.stdout

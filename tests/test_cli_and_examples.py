@@ -60,7 +60,7 @@ MAKE_RUN_LINES = [
     r"`Trainer.fit` stopped: `max_epochs=5` reached\.",
     r"Plots: \S+seed_decision_boundary\.png \S+seed_mistakes_per_epoch\.png",
     r"Mistakes per epoch: \[\d+(, \d+){4}\]", r"Model parameters:",
-    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)", r"  Bias: tensor\(\[-?\d+\.\]\)",
+    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)", r"  Bias: tensor\(\[-?\d+\.\]\) \(learned with the weights(; it happens to end at 0 with this seed)?\)",
     r"Test set accuracy: \d+\.\d\d%",
 ]
 
@@ -86,6 +86,21 @@ def test_seed_experiment_prints_and_plots(make_run):
     for name in ("seed_decision_boundary.png", "seed_mistakes_per_epoch.png"):
         with open(out_dir / name, "rb") as f:
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_make_run_says_the_bias_is_learned_even_where_it_ends_at_0(make_run):
+    bias = next(line for line in make_run[0].splitlines() if line.startswith("  Bias:"))
+    value = float(re.search(r"tensor\(\[(-?\d+\.\d*)\]\)", bias).group(1))
+    assert "(learned with the weights" in bias
+    assert ("it happens to end at 0" in bias) == (value == 0)
+
+
+def test_readme_gives_the_accuracy_make_run_prints(make_run):
+    printed = re.search(r"^Test set accuracy: (\d+\.\d\d%)$", make_run[0], re.M).group(1)
+    with open(os.path.join(ROOT, "README.md")) as f:
+        readme = " ".join(f.read().split())
+    assert f"With the default seed it prints a test accuracy of {printed}" in readme
+    assert f"reshuffles the order every epoch through the Trainer ({printed})" in readme
 
 
 def test_make_run_prints_no_line_a_user_would_ask_about(make_run):

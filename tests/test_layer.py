@@ -76,7 +76,7 @@ def test_to_float64_and_back(device):
     m = layer.update(x64, y)
     assert m.dtype == torch.int64
     # float32 input to a float64 layer is an error naming x, not a silent cast.
-    with pytest.raises(RuntimeError, match="x: expected dtype Double"):
+    with pytest.raises(TypeError, match=r"x: expected dtype torch\.float64 .*, got torch\.float32"):
         layer(x)
     layer.to(dtype=torch.float32)
     assert layer.weight.dtype == torch.float32

@@ -153,13 +153,22 @@ def test_sparse_input_errors_name_x():
         PerceptronLayer(4).update_traced(x, torch.ones(3))
 
 
-def test_csrrows_input_and_its_dtype_follows_the_weights():
+def test_csrrows_input_in_the_weights_dtype_and_no_other():
+    # One dtype rule for dense and sparse x: the weights' dtype, or a one-line
+    # refusal that says how to convert (the layer never casts x behind the
+    # caller's back).
     g = gen(9)
     x = as_csr(sparse_dyadic(20, 6, g, torch.float32))
+    y = torch.randint(0, 2, (20,), generator=g).double()
     layer = PerceptronLayer(6, dtype=torch.float64)
-    layer.update(x, torch.randint(0, 2, (20,), generator=g).double())
-    assert layer.decision_function(x).dtype == torch.float64
-    assert isinstance(x, CSRRows) and x.dtype == torch.float32  # the caller's rows untouched
+    for wrong in (x, x.to_scipy()):
+        with pytest.raises(TypeError, match=r"x: expected dtype torch\.float64 .*, got "
+                                            r"(torch|numpy)\.float32; convert it once"):
+            layer.update(wrong, y)
+    assert torch.all(layer.weight == 0)
+    x64 = x.to(torch.float64)
+    layer.update(x64, y)
+    assert layer.decision_function(x64).dtype == torch.float64
 
 
 def test_csrrows_go_to_the_op_unchecked_and_the_op_rejects_bad_ones():

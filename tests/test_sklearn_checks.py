@@ -1,4 +1,5 @@
-"""scikit-learn's own estimator checks on PerceptronClassifier, and the
+"""scikit-learn's own estimator checks on Perceptron (and PerceptronClassifier,
+its former name), and the
 estimator's own behaviour (averaged, pocket, shuffling, stopping)."""
 
 import subprocess
@@ -12,7 +13,7 @@ pytest.importorskip("sklearn")
 from sklearn.datasets import load_iris  # noqa: E402
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
-from torch_perceptron.sklearn import PerceptronClassifier  # noqa: E402
+from torch_perceptron.sklearn import Perceptron, PerceptronClassifier  # noqa: E402
 
 # Every check this estimator is expected to fail, with the reason.
 EXPECTED_FAILED = {
@@ -61,6 +62,7 @@ def expected_failed_checks(estimator):
 
 @parametrize_with_checks(
     [
+        Perceptron(max_iter=5),
         PerceptronClassifier(max_iter=5),
         PerceptronClassifier(max_iter=5, average=True, dtype=torch.float64),
         PerceptronClassifier(max_iter=5, pocket=True),

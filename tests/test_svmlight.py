@@ -95,6 +95,38 @@ def test_one_based_files(tmp_path):
     assert (got_x != x.astype(np.float32)).nnz == 0
 
 
+def libsvm_file(path):
+    """LIBSVM's own convention: column indices from 1 to n_features (30)."""
+    path.write_text("".join(f"{i % 2} 1:{i} 7:0.5 30:1\n" for i in range(6)))
+    return path
+
+
+def test_auto_reads_a_one_based_file_as_scikit_learns_loader_does(tmp_path):
+    path = libsvm_file(tmp_path / "libsvm.txt")
+    theirs, _ = load_svmlight_file(str(path), n_features=30)  # zero_based="auto"
+    for chunk_bytes in (16, 1 << 20):
+        chunks = SvmlightChunks(path, 30, chunk_bytes)  # the default: "auto"
+        assert chunks.zero_based is False
+        got_x, _ = gather(list(chunks))
+        assert (got_x != theirs.astype(np.float32)).nnz == 0
+    # A file naming column 0 is 0-based, wherever that line is (a comment does not count).
+    (tmp_path / "zero.svm").write_text("1 3:1 # 0:2\n" * 50 + "0 0:1 2:2\n")
+    assert SvmlightChunks(tmp_path / "zero.svm", 30).zero_based is True
+    (tmp_path / "comment.svm").write_text("1 3:1 # 0:2\n")
+    assert SvmlightChunks(tmp_path / "comment.svm", 30).zero_based is False
+
+
+def test_a_wrong_indexing_says_which_one_was_used_and_what_to_pass(tmp_path):
+    path = libsvm_file(tmp_path / "libsvm.txt")
+    with pytest.raises(ValueError) as info:
+        list(SvmlightChunks(path, 30, zero_based=True))
+    message = str(info.value)
+    assert "n_features was set to 30, but input file contains 31 features" in message
+    assert "read as 0-based" in message and "zero_based=False, or 'auto'" in message
+    with pytest.raises(ValueError, match="zero_based: expected True, False or 'auto', got 'yes'"):
+        SvmlightChunks(path, 30, zero_based="yes")
+
+
 def test_invalid_arguments(tmp_path):
     write(tmp_path / "a.svm", 5, seed=0)
     with pytest.raises(ValueError, match="chunk_bytes"):
@@ -122,3 +154,14 @@ def test_blank_lines_comments_and_no_final_newline_at_every_chunk_size(tmp_path)
             got_x, got_y = gather(chunks)
             assert (got_x != whole_x).nnz == 0, chunk_bytes
             np.testing.assert_array_equal(got_y, whole_y)
+
+
+def test_the_data_module_decides_the_indexing_once_for_all_its_files(tmp_path):
+    from torch_perceptron.lightning import SvmlightDataModule
+
+    train = libsvm_file(tmp_path / "train.txt")
+    assert SvmlightDataModule(str(train), 30, val=str(train)).zero_based is False
+    (tmp_path / "val.svm").write_text("1 0:1\n")  # column 0 in one file: all 0-based
+    data = SvmlightDataModule(str(train), 31, val=str(tmp_path / "val.svm"))
+    assert data.zero_based is True
+    assert (data.n_samples("train"), data.n_samples("val"), data.n_samples("test")) == (6, 1, 0)

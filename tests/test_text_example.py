@@ -4,6 +4,8 @@ it: every learner streams the same chunks, ours takes scikit-learn's decisions
 Lightning run streams the hashed corpus from svmlight shards. Skipped where
 apt's package lists are empty (``apt-get update`` fills them)."""
 
+import hashlib
+import importlib.util
 import os
 import re
 import subprocess
@@ -15,9 +17,48 @@ from torch_perceptron import text_corpus
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REASON = text_corpus.available()
-pytestmark = pytest.mark.skipif(REASON is not None, reason=f"text corpus unavailable: {REASON}")
+needs_corpus = pytest.mark.skipif(REASON is not None, reason=f"text corpus unavailable: {REASON}")
 
 
+def example():
+    spec = importlib.util.spec_from_file_location(
+        "text_out_of_core", os.path.join(ROOT, "examples", "text_out_of_core.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_plot_goes_under_outputs_with_about_ten_points_at_any_limit():
+    module = example()
+    args = module.parse_args([])
+    assert args.out == os.path.join("outputs", "text_out_of_core.png")
+    assert args.eval_every == 5000  # the whole corpus: as before
+    for limit, chunk in [(5000, 1000), (2000, 500), (50_000, 1000), (3000, 1000)]:
+        every = module.parse_args(["--limit", str(limit), "--chunk", str(chunk)]).eval_every
+        assert every % chunk == 0
+        assert limit // every >= 3, (limit, chunk, every)
+    assert module.parse_args(["--eval-every", "700"]).eval_every == 700
+
+
+@needs_corpus
+def test_readmes_quick_look_writes_curves_under_outputs_not_over_the_tracked_figure(tmp_path):
+    tracked = os.path.join(ROOT, "docs", "images", "text_out_of_core.png")
+    before = hashlib.sha256(open(tracked, "rb").read()).hexdigest()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    # README's quick look, --limit 5000 (a smaller test set and no Lightning run, for time).
+    run = subprocess.run(
+        [sys.executable, os.path.join(ROOT, "examples", "text_out_of_core.py"), "--limit", "5000",
+         "--test-limit", "300", "--lightning-epochs", "0", "--no-cuda"],
+        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    plot = os.path.join("outputs", "text_out_of_core.png")
+    assert run.stdout.splitlines()[-1] == f"plot: {plot} (5 test scores per learner)"
+    assert (tmp_path / plot).stat().st_size > 10_000
+    assert hashlib.sha256(open(tracked, "rb").read()).hexdigest() == before
+
+
+@needs_corpus
 def test_text_out_of_core_example_on_a_slice(tmp_path):
     plot = tmp_path / "plot.png"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))

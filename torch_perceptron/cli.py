@@ -8,10 +8,12 @@ modules, so a CSV file trains without writing Python.
     python -m torch_perceptron fit --config config.yaml
 
 The model's ``in_features`` and ``num_classes`` come from the data module.
-``fit`` ends with the held-out accuracy (validation data, or the test data
-when the module holds no validation data). The exit status is 0 on success,
-2 for a bad argument (one line naming it), 1 for any other failure; ``--debug``
-shows the traceback instead.
+``fit`` ends with an accuracy line and its sample count: the validation data's,
+else the test data's, else (nothing held out) the training data's, said so.
+``predict --ckpt_path model.ckpt`` writes the predicted classes of the data
+module's test data to ``model.predictions.csv`` beside the checkpoint and prints
+its path. The exit status is 0 on success, 2 for a bad argument (one line
+naming it), 1 for any other failure; ``--debug`` shows the traceback instead.
 
 What a perceptron has no use for is not offered: no --optimizer or
 --lr_scheduler (the rule updates the weights itself) and none of the
@@ -19,13 +21,16 @@ Trainer's gradient options (clipping, accumulation), which refuse manual
 optimization.
 """
 
+import csv
 import os
 import re
 import sys
+import warnings
 from argparse import ArgumentError
 from typing import Any, Optional, Sequence
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, ModelSummary
 from lightning.pytorch.callbacks.progress import ProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -48,6 +53,25 @@ DESCRIPTION = (
 # batch norm, and Lightning's cloud model registry.
 NOT_FOR_PERCEPTRONS = {"gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
                        "detect_anomaly", "sync_batchnorm", "model_registry"}
+# Each subcommand in our words: Lightning's are its Trainer methods' docstrings,
+# cut at their first line ("Runs the full optimization routine.").
+SUBCOMMANDS = {
+    "fit": "Train the perceptron on the data module's training data, then print an "
+           "accuracy line: on the validation data, else the test data, else (nothing held "
+           "out) the training data.",
+    "validate": "Print the accuracy of a trained model (--ckpt_path) on the validation data.",
+    "test": "Print the accuracy of a trained model (--ckpt_path) on the test data.",
+    "predict": "Predict the classes of the test data with a trained model (--ckpt_path) and "
+               "write them to a CSV file beside the checkpoint.",
+}
+CKPT_PATH_HELP = {
+    "fit": "A checkpoint (.ckpt) to resume training from, or 'last' for the last one saved "
+           "under --trainer.default_root_dir.",
+    "validate": "The checkpoint (.ckpt) of the model to score, as fit saves it.",
+    "test": "The checkpoint (.ckpt) of the model to score, as fit saves it.",
+    "predict": "The checkpoint (.ckpt) of the model to predict with, as fit saves it; the "
+               "predictions go beside it (model.predictions.csv).",
+}
 
 
 class PerceptronCLI(LightningCLI):
@@ -73,6 +97,28 @@ class PerceptronCLI(LightningCLI):
         parser.add_lightning_class_args(self._datamodule_class, "data",
                                         subclass_mode=self.subclass_mode_data)
 
+    def _add_subcommands(self, parser: LightningArgumentParser, **kwargs: Any) -> None:
+        # LightningCLI's own, with our descriptions (see SUBCOMMANDS).
+        self._subcommand_parsers = {}
+        subcommands = parser.add_subcommands()
+        for name in self.subcommands():
+            options = {"description": SUBCOMMANDS[name], **kwargs.get(name, {})}
+            subparser = self._prepare_subcommand_parser(self.trainer_class, name, **options)
+            self._subcommand_parsers[name] = subparser
+            subcommands.add_subcommand(name, subparser, help=SUBCOMMANDS[name])
+
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str,
+                                   **kwargs: Any) -> LightningArgumentParser:
+        # The Trainer method's one argument that means something here, with our
+        # help; LightningCLI would add them all, with their docstrings (model
+        # registries, weights_only, return_predictions).
+        parser = self.init_parser(**kwargs)
+        self._add_arguments(parser)
+        parser.add_argument("--ckpt_path", type=Optional[str], default=None,
+                            help=CKPT_PATH_HELP[subcommand])
+        self._subcommand_method_arguments[subcommand] = ["ckpt_path"]
+        return parser
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.in_features", "model.in_features", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
@@ -81,6 +127,14 @@ class PerceptronCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._get(self.config_init, "trainer", default={})
+        if self.subcommand != "fit":
+            # Scoring or predicting from --ckpt_path: the Trainer's ModelCheckpoint
+            # saves nothing, yet warns that its directory is not the one the
+            # checkpoint came from, so its bookkeeping of the best models is
+            # not restored; nothing here reads it. (Without a ModelCheckpoint,
+            # Lightning warns instead that the callbacks differ.)
+            warnings.filterwarnings("ignore", message=r"The dirpath has changed from",
+                                    module=r"lightning\.pytorch\.callbacks\.model_checkpoint")
         if config.get("logger") in (None, True):
             # What Lightning falls back to without tensorboard, chosen up front
             # so it does not print a notice about tensorboardX on every run.
@@ -107,23 +161,64 @@ class PerceptronCLI(LightningCLI):
         trainer, data = self.trainer, self.datamodule
         metrics = trainer.callback_metrics
         if "val_acc" in metrics:
-            n = len(data.val_set) if hasattr(data, "val_set") else None
-            line = held_out_line("Validation", float(metrics["val_acc"]), n)
-        elif hasattr(data, "test_set") and len(data.test_set):
+            line = accuracy_line("Validation", float(metrics["val_acc"]), n_samples(data, "val"))
+        elif n_samples(data, "test"):
             result = trainer.test(self.model, datamodule=data, verbose=False)  # every rank
-            line = held_out_line("Test", result[0]["test_acc"], len(data.test_set))
+            line = accuracy_line("Test", result[0]["test_acc"], n_samples(data, "test"))
         else:
-            line = None
+            # Nothing held out: the trained model scored on its own training
+            # data, named as such, rather than no line at all.
+            result = trainer.test(self.model, dataloaders=data.train_dataloader(), verbose=False)
+            line = accuracy_line("Training", result[0]["test_acc"], n_samples(data, "train"))
         if not trainer.is_global_zero:
             return
         checkpoint = trainer.checkpoint_callback
         if isinstance(checkpoint, ModelCheckpoint) and checkpoint.best_model_path:
             print(f"Checkpoint: {checkpoint.best_model_path}")
-        if line is not None:
-            print(line, flush=True)
+        print(line, flush=True)
+
+    def predict(self, model: L.LightningModule, datamodule: Any = None,
+                ckpt_path: Optional[str] = None) -> None:
+        """Trainer.predict, then the predictions written to a CSV file: beside
+        the checkpoint (``model.ckpt`` -> ``model.predictions.csv``), else in
+        the Trainer's root directory."""
+        trainer = self.trainer
+        batches = trainer.predict(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        if not trainer.is_global_zero:
+            return
+        predicted = torch.cat([b.reshape(-1).cpu() for b in batches or []]).tolist()
+        loaded = trainer.ckpt_path
+        path = (os.path.splitext(loaded)[0] + ".predictions.csv" if loaded
+                else os.path.join(trainer.default_root_dir, "predictions.csv"))
+        index = getattr(datamodule, "test_index", None)
+        index = range(len(predicted)) if index is None else index.tolist()
+        classes = getattr(datamodule, "classes", None)
+        with open(path, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["index", "prediction"])
+            out.writerows(zip(index, (label_text(classes, p) for p in predicted)))
+        print(f"Predictions: {path} ({len(predicted)} samples)", flush=True)
 
 
-def held_out_line(split: str, accuracy: float, n: Optional[int]) -> str:
+def n_samples(data: Any, split: str) -> Optional[int]:
+    """The samples of a data module's split ("train", "val", "test"), where
+    it can tell: its dataset's length, or its own count (svmlight files)."""
+    if hasattr(data, "n_samples"):
+        return data.n_samples(split)
+    dataset = getattr(data, f"{split}_set", None)
+    return None if dataset is None else len(dataset)
+
+
+def label_text(classes: Optional[Sequence[Any]], index: int) -> str:
+    """A class index as the data's own label (a CSV's text, an svmlight
+    file's number), or the index where the data has no labels of its own."""
+    if classes is None:
+        return str(index)
+    label = classes[index]
+    return f"{label:g}" if isinstance(label, float) else str(label)
+
+
+def accuracy_line(split: str, accuracy: float, n: Optional[int]) -> str:
     samples = f" ({n} samples)" if n is not None else ""
     return f"{split} accuracy: {accuracy * 100:.2f}%{samples}"
 

@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from . import ops, trace
+from .layer_inputs import changes_weights, reads_weights
 from .sparse import CSRRows, as_csr, is_sparse
 from .trace import MistakeTrace
 
@@ -54,6 +55,15 @@ class PerceptronLayer(nn.Module):
     Sparse input: ``forward``, ``decision_function`` and ``update`` also take
     ``x [N, in_features]`` as a torch sparse CSR / COO tensor, a scipy.sparse
     matrix or a ``CSRRows`` (2-D only; results as for dense ``x [N, in]``).
+
+    numpy arrays are taken wherever tensors are (``x``, ``y``,
+    ``sample_weight``; ``torch.as_tensor``, on the weights' device). One dtype
+    rule for dense and sparse ``x``: its values must already be in the
+    weights' dtype (float32 unless ``dtype`` says otherwise); any other dtype is
+    refused (TypeError) with the conversion to make once, ``x.to(layer.weight.dtype)``
+    or, for numpy and scipy, ``x.astype(numpy.float32)``, since a cast on
+    every call would copy ``x`` each time. ``update`` takes a 1-D ``x
+    [in_features]`` as one sample, as ``forward`` does.
 
     Args:
         in_features: size of each input sample.
@@ -171,6 +181,7 @@ class PerceptronLayer(nn.Module):
             x = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
         return x.to(device=self.weight.device)
 
+    @reads_weights
     def decision_function(self, x: Tensor) -> Tensor:
         """Net input ``x @ weight.T + bias``, ``[*, out_features]`` (with the
         averaged or pocket weights when those are on).
@@ -186,6 +197,7 @@ class PerceptronLayer(nn.Module):
         z = ops.decision_function(self._flat(x), *self.inference_parameters())
         return z.reshape(*x.shape[:-1], self.out_features)
 
+    @reads_weights
     def forward(self, x: Tensor) -> Tensor:
         """0/1 predictions ``[*, out_features]`` in x's dtype, or class indices
         ``[*]`` (int64) when multiclass."""
@@ -199,6 +211,7 @@ class PerceptronLayer(nn.Module):
         out = ops.predict(self._flat(x), *self.inference_parameters())
         return out.reshape(*x.shape[:-1], self.out_features)
 
+    @changes_weights
     def update(
         self,
         x: Tensor,
@@ -208,7 +221,8 @@ class PerceptronLayer(nn.Module):
         sample_weight: Optional[Tensor] = None,
         zero_is_mistake: bool = False,
     ) -> Tensor:
-        """Applies the perceptron rule to the batch ``x [N, in_features]``, in place.
+        """Applies the perceptron rule to the batch ``x [N, in_features]`` (or
+        to one sample, ``x [in_features]``, with its label), in place.
 
         ``y``: 0/1 labels ``[N]`` or ``[N, 1]`` (one output), ``[N, out_features]``
         (one-vs-rest), or class indices ``[N]`` (multiclass). ``rule="online"`` is
@@ -246,6 +260,7 @@ class PerceptronLayer(nn.Module):
             bias_step=self._bias_step(),
         )
 
+    @changes_weights
     def update_traced(
         self,
         x: Tensor,

@@ -1,7 +1,11 @@
 """A scikit-learn estimator on the compiled perceptron ops, CPU or CUDA.
 
-``PerceptronClassifier`` is meant as a drop-in for
-``sklearn.linear_model.Perceptron`` (scikit-learn 1.9): the same constructor
+``Perceptron`` is meant as a drop-in for ``sklearn.linear_model.Perceptron``
+(scikit-learn 1.9), under its name, so that a pipeline names its step
+``perceptron`` and a grid written for scikit-learn's (``perceptron__alpha``)
+works as it is. ``PerceptronClassifier``, its former name, is kept as an alias
+(a subclass: the same estimator, which reads as ``PerceptronClassifier(...)``).
+It has the same constructor
 parameters with the same defaults and meaning, and, for the same parameters and
 ``random_state``, the same decisions, sample for sample. To get there it does
 what scikit-learn's SGD loop (``_plain_sgd`` in ``_sgd_fast.pyx.tp``) does:
@@ -70,7 +74,7 @@ from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, OutputRun, Stopping
 from .sklearn_orders import sgd_permutations
 
-__all__ = ["PerceptronClassifier"]
+__all__ = ["Perceptron", "PerceptronClassifier"]
 
 # scikit-learn draws its seeds below this (np.iinfo(np.int32).max).
 _MAX_INT = np.iinfo(np.int32).max
@@ -79,7 +83,7 @@ _MAX_INT = np.iinfo(np.int32).max
 _SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
-class PerceptronClassifier(ClassifierMixin, BaseEstimator):
+class Perceptron(ClassifierMixin, BaseEstimator):
     """Rosenblatt's perceptron as a scikit-learn classifier, run by the compiled op.
 
     Parameters
@@ -154,7 +158,8 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         same step as on dense X. Unused on dense X and without
         ``fit_intercept``.
     device : str or torch.device, default="cpu"
-        Where the weights live and the rule runs ("cpu", "cuda", ...).
+        Where the weights live and the rule runs ("cpu", "cuda", ...). A CUDA
+        device where torch has none is a ValueError at ``fit``.
     dtype : torch.dtype or None, default=None
         torch.float32 or torch.float64; None follows X as scikit-learn does.
 
@@ -267,6 +272,7 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
             )
         if self.average and self.pocket:
             raise ValueError("average and pocket: expected at most one of them, got both")
+        _check_device(self.device)
         if for_partial_fit and self.early_stopping:
             raise ValueError("early_stopping should be False with partial_fit")
 
@@ -928,6 +934,26 @@ class PerceptronClassifier(ClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class PerceptronClassifier(Perceptron):
+    """:class:`Perceptron` under its former name, kept so that code written
+    for it runs unchanged; new code imports ``Perceptron``."""
+
+
+def _check_device(device) -> None:
+    """Refuses a device torch cannot use, in one line, before any tensor is
+    made there (torch's own refusal is an AssertionError deep in a fit)."""
+    try:
+        kind = torch.device(device).type
+    except RuntimeError as err:
+        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda', got "
+                         f"{device!r} ({err})") from None
+    if kind == "cuda" and not torch.cuda.is_available():
+        why = ("this torch was built without CUDA" if torch.version.cuda is None
+               else "torch sees no CUDA GPU here")
+        raise ValueError(f"device: got {device!r}, but {why} (torch {torch.__version__}); "
+                         "use device='cpu'")
 
 
 def _shuffle_seed(seed: int) -> int:

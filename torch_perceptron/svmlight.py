@@ -13,6 +13,12 @@ itself: each nominal cut ``i * chunk_bytes`` moves forward to the next line star
 and hands them to the parser. A chunk's memory is bounded by ``chunk_bytes``
 plus one line (its text, then its CSR), whatever the size of the file.
 
+Column indices: 0-based (scikit-learn's ``dump_svmlight_file``) or 1-based
+(LIBSVM's own data sets). ``zero_based="auto"`` decides as scikit-learn's
+``load_svmlight_files`` does, once for all the files (a chunk alone cannot
+tell): 1-based unless some line names column 0. That costs one pass over the
+bytes, which stops at the first column 0 it meets.
+
 The plan is the same on every rank (it depends on the files alone), and rank
 ``r`` of ``w`` takes chunks ``r, r + w, r + 2w, ...``. A range that holds no line
 start still counts as a chunk (with zero rows), so that every rank knows its
@@ -21,8 +27,9 @@ step count in advance.
 
 import io
 import os
+import re
 from dataclasses import dataclass
-from typing import Iterator, List, NamedTuple, Sequence, Union
+from typing import Iterator, List, Literal, NamedTuple, Sequence, Union
 
 import numpy as np
 import torch
@@ -31,10 +38,14 @@ from torch import Tensor
 from .sparse import CSRRows, as_csr
 
 PathLike = Union[str, "os.PathLike[str]"]
+ZeroBased = Union[bool, Literal["auto"]]
 
 # Seeking in a compressed stream decompresses from its start: every chunk would
 # cost the whole file.
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zip")
+# A feature naming column 0 ("0:" after a blank; a label is never followed by a colon).
+_COLUMN_ZERO = re.compile(rb"[ \t]0+:")
+_SCAN_BLOCK = 16 << 20
 
 
 class Span(NamedTuple):
@@ -113,7 +124,9 @@ class SvmlightChunks:
     ``chunk_bytes``: the byte length of a range; a chunk holds the lines that
     start in it, so its memory grows with ``chunk_bytes`` plus one line.
     ``zero_based``: whether the file's column indices start at 0 (scikit-learn's
-    ``dump_svmlight_file`` default) or at 1 (LIBSVM's own data sets).
+    ``dump_svmlight_file`` default) or at 1 (LIBSVM's own data sets); "auto"
+    (the default, as scikit-learn's loader) decides from the files
+    (:func:`resolve_zero_based`).
     ``dtype``: the values' float dtype.
     """
 
@@ -125,7 +138,7 @@ class SvmlightChunks:
         *,
         rank: int = 0,
         world_size: int = 1,
-        zero_based: bool = True,
+        zero_based: ZeroBased = "auto",
         dtype: torch.dtype = torch.float32,
     ):
         if n_features <= 0:
@@ -139,7 +152,7 @@ class SvmlightChunks:
         self.paths = shard_paths(source)
         self.n_features = n_features
         self.spans = plan(self.paths, chunk_bytes)[rank::world_size]
-        self.zero_based = zero_based
+        self.zero_based = resolve_zero_based(zero_based, self.paths)
         self.dtype = dtype
 
     def __len__(self) -> int:
@@ -162,11 +175,48 @@ def read_span(
         f.seek(span.start)
         text = f.read(span.stop - span.start)
     np_dtype = np.float32 if dtype == torch.float32 else np.float64
-    x, y = load_svmlight_file(
-        io.BytesIO(text), n_features=n_features, dtype=np_dtype, zero_based=zero_based
-    )
+    try:
+        x, y = load_svmlight_file(
+            io.BytesIO(text), n_features=n_features, dtype=np_dtype, zero_based=zero_based
+        )
+    except ValueError as err:
+        raise ValueError(f"{span.path}: {err} ({_indexing_hint(zero_based)})") from None
     del text
     return Chunk(as_csr(x, dtype, n_features=n_features, name=span.path), torch.from_numpy(y), span)
+
+
+def resolve_zero_based(zero_based: ZeroBased, paths: Sequence[str]) -> bool:
+    """``zero_based`` as a bool; "auto" as scikit-learn's loader decides it
+    over all of ``paths``: 0-based if any line names column 0, else 1-based."""
+    if zero_based == "auto":
+        return any(_names_column_zero(path) for path in paths)
+    if not isinstance(zero_based, bool):
+        raise ValueError(f"zero_based: expected True, False or 'auto', got {zero_based!r}")
+    return zero_based
+
+
+def _names_column_zero(path: str) -> bool:
+    """Whether a sample line of ``path`` names column 0 (outside a comment),
+    read in blocks that end at line ends; stops at the first one."""
+    with open(path, "rb") as f:
+        while True:
+            block = f.read(_SCAN_BLOCK)
+            if not block:
+                return False
+            if not block.endswith(b"\n"):
+                block += f.readline()
+            for match in _COLUMN_ZERO.finditer(block):
+                line_start = block.rfind(b"\n", 0, match.start()) + 1
+                if b"#" not in block[line_start:match.start()]:
+                    return True
+
+
+def _indexing_hint(zero_based: bool) -> str:
+    if zero_based:
+        return ("column indices read as 0-based; a LIBSVM file whose indices start at 1 "
+                "needs zero_based=False, or 'auto', which tells from the files")
+    return ("column indices read as 1-based; a file with column 0 (scikit-learn's "
+            "dump_svmlight_file writes 0-based) needs zero_based=True, or 'auto'")
 
 
 def _empty(n_features: int, dtype: torch.dtype) -> CSRRows:

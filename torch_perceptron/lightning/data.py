@@ -18,6 +18,7 @@ import os
 from typing import Literal, Optional, Sequence
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, TensorDataset
@@ -29,8 +30,9 @@ VAL_FRACTION = 0.15
 
 
 class TensorDataModule(L.LightningDataModule):
-    """Features ``x [N, in_features]`` (float32) and class indices ``y [N]``
-    (int64), split into train / val / test once, at construction.
+    """Features ``x [N, in_features]`` and class indices ``y [N]``, tensors or
+    numpy arrays (any real dtype: the batches are float32 features and int64
+    labels), split into train / val / test once, at construction.
 
     ``val_fraction`` of the data (15% by default) is held out for validation,
     ``test_fraction`` for testing; ``val=(x_val, y_val)`` gives a validation
@@ -67,7 +69,9 @@ class TensorDataModule(L.LightningDataModule):
             )
         self.batch_size = batch_size
         self.seed = seed
-        y = y.long()
+        x, y = _as_tensor(x, "x"), _as_tensor(y, "y").long()
+        if val is not None:
+            val = (_as_tensor(val[0], "val[0]"), _as_tensor(val[1], "val[1]"))
         self.num_classes = max(int(y.max()) + 1, 2) if len(y) else 2
         self.in_features = x.shape[1]
         gen = torch.Generator().manual_seed(seed)
@@ -77,6 +81,8 @@ class TensorDataModule(L.LightningDataModule):
         self.train_set = TensorDataset(x_train.float(), y[train])
         self.val_set = TensorDataset(x_val.float(), y_val)
         self.test_set = TensorDataset(x_test.float(), y[test])
+        # Where each test sample sits in x as given: predictions name it.
+        self.test_index = test
         if len(self.val_set) == 0:
             # Lightning reads the base class's val_dataloader as "no validation
             # data" and skips the val loop; an empty loader would instead warn
@@ -107,6 +113,16 @@ class TensorDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         return self.test_dataloader()
+
+
+def _as_tensor(value, name: str) -> Tensor:
+    """A tensor as given, a numpy array as a tensor (no copy); else refused."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, np.ndarray):
+        return torch.as_tensor(value)
+    raise TypeError(f"{name}: expected a torch.Tensor or a numpy array, got "
+                    f"{type(value).__name__}; make one with torch.as_tensor({name})")
 
 
 def _split(y: Tensor, val_fraction: float, test_fraction: float, gen: torch.Generator,

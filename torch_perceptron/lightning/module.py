@@ -11,10 +11,14 @@ from lightning.pytorch.callbacks import ModelSummary
 from torchmetrics.classification import Accuracy
 
 from ..layer import PerceptronLayer
+from .console import quiet_lightning
 from .summary import PerceptronSummary
 
 # Having no optimizer is the design, not an oversight worth a warning per fit.
 warnings.filterwarnings("ignore", message=r".*`LightningModule.configure_optimizers` returned `None`")
+# The Python API as quiet as the command line: Lightning's promotional tips and
+# a deprecation inside Lightning are nothing a user can act on.
+quiet_lightning()
 
 Rule = Literal["online", "multiclass", "batch"]
 Mix = Literal["average", "mistakes"]
@@ -95,6 +99,20 @@ class PerceptronClassifier(L.LightningModule):
             return self.layer(x)
         return self.layer.decision_function(x).argmax(1)
 
+    def _check_labels(self, y: Tensor) -> None:
+        """Class indices in ``[0, num_classes)``, checked here so that an error
+        names ``num_classes``: torchmetrics' own check, which the accuracy
+        would otherwise meet first, does not."""
+        k = self.hparams.num_classes
+        bad = (y < 0) | (y >= k)
+        if bool(bad.any()):
+            i = int(torch.nonzero(bad)[0, 0])
+            raise ValueError(
+                f"y: expected class indices in [0, {k}) (the model's num_classes={k}), "
+                f"found {int(y[i])} at position {i} of the batch; build the model with "
+                "num_classes at least one more than the largest class index"
+            )
+
     def _targets(self, y: Tensor) -> Tensor:
         if self.binary or self.hparams.rule == "multiclass":
             return y
@@ -112,6 +130,7 @@ class PerceptronClassifier(L.LightningModule):
         x, y = batch
         mistakes = 0
         if len(y):
+            self._check_labels(y)
             # Online accuracy: the predictions the batch gets before it updates.
             self.train_acc(self(x), y)
             rule = "batch" if self.hparams.rule == "batch" else "online"
@@ -171,12 +190,14 @@ class PerceptronClassifier(L.LightningModule):
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
         if len(y):
+            self._check_labels(y)
             self.val_acc(self(x), y)
         self.log("val_acc", self.val_acc, on_step=False, on_epoch=True, prog_bar=True)
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
         if len(y):
+            self._check_labels(y)
             self.test_acc(self(x), y)
         self.log("test_acc", self.test_acc, on_step=False, on_epoch=True)
 

@@ -38,7 +38,7 @@ from torch.utils.data.distributed import DistributedSampler
 
 from ..sparse import CSRRows, as_csr
 from ..sparse_batches import CSRDataset, collate_csr, take_rows
-from ..svmlight import Span, SvmlightChunks, shard_paths
+from ..svmlight import Span, SvmlightChunks, ZeroBased, plan, resolve_zero_based, shard_paths
 from .data import VAL_FRACTION, _split
 
 Uneven = Literal["pad", "drop"]
@@ -106,6 +106,8 @@ class SparseDataModule(L.LightningDataModule):
                         else CSRDataset(as_csr(val[0], dtype, name="val"), torch.as_tensor(val[1]).long()))
         self.test_set = (CSRDataset(take_rows(rows, test_idx), y[test_idx]) if test is None
                          else CSRDataset(as_csr(test[0], dtype, name="test"), torch.as_tensor(test[1]).long()))
+        # Where each test sample sits in x (or in test) as given: predictions name it.
+        self.test_index = test_idx if test is None else torch.arange(len(self.test_set))
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
@@ -225,7 +227,9 @@ class SvmlightDataModule(L.LightningDataModule):
     ``uneven``: how ranks with different numbers of batches agree on one
     count per epoch, "pad" or "drop" (see the module docstring).
     ``zero_based``: whether column indices start at 0 (scikit-learn's
-    ``dump_svmlight_file``) or at 1 (LIBSVM's own data sets).
+    ``dump_svmlight_file``) or at 1 (LIBSVM's own data sets); "auto" (the
+    default, as scikit-learn's ``load_svmlight_file``) decides once for all the
+    files, train, val and test together: 1-based unless a line names column 0.
 
     The training data are read in file order every epoch: streaming data
     larger than memory has no cheap random order; shuffle the shards (or the
@@ -243,7 +247,7 @@ class SvmlightDataModule(L.LightningDataModule):
         batch_size: int = 256,
         chunk_bytes: int = 64 << 20,
         uneven: Uneven = "pad",
-        zero_based: bool = True,
+        zero_based: ZeroBased = "auto",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -266,7 +270,10 @@ class SvmlightDataModule(L.LightningDataModule):
         self.in_features = n_features
         self.num_classes = len(self.classes)
         self.batch_size, self.chunk_bytes = batch_size, chunk_bytes
-        self.uneven, self.zero_based = uneven, zero_based
+        self.paths = paths
+        self.uneven = uneven
+        self.zero_based = resolve_zero_based(
+            zero_based, [path for split in paths.values() for path in split])
         self.datasets: dict = {}
         for split in ("val", "test"):
             if split not in self.sources:
@@ -292,7 +299,7 @@ class SvmlightDataModule(L.LightningDataModule):
             self.datasets["train"] = self._batches("train", self.uneven)
         if stage in ("fit", "validate") and "val" in self.sources:
             self.datasets["val"] = self._batches("val", "pad")
-        if stage == "test" and "test" in self.sources:
+        if stage in ("test", "predict") and "test" in self.sources:
             self.datasets["test"] = self._batches("test", "pad")
 
     def _loader(self, split: str) -> DataLoader:
@@ -307,6 +314,18 @@ class SvmlightDataModule(L.LightningDataModule):
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
 
+    def predict_dataloader(self) -> DataLoader:
+        if "test" not in self.sources:
+            raise ValueError("test: predict reads the test files, and none were given "
+                             "(--data.test FILE_OR_DIR)")
+        return self._loader("test")
+
+    def n_samples(self, split: str) -> int:
+        """The samples of ``split`` ("train", "val" or "test"; 0 where there
+        is none), counted in one read of the bytes, without parsing."""
+        if split not in self.paths:
+            return 0
+        return sum(count_rows(span) for span in plan(self.paths[split], self.chunk_bytes))
 
 
 def _shards(name: str, source: str) -> List[str]:
