@@ -78,31 +78,18 @@ def grid_sizes(quick: bool):
                 dense_outputs=(1, 10, 58))
 
 
-def _call(fmt: str, rule: str, k: int, f: int, x, y, g):
-    """A closure that runs one update call of `rule` on a layer-sized model
-    (the state a PerceptronLayer keeps), and the model's tensors."""
-    from torch_perceptron import ops
+def _call(fmt: str, variant: str, k: int, f: int, x, y, multiclass: bool):
+    """A closure that runs one ``PerceptronLayer.update`` call, as users make
+    it (the layer keeps its weights in the layout its updates want), on a
+    fresh layer of K outputs over F features."""
+    from torch_perceptron import PerceptronLayer
+    from torch_perceptron.sparse import CSRRows
 
-    w = torch.zeros(k, f)
-    b = torch.zeros(k)
-    state = ()
-    if rule == "averaged":
-        state = (torch.zeros(k, f), torch.zeros(k), torch.zeros(1 if y.dim() == 1 and k > 1 else k,
-                                                                 dtype=torch.int64))
-    if rule == "pocket":
-        counters = 1 if y.dim() == 1 and k > 1 else k
-        state = (torch.zeros(k, f), torch.zeros(k), torch.zeros(counters, dtype=torch.int64),
-                 torch.zeros(counters, dtype=torch.int64))
-    multi = y.dim() == 1 and k > 1
-    name = {"online": "multiclass_update" if multi else "online_update",
-            "averaged": "multiclass_update_averaged" if multi else "online_update_averaged",
-            "pocket": "multiclass_update_pocket" if multi else "online_update_pocket"}[rule]
+    layer = PerceptronLayer(f, k, multiclass=multiclass, average=variant == "averaged",
+                            pocket=variant == "pocket")
     if fmt == "csr":
-        name += "_csr"
-        op = getattr(ops, name)
-        return (lambda: op(w, b, *state, *x, f, y)), (w, b, *state)
-    op = getattr(ops, name)
-    return (lambda: op(w, b, *state, x, y)), (w, b, *state)
+        x = CSRRows(*x, f)
+    return lambda: layer.update(x, y)
 
 
 def grid(quick: bool, repeats: int, log=print) -> list[dict]:
@@ -126,7 +113,7 @@ def grid(quick: bool, repeats: int, log=print) -> list[dict]:
                         else:
                             y = (torch.rand(n, k, generator=g) < 1 / max(k, 2)).float()
                         for variant in ("online", *variants):
-                            run, _ = _call(fmt, variant, k, f, x, y, g)
+                            run = _call(fmt, variant, k, f, x, y, rule == "multiclass")
                             sec = _median(run, repeats, budget=0.05 if quick else 0.3)
                             rows_out.append(dict(format=fmt, rule=rule, variant=variant, k=k,
                                                  features=f, rows=n, seconds=sec))

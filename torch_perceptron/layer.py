@@ -151,6 +151,30 @@ class PerceptronLayer(nn.Module):
             return self.pocket_weight, self._bias_or_zeros(self.pocket_bias)
         return self.weight, self._bias_or_zeros(self.bias)
 
+    def _keep_layout(self, feature_major: bool) -> None:
+        """Keeps ``weight`` in the layout the coming updates want, changing it
+        (one copy) only when the kind of update changes. Sparse rows into the
+        plain one-vs-rest rule on the CPU want it feature-major: the transpose
+        of a ``[in_features, K']`` tensor whose rows are whole cache lines
+        (K' >= K), which the op updates in place, a row's non-zeros reading
+        every output's weights at once, so that a call costs its non-zeros
+        and not the model's size (csrc/cpu/csr_loops.h). Everything else wants
+        it row-major. ``weight`` keeps its shape and meaning either way (a
+        view of the padded tensor); ``state_dict`` saves it as it is and loads
+        into whichever layout the layer has."""
+        w = self.weight
+        k, n = w.shape
+        feature_major = (feature_major and k >= 2 and n >= 1 and w.device.type == "cpu"
+                         and not _distributed())
+        is_fm = k >= 2 and not w.is_contiguous() and w.stride(0) == 1
+        if feature_major and not is_fm:
+            per_line = 64 // w.element_size()
+            padded = w.new_zeros(n, -(-k // per_line) * per_line)
+            padded[:, :k] = w.t()
+            self.weight = padded[:, :k].t()
+        elif not feature_major and not w.is_contiguous():
+            self.weight = w.contiguous()
+
     def _bias_or_zeros(self, t: Optional[Tensor]) -> Tensor:
         # Without a bias the ops still take one: zeros that nothing keeps.
         return self.weight.new_zeros(self.out_features) if t is None else t
@@ -242,6 +266,7 @@ class PerceptronLayer(nn.Module):
             raise ValueError("rule: the averaged and pocket perceptrons have only the 'online' rule")
         if is_sparse(x):
             return self._update_csr(self._csr(x), y, rule, sample_weight, zero_is_mistake)
+        self._keep_layout(feature_major=False)
         if self.average or self.pocket:
             return self._update_with_state(x, y, sample_weight, zero_is_mistake)
         if self.multiclass:
@@ -331,6 +356,8 @@ class PerceptronLayer(nn.Module):
             raise ValueError("zero_is_mistake: not defined for the multiclass rule")
         if self.multiclass and rule != "online":
             raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
+        self._keep_layout(feature_major=(
+            rule == "online" and not (self.multiclass or self.average or self.pocket)))
         weight, bias = self.weight, self._bias_or_zeros(self.bias)
         x = (*rows.tensors(), rows.n_features)
         common = {"sample_weight": sample_weight, "bias_step": self._bias_step()}
@@ -364,3 +391,8 @@ class PerceptronLayer(nn.Module):
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+def _distributed() -> bool:
+    # DDP broadcasts and all-reduces buffers flat: keep them plain there.
+    return torch.distributed.is_available() and torch.distributed.is_initialized()

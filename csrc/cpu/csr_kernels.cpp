@@ -17,8 +17,14 @@ constexpr int64_t kForwardGrain = 2048;
 // read; raises for the first bad row. Row-parallel.
 Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
                      const Tensor& bias) {
-  const Tensor w = as_contiguous(weight), b = as_contiguous(bias);
+  // Feature-major weights (the transpose of [in, stride], as the online rule
+  // updates them in place, csr_loops.h) are read as they are: a row's
+  // non-zeros each bring their K weights from one place.
+  const bool fm = weight.size(0) >= 2 && !weight.is_contiguous() &&
+                  weight.stride(0) == 1 && weight.stride(1) >= weight.size(0);
+  const Tensor w = fm ? weight : as_contiguous(weight), b = as_contiguous(bias);
   const int64_t n = x.n, k = w.size(0);
+  const int64_t fm_stride = fm ? weight.stride(1) : 0;
   Tensor z = zeros({n, k}, w.scalar_type(), w.device());
   std::atomic<int64_t> bad_row{n};
   dispatch_float(w.scalar_type(), "decision_function_csr", [&](auto tag) {
@@ -35,7 +41,20 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
         for (int64_t i = lo; i < hi; ++i) {
           const CsrRow<scalar_t, index_t> row = rows.row(i);
           bool ok = true;
-          for (int64_t o = 0; ok && o < k; ++o) {
+          if (fm_stride > 0) {
+            scalar_t* zi = zp + i * k;
+            ok = csr_row_ok(row.cols, row.nnz, rows.in);
+            for (int64_t p = 0; ok && p < row.nnz; ++p) {
+              const scalar_t* w_j = wp + static_cast<int64_t>(row.cols[p]) * fm_stride;
+              const scalar_t v = row.values[p];
+              for (int64_t o = 0; o < k; ++o) zi[o] += v * w_j[o];
+            }
+            for (int64_t o = 0; ok && o < k; ++o) {
+              zi[o] += bp[o];
+              ok &= std::isfinite(zi[o]);
+            }
+          }
+          for (int64_t o = 0; ok && fm_stride == 0 && o < k; ++o) {
             // The first output's dot checks the row (csr_loops.h).
             const scalar_t* w_o = wp + o * rows.in;
             const scalar_t dot = o == 0 ? cpu::csr_dot<true>(row, w_o, rows.in, ok)
