@@ -468,6 +468,9 @@ def markdown(res: dict) -> str:
 
 
 PARTS = ("grid", "dense_reads", "stream", "estimator", "text", "busy")
+# benchmarks.run --quick (CI): small sizes, the parts that need no corpus or
+# second process; the checks run in every mode.
+QUICK_PARTS = ("grid", "dense_reads", "stream", "estimator")
 
 
 def run(quick: bool, repeats: int, log=print, only=PARTS) -> dict:

@@ -153,6 +153,7 @@ def markdown(results: dict) -> str:
         accuracy_md(results["accuracy"]),
         *sklearn_estimator_md(results),
         *sparse_md(results),
+        *call_cost_md(results),
         "### Correctness checks",
         checks_md(results["checks"]),
     ]
@@ -171,6 +172,18 @@ def sklearn_estimator_md(results: dict) -> list[str]:
             "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
             "rows run a fixed number of epochs to the same model.",
             sklearn_estimator.markdown(results["sklearn_estimator"])]
+
+
+def call_cost_md(results: dict) -> list[str]:
+    """What one call costs, when the run measured it."""
+    if not results.get("call_cost"):
+        return []
+    from . import call_cost
+
+    return ["### What a call costs",
+            "PerceptronLayer.update calls as users make them, medians, side by side in this "
+            "process (benchmarks/call_cost.py).",
+            call_cost.markdown(results["call_cost"])]
 
 
 def sparse_md(results: dict) -> list[str]:

@@ -21,7 +21,7 @@ import tempfile
 import torch
 
 from . import accuracy, checks, fresh, memory, multiclass, online, overhead, pinning, report
-from . import sklearn_estimator, sparse, timing
+from . import call_cost, sklearn_estimator, sparse, timing
 from .timing import machine
 
 FULL_SIZES = [(400, 2), (100_000, 100), (20_000, 1_000), (1_000_000, 32)]
@@ -121,6 +121,12 @@ def collect(args: argparse.Namespace, log=print) -> dict:
     log("scikit-learn estimator, each side in a fresh process ...")
     results["sklearn_estimator"] = sklearn_estimator.run(args.quick, args.repeats, log=log)
     results["checks"] += sklearn_estimator.checks(results["sklearn_estimator"])
+
+    log("what a call costs ...")
+    results["call_cost"] = call_cost.run(
+        args.quick, args.repeats, log=log,
+        only=call_cost.QUICK_PARTS if args.quick else call_cost.PARTS)
+    results["checks"] += results["call_cost"]["checks"]
 
     results["sparse"] = None
     if not args.skip_sparse:
