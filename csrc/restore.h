@@ -57,9 +57,11 @@ class UndoLog {
   // cols is null). A CSR row's entries of one output: cols = the row's
   // columns, width 1; of a feature-major block of outputs: width = the
   // block's outputs; a dense row: count 1.
+  // (Out of line: the loops call it from their hot paths, on a mistake
+  // only, and inlined it would crowd their registers and code.)
   template <typename index_t>
-  void save(void* base, const index_t* cols, int64_t count, int64_t stride,
-            int64_t width) {
+  [[gnu::noinline]] void save(void* base, const index_t* cols, int64_t count,
+                              int64_t stride, int64_t width) {
     const size_t run = static_cast<size_t>(width) * elem_;
     const size_t step = static_cast<size_t>(stride) * elem_;
     Span span{static_cast<char*>(base), cols, sizeof(index_t) == 8, count,
@@ -75,6 +77,11 @@ class UndoLog {
   // `width` contiguous elements at p.
   void save(void* p, int64_t width) {
     save<int64_t>(p, nullptr, 1, 0, width);
+  }
+  // The same under `mutex`, for a log that threads share.
+  [[gnu::noinline]] void save_locked(void* p, int64_t width) {
+    std::lock_guard<std::mutex> lock(mutex);
+    save(p, width);
   }
 
   // Puts every saved value back, the latest write undone first.

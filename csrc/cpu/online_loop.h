@@ -344,8 +344,27 @@ struct OnlineCall : OnlineOperands {
     std::atomic<int64_t> bad_row{INT64_MAX};
     dispatch_float(x.scalar_type(), "online_update_cpu", [&](auto tag) {
       using scalar_t = decltype(tag);
-      OnlineArgs<scalar_t> args{
-          w.mutable_data_ptr<scalar_t>(),
+      // One share of the outputs per thread, claimed by whichever thread
+      // comes: on a busy machine a thread may start late, and then the
+      // first one runs its share too instead of waiting for it.
+      const bool per_output = order_stride != 0;
+      const int64_t threads = threads_for(n * in * k, k);
+      // One order per output runs the outputs one by one (online_rows):
+      // each a share of its own, claimed as the threads come free, so that
+      // they end together however long each output's mistakes take.
+      const int64_t shares = per_output && threads > 1 ? k : threads;
+      // Rows that are whole, aligned cache lines need no working copy (see
+      // PaddedRows); every call logs (restore_plan), so their first writes
+      // can be undone.
+      scalar_t* const wp = w.mutable_data_ptr<scalar_t>();
+      UndoLog* const log = journal.open(sizeof(scalar_t));
+      const bool direct =
+          log != nullptr &&
+          (in * static_cast<int64_t>(sizeof(scalar_t))) % PaddedRows<scalar_t>::kAlign == 0 &&
+          reinterpret_cast<uintptr_t>(wp) % PaddedRows<scalar_t>::kAlign == 0;
+      std::vector<char> saved(direct ? k : 0, 0);
+      const OnlineArgs<scalar_t> args{
+          wp,
           b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
           y.const_data_ptr<scalar_t>(),
@@ -358,32 +377,11 @@ struct OnlineCall : OnlineOperands {
           loss ? loss->mutable_data_ptr<double>() : nullptr,
           order ? order->const_data_ptr<int64_t>() : nullptr,
           order_stride,
-          journal.open(sizeof(scalar_t)),
-          /*alone=*/false,
-          /*direct=*/false,
-          nullptr};
+          log,
+          /*alone=*/shares == 1,
+          direct,
+          saved.data()};
       auto policy = make(scalar_t{});
-      // One share of the outputs per thread, claimed by whichever thread
-      // comes: on a busy machine a thread may start late, and then the
-      // first one runs its share too instead of waiting for it.
-      const bool per_output = order_stride != 0;
-      const int64_t threads = threads_for(n * in * k, k);
-      // One order per output runs the outputs one by one (online_rows):
-      // each a share of its own, claimed as the threads come free, so that
-      // they end together however long each output's mistakes take.
-      const int64_t shares = per_output && threads > 1 ? k : threads;
-      args.alone = shares == 1;
-      // Rows that are whole, aligned cache lines need no working copy (see
-      // PaddedRows); every call logs (restore_plan), so their first writes
-      // can be undone.
-      std::vector<char> saved;
-      if ((in * static_cast<int64_t>(sizeof(scalar_t))) % PaddedRows<scalar_t>::kAlign == 0 &&
-          reinterpret_cast<uintptr_t>(args.w) % PaddedRows<scalar_t>::kAlign == 0 &&
-          args.log != nullptr) {
-        saved.assign(k, 0);
-        args.direct = true;
-        args.saved = saved.data();
-      }
       auto record = [&](int64_t row) {
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);
