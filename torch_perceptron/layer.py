@@ -163,9 +163,12 @@ class PerceptronLayer(nn.Module):
         view of the padded tensor); ``state_dict`` saves it as it is and loads
         into whichever layout the layer has."""
         w = self.weight
+        if not feature_major:
+            if not w.is_contiguous():
+                self.weight = w.contiguous()
+            return
         k, n = w.shape
-        feature_major = (feature_major and k >= 2 and n >= 1 and w.device.type == "cpu"
-                         and not _distributed())
+        feature_major = k >= 2 and n >= 1 and w.device.type == "cpu" and not _distributed()
         is_fm = k >= 2 and not w.is_contiguous() and w.stride(0) == 1
         if feature_major and not is_fm:
             per_line = 64 // w.element_size()
