@@ -2,12 +2,14 @@
 
     python -m benchmarks.call_cost            # every table (a few minutes on 2 cores)
     python -m benchmarks.call_cost --quick    # tiny sizes: checks that it runs and is right
-    python -m benchmarks.call_cost --only grid,stream,estimator,text,busy
+    python -m benchmarks.call_cost --only one_row,stream,estimator,text,busy
 
 - grid: the time of one update call against rows per call (1, 10, 1000) and the
   model's size (F features, K outputs), sparse (CSR rows of 56 non-zeros, as
   hashed text has) and dense, for the online and multiclass rules, averaged and
   pocket; a call's time should follow its rows, not F.
+- one_row: one CSR row into 58 outputs over 2^20 features beside one dense
+  row into a 100-feature, 10-output layer, both through the layer.
 - stream: one sample a call into a 2-feature layer (the seed's loop, and how a
   stream learner is fed), ``PerceptronLayer.update`` against River's
   ``Perceptron.learn_one`` on the same samples, where River is installed.
@@ -165,6 +167,30 @@ def dense_reads(quick: bool, repeats: int) -> list[dict]:
             sec = float(np.median(times[name]))
             out.append(dict(features=f, k=k, method=name, seconds=sec, over_read=sec / read))
     return out
+
+
+def one_row(quick: bool, repeats: int) -> list[dict]:
+    """One CSR row into 58 outputs over 2^20 features against one dense row
+    into a 100-feature, 10-output layer, both through PerceptronLayer.update,
+    round after round."""
+    from torch_perceptron import PerceptronLayer
+    from torch_perceptron.sparse import CSRRows
+
+    g = torch.Generator().manual_seed(2)
+    f, k = (1 << 12, 10) if quick else (1 << 20, 58)
+    sparse = PerceptronLayer(f, k)
+    rows = CSRRows(*_csr(1, f, g), f)
+    y_sparse = (torch.rand(1, k, generator=g) < 0.1).float()
+    dense = PerceptronLayer(100, 10)
+    x = torch.rand(1, 100, generator=g) - 0.5
+    y_dense = (torch.rand(1, 10, generator=g) < 0.5).float()
+    runs = {f"CSR row, {k} x 2^{f.bit_length() - 1}": lambda: sparse.update(rows, y_sparse),
+            "dense row, 10 x 100": lambda: dense.update(x, y_dense)}
+    times = {name: [] for name in runs}
+    for _ in range(3):
+        for name, run in runs.items():
+            times[name].append(_median(run, repeats, budget=0.05 if quick else 0.3))
+    return [dict(method=name, seconds=float(np.median(t))) for name, t in times.items()]
 
 
 # ------------------------------------------------------------------ stream
@@ -434,6 +460,11 @@ def markdown(res: dict) -> str:
             lines.append(f"| {r['features']} x {r['k']} | {r['method']} | {r['seconds'] * 1e3:.4f} | "
                          f"x{r['over_read']:.2f} |")
         lines.append("")
+    if res.get("one_row"):
+        lines += ["One row a call through PerceptronLayer.update (ms):", "", "| call | ms |",
+                  "|---|---|"]
+        lines += [f"| {r['method']} | {r['seconds'] * 1e3:.4f} |" for r in res["one_row"]]
+        lines.append("")
     if res.get("stream"):
         lines += ["One sample a call, 2 features (us a sample):", "", "| method | us |", "|---|---|"]
         lines += [f"| {r['method']} | {r['us']:.2f} |" for r in res["stream"]]
@@ -467,10 +498,10 @@ def markdown(res: dict) -> str:
     return "\n".join(lines)
 
 
-PARTS = ("grid", "dense_reads", "stream", "estimator", "text", "busy")
+PARTS = ("grid", "dense_reads", "one_row", "stream", "estimator", "text", "busy")
 # benchmarks.run --quick (CI): small sizes, the parts that need no corpus or
 # second process; the checks run in every mode.
-QUICK_PARTS = ("grid", "dense_reads", "stream", "estimator")
+QUICK_PARTS = ("grid", "dense_reads", "one_row", "stream", "estimator")
 
 
 def run(quick: bool, repeats: int, log=print, only=PARTS) -> dict:
@@ -481,6 +512,9 @@ def run(quick: bool, repeats: int, log=print, only=PARTS) -> dict:
     if "dense_reads" in only:
         log("call cost: one dense row against x @ W.T ...")
         res["dense_reads"] = dense_reads(quick, repeats)
+    if "one_row" in only:
+        log("call cost: one row, sparse and dense ...")
+        res["one_row"] = one_row(quick, repeats)
     if "stream" in only:
         log("call cost: one sample a call ...")
         res["stream"] = stream(quick)
