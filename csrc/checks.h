@@ -5,7 +5,7 @@
 // done up front without an extra pass over x (finiteness) is done on the
 // decision values instead: a NaN or Inf anywhere in a row of x makes that row's
 // decision value non-finite, since 0 * Inf and 0 * NaN are NaN. Kernels that
-// mutate keep a snapshot of the weights and restore it before raising.
+// mutate undo what they wrote before raising (restore.h).
 //
 // Errors name the argument, what was expected and what came: RuntimeError for
 // a wrong shape, dtype or device, ValueError for a wrong value (see stable.h).

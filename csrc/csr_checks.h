@@ -12,8 +12,8 @@
 // row's columns are checked before its weights are read, so nothing is ever
 // read out of bounds, and a non-finite value shows as a non-finite decision
 // value, as for the dense ops (checks.h). A kernel that stops at a bad row
-// reports it; weights and every other written tensor are then restored from
-// their snapshots and fail_csr_row() names the argument at fault. (So a call
+// reports it; what the call wrote is then undone (restore.h) and
+// fail_csr_row() names the argument at fault. (So a call
 // with both a bad column and a bad label reports the label: labels are
 // checked up front.) On CUDA step 4 is one reduction kernel, run before the
 // update, whose error code is read once (cuda/csr_checks.cu).

@@ -143,7 +143,7 @@ __global__ void __launch_bounds__(1024)
     const int64_t i = i0 + f;
     const int64_t yhat = event_yhat;
     if (yhat < 0) {
-      // The host restores everything from its snapshots and raises.
+      // The host undoes what was written (restore.h) and raises.
       if (tid == 0) *a.bad_row = i;
       hooks.end();
       return;

@@ -132,7 +132,7 @@ __global__ void __launch_bounds__(1024)
     const int64_t r = row_of(i);
     const scalar_t z = z_chunk[f];
     if (!isfinite(z)) {
-      // The host restores everything from its snapshots and raises.
+      // The host undoes what was written (restore.h) and raises.
       if (tid == 0) a.bad_row[o] = r;
       hooks.end();
       return;
