@@ -2,7 +2,7 @@
 // (online_update_penalized and its CSR form), shared by every device's
 // kernel: the checks run once, in one order, before anything is written; a
 // kernel that stops at a bad row gets every written tensor put back from its
-// snapshot (penalized_ops.cpp's run_penalized).
+// snapshot (run_penalized, through restore.h's run_restoring).
 #pragma once
 
 #include <optional>
@@ -149,29 +149,51 @@ struct PenalizedOperands {
   }
 };
 
-// Runs `kernel(op)` (which returns the first bad row or -1) with every
-// written tensor snapshotted first and put back before a bad row's error;
-// then writes the kernel's copies into non-contiguous callers and bumps the
-// version of every tensor the op writes.
+// One call of a penalized op as run_restoring (restore.h) runs it: the
+// kernel(op) of a device, every written tensor snapshotted (a penalized step
+// scales a whole weight row, so a log would be no smaller), and an empty
+// call's versions bumped as for the other sparse ops.
 template <typename Kernel>
-Tensor run_penalized(PenalizedOperands& op, Kernel kernel) {
-  std::vector<StatePair> written = op.written();
-  if (op.n > 0) {
-    std::vector<Tensor> saved;
-    for (const StatePair& s : written) saved.push_back(snapshot(*s.written));
-    const int64_t bad_row = kernel(op);
-    if (bad_row >= 0) {
-      size_t i = 0;
-      for (const StatePair& s : written) copy_into(*s.caller, saved[i++]);
-      if (op.sparse) fail_csr_row(op.csr, bad_row);
-      fail_non_finite_row(bad_row);
+struct PenalizedCall {
+  PenalizedOperands& op;
+  Kernel kernel;
+  Tensor& weight;
+  Tensor& bias;
+  Tensor& w;
+  Tensor& b;
+  Tensor& mistakes;
+  int64_t n;
+  Journal journal;
+  static constexpr int64_t fm_stride = 0;
+
+  PenalizedCall(PenalizedOperands& op_, Kernel kernel_)
+      : op(op_), kernel(kernel_), weight(op_.weight), bias(op_.bias),
+        w(op_.w), b(op_.b), mistakes(op_.mistakes), n(op_.n) {}
+
+  Restore restore_plan() const { return Restore::kSnapshot; }
+  // Beside weight and bias: the penalty's state, q, the loss and objective.
+  void add_written(std::vector<StatePair>& state) {
+    for (const StatePair& s : op.written()) {
+      if (s.caller != &op.weight && s.caller != &op.bias) state.push_back(s);
     }
   }
-  for (const StatePair& s : written) {
-    if (!s.caller->is_contiguous()) copy_into(*s.caller, *s.written);
-    bump_version(*s.caller);
+  template <typename MakePolicy>
+  int64_t run(MakePolicy) { return kernel(op); }
+  void finish() {
+    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (!bias.is_contiguous()) copy_into(bias, b);
   }
-  return op.mistakes;
+  [[noreturn]] void fail(int64_t row) const {
+    if (op.sparse) fail_csr_row(op.csr, row);
+    fail_non_finite_row(row);
+  }
+};
+
+template <typename Kernel>
+Tensor run_penalized(PenalizedOperands& op, Kernel kernel) {
+  PenalizedCall<Kernel> call(op, kernel);
+  return run_restoring(call, [](auto) { return 0; }, {},
+                       /*empty_call_writes=*/true);
 }
 
 // The two ops' entry points over one device's runners (RunDense, RunCsr: the
