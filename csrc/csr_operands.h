@@ -26,8 +26,8 @@ struct CsrOperands {
   int64_t n, in, k;
   double lr, bias_step;
   // > 0: w is the caller's weight itself, the transpose of a [in, fm_stride]
-  // tensor (feature-major), which the CPU's plain online rule updates in
-  // place (cpu/csr_loops.h); 0: w is [K, in] and contiguous.
+  // tensor (feature-major), which the CPU's plain online and multiclass rules
+  // update in place (cpu/csr_loops.h); 0: w is [K, in] and contiguous.
   int64_t fm_stride = 0;
   // The sample order of an online op, when given (operands.h's, the same
   // check): visit i of output o reads CSR row order[o * order_stride + i],
@@ -133,11 +133,11 @@ struct CsrMulticlassOperands : CsrOperands {
                         const Tensor& col, const Tensor& values,
                         int64_t n_features, const Tensor& y_, double lr_,
                         const std::optional<Tensor>& sample_weight,
-                        double bias_step_)
+                        double bias_step_, bool feature_major_ok = false)
       : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
                     bias_step_) {
     y = class_labels(y_, n, k, weight.device());
-    finish_setup(sample_weight, 1);
+    finish_setup(sample_weight, 1, feature_major_ok);
   }
 };
 

@@ -154,7 +154,7 @@ class PerceptronLayer(nn.Module):
     def _keep_layout(self, feature_major: bool) -> None:
         """Keeps ``weight`` in the layout the coming updates want, changing it
         (one copy) only when the kind of update changes. Sparse rows into the
-        plain one-vs-rest rule on the CPU want it feature-major: the transpose
+        plain one-vs-rest or multiclass rule on the CPU want it feature-major: the transpose
         of a ``[in_features, K']`` tensor whose rows are whole cache lines
         (K' >= K), which the op updates in place, a row's non-zeros reading
         every output's weights at once, so that a call costs its non-zeros
@@ -360,7 +360,8 @@ class PerceptronLayer(nn.Module):
         if self.multiclass and rule != "online":
             raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
         self._keep_layout(feature_major=(
-            rule == "online" and not (self.multiclass or self.average or self.pocket)))
+            rule == "online" and not (self.average or self.pocket)
+            and (not self.multiclass or self.out_features <= _MAX_IN_PLACE_CLASSES)))
         weight, bias = self.weight, self._bias_or_zeros(self.bias)
         x = (*rows.tensors(), rows.n_features)
         common = {"sample_weight": sample_weight, "bias_step": self._bias_step()}
@@ -394,6 +395,11 @@ class PerceptronLayer(nn.Module):
         if self.bias is None:
             text += ", bias=False"
         return text
+
+
+# The widest multiclass model the CPU's sparse op updates in place
+# (csrc/cpu/csr_loops.h, CsrMulticlassCall::kMaxInPlaceClasses).
+_MAX_IN_PLACE_CLASSES = 256
 
 
 def _distributed() -> bool:

@@ -105,8 +105,10 @@ Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
                                  std::optional<Tensor> sample_weight,
                                  double bias_step) {
   NoGradGuard no_grad;
+  // Feature-major weights are updated in place too (cpu/csr_loops.h).
   cpu::CsrMulticlassCall call(weight, bias, crow_indices, col_indices, values,
-                              n_features, y, lr, sample_weight, bias_step);
+                              n_features, y, lr, sample_weight, bias_step,
+                              /*feature_major_ok=*/true);
   call.choose_layout();
   return run_restoring_csr(call,
                            [](auto) { return NoMulticlassPolicy{}; });

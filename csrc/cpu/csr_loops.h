@@ -791,21 +791,107 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
   return -1;
 }
 
+// The multiclass rule in place on weights that are feature-major already
+// (w[j * stride + c]: class c's weight of feature j), as the layer keeps them
+// for sparse rows: a row's non-zeros each bring every class's weight from one
+// place, so a call costs its non-zeros, not the model. The decision values
+// add as csr_multiclass_feature_major's (even and odd non-zeros, then their
+// sum, then the bias), so the two layouts give the same bits. A mistake logs
+// the two classes' entries before it writes them; the biases are written
+// once every row was good. Returns the first bad row, or -1.
+template <typename scalar_t, typename index_t>
+int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x,
+                                scalar_t* wt, int64_t stride, scalar_t* b,
+                                const int64_t* y, const scalar_t* sw,
+                                int64_t k, scalar_t lr, scalar_t bias_step,
+                                int64_t* mistakes, UndoLog* log) {
+  const int64_t in = x.in;
+  std::vector<scalar_t> bias(b, b + k), z0(k), z1(k);
+  int64_t wrong = 0;
+  for (int64_t i = 0; i < x.n; ++i) {
+    const CsrRow<scalar_t, index_t> row = x.row(i);
+    if (!csr_row_ok(row.cols, row.nnz, in)) return i;
+    std::fill(z0.begin(), z0.end(), scalar_t(0));
+    std::fill(z1.begin(), z1.end(), scalar_t(0));
+    int64_t p = 0;
+    for (; p + 2 <= row.nnz; p += 2) {
+      const scalar_t* c0 = wt + static_cast<int64_t>(row.cols[p]) * stride;
+      const scalar_t* c1 = wt + static_cast<int64_t>(row.cols[p + 1]) * stride;
+      const scalar_t v0 = row.values[p], v1 = row.values[p + 1];
+      for (int64_t c = 0; c < k; ++c) {
+        z0[c] += v0 * c0[c];
+        z1[c] += v1 * c1[c];
+      }
+    }
+    if (p < row.nnz) {
+      const scalar_t* c0 = wt + static_cast<int64_t>(row.cols[p]) * stride;
+      const scalar_t v0 = row.values[p];
+      for (int64_t c = 0; c < k; ++c) z0[c] += v0 * c0[c];
+    }
+    // The argmax with the lowest index winning a tie.
+    scalar_t best = 0;
+    int64_t yhat = 0;
+    bool finite = true;
+    for (int64_t c = 0; c < k; ++c) {
+      const scalar_t z = (z0[c] + z1[c]) + bias[c];
+      finite &= std::isfinite(z);
+      if (c == 0 || z > best) {
+        best = z;
+        yhat = c;
+      }
+    }
+    if (!finite) return i;
+    const int64_t t = y[i];
+    if (yhat == t) continue;
+    ++wrong;
+    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    if (log != nullptr) {
+      log->save(wt + t, row.cols, row.nnz, stride, 1);
+      log->save(wt + yhat, row.cols, row.nnz, stride, 1);
+    }
+    for (int64_t q = 0; q < row.nnz; ++q) {
+      scalar_t* col = wt + static_cast<int64_t>(row.cols[q]) * stride;
+      const scalar_t v = row.values[q];
+      col[t] += step * v;
+      col[yhat] += -step * v;
+    }
+    if (bias_step != 0) {
+      const scalar_t bias_by = step * bias_step;
+      bias[t] += bias_by;
+      bias[yhat] -= bias_by;
+    }
+  }
+  std::copy(bias.begin(), bias.end(), b);
+  *mistakes += wrong;
+  return -1;
+}
+
 struct CsrMulticlassCall : CsrMulticlassOperands {
   using CsrMulticlassOperands::CsrMulticlassOperands;
   bool feature_major = false;  // set by the plain op (choose_layout)
 
-  // The copy writes late; row by row, a mistake logs the two rows' entries
-  // it overwrites, unless that could outgrow the weights.
+  // In place (feature-major weights), a mistake logs the two classes'
+  // entries it overwrites; the copy writes late; row by row, as in place,
+  // unless the log could outgrow the weights.
   Restore restore_plan() const {
+    if (fm_stride > 0) return Restore::kLog;
     if (feature_major) return Restore::kLate;
     const int64_t per_visit = x.n > 0 ? x.nnz / x.n + 1 : 1;
     return 2 * n * per_visit <= k * in ? Restore::kLog : Restore::kSnapshot;
   }
 
-  // As CsrOnlineCall's: the copy pays on a call with about as many non-zeros
-  // as features, for K that fits in kMaxVectors vectors.
+  // Feature-major weights are updated in place, up to kMaxInPlaceClasses
+  // (the loop keeps K decision values and biases of its own); wider, the
+  // row-major loop on a contiguous copy. Else as CsrOnlineCall's: the copy
+  // pays on a call with about as many non-zeros as features, for K that fits
+  // in kMaxVectors vectors.
+  static constexpr int64_t kMaxInPlaceClasses = 256;
   void choose_layout() {
+    if (fm_stride > 0) {
+      if (k <= kMaxInPlaceClasses) return;
+      fm_stride = 0;
+      w = as_contiguous(weight);
+    }
     feature_major = dispatch_float(weight.scalar_type(), "multiclass_update_csr",
                                    [&](auto tag) {
       return k <= kMaxVectors * kLanes<decltype(tag)> && 2 * x.nnz >= in;
@@ -822,6 +908,17 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
         const auto policy = make(scalar_t{});
         if constexpr (std::is_same_v<std::decay_t<decltype(policy)>,
                                      NoMulticlassPolicy>) {
+          if (fm_stride > 0) {
+            bad_row = csr_multiclass_in_place(
+                rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
+                fm_stride, b.mutable_data_ptr<scalar_t>(),
+                y.const_data_ptr<int64_t>(),
+                sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
+                static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
+                mistakes.mutable_data_ptr<int64_t>(),
+                journal.open(sizeof(scalar_t)));
+            return;
+          }
           if (feature_major) {
             constexpr int L = kLanes<scalar_t>;
             auto run_fm = [&](auto g) {
