@@ -811,6 +811,16 @@ int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x,
   for (int64_t i = 0; i < x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = x.row(i);
     if (!csr_row_ok(row.cols, row.nnz, in)) return i;
+    // The weights far beyond the caches: a row ahead's lines on their way
+    // (as feature_major_rows does).
+    if (i + kPrefetchRows < x.n) {
+      const CsrRow<scalar_t, index_t> ahead = x.row(i + kPrefetchRows);
+      constexpr int64_t per_line = 64 / sizeof(scalar_t);
+      for (int64_t p = 0; p < ahead.nnz; ++p) {
+        const scalar_t* line = wt + static_cast<int64_t>(ahead.cols[p]) * stride;
+        for (int64_t c = 0; c < k; c += per_line) prefetch_line(line + c);
+      }
+    }
     std::fill(z0.begin(), z0.end(), scalar_t(0));
     std::fill(z1.begin(), z1.end(), scalar_t(0));
     int64_t p = 0;
