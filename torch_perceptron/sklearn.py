@@ -579,12 +579,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     @coef_.setter
     def coef_(self, value) -> None:
-        value = np.asarray(value)
-        if getattr(self, "_weight", None) is None or value.shape != tuple(self._weight.shape):
-            raise ValueError(f"coef_: expected shape {tuple(getattr(self._weight, 'shape', ()))} "
-                             f"(set by fit), got {value.shape}")
-        with torch.no_grad():
-            self._weight.copy_(torch.as_tensor(value, dtype=self._weight.dtype))
+        _assign("coef_", getattr(self, "_weight", None), value)
 
     @property
     def intercept_(self) -> np.ndarray:
@@ -598,12 +593,7 @@ class Perceptron(ClassifierMixin, BaseEstimator):
 
     @intercept_.setter
     def intercept_(self, value) -> None:
-        value = np.asarray(value)
-        if getattr(self, "_bias", None) is None or value.shape != tuple(self._bias.shape):
-            raise ValueError(f"intercept_: expected shape {tuple(getattr(self._bias, 'shape', ()))} "
-                             f"(set by fit), got {value.shape}")
-        with torch.no_grad():
-            self._bias.copy_(torch.as_tensor(value, dtype=self._bias.dtype))
+        _assign("intercept_", getattr(self, "_bias", None), value)
 
     # --- training --------------------------------------------------------------
 
@@ -954,6 +944,19 @@ def _check_device(device) -> None:
                else "torch sees no CUDA GPU here")
         raise ValueError(f"device: got {device!r}, but {why} (torch {torch.__version__}); "
                          "use device='cpu'")
+
+
+def _assign(name: str, state: Optional[torch.Tensor], value) -> None:
+    """``coef_ = ...`` / ``intercept_ = ...``: the values written into the
+    rule's weights (or bias), in their dtype and layout."""
+    value = np.asarray(value)
+    if state is None:
+        raise AttributeError(f"{name}: not fitted yet; fit or partial_fit first")
+    if value.shape != tuple(state.shape):
+        raise ValueError(f"{name}: expected shape {tuple(state.shape)} (set by fit), "
+                         f"got {value.shape}")
+    with torch.no_grad():
+        state.copy_(torch.as_tensor(value, dtype=state.dtype))
 
 
 def _shuffle_seed(seed: int) -> int:
