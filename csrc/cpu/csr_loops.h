@@ -484,9 +484,9 @@ struct CsrOnlineCall : CsrOnlineOperands {
   // could outgrow the weights.
   Restore restore_plan() const {
     if (feature_major && fm_stride == 0) return Restore::kLate;
-    const int64_t visits = order ? order->numel() : n * k;
+    // n visits for each of the k outputs (with or without an order).
     const int64_t per_visit = x.n > 0 ? x.nnz / x.n + 1 : 1;
-    return visits * per_visit <= k * in ? Restore::kLog : Restore::kSnapshot;
+    return n * k * per_visit <= k * in ? Restore::kLog : Restore::kSnapshot;
   }
 
   // The feature-major copy pays (2 K in copies, once per call) when the call
