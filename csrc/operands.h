@@ -17,8 +17,25 @@
 
 namespace torch_perceptron {
 
-struct OnlineOperands {
+// What every dense update call holds beside its rule's operands: the
+// caller's weight and bias, and how a failed call is undone (restore.h; the
+// devices' calls that can do better than a snapshot say so). Dense weights
+// are never feature-major.
+struct DenseCall {
   Tensor weight, bias;  // the caller's tensors
+  Journal journal;
+  static constexpr int64_t fm_stride = 0;
+
+  DenseCall(Tensor& weight_, Tensor& bias_) : weight(weight_), bias(bias_) {}
+  Restore restore_plan() const { return Restore::kSnapshot; }
+  // After the undo: non-finite weights stopped the loop, or else the row.
+  [[noreturn]] void fail(int64_t row) const {
+    check_params_finite(weight, bias);
+    fail_non_finite_row(row);
+  }
+};
+
+struct OnlineOperands : DenseCall {
   Tensor w, b, x, y, mistakes;
   std::optional<Tensor> sw;
   int64_t n, in, k;
@@ -45,7 +62,7 @@ struct OnlineOperands {
                  bool zero_is_mistake_, double bias_step_,
                  const std::optional<Tensor>& loss_ = std::nullopt,
                  const std::optional<Tensor>& order_ = std::nullopt)
-      : weight(weight_), bias(bias_), lr(lr_),
+      : DenseCall(weight_, bias_), lr(lr_),
         zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
     check_params(weight, bias, /*values=*/false);
     check_features(x_, weight);
@@ -78,21 +95,9 @@ struct OnlineOperands {
   void add_written(std::vector<StatePair>& state) {
     if (loss) state.push_back({&*loss_arg, &*loss});
   }
-
-  // How a failed call is undone (restore.h): the devices' calls that can do
-  // better than a snapshot say so. Dense weights are never feature-major.
-  Restore restore_plan() const { return Restore::kSnapshot; }
-  Journal journal;
-  static constexpr int64_t fm_stride = 0;
-  // After the undo: non-finite weights stopped the loop, or else the row.
-  [[noreturn]] void fail(int64_t row) const {
-    check_params_finite(weight, bias);
-    fail_non_finite_row(row);
-  }
 };
 
-struct MulticlassOperands {
-  Tensor weight, bias;
+struct MulticlassOperands : DenseCall {
   Tensor w, b, x, y, mistakes;
   std::optional<Tensor> sw;
   int64_t n, in, k;
@@ -103,7 +108,7 @@ struct MulticlassOperands {
                      const Tensor& y_, double lr_,
                      const std::optional<Tensor>& sample_weight,
                      double bias_step_)
-      : weight(weight_), bias(bias_), lr(lr_), bias_step(bias_step_) {
+      : DenseCall(weight_, bias_), lr(lr_), bias_step(bias_step_) {
     check_params(weight, bias, /*values=*/false);
     check_features(x_, weight);
     check_lr(lr);
@@ -125,17 +130,6 @@ struct MulticlassOperands {
   }
 
   void add_written(std::vector<StatePair>&) {}
-
-  // How a failed call is undone (restore.h): the devices' calls that can do
-  // better than a snapshot say so. Dense weights are never feature-major.
-  Restore restore_plan() const { return Restore::kSnapshot; }
-  Journal journal;
-  static constexpr int64_t fm_stride = 0;
-  // After the undo: non-finite weights stopped the loop, or else the row.
-  [[noreturn]] void fail(int64_t row) const {
-    check_params_finite(weight, bias);
-    fail_non_finite_row(row);
-  }
 };
 
 }  // namespace torch_perceptron
