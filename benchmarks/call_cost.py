@@ -337,54 +337,67 @@ def text(quick: bool) -> Optional[dict]:
 # ------------------------------------------------------------------ busy
 
 
+# Each side in its own fresh process, as its users run it: scikit-learn's
+# imports neither torch nor this project (torch's OpenMP runtime, loaded in a
+# process, changes how scikit-learn's threads are placed; BENCHMARKS.md).
 _BUSY_CHILD = r"""
 import json, sys, time, warnings
 import numpy as np
-import torch
 from sklearn.datasets import load_digits
-from sklearn.linear_model import Perceptron
 from sklearn.model_selection import GridSearchCV
-from torch_perceptron.sklearn import PerceptronClassifier
 warnings.simplefilter("ignore")
+side, repeats = sys.argv[1], int(sys.argv[2])
+if side == "ours":
+    import torch
+    from torch_perceptron.sklearn import Perceptron
+else:
+    from sklearn.linear_model import Perceptron
 x, y = load_digits(return_X_y=True)
-repeats = int(sys.argv[1])
-out = []
 def med(run):
     run()
     ts = []
     for _ in range(repeats):
         s = time.perf_counter(); run(); ts.append(time.perf_counter() - s)
     return float(np.median(ts))
+out = {}
 for params in ({"shuffle": False}, {"penalty": "l2"}, {}):
-    row = {"params": params}
-    row["scikit-learn"] = med(lambda: Perceptron(**params).fit(x, y))
-    threads = torch.get_num_threads()
-    row["ours, default threads"] = med(lambda: PerceptronClassifier(**params).fit(x, y))
-    torch.set_num_threads(1)
-    row["ours, one thread"] = med(lambda: PerceptronClassifier(**params).fit(x, y))
-    torch.set_num_threads(threads)
-    out.append(row)
+    key = json.dumps(params)
+    out[key] = {"default": med(lambda: Perceptron(**params).fit(x, y))}
+    if side == "ours":
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        out[key]["one thread"] = med(lambda: Perceptron(**params).fit(x, y))
+        torch.set_num_threads(threads)
 grid = {"alpha": [1e-4, 1e-3, 1e-2], "penalty": [None, "l2"]}
-row = {"params": "GridSearchCV(n_jobs=2), 6 candidates x 5 folds"}
-row["scikit-learn"] = med(lambda: GridSearchCV(Perceptron(), grid, n_jobs=2).fit(x, y))
-row["ours, default threads"] = med(lambda: GridSearchCV(PerceptronClassifier(), grid, n_jobs=2).fit(x, y))
-out.append(row)
+out["grid"] = {"default": med(lambda: GridSearchCV(Perceptron(), grid, n_jobs=2).fit(x, y))}
 print(json.dumps(out))
 """
 
 
 def busy(quick: bool, repeats: int) -> list[dict]:
-    """The estimator rows in a fresh process while another keeps a core busy."""
+    """The estimator rows while another process keeps a core busy, each side
+    in a fresh process of its own with the default environment."""
     hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    sides = {}
     try:
         time.sleep(0.5)
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_PROC_BIND", "OMP_PLACES")}
-        res = subprocess.run([sys.executable, "-c", _BUSY_CHILD, str(2 if quick else repeats)],
-                             capture_output=True, text=True, env=env, check=True)
+        for side in ("theirs", "ours"):
+            res = subprocess.run([sys.executable, "-c", _BUSY_CHILD, side,
+                                  str(2 if quick else repeats)],
+                                 capture_output=True, text=True, env=env, check=True)
+            sides[side] = json.loads(res.stdout.strip().splitlines()[-1])
     finally:
         hog.kill()
         hog.wait()
-    return json.loads(res.stdout.strip().splitlines()[-1])
+    rows = []
+    for key, theirs in sides["theirs"].items():
+        ours = sides["ours"][key]
+        rows.append({"params": "GridSearchCV(n_jobs=2), 6 candidates x 5 folds" if key == "grid"
+                     else json.loads(key),
+                     "scikit-learn": theirs["default"], "ours, default threads": ours["default"],
+                     "ours, one thread": ours.get("one thread")})
+    return rows
 
 
 # ------------------------------------------------------------------ checks
