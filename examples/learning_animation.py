@@ -20,8 +20,6 @@ its last frame as --out/learning_animation.png, and --out/learning_animation.jso
     python examples/learning_animation.py [--epochs 5] [--fps 10] [--out outputs]
 """
 
-import argparse
-import json
 import os
 from typing import NamedTuple, Optional
 
@@ -36,6 +34,8 @@ from torch import Tensor  # noqa: E402
 
 from torch_perceptron import PerceptronLayer  # noqa: E402
 from torch_perceptron.datasets import seed_split  # noqa: E402
+
+from _common import parser as script_parser, save, write_json  # noqa: E402
 
 LIMIT = 3.0  # the note's plots show [-3, 3] x [-3, 3]
 
@@ -154,14 +154,11 @@ def animate(frames: list[Frame], x: Tensor, y: Tensor, gif: str, png: str, fps: 
     # The still, antialiased.
     fig, draw = build(frames, x, y)
     draw(len(frames) - 1)
-    fig.savefig(png, dpi=100)
-    plt.close(fig)
+    save(fig, png, layout=False)
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--fps", type=int, default=10)
@@ -197,8 +194,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "test_accuracy": accuracy,
         "gif_bytes": os.path.getsize(gif),
     }
-    with open(os.path.join(args.out, "learning_animation.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    write_json(args.out, "learning_animation.json", result)
     return result
 
 

@@ -15,8 +15,6 @@ mistakes per epoch) and --out/logic_gates.json (what is printed).
     python examples/logic_gates.py [--epochs 12] [--out outputs]
 """
 
-import argparse
-import json
 import os
 from typing import NamedTuple, Optional
 
@@ -28,6 +26,8 @@ import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
 from torch_perceptron import PerceptronLayer  # noqa: E402
+
+from _common import parser as script_parser, save, write_json  # noqa: E402
 
 ROWS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 GATES = {
@@ -117,15 +117,11 @@ def plot(runs: dict[str, GateRun], path: str) -> None:
     axes[1, 0].set_ylabel("mistakes per epoch")
     fig.suptitle("The perceptron as a logic gate (square = 1, circle = 0; XOR: the line "
                  "after each mistake of the last epoch)", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--out", default="outputs")
     args = parser.parse_args(argv)
@@ -159,8 +155,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
     os.makedirs(args.out, exist_ok=True)
     png = os.path.join(args.out, "logic_gates.png")
     plot(runs, png)
-    with open(os.path.join(args.out, "logic_gates.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    write_json(args.out, "logic_gates.json", result)
     print("\nPlot:", png)
     return result
 

@@ -10,7 +10,6 @@ training and test sets with the learned decision boundary, and the mistakes
 per epoch. examples/plain_pytorch_loop.py is the same run without Lightning.
 """
 
-import argparse
 import os
 
 import lightning as L
@@ -23,6 +22,8 @@ import torch  # noqa: E402
 
 from torch_perceptron.lightning import PerceptronClassifier, TwoBlobsDataModule  # noqa: E402
 from torch_perceptron.lightning.console import quiet_lightning  # noqa: E402
+
+from _common import parser as script_parser, save  # noqa: E402
 
 
 def plot_sets(model: PerceptronClassifier, data: TwoBlobsDataModule, path: str) -> None:
@@ -43,9 +44,7 @@ def plot_sets(model: PerceptronClassifier, data: TwoBlobsDataModule, path: str) 
         ax.set(title=title, xlabel="feature 1", xlim=(-3, 3), ylim=(-3, 3))
         ax.legend(loc="upper left", fontsize=8)
     axes[0].set_ylabel("feature 2")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def plot_mistakes(mistakes: list[int], path: str) -> None:
@@ -54,13 +53,11 @@ def plot_mistakes(mistakes: list[int], path: str) -> None:
     ax.plot(epochs, mistakes, "o-")
     ax.set(title="Mistakes per epoch (training set, online rule)", xlabel="epoch",
            ylabel="mistakes", xticks=list(epochs), ylim=(0, max(mistakes + [1]) * 1.15))
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save(fig, path, dpi=120)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = script_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch-size", type=int, default=32,

@@ -37,8 +37,6 @@ Nothing is hard-coded: every figure is measured when the script runs.
     python examples/vectorization.py --quick    # a few seconds, rougher figures
 """
 
-import argparse
-import json
 import math
 import os
 import time
@@ -54,6 +52,8 @@ from torch import Tensor  # noqa: E402
 
 from torch_perceptron import ops  # noqa: E402
 from torch_perceptron.datasets import seed_split  # noqa: E402
+
+from _common import parser as script_parser, save, write_json  # noqa: E402
 
 # The Python loops check the clock once per chunk of rows, and convert one
 # chunk at a time to Python floats (100,000 x 100 floats would take ~300 MB).
@@ -103,20 +103,20 @@ def timeit_like(name: str, call: Callable[[], object], runs: int, min_run: float
     loops = 1
     for factor in _one_two_five():
         loops = factor
-        start = time.perf_counter()
-        for _ in range(loops):
-            call()
-        if time.perf_counter() - start >= min_run:
+        if _run_seconds(call, loops) >= min_run:
             break
-    per_loop = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        for _ in range(loops):
-            call()
-        per_loop.append((time.perf_counter() - start) / loops)
+    per_loop = [_run_seconds(call, loops) / loops for _ in range(runs)]
     mean = sum(per_loop) / runs
     std = math.sqrt(sum((t - mean) ** 2 for t in per_loop) / runs)
     return Timing(name, mean, std, runs, loops)
+
+
+def _run_seconds(call: Callable[[], object], loops: int) -> float:
+    """Seconds that ``loops`` calls of ``call`` take, one after the other."""
+    start = time.perf_counter()
+    for _ in range(loops):
+        call()
+    return time.perf_counter() - start
 
 
 def _one_two_five():
@@ -282,18 +282,14 @@ def plot(dots: list[Timing], epochs: dict[str, list[Timing]], path: str) -> None
     for ax in (left, right):
         ax.grid(axis="x", which="major", alpha=0.3)
     left.set_xlim(min(t.mean for t in dots) / 3, max(t.mean for t in dots) * 30)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path)
 
 
 # --- main ----------------------------------------------------------------------
 
 
 def main(argv: Optional[list[str]] = None) -> dict:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--quick", action="store_true",
                         help="fewer runs and a small budget: seconds, rougher figures (tests)")
     parser.add_argument("--n", type=int, default=100_000, help="rows of the large data")
@@ -359,8 +355,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
         "threads": args.threads,
         "budget_seconds": budget,
     }
-    with open(os.path.join(args.out, "vectorization.json"), "w") as f:
-        json.dump(result, f, indent=1)
+    write_json(args.out, "vectorization.json", result)
     print("\nChart:", png)
     return result
 
