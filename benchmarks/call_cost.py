@@ -451,64 +451,69 @@ def checks(quick: bool) -> list[dict]:
 # ------------------------------------------------------------------ report
 
 
+def _table(header: str, rows, title: str = "") -> list[str]:
+    """A markdown table (``header``: its "| a | b |" line) and the blank line
+    after it, under ``title`` and a blank line when there is one."""
+    return [*([title, ""] if title else []), header, "|" + "---|" * (header.count("|") - 1), *rows, ""]
+
+
+def _grid_md(grid: list[dict]) -> list[str]:
+    return _table(
+        "| format | rule | variant | K | rows | F small | F large | large / small |",
+        [f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | {r['rows']} | "
+         f"2^{r['small'].bit_length() - 1} | 2^{r['large'].bit_length() - 1} | x{r['ratio']:.2f} |"
+         for r in flatness(grid)],
+        "Per call (ms) against the model's size; ratio = largest F over smallest:",
+    ) + _table(
+        "| format | rule | variant | K | F | rows | ms a call |",
+        [f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | "
+         f"2^{r['features'].bit_length() - 1} | {r['rows']} | {r['seconds'] * 1e3:.3f} |" for r in grid],
+    )
+
+
+def _text_md(t: dict) -> list[str]:
+    if "skipped" in t:
+        return [f"Text stream: skipped ({t['skipped']})", ""]
+    return _table(
+        "| learner | learning s | docs/s learning | learning / hashing |",
+        [f"| {r['method']} | {r['learn_seconds']:.2f} | {t['docs'] / r['learn_seconds']:.0f} | "
+         f"{r['learn_seconds'] / t['hash_seconds']:.2f} |" for r in t["learners"]],
+        f"Text stream, {t['docs']} documents: hashing {t['hash_seconds']:.2f} s",
+    )
+
+
+# The other parts' tables, in the order they print: (part, title, header, one row).
+_TABLES = (
+    ("dense_reads", "One dense row (ms) against one `x @ W.T`:", "| in x K | method | ms | over x @ W.T |",
+     lambda r: f"| {r['features']} x {r['k']} | {r['method']} | {r['seconds'] * 1e3:.4f} | x{r['over_read']:.2f} |"),
+    ("one_row", "One row a call through PerceptronLayer.update (ms):", "| call | ms |",
+     lambda r: f"| {r['method']} | {r['seconds'] * 1e3:.4f} |"),
+    ("stream", "One sample a call, 2 features (us a sample):", "| method | us |",
+     lambda r: f"| {r['method']} | {r['us']:.2f} |"),
+    ("estimator", "partial_fit a call (ms):", "| method | rows | K | F | ms |",
+     lambda r: f"| {r['method']} | {r['rows']} | {r['k']} | 2^{r['features'].bit_length() - 1} | "
+               f"{r['seconds'] * 1e3:.2f} |"),
+)
+
+
 def markdown(res: dict) -> str:
-    lines = []
-    if res.get("grid"):
-        lines += ["Per call (ms) against the model's size; ratio = largest F over smallest:", "",
-                  "| format | rule | variant | K | rows | F small | F large | large / small |",
-                  "|---|---|---|---|---|---|---|---|"]
-        for r in flatness(res["grid"]):
-            lines.append(f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | {r['rows']} | "
-                         f"2^{r['small'].bit_length() - 1} | 2^{r['large'].bit_length() - 1} | "
-                         f"x{r['ratio']:.2f} |")
-        lines += ["", "| format | rule | variant | K | F | rows | ms a call |", "|---|---|---|---|---|---|---|"]
-        for r in res["grid"]:
-            lines.append(f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | "
-                         f"2^{r['features'].bit_length() - 1} | {r['rows']} | {r['seconds'] * 1e3:.3f} |")
-        lines.append("")
-    if res.get("dense_reads"):
-        lines += ["One dense row (ms) against one `x @ W.T`:", "",
-                  "| in x K | method | ms | over x @ W.T |", "|---|---|---|---|"]
-        for r in res["dense_reads"]:
-            lines.append(f"| {r['features']} x {r['k']} | {r['method']} | {r['seconds'] * 1e3:.4f} | "
-                         f"x{r['over_read']:.2f} |")
-        lines.append("")
-    if res.get("one_row"):
-        lines += ["One row a call through PerceptronLayer.update (ms):", "", "| call | ms |",
-                  "|---|---|"]
-        lines += [f"| {r['method']} | {r['seconds'] * 1e3:.4f} |" for r in res["one_row"]]
-        lines.append("")
-    if res.get("stream"):
-        lines += ["One sample a call, 2 features (us a sample):", "", "| method | us |", "|---|---|"]
-        lines += [f"| {r['method']} | {r['us']:.2f} |" for r in res["stream"]]
-        lines.append("")
-    if res.get("estimator"):
-        lines += ["partial_fit a call (ms):", "", "| method | rows | K | F | ms |", "|---|---|---|---|---|"]
-        lines += [f"| {r['method']} | {r['rows']} | {r['k']} | 2^{r['features'].bit_length() - 1} | "
-                  f"{r['seconds'] * 1e3:.2f} |" for r in res["estimator"]]
-        lines.append("")
+    lines = _grid_md(res["grid"]) if res.get("grid") else []
+    for part, title, header, row in _TABLES:
+        if res.get(part):
+            lines += _table(header, [row(r) for r in res[part]], title)
     if res.get("text"):
-        t = res["text"]
-        if "skipped" in t:
-            lines += [f"Text stream: skipped ({t['skipped']})", ""]
-        else:
-            lines += [f"Text stream, {t['docs']} documents: hashing {t['hash_seconds']:.2f} s", "",
-                      "| learner | learning s | docs/s learning | learning / hashing |", "|---|---|---|---|"]
-            for r in t["learners"]:
-                lines.append(f"| {r['method']} | {r['learn_seconds']:.2f} | "
-                             f"{t['docs'] / r['learn_seconds']:.0f} | "
-                             f"{r['learn_seconds'] / t['hash_seconds']:.2f} |")
-            lines.append("")
+        lines += _text_md(res["text"])
     if res.get("busy"):
-        lines += ["Another process keeps one core busy (ms a fit, digits):", "",
-                  "| case | scikit-learn | ours, default threads | ours, one thread |", "|---|---|---|---|"]
-        for r in res["busy"]:
-            one = r.get("ours, one thread")
-            lines.append(f"| {r['params']} | {r['scikit-learn'] * 1e3:.1f} | "
-                         f"{r['ours, default threads'] * 1e3:.1f} | "
-                         f"{'' if one is None else f'{one * 1e3:.1f}'} |")
-        lines.append("")
+        lines += _table("| case | scikit-learn | ours, default threads | ours, one thread |",
+                        [f"| {r['params']} | {r['scikit-learn'] * 1e3:.1f} | "
+                         f"{r['ours, default threads'] * 1e3:.1f} | {_ms_or_blank(r.get('ours, one thread'))} |"
+                         for r in res["busy"]],
+                        "Another process keeps one core busy (ms a fit, digits):")
     return "\n".join(lines)
+
+
+def _ms_or_blank(seconds) -> str:
+    return "" if seconds is None else f"{seconds * 1e3:.1f}"
 
 
 PARTS = ("grid", "dense_reads", "one_row", "stream", "estimator", "text", "busy")
@@ -518,28 +523,21 @@ QUICK_PARTS = ("grid", "dense_reads", "one_row", "stream", "estimator")
 
 
 def run(quick: bool, repeats: int, log=print, only=PARTS) -> dict:
+    # Each part: what the log line calls it, and its measurement ("busy" only in a full run).
+    parts = {
+        "grid": ("the grid", lambda: grid(quick, repeats, log=log)),
+        "dense_reads": ("one dense row against x @ W.T", lambda: dense_reads(quick, repeats)),
+        "one_row": ("one row, sparse and dense", lambda: one_row(quick, repeats)),
+        "stream": ("one sample a call", lambda: stream(quick)),
+        "estimator": ("partial_fit", lambda: estimator(quick, repeats)),
+        "text": ("the hashed-text stream", lambda: text(quick)),
+        "busy": ("a busy machine", lambda: busy(quick, repeats)),
+    }
     res: dict = {}
-    if "grid" in only:
-        log("call cost: the grid ...")
-        res["grid"] = grid(quick, repeats, log=log)
-    if "dense_reads" in only:
-        log("call cost: one dense row against x @ W.T ...")
-        res["dense_reads"] = dense_reads(quick, repeats)
-    if "one_row" in only:
-        log("call cost: one row, sparse and dense ...")
-        res["one_row"] = one_row(quick, repeats)
-    if "stream" in only:
-        log("call cost: one sample a call ...")
-        res["stream"] = stream(quick)
-    if "estimator" in only:
-        log("call cost: partial_fit ...")
-        res["estimator"] = estimator(quick, repeats)
-    if "text" in only:
-        log("call cost: the hashed-text stream ...")
-        res["text"] = text(quick)
-    if "busy" in only and not quick:
-        log("call cost: a busy machine ...")
-        res["busy"] = busy(quick, repeats)
+    for part, (what, measure) in parts.items():
+        if part in only and not (part == "busy" and quick):
+            log(f"call cost: {what} ...")
+            res[part] = measure()
     res["checks"] = checks(quick)
     return res
 

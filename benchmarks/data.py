@@ -133,40 +133,33 @@ def _planted_scores(x: CSRRows, k: int, support: int, noise: float, rng) -> np.n
     return z
 
 
-def sparse_teacher_binary(
-    n: int,
-    n_features: int = 1 << 18,
-    nnz: Tuple[int, int] = (50, 80),
-    positive: float = 0.3,
-    support: int = 1024,
-    noise: float = 0.1,
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-) -> SparseBinary:
+def _sparse_planted(n: int, k: int, stream: int, support: int = 1024, noise: float = 0.1, seed: int = 0,
+                    dtype: torch.dtype = torch.float32, **rows) -> Tuple[CSRRows, np.ndarray]:
+    """``sparse_rows(n, seed=seed, dtype=dtype, **rows)`` (``rows``: its
+    ``n_features``, ``nnz``, ``zipf``) and their ``k`` planted scores
+    (:func:`_planted_scores`), drawn from the random ``stream`` of ``seed``."""
+    x = sparse_rows(n, seed=seed, dtype=dtype, **rows)
+    return x, _planted_scores(x, k, support, noise, np.random.default_rng([seed, stream]))
+
+
+def sparse_teacher_binary(n: int, positive: float = 0.3, **planted) -> SparseBinary:
     """RCV1-shaped rows (:func:`sparse_rows`) labelled 1 for the ``positive``
-    fraction with the highest planted scores plus noise (not separable)."""
-    x = sparse_rows(n, n_features, nnz, seed=seed, dtype=dtype)
-    z = _planted_scores(x, 1, support, noise, np.random.default_rng([seed, 1]))[:, 0]
+    fraction with the highest planted scores plus noise (not separable).
+    ``planted``: ``n_features``, ``nnz``, ``support``, ``noise``, ``seed`` and
+    ``dtype`` (:func:`_sparse_planted`)."""
+    x, z = _sparse_planted(n, 1, 1, **planted)
+    z = z[:, 0]
     y = z > np.quantile(z, 1.0 - positive) if n else z > 0
-    return SparseBinary(x, torch.from_numpy(y).to(dtype))
+    return SparseBinary(x, torch.from_numpy(y).to(x.values.dtype))
 
 
-def sparse_teacher_multiclass(
-    n: int,
-    k: int = 20,
-    n_features: int = 1 << 18,
-    nnz: Tuple[int, int] = (50, 80),
-    support: int = 1024,
-    noise: float = 0.1,
-    seed: int = 0,
-    dtype: torch.dtype = torch.float32,
-) -> SparseMulticlass:
+def sparse_teacher_multiclass(n: int, k: int = 20, **planted) -> SparseMulticlass:
     """RCV1-shaped rows, class ``argmax_k`` of ``k`` planted scores plus noise;
-    also one-hot, the targets of ``k`` one-vs-rest outputs."""
-    x = sparse_rows(n, n_features, nnz, seed=seed, dtype=dtype)
-    z = _planted_scores(x, k, support, noise, np.random.default_rng([seed, 2]))
+    also one-hot, the targets of ``k`` one-vs-rest outputs. ``planted``: as
+    for :func:`sparse_teacher_binary`."""
+    x, z = _sparse_planted(n, k, 2, **planted)
     labels = torch.from_numpy(z.argmax(1))
-    return SparseMulticlass(x, labels, torch.nn.functional.one_hot(labels, k).to(dtype))
+    return SparseMulticlass(x, labels, torch.nn.functional.one_hot(labels, k).to(x.values.dtype))
 
 
 def read_floor_seconds(x: CSRRows, repeats: int = 7) -> float:

@@ -12,7 +12,7 @@ import os
 import statistics
 import tempfile
 
-from . import fresh, multiclass
+from . import fresh
 from .data import save_multiclass
 
 

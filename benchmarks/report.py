@@ -1,9 +1,11 @@
 """The suite's results as markdown tables, JSON and a PNG chart."""
 
+import importlib
 import json
 import math
 import os
 import statistics
+import sys
 
 
 def _ms(seconds) -> str:
@@ -108,6 +110,16 @@ def checks_md(rows: list[dict]) -> str:
                   [[r["check"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in rows])
 
 
+def exit_status(checks: list[dict]) -> int:
+    """A benchmark's exit status: 1 after naming its failed checks on stderr, 0
+    when every check passed."""
+    failed = [c["check"] for c in checks if not c["passed"]]
+    if failed:
+        print(f"FAILED checks: {failed}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def markdown(results: dict) -> str:
     """Every table, under headings, with how they were measured."""
     p = results["params"]
@@ -151,53 +163,44 @@ def markdown(results: dict) -> str:
         f"### Test accuracy on scikit-learn's bundled data ({p['epochs']} epochs, stratified 75/25, "
         f"seed {p['seed']}, standardised with training statistics)",
         accuracy_md(results["accuracy"]),
-        *sklearn_estimator_md(results),
-        *sparse_md(results),
-        *call_cost_md(results),
+        *optional_md(results),
         "### Correctness checks",
         checks_md(results["checks"]),
     ]
     return "\n\n".join(parts) + "\n"
 
 
-def sklearn_estimator_md(results: dict) -> list[str]:
-    """The estimator against scikit-learn's, when the run measured it."""
-    if not results.get("sklearn_estimator"):
-        return []
-    from . import sklearn_estimator
-
-    return ["### The scikit-learn estimator's fit against scikit-learn's Perceptron",
-            "Each side in its own fresh process, default environment, the same arrays; medians; "
-            "ratio = scikit-learn's time / ours (> 1: faster). With the defaults both stop on "
-            "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
-            "rows run a fixed number of epochs to the same model.",
-            sklearn_estimator.markdown(results["sklearn_estimator"])]
-
-
-def call_cost_md(results: dict) -> list[str]:
-    """What one call costs, when the run measured it."""
-    if not results.get("call_cost"):
-        return []
-    from . import call_cost
-
-    return ["### What a call costs",
-            "PerceptronLayer.update calls as users make them, medians, side by side in this "
-            "process (benchmarks/call_cost.py).",
-            call_cost.markdown(results["call_cost"])]
+# The sections a run has only when it measured them: the results' key (also
+# the module under benchmarks/ whose markdown() draws the table), the heading,
+# and how it was measured ({m.NAME}: a constant of that module).
+OPTIONAL_SECTIONS = (
+    ("sklearn_estimator",
+     "### The scikit-learn estimator's fit against scikit-learn's Perceptron",
+     "Each side in its own fresh process, default environment, the same arrays; medians; "
+     "ratio = scikit-learn's time / ours (> 1: faster). With the defaults both stop on "
+     "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
+     "rows run a fixed number of epochs to the same model."),
+    ("sparse",
+     "### Sparse input: RCV1-shaped CSR, K=1, K=20 one-vs-rest, K=20 multiclass",
+     "Each method in its own fresh process, default environment, the same CSR; medians. "
+     "fit = fit(max_iter={m.MAX_ITER}, tol=None, shuffle=False); ratio = scikit-learn's "
+     "time / ours. The layer's epoch is one PerceptronLayer.update from zeros over every row, "
+     "against the floor of reading values and col_indices once."),
+    ("call_cost",
+     "### What a call costs",
+     "PerceptronLayer.update calls as users make them, medians, side by side in this "
+     "process (benchmarks/call_cost.py)."),
+)
 
 
-def sparse_md(results: dict) -> list[str]:
-    """The sparse section, when the run measured it."""
-    if not results.get("sparse"):
-        return []
-    from . import sparse
-
-    return ["### Sparse input: RCV1-shaped CSR, K=1, K=20 one-vs-rest, K=20 multiclass",
-            "Each method in its own fresh process, default environment, the same CSR; medians. "
-            f"fit = fit(max_iter={sparse.MAX_ITER}, tol=None, shuffle=False); ratio = scikit-learn's "
-            "time / ours. The layer's epoch is one PerceptronLayer.update from zeros over every row, "
-            "against the floor of reading values and col_indices once.",
-            sparse.markdown(results["sparse"])]
+def optional_md(results: dict) -> list[str]:
+    """The optional sections the run measured, each a heading, how, and the table."""
+    parts = []
+    for name, heading, how in OPTIONAL_SECTIONS:
+        if results.get(name):
+            module = importlib.import_module(f".{name}", __package__)
+            parts += [heading, how.format(m=module), module.markdown(results[name])]
+    return parts
 
 
 def chart(results: dict, path: str) -> None:

@@ -20,8 +20,21 @@ import tempfile
 
 import torch
 
-from . import accuracy, checks, fresh, memory, multiclass, online, overhead, pinning, report
-from . import call_cost, sklearn_estimator, sparse, timing
+from . import (
+    accuracy,
+    call_cost,
+    checks,
+    fresh,
+    memory,
+    multiclass,
+    online,
+    overhead,
+    pinning,
+    report,
+    sklearn_estimator,
+    sparse,
+    timing,
+)
 from .timing import machine
 
 FULL_SIZES = [(400, 2), (100_000, 100), (20_000, 1_000), (1_000_000, 32)]
@@ -196,11 +209,7 @@ def main(argv=None) -> int:
     paths = report.write(results, args.out_dir)
     print(report.markdown(results))
     print(f"written: {', '.join(paths.values())}", file=sys.stderr)
-    failed = [c["check"] for c in results["checks"] if not c["passed"]]
-    if failed:
-        print(f"FAILED checks: {failed}", file=sys.stderr)
-        return 1
-    return 0
+    return report.exit_status(results["checks"])
 
 
 if __name__ == "__main__":

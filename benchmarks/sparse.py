@@ -39,9 +39,10 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 
 import numpy as np
+
+from . import report
 
 FULL = dict(n=200_000, n_features=1 << 18)
 QUICK = dict(n=2_000, n_features=1 << 14)
@@ -65,8 +66,8 @@ def save(directory: str, n: int, n_features: int, seed: int = 0) -> dict:
     from .data import sparse_teacher_binary, sparse_teacher_multiclass
 
     paths = {}
-    binary = sparse_teacher_binary(n, n_features, seed=seed)
-    multi = sparse_teacher_multiclass(n, K, n_features, seed=seed)
+    binary = sparse_teacher_binary(n, n_features=n_features, seed=seed)
+    multi = sparse_teacher_multiclass(n, K, n_features=n_features, seed=seed)
     for name, x, y in (("1", binary.x, binary.y.numpy().astype(np.int64)),
                        ("20", multi.x, multi.labels.numpy())):
         paths[f"x{name}"] = os.path.join(directory, f"sparse_x{name}.npz")
@@ -94,16 +95,15 @@ def time_fit(side: str, x_path: str, y_path: str, n_jobs=None, repeats: int = 3,
 
     x, y = _load(x_path, y_path)
     if side == "sklearn":
-        from sklearn.linear_model import Perceptron
-
-        make = lambda: Perceptron(max_iter=MAX_ITER, tol=None, shuffle=False, n_jobs=n_jobs)  # noqa: E731
+        from sklearn.linear_model import Perceptron as Estimator
     else:
-        from torch_perceptron.sklearn import PerceptronClassifier
+        from torch_perceptron.sklearn import PerceptronClassifier as Estimator
 
-        make = lambda: PerceptronClassifier(max_iter=MAX_ITER, tol=None, shuffle=False,  # noqa: E731
-                                            n_jobs=n_jobs)
+    def fit():
+        models.append(Estimator(max_iter=MAX_ITER, tol=None, shuffle=False, n_jobs=n_jobs).fit(x, y))
+
     models = []
-    seconds, times = median_seconds(lambda: models.append(make().fit(x, y)), repeats)
+    seconds, times = median_seconds(fit, repeats)
     model = models[-1]
     if coef_path:
         np.save(coef_path, model.coef_)
@@ -331,7 +331,7 @@ def correctness(quick: bool) -> list:
 
     from .data import sparse_teacher_multiclass
 
-    data = sparse_teacher_multiclass(1500, 5, 1 << 12, dtype=torch.float64, seed=3)
+    data = sparse_teacher_multiclass(1500, 5, n_features=1 << 12, dtype=torch.float64, seed=3)
     x, y = data.x.to_scipy(), data.labels.numpy()
     out = []
     for k, target in ((1, (y == 0).astype(np.int64)), (5, y)):
@@ -407,11 +407,7 @@ def main(argv=None) -> int:
                   rounds=args.rounds)
     print(markdown(section))
     print(json.dumps(section, default=float))
-    failed = [c["check"] for c in section["checks"] if not c["passed"]]
-    if failed:
-        print(f"FAILED checks: {failed}", file=sys.stderr)
-        return 1
-    return 0
+    return report.exit_status(section["checks"])
 
 
 if __name__ == "__main__":
