@@ -10,7 +10,7 @@ import json
 import os
 
 
-def parser(doc: str) -> argparse.ArgumentParser:
+def script_parser(doc: str) -> argparse.ArgumentParser:
     """The script's argument parser, with its docstring as ``--help`` shows it."""
     return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
 

@@ -32,10 +32,9 @@ from matplotlib.animation import PillowWriter  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from torch import Tensor  # noqa: E402
 
+from _common import save, script_parser, write_json  # noqa: E402
 from torch_perceptron import PerceptronLayer  # noqa: E402
 from torch_perceptron.datasets import seed_split  # noqa: E402
-
-from _common import parser as script_parser, save, write_json  # noqa: E402
 
 LIMIT = 3.0  # the note's plots show [-3, 3] x [-3, 3]
 

@@ -25,9 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
+from _common import save, script_parser, write_json  # noqa: E402
 from torch_perceptron import PerceptronLayer  # noqa: E402
-
-from _common import parser as script_parser, save, write_json  # noqa: E402
 
 ROWS = torch.tensor([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 GATES = {

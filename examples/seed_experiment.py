@@ -13,17 +13,16 @@ per epoch. examples/plain_pytorch_loop.py is the same run without Lightning.
 import os
 
 import lightning as L
-from lightning.pytorch.loggers import CSVLogger
 import matplotlib
+from lightning.pytorch.loggers import CSVLogger
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
+from _common import save, script_parser  # noqa: E402
 from torch_perceptron.lightning import PerceptronClassifier, TwoBlobsDataModule  # noqa: E402
 from torch_perceptron.lightning.console import quiet_lightning  # noqa: E402
-
-from _common import parser as script_parser, save  # noqa: E402
 
 
 def plot_sets(model: PerceptronClassifier, data: TwoBlobsDataModule, path: str) -> None:

@@ -50,10 +50,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 from torch import Tensor  # noqa: E402
 
+from _common import save, script_parser, write_json  # noqa: E402
 from torch_perceptron import ops  # noqa: E402
 from torch_perceptron.datasets import seed_split  # noqa: E402
-
-from _common import parser as script_parser, save, write_json  # noqa: E402
 
 # The Python loops check the clock once per chunk of rows, and convert one
 # chunk at a time to Python floats (100,000 x 100 floats would take ~300 MB).
