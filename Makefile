@@ -6,9 +6,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEPS := $(VENV)/.deps-installed
 BUILT := $(VENV)/.extension-built
-SOURCES := setup.py pyproject.toml $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh')
+CSRC := $(shell find csrc -name '*.cpp' -o -name '*.h' -o -name '*.cu' -o -name '*.cuh')
+SOURCES := setup.py pyproject.toml $(CSRC)
+# The formatters (requirements-format.txt), in a venv of their own: checking
+# the format needs neither torch nor the extension.
+FORMAT_VENV ?= .venv-format
+FORMAT_DEPS := $(FORMAT_VENV)/.deps-installed
+RUFF := $(FORMAT_VENV)/bin/ruff
+CLANG_FORMAT := $(FORMAT_VENV)/bin/clang-format
 
-.PHONY: setup run test bench bench-quick clean
+.PHONY: setup run test bench bench-quick format format-check clean
 
 setup: $(BUILT)
 
@@ -37,6 +44,29 @@ bench: setup
 
 bench-quick: setup
 	$(PY) -m benchmarks.run --quick
+
+$(FORMAT_DEPS): requirements-format.txt
+	$(PYTHON) -m venv $(FORMAT_VENV)
+	$(FORMAT_VENV)/bin/python -m pip install --quiet -r requirements-format.txt
+	touch $@
+
+# Rewrites the tree: imports sorted (the only fix ruff makes here), Python
+# formatted (pyproject.toml's [tool.ruff]), csrc/ formatted (.clang-format).
+format: $(FORMAT_DEPS)
+	$(RUFF) check --select I --fix --quiet .
+	$(RUFF) format .
+	$(CLANG_FORMAT) -i $(CSRC)
+
+# Changes nothing; fails when `make format` would change a file (named, with
+# its first difference) or ruff's lint rules find something. Every check
+# runs, then the status says if any failed.
+format-check: $(FORMAT_DEPS)
+	@status=0; \
+	echo "ruff format --check"; $(RUFF) format --check --output-format concise . || status=1; \
+	echo "ruff check"; $(RUFF) check --output-format concise . || status=1; \
+	echo "clang-format (csrc/)"; $(CLANG_FORMAT) --dry-run --Werror --ferror-limit=1 $(CSRC) || status=1; \
+	if [ $$status -ne 0 ]; then echo "format-check failed: 'make format' rewrites the formatting; lint findings need an edit" >&2; fi; \
+	exit $$status
 
 clean:
 	rm -rf build *.egg-info torch_perceptron/_C*.so torch_perceptron/_build_info.py
