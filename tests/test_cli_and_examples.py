@@ -3,7 +3,6 @@
 import glob
 import os
 import re
-import shutil
 import subprocess
 import sys
 

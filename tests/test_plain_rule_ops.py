@@ -356,7 +356,7 @@ def test_batch_and_forward_non_finite(device):
 
 
 def _bad_online_calls():
-    def make():
+    def make(device):
         w, b = params_on(device, 2, 4)
         x = torch.ones(5, 4, device=device)
         y = torch.ones(5, 2, device=device)

@@ -13,7 +13,6 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 import scipy.sparse as sp
-import torch
 
 pytest.importorskip("sklearn")
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris  # noqa: E402
