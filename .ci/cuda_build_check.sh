@@ -144,20 +144,22 @@ for arch in "${PTX[@]}"; do
 done
 echo "cubins: $(grep -o 'sm_[0-9a-z]*' "$BUILD/elf.txt" | sort -u -t_ -k2,2n | tr '\n' ' ')"
 echo "PTX: $(grep -o 'sm_[0-9a-z]*' "$BUILD/ptx.txt" | sort -u -t_ -k2,2n | tr '\n' ' ')"
-# (mangled names: ...online_kernelIfNS_8NoPolicyE... is online_kernel<float,
-# torch_perceptron::NoPolicy>; the variants' block policies are in an
-# anonymous namespace, hence the wildcard.)
+# (mangled names: ...online_kernelIfNS_9DenseRowsIfEENS_8NoPolicyE... is
+# online_kernel<float, torch_perceptron::DenseRows<float>,
+# torch_perceptron::NoPolicy>; CsrRowsIfiE is CsrRows<float, int>. One kernel
+# per rule takes both row sources; the wildcards skip the namespaces.)
 for scalar in f d; do
-  for kernel in "online_kernelI${scalar}NS_8NoPolicyE" \
-      "multiclass_kernelI${scalar}NS_18NoMulticlassPolicyE" \
-      "online_kernelI${scalar}N.*19AveragedBlockPolicyI${scalar}EE" \
-      "multiclass_kernelI${scalar}N.*29AveragedMulticlassBlockPolicyI${scalar}EE" \
-      "online_kernelI${scalar}N.*17PocketBlockPolicyI${scalar}EE" \
-      "multiclass_kernelI${scalar}N.*27PocketMulticlassBlockPolicyI${scalar}EE" \
-      "csr_online_kernelI${scalar}iNS_8NoPolicyE" "csr_online_kernelI${scalar}lNS_8NoPolicyE" \
-      "csr_multiclass_kernelI${scalar}iNS_18NoMulticlassPolicyE" \
-      "csr_online_kernelI${scalar}lN.*17PocketBlockPolicyI${scalar}EE" \
-      "csr_multiclass_kernelI${scalar}lN.*29AveragedMulticlassBlockPolicyI${scalar}EE"; do
+  for kernel in "online_kernelI${scalar}N.*9DenseRowsI${scalar}EE.*8NoPolicyE" \
+      "multiclass_kernelI${scalar}N.*9DenseRowsI${scalar}EE.*18NoMulticlassPolicyE" \
+      "online_kernelI${scalar}N.*9DenseRows.*19AveragedBlockPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*9DenseRows.*29AveragedMulticlassBlockPolicyI${scalar}EE" \
+      "online_kernelI${scalar}N.*9DenseRows.*17PocketBlockPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*9DenseRows.*27PocketMulticlassBlockPolicyI${scalar}EE" \
+      "online_kernelI${scalar}N.*7CsrRowsI${scalar}iEE.*8NoPolicyE" \
+      "online_kernelI${scalar}N.*7CsrRowsI${scalar}lEE.*8NoPolicyE" \
+      "multiclass_kernelI${scalar}N.*7CsrRowsI${scalar}iEE.*18NoMulticlassPolicyE" \
+      "online_kernelI${scalar}N.*7CsrRowsI${scalar}lEE.*17PocketBlockPolicyI${scalar}EE" \
+      "multiclass_kernelI${scalar}N.*7CsrRowsI${scalar}lEE.*29AveragedMulticlassBlockPolicyI${scalar}EE"; do
     grep -q "$kernel" "$BUILD/symbols.txt" || { echo "no $kernel (kernel) in $SO" >&2; exit 1; }
   done
 done

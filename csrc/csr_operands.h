@@ -27,7 +27,7 @@ struct CsrOperands {
   double lr, bias_step;
   // > 0: w is the caller's weight itself, the transpose of a [in, fm_stride]
   // tensor (feature-major), which the CPU's plain online and multiclass rules
-  // update in place (cpu/csr_loops.h); 0: w is [K, in] and contiguous.
+  // update in place (cpu/csr_online_loop.h); 0: w is [K, in] and contiguous.
   int64_t fm_stride = 0;
   // The sample order of an online op, when given (operands.h's, the same
   // check): visit i of output o reads CSR row order[o * order_stride + i],
@@ -35,6 +35,10 @@ struct CsrOperands {
   // one per output [K, M]. n is then M, the visits; x.n stays the rows.
   std::optional<Tensor> order;
   int64_t order_stride = 0;
+  // Whether the plain rule's call asks for the caller's feature-major
+  // weights as they are (the constructor's feature_major_ok; the CPU's calls
+  // then choose their layout, cpu/csr_online_loop.h).
+  static constexpr bool kKeepsFeatureMajor = false;
 
   CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
               const Tensor& col, const Tensor& values, int64_t n_features,
@@ -93,6 +97,10 @@ struct CsrOperands {
 };
 
 struct CsrOnlineOperands : CsrOperands {
+  // crow_indices, col_indices, values, n_features, then as OnlineOperands.
+  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t,
+                      const Tensor&, double, Opt, bool, double, Opt, Opt>;
+  using PlainPolicy = NoPolicy;
   Tensor y;  // [N, K] of 0/1 in the weights' dtype
   bool zero_is_mistake;
   // The epoch loss sums, when asked, as OnlineOperands has them: the caller's
@@ -127,6 +135,10 @@ struct CsrOnlineOperands : CsrOperands {
 };
 
 struct CsrMulticlassOperands : CsrOperands {
+  // crow_indices, col_indices, values, n_features, then as MulticlassOperands.
+  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t,
+                      const Tensor&, double, Opt, double>;
+  using PlainPolicy = NoMulticlassPolicy;
   Tensor y;  // [N] int64 class indices
 
   CsrMulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
@@ -140,14 +152,5 @@ struct CsrMulticlassOperands : CsrOperands {
     finish_setup(sample_weight, 1, feature_major_ok);
   }
 };
-
-// The sparse ops' runs: run_restoring (restore.h), whose empty call bumps
-// the versions of what the op declares written, as an in-place op that
-// happens to change nothing.
-template <typename Call, typename MakePolicy>
-Tensor run_restoring_csr(Call& call, MakePolicy make,
-                         std::initializer_list<StatePair> variant_state = {}) {
-  return run_restoring(call, make, variant_state, /*empty_call_writes=*/true);
-}
 
 }  // namespace torch_perceptron

@@ -13,9 +13,18 @@
 #include <vector>
 
 #include "checks.h"
+#include "policies.h"
 #include "restore.h"
 
 namespace torch_perceptron {
+
+// The arguments of an op after weight and bias, in its schema's order and
+// C++ types (ops.cpp): what its operands' constructor takes after them, and
+// so what entries.h's entry points take. One list per operands type, beside
+// its constructor: an argument is added to an op here and in its schema.
+template <typename... Args>
+struct OpArgs {};
+using Opt = std::optional<Tensor>;
 
 // What every dense update call holds beside its rule's operands: the
 // caller's weight and bias, and how a failed call is undone (restore.h; the
@@ -25,6 +34,10 @@ struct DenseCall {
   Tensor weight, bias;  // the caller's tensors
   Journal journal;
   static constexpr int64_t fm_stride = 0;
+
+  // The CPU's sparse calls keep the caller's feature-major weights as they
+  // are (csr_operands.h); a dense call never does.
+  static constexpr bool kKeepsFeatureMajor = false;
 
   DenseCall(Tensor& weight_, Tensor& bias_) : weight(weight_), bias(bias_) {}
   Restore restore_plan() const { return Restore::kSnapshot; }
@@ -36,6 +49,10 @@ struct DenseCall {
 };
 
 struct OnlineOperands : DenseCall {
+  // x, y, lr, sample_weight, zero_is_mistake, bias_step, loss, order.
+  using Args = OpArgs<const Tensor&, const Tensor&, double, Opt, bool, double,
+                      Opt, Opt>;
+  using PlainPolicy = NoPolicy;
   Tensor w, b, x, y, mistakes;
   std::optional<Tensor> sw;
   int64_t n, in, k;
@@ -98,6 +115,9 @@ struct OnlineOperands : DenseCall {
 };
 
 struct MulticlassOperands : DenseCall {
+  // x, y, lr, sample_weight, bias_step.
+  using Args = OpArgs<const Tensor&, const Tensor&, double, Opt, double>;
+  using PlainPolicy = NoMulticlassPolicy;
   Tensor w, b, x, y, mistakes;
   std::optional<Tensor> sw;
   int64_t n, in, k;

@@ -1,8 +1,18 @@
 // The op schemas, declared once for every device, and the Python module stub
-// that lets `import` load the library. The list of the ops is
-// torch_perceptron/ops.py's OPS; the registrations that the stable ABI cannot
-// make from C++ (the Autograd fallthrough, the stand-in CUDA kernels of a
-// CPU-only build) are made there, beside it.
+// that lets `import` load the library. The Python op table
+// (torch_perceptron.ops) lists the same ops; the registrations that the
+// stable ABI cannot make from C++ (the Autograd fallthrough, the stand-in
+// CUDA kernels of a CPU-only build) are made there, beside it.
+//
+// Every op of dense x has its CSR twin right after it: `Tensor x` replaced by
+// the CSR's three dense tensors and the feature count. crow_indices [N + 1]
+// and col_indices [nnz] share one dtype, int32 or int64; values [nnz] has the
+// weights' dtype; within a row the columns strictly increase (canonical CSR:
+// duplicates are summed before, by torch_perceptron.sparse.as_csr).
+// n_features must equal weight.size(1); it is what a fake kernel states the
+// shapes with, without data. An empty row is a sample whose decision value
+// is the bias. The twins take the same arguments after x, with the same
+// meaning (docs/sparse_design.md).
 #include <Python.h>
 
 #include "stable.h"
@@ -10,8 +20,14 @@
 STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // Net input z = x @ weight.T + bias, [N, K].
   m.def("decision_function(Tensor x, Tensor weight, Tensor bias) -> Tensor");
+  m.def(
+      "decision_function_csr(Tensor crow_indices, Tensor col_indices, "
+      "Tensor values, SymInt n_features, Tensor weight, Tensor bias) -> Tensor");
   // Threshold forward [z > 0] as 0/1 in x's dtype, [N, K].
   m.def("predict(Tensor x, Tensor weight, Tensor bias) -> Tensor");
+  m.def(
+      "predict_csr(Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor weight, Tensor bias) -> Tensor");
   // The online rule, one sample after the other, each of the K outputs on its
   // own: err = y - [z > 0]; w += lr*err*x; b += lr*err. Returns int64 mistakes
   // [K]. zero_is_mistake counts z == 0 as a mistake for either label
@@ -33,11 +49,22 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
       "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
+  m.def(
+      "online_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
   m.def(
       "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
       "Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "float bias_step=1.0) -> Tensor");
+  m.def(
+      "multiclass_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
       "float bias_step=1.0) -> Tensor");
   // Mini-batch rule: errors of the whole batch under the current weights, then
   // one update w += lr * err.T @ x. Returns int64 mistakes [K].
@@ -45,6 +72,11 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
       "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
       "float bias_step=1.0) -> Tensor");
+  m.def(
+      "batch_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
   // The averaged perceptron: online_update / multiclass_update that also keep
   // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
   // (int64 [K], multiclass [1]: samples seen), so that the average of the
@@ -56,9 +88,22 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "bool zero_is_mistake=False, float bias_step=1.0, "
       "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
+      "online_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
+      "Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
+  m.def(
       "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
       "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
+      "float bias_step=1.0) -> Tensor");
+  m.def(
+      "multiclass_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
+      "Tensor crow_indices, Tensor col_indices, Tensor values, "
+      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
       "float bias_step=1.0) -> Tensor");
   // The pocket perceptron: online_update / multiclass_update that also keep in
   // pocket_weight / pocket_bias the weights of the longest run of correct
@@ -71,10 +116,57 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
       "Tensor? sample_weight=None, bool zero_is_mistake=False, "
       "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
   m.def(
+      "online_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
+      "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
+      "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
+      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
+  m.def(
       "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
       "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
       "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
       "Tensor? sample_weight=None, float bias_step=1.0) -> Tensor");
+  m.def(
+      "multiclass_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
+      "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
+      "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
+      "Tensor? sample_weight=None, float bias_step=1.0) -> Tensor");
+  // online_update_penalized is online_update with scikit-learn's penalty,
+  // alpha and l1_ratio: at every sample the weights shrink by
+  // max(0, 1 - (1 - l1_ratio) * lr * alpha) (L2) and, with l1_ratio > 0, the
+  // truncated-gradient L1 step (cumulative u and q), as scikit-learn's
+  // `_plain_sgd` does. l1_ratio 0 is its "l2", 1 its "l1", between "elasticnet".
+  //
+  // `weight` holds the weights before the scale: the true weights are
+  // state[:, 0:1] * weight. `state` (float64 [K, 4]: wscale, u, sq_norm,
+  // l1_norm) and `q` ([K, in] in weight's dtype; required when l1_ratio > 0) are
+  // what scikit-learn keeps across the samples and epochs of one fit; a fresh
+  // fit starts them at (1, 0, |w|^2, |w|_1) and zeros, and folds the scale in at
+  // its end (torch_perceptron.ops.fold_penalty_scale_). `loss` gains the
+  // perceptron loss max(0, -y z) of every sample (as online_update's),
+  // `objective` scikit-learn's objective sum: that loss plus
+  // alpha * ((1 - l1_ratio) * 0.5 * norm^2 + l1_ratio * l1norm) with its
+  // bookkeeping's norms, what its tol rule stops on with a penalty. `order`
+  // (int64 [M] or [K, M]) as online_update's: visit i of output o reads row
+  // order[o][i] of x, y and sample_weight, so that a shuffled epoch of every
+  // one-vs-rest output is one call, with no rows gathered.
+  m.def(
+      "online_update_penalized(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) state, Tensor(d!)? q, Tensor x, Tensor y, float lr=1.0, "
+      "float alpha=0.0001, float l1_ratio=0.15, Tensor? sample_weight=None, "
+      "bool zero_is_mistake=False, float bias_step=1.0, "
+      "Tensor(l!)? loss=None, Tensor(o!)? objective=None, "
+      "Tensor? order=None) -> Tensor");
+  m.def(
+      "online_update_penalized_csr(Tensor(a!) weight, Tensor(b!) bias, "
+      "Tensor(c!) state, Tensor(d!)? q, Tensor crow_indices, "
+      "Tensor col_indices, Tensor values, SymInt n_features, Tensor y, "
+      "float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "
+      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
+      "float bias_step=1.0, Tensor(l!)? loss=None, "
+      "Tensor(o!)? objective=None, Tensor? order=None) -> Tensor");
 }
 
 // `from torch_perceptron import _C` loads this library, which runs the

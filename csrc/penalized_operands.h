@@ -1,8 +1,8 @@
-// The validated operands of one call of the penalized online ops
-// (online_update_penalized and its CSR form), shared by every device's
-// kernel: the checks run once, in one order, before anything is written; a
-// kernel that stops at a bad row gets every written tensor put back from its
-// snapshot (run_penalized, through restore.h's run_restoring).
+// The validated operands of one call of the penalized online ops (dense and
+// CSR), shared by every device's kernel: the checks run once, in one order,
+// before anything is written; a kernel that stops at a bad row gets every
+// written tensor put back from its snapshot (PenalizedCall, through
+// restore.h's run_restoring).
 #pragma once
 
 #include <optional>
@@ -149,89 +149,49 @@ struct PenalizedOperands {
   }
 };
 
-// One call of a penalized op as run_restoring (restore.h) runs it: the
-// kernel(op) of a device, every written tensor snapshotted (a penalized step
-// scales a whole weight row, so a log would be no smaller), and an empty
-// call's versions bumped as for the other sparse ops.
-template <typename Kernel>
-struct PenalizedCall {
-  PenalizedOperands& op;
-  Kernel kernel;
-  Tensor& weight;
-  Tensor& bias;
-  Tensor& w;
-  Tensor& b;
-  Tensor& mistakes;
-  int64_t n;
-  Journal journal;
-  static constexpr int64_t fm_stride = 0;
+// One call of a penalized op, as entries.h's Entries<Call>::plain runs it:
+// the device's Run(op) (its kernel over dense or CSR rows), every written
+// tensor snapshotted (a penalized step scales a whole weight row, so a log
+// would be no smaller).
+using PenalizedRunner = int64_t (*)(PenalizedOperands&);
 
-  PenalizedCall(PenalizedOperands& op_, Kernel kernel_)
-      : op(op_), kernel(kernel_), weight(op_.weight), bias(op_.bias),
-        w(op_.w), b(op_.b), mistakes(op_.mistakes), n(op_.n) {}
+// state, q, then x (dense) and y, lr, alpha, l1_ratio, sample_weight,
+// zero_is_mistake, bias_step, loss, objective, order.
+using PenalizedArgsDense =
+    OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, double, double, double,
+           Opt, bool, double, Opt, Opt, Opt>;
+// The same with x as crow_indices, col_indices, values, n_features.
+using PenalizedArgsCsr =
+    OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, const Tensor&, int64_t,
+           const Tensor&, double, double, double, Opt, bool, double, Opt, Opt,
+           Opt>;
+
+template <PenalizedRunner Run, typename A>
+struct PenalizedCall : PenalizedOperands {
+  using Args = A;
+  using PlainPolicy = NoPolicy;  // unused: the walk has no hooks
+  static constexpr bool kKeepsFeatureMajor = false;
+  static constexpr int64_t fm_stride = 0;
+  Journal journal;
+
+  using PenalizedOperands::PenalizedOperands;
 
   Restore restore_plan() const { return Restore::kSnapshot; }
   // Beside weight and bias: the penalty's state, q, the loss and objective.
-  void add_written(std::vector<StatePair>& state) {
-    for (const StatePair& s : op.written()) {
-      if (s.caller != &op.weight && s.caller != &op.bias) state.push_back(s);
+  void add_written(std::vector<StatePair>& state_pairs) {
+    for (const StatePair& s : written()) {
+      if (s.caller != &weight && s.caller != &bias) state_pairs.push_back(s);
     }
   }
   template <typename MakePolicy>
-  int64_t run(MakePolicy) { return kernel(op); }
+  int64_t run(MakePolicy) { return Run(*this); }
   void finish() {
     if (!weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);
   }
   [[noreturn]] void fail(int64_t row) const {
-    if (op.sparse) fail_csr_row(op.csr, row);
+    if (sparse) fail_csr_row(csr, row);
     fail_non_finite_row(row);
-  }
-};
-
-template <typename Kernel>
-Tensor run_penalized(PenalizedOperands& op, Kernel kernel) {
-  PenalizedCall<Kernel> call(op, kernel);
-  return run_restoring(call, [](auto) { return 0; }, {},
-                       /*empty_call_writes=*/true);
-}
-
-// The two ops' entry points over one device's runners (RunDense, RunCsr: the
-// kernel(op) of run_penalized), so that every device registers the same
-// functions: its own file holds its loops, not the schema's arguments again.
-using PenalizedRunner = int64_t (*)(PenalizedOperands&);
-
-template <PenalizedRunner RunDense, PenalizedRunner RunCsr>
-struct PenalizedEntries {
-  static Tensor dense(Tensor& weight, Tensor& bias, Tensor& state,
-                      std::optional<Tensor> q, const Tensor& x, const Tensor& y,
-                      double lr, double alpha, double l1_ratio,
-                      std::optional<Tensor> sample_weight, bool zero_is_mistake,
-                      double bias_step, std::optional<Tensor> loss,
-                      std::optional<Tensor> objective,
-                      std::optional<Tensor> order) {
-    NoGradGuard no_grad;
-    PenalizedOperands op(weight, bias, state, q, x, y, lr, alpha, l1_ratio,
-                         sample_weight, zero_is_mistake, bias_step, loss,
-                         objective, order);
-    return run_penalized(op, RunDense);
-  }
-
-  static Tensor csr(Tensor& weight, Tensor& bias, Tensor& state,
-                    std::optional<Tensor> q, const Tensor& crow_indices,
-                    const Tensor& col_indices, const Tensor& values,
-                    int64_t n_features, const Tensor& y, double lr,
-                    double alpha, double l1_ratio,
-                    std::optional<Tensor> sample_weight, bool zero_is_mistake,
-                    double bias_step, std::optional<Tensor> loss,
-                    std::optional<Tensor> objective,
-                    std::optional<Tensor> order) {
-    NoGradGuard no_grad;
-    PenalizedOperands op(weight, bias, state, q, crow_indices, col_indices,
-                         values, n_features, y, lr, alpha, l1_ratio,
-                         sample_weight, zero_is_mistake, bias_step, loss,
-                         objective, order);
-    return run_penalized(op, RunCsr);
   }
 };
 

@@ -1,10 +1,10 @@
 // The hook protocol of the variants (averaged, pocket): what a policy does
 // beside a rule's loop, on every device. The one description of it; the loops
 // (cpu/online_loop.h, cpu/multiclass_loop.h, cuda/online_rule.cuh,
-// cuda/multiclass_rule.cuh) and the policies ({cpu,cuda}/averaged_kernel.*,
-// {cpu,cuda}/pocket_kernel.*) point here.
+// cuda/multiclass_rule.cuh, and the CSR loops) and the policies
+// ({cpu,cuda}/averaged_policy.*, {cpu,cuda}/pocket_policy.*) point here.
 //
-// A variant is the plain rule plus a policy: variants.h builds it from the
+// A variant is the plain rule plus a policy: variant_state.h builds it from the
 // AveragedArgs / PocketArgs of the call, the loop asks it for the hooks of
 // the outputs it runs and calls them as below. A hook gets the sample's row
 // (rows.h: DenseRow, or CsrRow for sparse input), never a raw pointer, so one

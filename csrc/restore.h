@@ -209,21 +209,18 @@ class FeatureMajorCopy {
 // beside them (call.add_written: the loss) are then put back, and
 // call.fail(row) raises the row's error. On success the kernel's copies are
 // written back (call.finish()), and the version counter of every tensor the
-// op declares written goes up. An empty call writes nothing; with
-// `empty_call_writes` its versions go up all the same, as for an in-place op
-// that happens to change nothing.
+// op declares written goes up. An empty call writes nothing, and its
+// versions go up all the same, as for an in-place op that happens to change
+// nothing: one rule for every op, dense or CSR.
 template <typename Call, typename MakePolicy>
 Tensor run_restoring(Call& call, MakePolicy make,
-                     std::initializer_list<StatePair> variant_state = {},
-                     bool empty_call_writes = false) {
+                     std::initializer_list<StatePair> variant_state = {}) {
   std::vector<StatePair> state(variant_state);
   call.add_written(state);
   if (call.n == 0) {
-    if (empty_call_writes) {
-      bump_version(call.weight);
-      bump_version(call.bias);
-      for (const StatePair& s : state) bump_version(*s.caller);
-    }
+    bump_version(call.weight);
+    bump_version(call.bias);
+    for (const StatePair& s : state) bump_version(*s.caller);
     return call.mistakes;
   }
   const Restore plan = call.restore_plan();

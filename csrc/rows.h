@@ -27,6 +27,11 @@ template <typename scalar_t>
 struct DenseRow {
   const scalar_t* values;  // [length]
   int64_t length;
+  // add_to shares the row's elements among a block's threads as the hooks
+  // share w_o's (element j by thread j % blockDim.x): a hook's reads of w_o
+  // need no barrier before the step (policies.h). A CsrRow shares its
+  // non-zeros instead.
+  static constexpr bool kSharesByElement = true;
 
   // sum_j x_j * w[j], in element order.
   TP_HOST_DEVICE scalar_t dot(const scalar_t* w) const {
@@ -53,6 +58,7 @@ struct CsrRow {
   const scalar_t* values;  // [nnz]
   const index_t* cols;     // [nnz]
   int64_t nnz;
+  static constexpr bool kSharesByElement = false;
 
   // sum_p values[p] * w[cols[p]], in the row's order.
   TP_HOST_DEVICE scalar_t dot(const scalar_t* w) const {
@@ -69,6 +75,19 @@ struct CsrRow {
     for (int64_t p = first; p < nnz; p += stride) {
       w[cols[p]] += coef * values[p];
     }
+  }
+};
+
+// The rows of a dense, contiguous x [n, in] as a row source: rows.row(i) is
+// row i as a DenseRow (csr_rows.h's CsrRows is the CSR one), for the loops
+// that take any row source.
+template <typename scalar_t>
+struct DenseRows {
+  const scalar_t* x;  // [n, in]
+  int64_t n, in;
+
+  TP_HOST_DEVICE DenseRow<scalar_t> row(int64_t i) const {
+    return {x + i * in, in};
   }
 };
 

@@ -1,5 +1,5 @@
 // A CSR row's dot product with a weight row on the CPU, the one inner loop of
-// the row-major sparse rules and of the sparse forward (csr_loops.h,
+// the row-major sparse rules and of the sparse forward (csr_online_loop.h,
 // csr_kernels.cpp).
 //
 // Its order: L = 32 / sizeof(scalar_t) partial sums (8 for float, 4 for

@@ -1,24 +1,26 @@
-// The sparse (CSR) ops on the CPU: the forward, the mini-batch rule, and the
-// plain online and multiclass rules (their loops are in csr_loops.h; the
-// averaged and pocket variants in csr_variant_kernels.cpp).
+// The CSR forward and the CSR mini-batch steps on the CPU (entries.h's
+// CsrForward and CsrBatchCall run them; the online and multiclass rules'
+// loops are csr_online_loop.h and csr_multiclass_loop.h).
 #include <atomic>
 #include <vector>
 
-#include "../csr_entries.h"
-#include "csr_loops.h"
+#include "kernels.h"
+#include "csr_dot.h"
 
-namespace torch_perceptron {
+namespace torch_perceptron::cpu {
 namespace {
 
 // Rows per task of the forward: rows are independent, so threads split them.
 constexpr int64_t kForwardGrain = 2048;
+
+}  // namespace
 
 // z [N, K] = x @ weight.T + bias, each row's columns checked before they are
 // read; raises for the first bad row. Row-parallel.
 Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
                      const Tensor& bias) {
   // Feature-major weights (the transpose of [in, stride], as the online rule
-  // updates them in place, csr_loops.h) are read as they are: a row's
+  // updates them in place, csr_online_loop.h) are read as they are: a row's
   // non-zeros each bring their K weights from one place.
   const bool fm = weight.size(0) >= 2 && !weight.is_contiguous() &&
                   weight.stride(0) == 1 && weight.stride(1) >= weight.size(0);
@@ -27,7 +29,7 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   const int64_t fm_stride = fm ? weight.stride(1) : 0;
   Tensor z = zeros({n, k}, w.scalar_type(), w.device());
   std::atomic<int64_t> bad_row{n};
-  dispatch_float(w.scalar_type(), "decision_function_csr", [&](auto tag) {
+  dispatch_float(w.scalar_type(), "the CSR forward", [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(x, [&](auto itag) {
       using index_t = decltype(itag);
@@ -55,10 +57,10 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
             }
           }
           for (int64_t o = 0; ok && fm_stride == 0 && o < k; ++o) {
-            // The first output's dot checks the row (csr_loops.h).
+            // The first output's dot checks the row (csr_online_loop.h).
             const scalar_t* w_o = wp + o * rows.in;
-            const scalar_t dot = o == 0 ? cpu::csr_dot<true>(row, w_o, rows.in, ok)
-                                        : cpu::csr_dot<false>(row, w_o, rows.in, ok);
+            const scalar_t dot = o == 0 ? csr_dot<true>(row, w_o, rows.in, ok)
+                                        : csr_dot<false>(row, w_o, rows.in, ok);
             zp[i * k + o] = dot + bp[o];
             ok &= std::isfinite(zp[i * k + o]);
           }
@@ -79,49 +81,14 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   return z;
 }
 
-Tensor online_update_csr_cpu(Tensor& weight, Tensor& bias,
-                             const Tensor& crow_indices,
-                             const Tensor& col_indices, const Tensor& values,
-                             int64_t n_features, const Tensor& y, double lr,
-                             std::optional<Tensor> sample_weight,
-                             bool zero_is_mistake, double bias_step,
-                             std::optional<Tensor> loss,
-                             std::optional<Tensor> order) {
-  NoGradGuard no_grad;
-  // Feature-major weights (the transpose of a contiguous [in, K]) are
-  // updated in place: no copy either way (cpu/csr_loops.h).
-  cpu::CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
-                          n_features, y, lr, sample_weight, zero_is_mistake,
-                          bias_step, loss, order, /*feature_major_ok=*/true);
-  call.choose_layout();
-  return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
-}
-
-Tensor multiclass_update_csr_cpu(Tensor& weight, Tensor& bias,
-                                 const Tensor& crow_indices,
-                                 const Tensor& col_indices,
-                                 const Tensor& values, int64_t n_features,
-                                 const Tensor& y, double lr,
-                                 std::optional<Tensor> sample_weight,
-                                 double bias_step) {
-  NoGradGuard no_grad;
-  // Feature-major weights are updated in place too (cpu/csr_loops.h).
-  cpu::CsrMulticlassCall call(weight, bias, crow_indices, col_indices, values,
-                              n_features, y, lr, sample_weight, bias_step,
-                              /*feature_major_ok=*/true);
-  call.choose_layout();
-  return run_restoring_csr(call,
-                           [](auto) { return NoMulticlassPolicy{}; });
-}
-
-// The mini-batch steps after the forward (csr_entries.h): the rows in order,
+// The mini-batch steps after the forward (entries.h): the rows in order,
 // each output's weights gaining lr * err * sample_weight * x_i, as the
 // reference adds them, and the bias one step of the summed errors,
 // (lr * sum_i err_i sample_weight_i) * bias_step, as the dense op takes it.
-void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
-                     bool zero_is_mistake, double bias_step) {
+void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
   const int64_t n = call.n, k = call.k;
-  dispatch_float(call.w.scalar_type(), "batch_update_csr", [&](auto tag) {
+  const bool zero_is_mistake = call.zero_is_mistake;
+  dispatch_float(call.w.scalar_type(), "the CSR mini-batch rule", [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(call.x, [&](auto itag) {
       using index_t = decltype(itag);
@@ -133,8 +100,8 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
       scalar_t* w = call.w.mutable_data_ptr<scalar_t>();
       scalar_t* b = call.b.mutable_data_ptr<scalar_t>();
       int64_t* mistakes = call.mistakes.mutable_data_ptr<int64_t>();
-      const scalar_t lr_s = static_cast<scalar_t>(lr);
-      const scalar_t bias_s = static_cast<scalar_t>(bias_step);
+      const scalar_t lr_s = static_cast<scalar_t>(call.lr);
+      const scalar_t bias_s = static_cast<scalar_t>(call.bias_step);
       std::vector<scalar_t> err_sum(k, scalar_t(0));
       for (int64_t i = 0; i < n; ++i) {
         const CsrRow<scalar_t, index_t> row = rows.row(i);
@@ -150,36 +117,11 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
           err_sum[o] += scale;
         }
       }
-      if (bias_step != 0) {
+      if (call.bias_step != 0) {
         for (int64_t o = 0; o < k; ++o) b[o] += (lr_s * err_sum[o]) * bias_s;
       }
     });
   });
 }
 
-using Entries = CsrForwardEntries<&net_input_csr, &batch_steps_csr>;
-
-Tensor predict_csr_cpu(const Tensor& crow_indices, const Tensor& col_indices,
-                       const Tensor& values, int64_t n_features,
-                       const Tensor& weight, const Tensor& bias) {
-  Tensor z = Entries::decision_function(crow_indices, col_indices, values,
-                                        n_features, weight, bias);
-  dispatch_float(z.scalar_type(), "predict_csr", [&](auto tag) {
-    using scalar_t = decltype(tag);
-    scalar_t* p = z.mutable_data_ptr<scalar_t>();
-    for (int64_t i = 0; i < z.numel(); ++i) p[i] = p[i] > 0 ? 1 : 0;
-  });
-  return z;
-}
-
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("decision_function_csr", TORCH_BOX(&Entries::decision_function));
-  m.impl("predict_csr", TORCH_BOX(&predict_csr_cpu));
-  m.impl("online_update_csr", TORCH_BOX(&online_update_csr_cpu));
-  m.impl("multiclass_update_csr", TORCH_BOX(&multiclass_update_csr_cpu));
-  m.impl("batch_update_csr", TORCH_BOX(&Entries::batch_update));
-}
-
-}  // namespace torch_perceptron
+}  // namespace torch_perceptron::cpu

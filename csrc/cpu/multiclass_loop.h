@@ -27,6 +27,7 @@
 #include "../operands.h"
 #include "../policies.h"
 #include "../rows.h"
+#include "lanes.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -188,7 +189,7 @@ struct MulticlassCall : MulticlassOperands {
   int64_t run(MakePolicy make) {
     if (n == 0) return -1;
     int64_t bad_row = -1;
-    dispatch_float(x.scalar_type(), "multiclass_update_cpu", [&](auto tag) {
+    dispatch_float(x.scalar_type(), "the multiclass rule", [&](auto tag) {
       using scalar_t = decltype(tag);
       auto policy = make(scalar_t{});
       bad_row = multiclass_rows<scalar_t>(

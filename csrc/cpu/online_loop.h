@@ -31,6 +31,7 @@
 #include "../operands.h"
 #include "../policies.h"
 #include "../rows.h"
+#include "lanes.h"
 #include "threads.h"
 #include "vec.h"
 
@@ -342,7 +343,7 @@ struct OnlineCall : OnlineOperands {
     alignas(64) std::atomic<bool> stop{false};
     // The row found is x's (past n, the visits, when an order is given).
     std::atomic<int64_t> bad_row{INT64_MAX};
-    dispatch_float(x.scalar_type(), "online_update_cpu", [&](auto tag) {
+    dispatch_float(x.scalar_type(), "the online rule", [&](auto tag) {
       using scalar_t = decltype(tag);
       // One share of the outputs per thread, claimed by whichever thread
       // comes: on a busy machine a thread may start late, and then the

@@ -6,9 +6,10 @@
 
 #include "../csr_rows.h"
 #include "../penalized_operands.h"
+#include "kernels.h"
 #include "threads.h"
 
-namespace torch_perceptron {
+namespace torch_perceptron::cpu {
 namespace {
 
 // Runs walk(o) for every output; returns the first bad row any output met.
@@ -21,7 +22,7 @@ int64_t each_output(int64_t k, int64_t work, Walk walk) {
     while ((seen < 0 || row < seen) && !bad.compare_exchange_weak(seen, row)) {
     }
   };
-  if (cpu::threads_for(work, k) == 1) {
+  if (threads_for(work, k) == 1) {
     for (int64_t o = 0; o < k; ++o) record(walk(o));
   } else {
     torch::stable::parallel_for(0, k, 1, [&](int64_t lo, int64_t hi) {
@@ -31,8 +32,10 @@ int64_t each_output(int64_t k, int64_t work, Walk walk) {
   return bad.load();
 }
 
-int64_t run_dense(PenalizedOperands& op) {
-  return dispatch_float(op.w.scalar_type(), "online_update_penalized",
+}  // namespace
+
+int64_t penalized_dense(PenalizedOperands& op) {
+  return dispatch_float(op.w.scalar_type(), "the penalized rule",
                         [&](auto tag) {
     using scalar_t = decltype(tag);
     const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
@@ -47,8 +50,8 @@ int64_t run_dense(PenalizedOperands& op) {
   });
 }
 
-int64_t run_csr(PenalizedOperands& op) {
-  return dispatch_float(op.w.scalar_type(), "online_update_penalized_csr",
+int64_t penalized_csr(PenalizedOperands& op) {
+  return dispatch_float(op.w.scalar_type(), "the penalized rule",
                         [&](auto tag) {
     using scalar_t = decltype(tag);
     return dispatch_index(op.csr, [&](auto itag) {
@@ -76,13 +79,4 @@ int64_t run_csr(PenalizedOperands& op) {
   });
 }
 
-using Entries = PenalizedEntries<&run_dense, &run_csr>;
-
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update_penalized", TORCH_BOX(&Entries::dense));
-  m.impl("online_update_penalized_csr", TORCH_BOX(&Entries::csr));
-}
-
-}  // namespace torch_perceptron
+}  // namespace torch_perceptron::cpu

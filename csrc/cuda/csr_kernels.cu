@@ -1,12 +1,11 @@
-// The sparse (CSR) ops on the GPU: the forward, the mini-batch rule, and the
-// plain online and multiclass rules (their kernels in csr_rules.cuh; the
-// averaged and pocket variants register beside the dense ones, in
-// averaged_kernel.cu and pocket_kernel.cu). The CSR is validated by
-// csr_checks.cu before any of them runs.
+// The CSR forward and the CSR mini-batch steps on the GPU (entries.h's
+// CsrForward and CsrBatchCall run them; the online and multiclass rules take
+// CSR rows in online_rule.cuh and multiclass_rule.cuh). The CSR is validated
+// by csr_checks.cu before any of them runs.
 #include <torch/csrc/stable/accelerator.h>
 
-#include "../csr_entries.h"
-#include "csr_rules.cuh"
+#include "kernels.h"
+#include "rules.cuh"
 
 namespace torch_perceptron::cuda {
 namespace {
@@ -23,13 +22,15 @@ __global__ void csr_forward_kernel(const CsrRows<scalar_t, index_t> x,
   for (int64_t p = (blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x) / kWarp;
        p < x.n * k; p += warps) {
     const int64_t i = p / k, o = p % k;
-    const scalar_t v = warp_csr_dot(x.row(i), w + o * x.in, lane) + b[o];
+    const scalar_t v = warp_row_dot(x.row(i), w + o * x.in, lane) + b[o];
     if (lane == 0) {
       z[p] = v;
       if (!isfinite(v)) atomicMin(bad, static_cast<unsigned long long>(i));
     }
   }
 }
+
+}  // namespace
 
 Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
                      const Tensor& bias) {
@@ -44,7 +45,7 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   const int threads = 256;
   const int64_t blocks =
       std::min<int64_t>((n * k + threads / kWarp - 1) / (threads / kWarp), 65535);
-  dispatch_float(w.scalar_type(), "decision_function_csr_cuda", [&](auto tag) {
+  dispatch_float(w.scalar_type(), "the CSR forward", [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(x, [&](auto itag) {
       using index_t = decltype(itag);
@@ -56,7 +57,7 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
               rows, w.const_data_ptr<scalar_t>(), b.const_data_ptr<scalar_t>(),
               k, z.mutable_data_ptr<scalar_t>(),
               reinterpret_cast<unsigned long long*>(bad.mutable_data_ptr<int64_t>()));
-      check_launch("decision_function_csr");
+      check_launch("the CSR forward");
     });
   });
   // -1 is the largest unsigned value: "none".
@@ -65,33 +66,7 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   return z;
 }
 
-Tensor online_update_csr_cuda(Tensor& weight, Tensor& bias,
-                              const Tensor& crow_indices,
-                              const Tensor& col_indices, const Tensor& values,
-                              int64_t n_features, const Tensor& y, double lr,
-                              std::optional<Tensor> sample_weight,
-                              bool zero_is_mistake, double bias_step,
-                              std::optional<Tensor> loss,
-                              std::optional<Tensor> order) {
-  NoGradGuard no_grad;
-  CsrOnlineCall call(weight, bias, crow_indices, col_indices, values,
-                     n_features, y, lr, sample_weight, zero_is_mistake,
-                     bias_step, loss, order);
-  return run_restoring_csr(call, [](auto) { return NoPolicy{}; });
-}
-
-Tensor multiclass_update_csr_cuda(Tensor& weight, Tensor& bias,
-                                  const Tensor& crow_indices,
-                                  const Tensor& col_indices,
-                                  const Tensor& values, int64_t n_features,
-                                  const Tensor& y, double lr,
-                                  std::optional<Tensor> sample_weight,
-                                  double bias_step) {
-  NoGradGuard no_grad;
-  CsrMulticlassCall call(weight, bias, crow_indices, col_indices, values,
-                         n_features, y, lr, sample_weight, bias_step);
-  return run_restoring_csr(call, [](auto) { return NoMulticlassPolicy{}; });
-}
+namespace {
 
 // The mini-batch steps after the forward: one block per output walks the rows
 // in order (the reference's order, so the rounding is the CPU's), its threads
@@ -123,11 +98,12 @@ __global__ void csr_batch_step_kernel(const CsrRows<scalar_t, index_t> x,
   }
 }
 
-void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
-                     bool zero_is_mistake, double bias_step) {
+}  // namespace
+
+void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
   const torch::stable::accelerator::DeviceGuard guard(call.w.get_device_index());
   const cudaStream_t stream = current_stream(call.w.device());
-  dispatch_float(call.w.scalar_type(), "batch_update_csr_cuda", [&](auto tag) {
+  dispatch_float(call.w.scalar_type(), "the CSR mini-batch rule", [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(call.x, [&](auto itag) {
       using index_t = decltype(itag);
@@ -136,34 +112,13 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z, double lr,
               call.rows<scalar_t, index_t>(), z.const_data_ptr<scalar_t>(),
               call.y.const_data_ptr<scalar_t>(),
               call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
-              static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-              zero_is_mistake, call.w.mutable_data_ptr<scalar_t>(),
+              static_cast<scalar_t>(call.lr), static_cast<scalar_t>(call.bias_step),
+              call.zero_is_mistake, call.w.mutable_data_ptr<scalar_t>(),
               call.b.mutable_data_ptr<scalar_t>(),
               call.mistakes.mutable_data_ptr<int64_t>());
-      check_launch("batch_update_csr");
+      check_launch("the CSR mini-batch rule");
     });
   });
-}
-
-using Entries = CsrForwardEntries<&net_input_csr, &batch_steps_csr>;
-
-Tensor predict_csr_cuda(const Tensor& crow_indices, const Tensor& col_indices,
-                        const Tensor& values, int64_t n_features,
-                        const Tensor& weight, const Tensor& bias) {
-  NoGradGuard no_grad;
-  const Tensor z = Entries::decision_function(crow_indices, col_indices, values,
-                                              n_features, weight, bias);
-  return aten("aten::heaviside", "", z, scalar_like(z, 0));
-}
-
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  m.impl("decision_function_csr", TORCH_BOX(&Entries::decision_function));
-  m.impl("predict_csr", TORCH_BOX(&predict_csr_cuda));
-  m.impl("online_update_csr", TORCH_BOX(&online_update_csr_cuda));
-  m.impl("multiclass_update_csr", TORCH_BOX(&multiclass_update_csr_cuda));
-  m.impl("batch_update_csr", TORCH_BOX(&Entries::batch_update));
 }
 
 }  // namespace torch_perceptron::cuda

@@ -1,6 +1,7 @@
-// The multiclass perceptron on the GPU, shared by the plain, averaged and
-// pocket kernels: one weight row per class, the predicted class is the argmax
-// of the K decision values, and a mistake moves two rows.
+// The multiclass perceptron on the GPU, for the plain, averaged and pocket ops
+// and for dense and CSR rows alike (the kernel is templated on its row
+// source, as online_rule.cuh's): one weight row per class, the predicted
+// class is the argmax of the K decision values, and a mistake moves two rows.
 //
 // Every sample needs all K rows before it can update, so one persistent block
 // holds all of them and walks the samples in chunks (see rules.cuh): the
@@ -19,9 +20,9 @@
 
 #include <algorithm>
 
+#include "../csr_operands.h"
 #include "../operands.h"
 #include "../policies.h"
-#include "../rows.h"
 #include "rules.cuh"
 
 namespace torch_perceptron::cuda {
@@ -44,11 +45,11 @@ struct MulticlassBlockModel {
 };
 
 // What the kernel gets by value, its policy and scratch included.
-template <typename scalar_t, typename Policy>
+template <typename scalar_t, typename Rows, typename Policy>
 struct MulticlassKernelArgs {
+  Rows x;                  // the rows of x, dense or CSR
   scalar_t* w;             // [K, in], contiguous
   scalar_t* b;             // [K]
-  const scalar_t* x;       // [N, in], contiguous
   const int64_t* y;        // [N] class indices in [0, K)
   const scalar_t* sw;      // [N] or nullptr
   scalar_t* z;             // [max_chunk, K] scratch for the chunk's values
@@ -62,9 +63,9 @@ struct MulticlassKernelArgs {
   Policy policy;           // its hooks copied into every thread
 };
 
-template <typename scalar_t, typename Policy>
+template <typename scalar_t, typename Rows, typename Policy>
 __global__ void __launch_bounds__(1024)
-    multiclass_kernel(const MulticlassKernelArgs<scalar_t, Policy> a) {
+    multiclass_kernel(const MulticlassKernelArgs<scalar_t, Rows, Policy> a) {
   extern __shared__ __align__(16) unsigned char smem[];
   __shared__ int first_event;
   __shared__ int64_t event_yhat;  // argmax of the first event, -1 if not finite
@@ -91,7 +92,7 @@ __global__ void __launch_bounds__(1024)
         a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int64_t p = warp; p < m * k; p += warps) {
       const int64_t s = p / k, c = p % k;
-      const scalar_t dot = warp_dot(w + c * in, a.x + (i0 + s) * in, in, lane);
+      const scalar_t dot = warp_row_dot(a.x.row(i0 + s), w + c * in, lane);
       if (lane == 0) a.z[p] = dot + a.b[c];
     }
     __syncthreads();
@@ -152,14 +153,13 @@ __global__ void __launch_bounds__(1024)
     if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(f);
     const int64_t t = a.y[i];
     const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
-    const scalar_t* xi = a.x + i * in;
-    hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
-    scalar_t* wt = w + t * in;
-    scalar_t* wp = w + yhat * in;
-    for (int64_t j = tid; j < in; j += blockDim.x) {
-      wt[j] += step * xi[j];
-      wp[j] += -step * xi[j];
-    }
+    const auto row = a.x.row(i);
+    hooks.mistake(i, row, t, yhat, step, model);
+    // As in online_kernel: a row that shares its non-zeros among the threads
+    // waits for the hooks' reads.
+    if constexpr (!decltype(row)::kSharesByElement) __syncthreads();
+    row.add_to(w + t * in, step, tid, blockDim.x);
+    row.add_to(w + yhat * in, -step, tid, blockDim.x);
     if (a.bias_step != 0 && tid == 0) {
       const scalar_t bias_by = step * a.bias_step;
       a.b[t] += bias_by;
@@ -182,59 +182,80 @@ __global__ void __launch_bounds__(1024)
   if (tid == 0) *a.mistakes = mistakes;
 }
 
-// One call of a multiclass op on the GPU: its operands (see operands.h) and
-// how to run the rule on them.
+// Launches multiclass_kernel over `rows`, the call's x as a row source, with
+// the policy make(scalar_t{}) builds: one block for the whole model, in
+// shared memory when `in_smem`.
+template <typename scalar_t, typename Call, typename Rows, typename MakePolicy>
+void launch_multiclass(const Call& call, const Rows& rows, bool in_smem,
+                       MakePolicy make, cudaStream_t stream, int64_t* bad_row) {
+  const int64_t k = call.k;
+  const int threads = threads_for(1);
+  const int warps = threads / kWarp;
+  // A chunk of at least one sample, and enough (sample, class) pairs to give
+  // every warp one when K is small.
+  const int min_chunk = static_cast<int>(std::max<int64_t>(1, warps / k));
+  const int max_chunk =
+      static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
+  const Tensor z = torch::stable::empty(std::vector<int64_t>{max_chunk, k},
+                                        call.weight.scalar_type(),
+                                        std::nullopt, call.weight.device());
+  auto policy = make(scalar_t{});
+  using Policy = decltype(policy);
+  const MulticlassKernelArgs<scalar_t, Rows, Policy> args{
+      rows,
+      call.w.template mutable_data_ptr<scalar_t>(),
+      call.b.template mutable_data_ptr<scalar_t>(),
+      call.y.template const_data_ptr<int64_t>(),
+      call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
+      z.mutable_data_ptr<scalar_t>(),
+      call.n, call.in, k,
+      min_chunk, max_chunk,
+      static_cast<scalar_t>(call.lr),
+      static_cast<scalar_t>(call.bias_step),
+      in_smem,
+      call.mistakes.template mutable_data_ptr<int64_t>(),
+      bad_row,
+      policy};
+  const size_t smem = in_smem ? k * call.in * sizeof(scalar_t) : 0;
+  multiclass_kernel<scalar_t, Rows, Policy><<<1, threads, smem, stream>>>(args);
+  check_launch("the multiclass rule");
+}
+
+// One call of a multiclass op on the GPU: its operands (operands.h,
+// csr_operands.h) and how to run the rule on them, in one launch; run(make)
+// returns the first bad row or -1 (the caller restores what was written).
 struct MulticlassCall : MulticlassOperands {
   using MulticlassOperands::MulticlassOperands;
 
-  // Runs the rule with the policy that make(scalar_t{}) builds, in one launch;
-  // returns the first bad row or -1 (the caller restores what was written).
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    if (n == 0) return -1;
-    const torch::stable::accelerator::DeviceGuard guard(x.get_device_index());
-    const Tensor bad_row =
-        torch::stable::full(std::vector<int64_t>{1}, -1.0, ScalarType::Long,
-                            std::nullopt, x.device());
-    const int threads = threads_for(1);
-    const int warps = threads / kWarp;
-    // A chunk of at least one sample, and enough (sample, class) pairs to give
-    // every warp one when K is small.
-    const int min_chunk = static_cast<int>(std::max<int64_t>(1, warps / k));
-    const int max_chunk =
-        static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
-    const Tensor z = torch::stable::empty(
-        std::vector<int64_t>{max_chunk, k}, x.scalar_type(), std::nullopt,
-        x.device());
-    const int64_t weight_bytes =
-        k * in * static_cast<int64_t>(x.element_size());
-    const bool in_smem = weight_bytes <= kWeightSmemBytes;
-    const size_t smem = in_smem ? static_cast<size_t>(weight_bytes) : 0;
-    const cudaStream_t stream = current_stream(x.device());
-
-    dispatch_float(x.scalar_type(), "multiclass_update_cuda", [&](auto tag) {
-      using scalar_t = decltype(tag);
-      auto policy = make(scalar_t{});
-      using Policy = decltype(policy);
-      const MulticlassKernelArgs<scalar_t, Policy> args{
-          w.mutable_data_ptr<scalar_t>(),
-          b.mutable_data_ptr<scalar_t>(),
-          x.const_data_ptr<scalar_t>(),
-          y.const_data_ptr<int64_t>(),
-          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
-          z.mutable_data_ptr<scalar_t>(),
-          n, in, k,
-          min_chunk, max_chunk,
-          static_cast<scalar_t>(lr),
-          static_cast<scalar_t>(bias_step),
-          in_smem,
-          mistakes.mutable_data_ptr<int64_t>(),
-          bad_row.mutable_data_ptr<int64_t>(),
-          policy};
-      multiclass_kernel<scalar_t, Policy><<<1, threads, smem, stream>>>(args);
-      check_launch("multiclass_update");
+    const bool in_smem =
+        k * in * static_cast<int64_t>(x.element_size()) <= kWeightSmemBytes;
+    return launch_reporting(weight, 1, [&](cudaStream_t stream, int64_t* bad) {
+      dispatch_float(x.scalar_type(), "the multiclass rule", [&](auto tag) {
+        using scalar_t = decltype(tag);
+        const DenseRows<scalar_t> xs{x.const_data_ptr<scalar_t>(), n, in};
+        launch_multiclass<scalar_t>(*this, xs, in_smem, make, stream, bad);
+      });
     });
-    return first_bad_row(bad_row);
+  }
+};
+
+struct CsrMulticlassCall : CsrMulticlassOperands {
+  using CsrMulticlassOperands::CsrMulticlassOperands;
+
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    return launch_reporting(weight, 1, [&](cudaStream_t stream, int64_t* bad) {
+      dispatch_float(weight.scalar_type(), "the multiclass rule", [&](auto tag) {
+        using scalar_t = decltype(tag);
+        dispatch_index(x, [&](auto itag) {
+          using index_t = decltype(itag);
+          launch_multiclass<scalar_t>(*this, rows<scalar_t, index_t>(),
+                                      /*in_smem=*/false, make, stream, bad);
+        });
+      });
+    });
   }
 };
 

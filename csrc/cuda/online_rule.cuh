@@ -1,9 +1,15 @@
-// The online rule on the GPU, for K independent outputs (one-vs-rest),
-// shared by the plain, averaged and pocket kernels.
+// The online rule on the GPU, for K independent outputs (one-vs-rest), for
+// the plain, averaged and pocket ops and for dense and CSR rows alike: the
+// kernel is templated on its row source (rows.h's DenseRows, csr_rows.h's
+// CsrRows), whose rows give their dot product (warp_row_dot, rules.cuh) and
+// their update (add_to).
 //
 // One persistent block per output walks all N samples in order, in chunks (see
 // rules.cuh): the K outputs run in parallel, one launch per call, and the host
-// waits only once, to learn whether a row of x was not finite.
+// waits only once, to learn whether a row of x was not finite. Dense weight
+// rows that fit are kept in shared memory; CSR rows touch a few of a large
+// weight row, which stays in global memory. The CSR was validated by a kernel
+// before (csr_checks.cu), so every column is in range.
 //
 // What a variant does beyond the rule is a block policy, whose hooks every
 // thread of output o's block calls as policies.h describes: correct(o, count)
@@ -14,20 +20,20 @@
 
 #include <torch/csrc/stable/accelerator.h>
 
+#include "../csr_operands.h"
 #include "../operands.h"
 #include "../policies.h"
-#include "../rows.h"
 #include "rules.cuh"
 
 namespace torch_perceptron::cuda {
 
 // What the kernel gets by value, its policy included (cpu::OnlineArgs is the
 // CPU loop's, without one).
-template <typename scalar_t, typename Policy>
+template <typename scalar_t, typename Rows, typename Policy>
 struct OnlineKernelArgs {
+  Rows x;                  // the rows of x, dense or CSR
   scalar_t* w;             // [K, in], contiguous
   scalar_t* b;             // [K]
-  const scalar_t* x;       // [N, in], contiguous
   const scalar_t* y;       // [N, K] of 0/1
   const scalar_t* sw;      // [N] or nullptr
   int64_t n, in, k;
@@ -45,18 +51,9 @@ struct OnlineKernelArgs {
   Policy policy;           // its hooks copied into every thread
 };
 
-// err = y - yhat of the online rule for decision value z and label t.
-template <typename scalar_t>
-__device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
-                                                 bool zero_is_mistake) {
-  scalar_t yhat = z > 0 ? scalar_t(1) : scalar_t(0);
-  if (zero_is_mistake && z == 0) yhat = scalar_t(1) - t;
-  return t - yhat;
-}
-
-template <typename scalar_t, typename Policy>
+template <typename scalar_t, typename Rows, typename Policy>
 __global__ void __launch_bounds__(1024)
-    online_kernel(const OnlineKernelArgs<scalar_t, Policy> a) {
+    online_kernel(const OnlineKernelArgs<scalar_t, Rows, Policy> a) {
   extern __shared__ __align__(16) unsigned char smem[];
   // Decision values of the current chunk, and the chunk's first event.
   __shared__ scalar_t z_chunk[32 * kSamplesPerWarp];
@@ -95,7 +92,7 @@ __global__ void __launch_bounds__(1024)
     const int m = static_cast<int>(
         a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int s = warp; s < m; s += warps) {
-      const scalar_t dot = warp_dot(w, a.x + row_of(i0 + s) * a.in, a.in, lane);
+      const scalar_t dot = warp_row_dot(a.x.row(row_of(i0 + s)), w, lane);
       if (lane == 0) z_chunk[s] = dot + bias;
     }
     __syncthreads();
@@ -142,10 +139,13 @@ __global__ void __launch_bounds__(1024)
     const scalar_t err = online_error(z, a.y[r * a.k + o], a.zero_is_mistake);
     const scalar_t step =
         a.sw != nullptr ? a.lr * a.sw[r] * err : a.lr * err;
-    const scalar_t* xi = a.x + r * a.in;
-    hooks.mistake(o, i, DenseRow<scalar_t>{xi, a.in}, step,
-                  static_cast<const scalar_t*>(w), bias);
-    for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] += step * xi[j];
+    const auto row = a.x.row(r);
+    hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w), bias);
+    // A hook may read w_o element by element (the pocket's copy, thread j
+    // taking element j); a row that shares its non-zeros, not the elements,
+    // among the threads waits for every read before any write.
+    if constexpr (!decltype(row)::kSharesByElement) __syncthreads();
+    row.add_to(w, step, tid, blockDim.x);
     if (a.bias_step != 0) bias += step * a.bias_step;
     mistakes += 1;
     loss += fabs(static_cast<double>(z));
@@ -168,56 +168,75 @@ __global__ void __launch_bounds__(1024)
   }
 }
 
-// One call of an online-rule op on the GPU: its operands (see operands.h) and
-// how to run the rule on them.
+// Launches online_kernel over `rows`, the call's x as a row source, with the
+// policy make(scalar_t{}) builds: one block per output, its weight row in
+// shared memory when `in_smem`.
+template <typename scalar_t, typename Call, typename Rows, typename MakePolicy>
+void launch_online(const Call& call, const Rows& rows, bool in_smem,
+                   MakePolicy make, cudaStream_t stream, int64_t* bad_row) {
+  auto policy = make(scalar_t{});
+  using Policy = decltype(policy);
+  const OnlineKernelArgs<scalar_t, Rows, Policy> args{
+      rows,
+      call.w.template mutable_data_ptr<scalar_t>(),
+      call.b.template mutable_data_ptr<scalar_t>(),
+      call.y.template const_data_ptr<scalar_t>(),
+      call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
+      call.n, call.in, call.k,
+      static_cast<scalar_t>(call.lr),
+      call.zero_is_mistake,
+      static_cast<scalar_t>(call.bias_step),
+      in_smem,
+      call.mistakes.template mutable_data_ptr<int64_t>(),
+      bad_row,
+      call.loss ? call.loss->template mutable_data_ptr<double>() : nullptr,
+      call.order ? call.order->template const_data_ptr<int64_t>() : nullptr,
+      call.order_stride,
+      policy};
+  const size_t smem = in_smem ? call.in * sizeof(scalar_t) : 0;
+  online_kernel<scalar_t, Rows, Policy>
+      <<<static_cast<unsigned>(call.k), threads_for(call.k), smem, stream>>>(
+          args);
+  check_launch("the online rule");
+}
+
+// One call of an online-rule op on the GPU: its operands (operands.h,
+// csr_operands.h) and how to run the rule on them. run(make) runs it with the
+// policy make(scalar_t{}) builds, in one launch, and returns the first row of
+// x with a non-finite decision value, or -1; on such a row some outputs may
+// have been updated, and the caller restores them (restore.h).
 struct OnlineCall : OnlineOperands {
   using OnlineOperands::OnlineOperands;
 
-  // Runs the rule with the policy that make(scalar_t{}) builds, in one launch.
-  // Returns the first row of x with a non-finite decision value, or -1; on
-  // such a row some outputs may have been updated, and the caller restores
-  // them.
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    if (n == 0) return -1;
-    const torch::stable::accelerator::DeviceGuard guard(x.get_device_index());
-    const Tensor bad_row =
-        torch::stable::full(std::vector<int64_t>{k}, -1.0, ScalarType::Long,
-                            std::nullopt, x.device());
-    const int threads = threads_for(k);
-    const int64_t row_bytes = in * static_cast<int64_t>(x.element_size());
-    const bool in_smem = row_bytes <= kWeightSmemBytes;
-    const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
-    const cudaStream_t stream = current_stream(x.device());
-
-    dispatch_float(x.scalar_type(), "online_update_cuda", [&](auto tag) {
-      using scalar_t = decltype(tag);
-      auto policy = make(scalar_t{});
-      using Policy = decltype(policy);
-      const OnlineKernelArgs<scalar_t, Policy> args{
-          w.mutable_data_ptr<scalar_t>(),
-          b.mutable_data_ptr<scalar_t>(),
-          x.const_data_ptr<scalar_t>(),
-          y.const_data_ptr<scalar_t>(),
-          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
-          n, in, k,
-          static_cast<scalar_t>(lr),
-          zero_is_mistake,
-          static_cast<scalar_t>(bias_step),
-          in_smem,
-          mistakes.mutable_data_ptr<int64_t>(),
-          bad_row.mutable_data_ptr<int64_t>(),
-          loss ? loss->mutable_data_ptr<double>() : nullptr,
-          order ? order->const_data_ptr<int64_t>() : nullptr,
-          order_stride,
-          policy};
-      online_kernel<scalar_t, Policy>
-          <<<static_cast<unsigned>(k), threads, smem, stream>>>(args);
-      check_launch("online_update");
+    const bool in_smem =
+        in * static_cast<int64_t>(x.element_size()) <= kWeightSmemBytes;
+    return launch_reporting(weight, k, [&](cudaStream_t stream, int64_t* bad) {
+      dispatch_float(x.scalar_type(), "the online rule", [&](auto tag) {
+        using scalar_t = decltype(tag);
+        const DenseRows<scalar_t> xs{x.const_data_ptr<scalar_t>(), rows, in};
+        launch_online<scalar_t>(*this, xs, in_smem, make, stream, bad);
+      });
     });
+  }
+};
 
-    // Outputs fail on their own: the earliest bad row is the one to report.
-    return first_bad_row(bad_row);
+struct CsrOnlineCall : CsrOnlineOperands {
+  using CsrOnlineOperands::CsrOnlineOperands;
+
+  template <typename MakePolicy>
+  int64_t run(MakePolicy make) {
+    return launch_reporting(weight, k, [&](cudaStream_t stream, int64_t* bad) {
+      dispatch_float(weight.scalar_type(), "the online rule", [&](auto tag) {
+        using scalar_t = decltype(tag);
+        dispatch_index(x, [&](auto itag) {
+          using index_t = decltype(itag);
+          launch_online<scalar_t>(*this, rows<scalar_t, index_t>(),
+                                  /*in_smem=*/false, make, stream, bad);
+        });
+      });
+    });
   }
 };
 

@@ -21,7 +21,10 @@
 #pragma once
 
 #include <cuda_runtime.h>
+#include <torch/csrc/stable/accelerator.h>
 
+#include "../csr_rows.h"
+#include "../rows.h"
 #include "../stable.h"
 
 #include <cstdint>
@@ -113,6 +116,34 @@ __device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
   return warp_sum(acc);
 }
 
+// A row's dot product with w by one warp, whatever the row's format: a dense
+// row through warp_dot's vectors, a CSR row lane l summing its non-zeros l,
+// l + 32, ... in order, then warp_sum. Every lane gets the value.
+template <typename scalar_t>
+__device__ __forceinline__ scalar_t warp_row_dot(const DenseRow<scalar_t>& row,
+                                                 const scalar_t* w, int lane) {
+  return warp_dot(w, row.values, row.length, lane);
+}
+
+template <typename scalar_t, typename index_t>
+__device__ __forceinline__ scalar_t warp_row_dot(
+    const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int lane) {
+  scalar_t acc = 0;
+  for (int64_t p = lane; p < row.nnz; p += kWarp) {
+    acc += __ldg(row.values + p) * w[row.cols[p]];
+  }
+  return warp_sum(acc);
+}
+
+// err = y - yhat of the online rule for decision value z and label t.
+template <typename scalar_t>
+__device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
+                                                 bool zero_is_mistake) {
+  scalar_t yhat = z > 0 ? scalar_t(1) : scalar_t(0);
+  if (zero_is_mistake && z == 0) yhat = scalar_t(1) - t;
+  return t - yhat;
+}
+
 // Threads per block: more warps per block give a block (one per output, or the
 // single multiclass block) more reads in flight; with many blocks, smaller
 // blocks keep every SM busy without making each chunk longer.
@@ -152,6 +183,21 @@ inline int64_t first_bad_row(const Tensor& bad_row) {
     if (p[i] >= 0 && (first < 0 || p[i] < first)) first = p[i];
   }
   return first;
+}
+
+// Runs launch(stream, bad_row) on weight's device, bad_row [slots] int64
+// filled with -1 for the kernel to report its bad rows in, and returns the
+// earliest one (first_bad_row): the host side of every rule's launch.
+template <typename Launch>
+int64_t launch_reporting(const Tensor& weight, int64_t slots, Launch launch) {
+  const torch::stable::accelerator::DeviceGuard guard(
+      weight.get_device_index());
+  const Tensor bad_row =
+      torch::stable::full(std::vector<int64_t>{slots}, -1.0, ScalarType::Long,
+                          std::nullopt, weight.device());
+  launch(current_stream(weight.device()),
+         bad_row.mutable_data_ptr<int64_t>());
+  return first_bad_row(bad_row);
 }
 
 }  // namespace torch_perceptron::cuda

@@ -10,16 +10,13 @@
 // `best_run` persist across calls, so a run may span batches and epochs.
 // A longer run replaces the pocket; an equal one does not. The policies
 // follow policies.h.
+#pragma once
+
 #include <cstring>
 
-#include "../csr_variants.h"
-#include "../variants.h"
-#include "csr_loops.h"
-#include "multiclass_loop.h"
-#include "online_loop.h"
+#include "../variant_state.h"
 
-namespace torch_perceptron {
-namespace {
+namespace torch_perceptron::cpu {
 
 template <typename scalar_t>
 struct PocketPolicy : PocketArgs<scalar_t> {
@@ -96,21 +93,4 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   void end() {}
 };
 
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update_pocket",
-         TORCH_BOX((&online_update_pocket<cpu::OnlineCall, PocketPolicy>)));
-  m.impl("multiclass_update_pocket",
-         TORCH_BOX((&multiclass_update_pocket<cpu::MulticlassCall,
-                                              PocketMulticlassPolicy>)));
-  // The same policies over CSR rows (csr_loops.h).
-  m.impl("online_update_pocket_csr",
-         TORCH_BOX((&online_update_pocket_csr<cpu::CsrOnlineCall,
-                                              PocketPolicy>)));
-  m.impl("multiclass_update_pocket_csr",
-         TORCH_BOX((&multiclass_update_pocket_csr<cpu::CsrMulticlassCall,
-                                                  PocketMulticlassPolicy>)));
-}
-
-}  // namespace torch_perceptron
+}  // namespace torch_perceptron::cpu

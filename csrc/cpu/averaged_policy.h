@@ -10,14 +10,11 @@
 // sample seen since the state was zeroed. The policies follow policies.h; a
 // mistake adds to the accumulator through the row (rows.h), so a sparse row
 // touches only its non-zeros.
-#include "../csr_variants.h"
-#include "../variants.h"
-#include "csr_loops.h"
-#include "multiclass_loop.h"
-#include "online_loop.h"
+#pragma once
 
-namespace torch_perceptron {
-namespace {
+#include "../variant_state.h"
+
+namespace torch_perceptron::cpu {
 
 // The hooks (policies.h) write only on a mistake, to rows of their own
 // output: the policy is its own hooks, with nothing kept per thread.
@@ -68,21 +65,4 @@ struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
   void end() {}
 };
 
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  m.impl("online_update_averaged",
-         TORCH_BOX((&online_update_averaged<cpu::OnlineCall, AveragedPolicy>)));
-  m.impl("multiclass_update_averaged",
-         TORCH_BOX((&multiclass_update_averaged<cpu::MulticlassCall,
-                                                AveragedMulticlassPolicy>)));
-  // The same policies over CSR rows (csr_loops.h).
-  m.impl("online_update_averaged_csr",
-         TORCH_BOX((&online_update_averaged_csr<cpu::CsrOnlineCall,
-                                                AveragedPolicy>)));
-  m.impl("multiclass_update_averaged_csr",
-         TORCH_BOX((&multiclass_update_averaged_csr<
-                    cpu::CsrMulticlassCall, AveragedMulticlassPolicy>)));
-}
-
-}  // namespace torch_perceptron
+}  // namespace torch_perceptron::cpu

@@ -1,27 +1,5 @@
-// The schemas of the penalized online ops, declared once for every device,
-// and their checks (penalized_operands.h). A fragment of the library of its
-// own: scikit-learn's penalties are their own rule (penalized_rule.h), with
-// their own files on every device.
-//
-// online_update_penalized is online_update with scikit-learn's penalty,
-// alpha and l1_ratio: at every sample the weights shrink by
-// max(0, 1 - (1 - l1_ratio) * lr * alpha) (L2) and, with l1_ratio > 0, the
-// truncated-gradient L1 step (cumulative u and q), as scikit-learn's
-// `_plain_sgd` does. l1_ratio 0 is its "l2", 1 its "l1", between "elasticnet".
-//
-// `weight` holds the weights before the scale: the true weights are
-// state[:, 0:1] * weight. `state` (float64 [K, 4]: wscale, u, sq_norm,
-// l1_norm) and `q` ([K, in] in weight's dtype; required when l1_ratio > 0) are
-// what scikit-learn keeps across the samples and epochs of one fit; a fresh
-// fit starts them at (1, 0, |w|^2, |w|_1) and zeros, and folds the scale in at
-// its end (torch_perceptron.ops.fold_penalty_scale_). `loss` gains the
-// perceptron loss max(0, -y z) of every sample (as online_update's),
-// `objective` scikit-learn's objective sum: that loss plus
-// alpha * ((1 - l1_ratio) * 0.5 * norm^2 + l1_ratio * l1norm) with its
-// bookkeeping's norms, what its tol rule stops on with a penalty. `order`
-// (int64 [M] or [K, M]) as online_update's: visit i of output o reads row
-// order[o][i] of x, y and sample_weight, so that a shuffled epoch of every
-// one-vs-rest output is one call, with no rows gathered.
+// The checks of the penalized ops' own arguments (penalized_operands.h); the
+// schemas and what the arguments mean are in ops.cpp.
 #include "penalized_operands.h"
 
 #include <cmath>
@@ -91,21 +69,3 @@ std::optional<Tensor> penalty_sums(const std::optional<Tensor>& sums,
 }
 
 }  // namespace torch_perceptron
-
-STABLE_TORCH_LIBRARY_FRAGMENT(torch_perceptron, m) {
-  m.def(
-      "online_update_penalized(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) state, Tensor(d!)? q, Tensor x, Tensor y, float lr=1.0, "
-      "float alpha=0.0001, float l1_ratio=0.15, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor(o!)? objective=None, "
-      "Tensor? order=None) -> Tensor");
-  m.def(
-      "online_update_penalized_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) state, Tensor(d!)? q, Tensor crow_indices, "
-      "Tensor col_indices, Tensor values, SymInt n_features, Tensor y, "
-      "float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "
-      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None, "
-      "Tensor(o!)? objective=None, Tensor? order=None) -> Tensor");
-}

@@ -1,17 +1,15 @@
 // The averaged perceptron on the GPU, binary / one-vs-rest and multiclass, in
-// the running-average form of cpu/averaged_kernel.cpp: weight_acc and bias_acc
+// the running-average form of cpu/averaged_policy.h: weight_acc and bias_acc
 // gain (count + i) * step * x_i and (count + i) * step on a mistake at sample
 // i of the call, a correct prediction costs nothing, and count advances by N
 // on success. The kernels are the plain rule's (online_rule.cuh,
 // multiclass_rule.cuh) with the block policies below (policies.h).
-#include "../csr_variants.h"
-#include "../variants.h"
-#include "csr_rules.cuh"
+#pragma once
+
+#include "../variant_state.h"
 #include "multiclass_rule.cuh"
-#include "online_rule.cuh"
 
 namespace torch_perceptron::cuda {
-namespace {
 
 // The hooks (policies.h) write only on a mistake, to rows of the block's own
 // output, so a block's hooks are the policy itself, with the output's count.
@@ -85,23 +83,5 @@ struct AveragedMulticlassBlockPolicy {
   __device__ void done(const MulticlassBlockModel<scalar_t>&) {}
   __device__ void end() {}
 };
-
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  m.impl("online_update_averaged",
-         TORCH_BOX((&online_update_averaged<OnlineCall,
-                                            AveragedBlockPolicy>)));
-  m.impl("multiclass_update_averaged",
-         TORCH_BOX((&multiclass_update_averaged<
-                    MulticlassCall, AveragedMulticlassBlockPolicy>)));
-  // The same policies over CSR rows (csr_rules.cuh).
-  m.impl("online_update_averaged_csr",
-         TORCH_BOX((&online_update_averaged_csr<CsrOnlineCall,
-                                                AveragedBlockPolicy>)));
-  m.impl("multiclass_update_averaged_csr",
-         TORCH_BOX((&multiclass_update_averaged_csr<
-                    CsrMulticlassCall, AveragedMulticlassBlockPolicy>)));
-}
 
 }  // namespace torch_perceptron::cuda

@@ -1,18 +1,16 @@
 // The pocket perceptron on the GPU, binary / one-vs-rest and multiclass, with
-// the semantics of cpu/pocket_kernel.cpp: the pocket gets the current weights
+// the semantics of cpu/pocket_policy.h: the pocket gets the current weights
 // and bias when a run of correct predictions that beats the record (strictly)
 // ends, at a mistake (before the step) or at the end of the call. The kernels
 // are the plain rule's (online_rule.cuh, multiclass_rule.cuh) with the
 // block policies below (policies.h); in a chunk every sample before the first mistake is
 // correct, so a run grows by whole chunk prefixes.
-#include "../csr_variants.h"
-#include "../variants.h"
-#include "csr_rules.cuh"
+#pragma once
+
+#include "../variant_state.h"
 #include "multiclass_rule.cuh"
-#include "online_rule.cuh"
 
 namespace torch_perceptron::cuda {
-namespace {
 
 // A block's hooks (policies.h) keep its output's run and record in every
 // thread, and write them back at end().
@@ -108,23 +106,5 @@ struct PocketMulticlassBlockPolicy {
     }
   }
 };
-
-}  // namespace
-
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  m.impl("online_update_pocket",
-         TORCH_BOX((&online_update_pocket<OnlineCall,
-                                          PocketBlockPolicy>)));
-  m.impl("multiclass_update_pocket",
-         TORCH_BOX((&multiclass_update_pocket<MulticlassCall,
-                                              PocketMulticlassBlockPolicy>)));
-  // The same policies over CSR rows (csr_rules.cuh).
-  m.impl("online_update_pocket_csr",
-         TORCH_BOX((&online_update_pocket_csr<CsrOnlineCall,
-                                              PocketBlockPolicy>)));
-  m.impl("multiclass_update_pocket_csr",
-         TORCH_BOX((&multiclass_update_pocket_csr<
-                    CsrMulticlassCall, PocketMulticlassBlockPolicy>)));
-}
 
 }  // namespace torch_perceptron::cuda
