@@ -21,6 +21,7 @@
 
 #include <cstdint>
 
+#include "csr_rows.h"
 #include "stable.h"
 
 namespace torch_perceptron {
@@ -75,6 +76,23 @@ template <typename F>
 decltype(auto) dispatch_index(const CsrInput& x, F&& f) {
   if (x.col.scalar_type() == ScalarType::Int) return f(int32_t{});
   return f(int64_t{});
+}
+
+// Calls f(rows, scalar_t{}, index_t{}) with x's rows as a CsrRows
+// (csr_rows.h), its value and index dtypes dispatched.
+template <typename F>
+decltype(auto) for_csr_rows(const CsrInput& x, const char* what, F&& f) {
+  return dispatch_float(x.values.scalar_type(), what, [&](auto tag) {
+    using scalar_t = decltype(tag);
+    return dispatch_index(x, [&](auto itag) {
+      using index_t = decltype(itag);
+      return f(CsrRows<scalar_t, index_t>{x.crow.const_data_ptr<index_t>(),
+                                          x.col.const_data_ptr<index_t>(),
+                                          x.values.const_data_ptr<scalar_t>(),
+                                          x.n, x.features},
+               tag, itag);
+    });
+  });
 }
 
 #ifdef WITH_CUDA

@@ -11,6 +11,8 @@ namespace torch_perceptron {
 
 template <typename scalar_t, typename index_t>
 struct CsrRows {
+  using scalar_type = scalar_t;
+  static constexpr bool kDense = false;
   const index_t* crow;  // [N + 1]
   const index_t* col;   // [nnz]
   const scalar_t* val;  // [nnz]

@@ -48,17 +48,57 @@ struct DenseCall {
   }
 };
 
-struct OnlineOperands : DenseCall {
+// What the online and multiclass rules' dense operands share: x and the
+// kernel's weights, checked in one order before anything is written.
+struct DenseOperands : DenseCall {
+  Tensor w, b, x, mistakes;
+  std::optional<Tensor> sw;
+  int64_t n, in, k;
+  double lr;
+  double bias_step;  // b += bias_step * step; 0: the bias stays as it is
+
+  DenseOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_, double lr_,
+                double bias_step_)
+      : DenseCall(weight_, bias_), lr(lr_), bias_step(bias_step_) {
+    check_params(weight, bias, /*values=*/false);
+    check_features(x_, weight);
+    check_lr(lr);
+    check_bias_step(bias_step);
+    n = x_.size(0);
+    in = x_.size(1);
+    k = weight.size(0);
+  }
+
+  // After the labels: the sample weights, the contiguous x and weights, and
+  // one mistake counter per output (counters = K) or for the model (1).
+  void finish_setup(const Tensor& x_, const std::optional<Tensor>& sample_weight,
+                    int64_t counters) {
+    sw = sample_weights(sample_weight, x_.size(0), x_.scalar_type(),
+                        x_.device());
+    x = as_contiguous(x_);
+    w = as_contiguous(weight);
+    b = as_contiguous(bias);
+    mistakes = zeros({counters}, ScalarType::Long, x_.device());
+  }
+
+  // Writes the kernel's copies back into non-contiguous weight and bias.
+  void finish() {
+    if (!weight.is_contiguous()) copy_into(weight, w);
+    if (!bias.is_contiguous()) copy_into(bias, b);
+  }
+
+  // What the kernel writes beside weight, bias and a variant's state (see
+  // run_restoring): nothing, but for the online rule's loss.
+  void add_written(std::vector<StatePair>&) {}
+};
+
+struct OnlineOperands : DenseOperands {
   // x, y, lr, sample_weight, zero_is_mistake, bias_step, loss, order.
   using Args = OpArgs<const Tensor&, const Tensor&, double, Opt, bool, double,
                       Opt, Opt>;
   using PlainPolicy = NoPolicy;
-  Tensor w, b, x, y, mistakes;
-  std::optional<Tensor> sw;
-  int64_t n, in, k;
-  double lr;
+  Tensor y;
   bool zero_is_mistake;
-  double bias_step;  // b += bias_step * step; 0: the bias stays as it is
   // The epoch loss, when asked: each output's sum of max(0, -(2y - 1) * z)
   // over the samples, z before the sample's step (scikit-learn's perceptron
   // loss, non-zero only on a mistake, where it is |z|), added in sample order
@@ -79,77 +119,37 @@ struct OnlineOperands : DenseCall {
                  bool zero_is_mistake_, double bias_step_,
                  const std::optional<Tensor>& loss_ = std::nullopt,
                  const std::optional<Tensor>& order_ = std::nullopt)
-      : DenseCall(weight_, bias_), lr(lr_),
-        zero_is_mistake(zero_is_mistake_), bias_step(bias_step_) {
-    check_params(weight, bias, /*values=*/false);
-    check_features(x_, weight);
-    check_lr(lr);
-    check_bias_step(bias_step);
-    rows = x_.size(0);
-    in = x_.size(1);
-    k = weight.size(0);
+      : DenseOperands(weight_, bias_, x_, lr_, bias_step_),
+        zero_is_mistake(zero_is_mistake_) {
+    rows = n;
     y = binary_labels(y_, rows, k, x_.scalar_type(), x_.device());
-    sw = sample_weights(sample_weight, rows, x_.scalar_type(), x_.device());
+    finish_setup(x_, sample_weight, k);
     loss = loss_sums(loss_, k, x_.device());
     if (loss) loss_arg = *loss_;
     order = sample_order(order_, rows, k, x_.device());
     n = order ? order->size(order->dim() - 1) : rows;
     if (order && order->dim() == 2) order_stride = n;
-    x = as_contiguous(x_);
-    w = as_contiguous(weight);
-    b = as_contiguous(bias);
-    mistakes = zeros({k}, ScalarType::Long, x_.device());
   }
 
-  // Writes the kernel's copies back into non-contiguous weight and bias.
-  void finish() {
-    if (!weight.is_contiguous()) copy_into(weight, w);
-    if (!bias.is_contiguous()) copy_into(bias, b);
-  }
-
-  // What the kernel writes beside weight, bias and a variant's state: the
-  // loss sums, when asked (see run_restoring).
   void add_written(std::vector<StatePair>& state) {
     if (loss) state.push_back({&*loss_arg, &*loss});
   }
 };
 
-struct MulticlassOperands : DenseCall {
+struct MulticlassOperands : DenseOperands {
   // x, y, lr, sample_weight, bias_step.
   using Args = OpArgs<const Tensor&, const Tensor&, double, Opt, double>;
   using PlainPolicy = NoMulticlassPolicy;
-  Tensor w, b, x, y, mistakes;
-  std::optional<Tensor> sw;
-  int64_t n, in, k;
-  double lr;
-  double bias_step;  // as in OnlineOperands
+  Tensor y;  // [N] int64 class indices
 
   MulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
                      const Tensor& y_, double lr_,
                      const std::optional<Tensor>& sample_weight,
                      double bias_step_)
-      : DenseCall(weight_, bias_), lr(lr_), bias_step(bias_step_) {
-    check_params(weight, bias, /*values=*/false);
-    check_features(x_, weight);
-    check_lr(lr);
-    check_bias_step(bias_step);
-    n = x_.size(0);
-    in = x_.size(1);
-    k = weight.size(0);
+      : DenseOperands(weight_, bias_, x_, lr_, bias_step_) {
     y = class_labels(y_, n, k, x_.device());
-    sw = sample_weights(sample_weight, n, x_.scalar_type(), x_.device());
-    x = as_contiguous(x_);
-    w = as_contiguous(weight);
-    b = as_contiguous(bias);
-    mistakes = zeros({1}, ScalarType::Long, x_.device());
+    finish_setup(x_, sample_weight, 1);
   }
-
-  void finish() {
-    if (!weight.is_contiguous()) copy_into(weight, w);
-    if (!bias.is_contiguous()) copy_into(bias, b);
-  }
-
-  void add_written(std::vector<StatePair>&) {}
 };
 
 }  // namespace torch_perceptron

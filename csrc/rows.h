@@ -83,6 +83,8 @@ struct CsrRow {
 // that take any row source.
 template <typename scalar_t>
 struct DenseRows {
+  using scalar_type = scalar_t;
+  static constexpr bool kDense = true;
   const scalar_t* x;  // [n, in]
   int64_t n, in;
 

@@ -29,13 +29,9 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   const int64_t fm_stride = fm ? weight.stride(1) : 0;
   Tensor z = zeros({n, k}, w.scalar_type(), w.device());
   std::atomic<int64_t> bad_row{n};
-  dispatch_float(w.scalar_type(), "the CSR forward", [&](auto tag) {
+  for_csr_rows(x, "the CSR forward", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    dispatch_index(x, [&](auto itag) {
-      using index_t = decltype(itag);
-      const CsrRows<scalar_t, index_t> rows{
-          x.crow.const_data_ptr<index_t>(), x.col.const_data_ptr<index_t>(),
-          x.values.const_data_ptr<scalar_t>(), n, x.features};
+    using index_t = decltype(itag);
       const scalar_t* wp = w.const_data_ptr<scalar_t>();
       const scalar_t* bp = b.const_data_ptr<scalar_t>();
       scalar_t* zp = z.mutable_data_ptr<scalar_t>();
@@ -72,7 +68,6 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
           }
         }
       });
-    });
   });
   if (bad_row.load() < n) {
     check_params_finite(weight, bias);
@@ -88,11 +83,9 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
 void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
   const int64_t n = call.n, k = call.k;
   const bool zero_is_mistake = call.zero_is_mistake;
-  dispatch_float(call.w.scalar_type(), "the CSR mini-batch rule", [&](auto tag) {
+  for_csr_rows(call.x, "the CSR mini-batch rule", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    dispatch_index(call.x, [&](auto itag) {
-      using index_t = decltype(itag);
-      const CsrRows<scalar_t, index_t> rows = call.rows<scalar_t, index_t>();
+    using index_t = decltype(itag);
       const scalar_t* zp = z.const_data_ptr<scalar_t>();
       const scalar_t* yp = call.y.const_data_ptr<scalar_t>();
       const scalar_t* sw =
@@ -120,7 +113,6 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
       if (call.bias_step != 0) {
         for (int64_t o = 0; o < k; ++o) b[o] += (lr_s * err_sum[o]) * bias_s;
       }
-    });
   });
 }
 

@@ -51,16 +51,10 @@ int64_t penalized_dense(PenalizedOperands& op) {
 }
 
 int64_t penalized_csr(PenalizedOperands& op) {
-  return dispatch_float(op.w.scalar_type(), "the penalized rule",
-                        [&](auto tag) {
+  return for_csr_rows(op.csr, "the penalized rule", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    return dispatch_index(op.csr, [&](auto itag) {
-      using index_t = decltype(itag);
-      const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
-      const CsrRows<scalar_t, index_t> rows{
-          op.csr.crow.const_data_ptr<index_t>(),
-          op.csr.col.const_data_ptr<index_t>(),
-          op.csr.values.const_data_ptr<scalar_t>(), op.rows, op.in};
+    using index_t = decltype(itag);
+    const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
       return each_output(op.k, op.csr.nnz * op.k + op.n, [&](int64_t o) {
         return penalized_walk(
             a, o,
@@ -75,7 +69,6 @@ int64_t penalized_csr(PenalizedOperands& op) {
               return csr_row_ok(r.cols, r.nnz, op.in);
             });
       });
-    });
   });
 }
 

@@ -45,20 +45,15 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   const int threads = 256;
   const int64_t blocks =
       std::min<int64_t>((n * k + threads / kWarp - 1) / (threads / kWarp), 65535);
-  dispatch_float(w.scalar_type(), "the CSR forward", [&](auto tag) {
+  for_csr_rows(x, "the CSR forward", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    dispatch_index(x, [&](auto itag) {
-      using index_t = decltype(itag);
-      const CsrRows<scalar_t, index_t> rows{
-          x.crow.const_data_ptr<index_t>(), x.col.const_data_ptr<index_t>(),
-          x.values.const_data_ptr<scalar_t>(), n, x.features};
+    using index_t = decltype(itag);
       csr_forward_kernel<scalar_t, index_t>
           <<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
               rows, w.const_data_ptr<scalar_t>(), b.const_data_ptr<scalar_t>(),
               k, z.mutable_data_ptr<scalar_t>(),
               reinterpret_cast<unsigned long long*>(bad.mutable_data_ptr<int64_t>()));
       check_launch("the CSR forward");
-    });
   });
   // -1 is the largest unsigned value: "none".
   const int64_t first = first_bad_row(bad);
@@ -103,13 +98,11 @@ __global__ void csr_batch_step_kernel(const CsrRows<scalar_t, index_t> x,
 void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
   const torch::stable::accelerator::DeviceGuard guard(call.w.get_device_index());
   const cudaStream_t stream = current_stream(call.w.device());
-  dispatch_float(call.w.scalar_type(), "the CSR mini-batch rule", [&](auto tag) {
+  for_csr_rows(call.x, "the CSR mini-batch rule", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    dispatch_index(call.x, [&](auto itag) {
-      using index_t = decltype(itag);
-      csr_batch_step_kernel<scalar_t, index_t>
+    using index_t = decltype(itag);      csr_batch_step_kernel<scalar_t, index_t>
           <<<static_cast<unsigned>(call.k), 256, 0, stream>>>(
-              call.rows<scalar_t, index_t>(), z.const_data_ptr<scalar_t>(),
+              rows, z.const_data_ptr<scalar_t>(),
               call.y.const_data_ptr<scalar_t>(),
               call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
               static_cast<scalar_t>(call.lr), static_cast<scalar_t>(call.bias_step),
@@ -117,7 +110,6 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
               call.b.mutable_data_ptr<scalar_t>(),
               call.mistakes.mutable_data_ptr<int64_t>());
       check_launch("the CSR mini-batch rule");
-    });
   });
 }
 

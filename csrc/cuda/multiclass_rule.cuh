@@ -184,10 +184,11 @@ __global__ void __launch_bounds__(1024)
 
 // Launches multiclass_kernel over `rows`, the call's x as a row source, with
 // the policy make(scalar_t{}) builds: one block for the whole model, in
-// shared memory when `in_smem`.
-template <typename scalar_t, typename Call, typename Rows, typename MakePolicy>
-void launch_multiclass(const Call& call, const Rows& rows, bool in_smem,
-                       MakePolicy make, cudaStream_t stream, int64_t* bad_row) {
+// shared memory where it fits.
+template <typename Call, typename Rows, typename MakePolicy>
+void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make,
+                       cudaStream_t stream, int64_t* bad_row) {
+  using scalar_t = typename Rows::scalar_type;
   const int64_t k = call.k;
   const int threads = threads_for(1);
   const int warps = threads / kWarp;
@@ -199,6 +200,8 @@ void launch_multiclass(const Call& call, const Rows& rows, bool in_smem,
   const Tensor z = torch::stable::empty(std::vector<int64_t>{max_chunk, k},
                                         call.weight.scalar_type(),
                                         std::nullopt, call.weight.device());
+  const int64_t bytes = k * call.in * static_cast<int64_t>(sizeof(scalar_t));
+  const bool in_smem = weights_in_smem<Rows>(bytes);
   auto policy = make(scalar_t{});
   using Policy = decltype(policy);
   const MulticlassKernelArgs<scalar_t, Rows, Policy> args{
@@ -216,47 +219,30 @@ void launch_multiclass(const Call& call, const Rows& rows, bool in_smem,
       call.mistakes.template mutable_data_ptr<int64_t>(),
       bad_row,
       policy};
-  const size_t smem = in_smem ? k * call.in * sizeof(scalar_t) : 0;
+  const size_t smem = in_smem ? static_cast<size_t>(bytes) : 0;
   multiclass_kernel<scalar_t, Rows, Policy><<<1, threads, smem, stream>>>(args);
   check_launch("the multiclass rule");
 }
 
-// One call of a multiclass op on the GPU: its operands (operands.h,
-// csr_operands.h) and how to run the rule on them, in one launch; run(make)
+// One call of a multiclass op on the GPU, over dense or CSR operands, as
+// OnlineRule (online_rule.cuh) for the online rule: one launch; run(make)
 // returns the first bad row or -1 (the caller restores what was written).
-struct MulticlassCall : MulticlassOperands {
-  using MulticlassOperands::MulticlassOperands;
+template <typename Operands>
+struct MulticlassRule : Operands {
+  using Operands::Operands;
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    const bool in_smem =
-        k * in * static_cast<int64_t>(x.element_size()) <= kWeightSmemBytes;
-    return launch_reporting(weight, 1, [&](cudaStream_t stream, int64_t* bad) {
-      dispatch_float(x.scalar_type(), "the multiclass rule", [&](auto tag) {
-        using scalar_t = decltype(tag);
-        const DenseRows<scalar_t> xs{x.const_data_ptr<scalar_t>(), n, in};
-        launch_multiclass<scalar_t>(*this, xs, in_smem, make, stream, bad);
-      });
-    });
-  }
-};
-
-struct CsrMulticlassCall : CsrMulticlassOperands {
-  using CsrMulticlassOperands::CsrMulticlassOperands;
-
-  template <typename MakePolicy>
-  int64_t run(MakePolicy make) {
-    return launch_reporting(weight, 1, [&](cudaStream_t stream, int64_t* bad) {
-      dispatch_float(weight.scalar_type(), "the multiclass rule", [&](auto tag) {
-        using scalar_t = decltype(tag);
-        dispatch_index(x, [&](auto itag) {
-          using index_t = decltype(itag);
-          launch_multiclass<scalar_t>(*this, rows<scalar_t, index_t>(),
-                                      /*in_smem=*/false, make, stream, bad);
+    return launch_reporting(
+        this->weight, 1, [&](cudaStream_t stream, int64_t* bad) {
+          for_rows(*this, "the multiclass rule", [&](const auto& xs) {
+            launch_multiclass(*this, xs, make, stream, bad);
+          });
         });
-      });
-    });
   }
 };
+
+using MulticlassCall = MulticlassRule<MulticlassOperands>;
+using CsrMulticlassCall = MulticlassRule<CsrMulticlassOperands>;
 
 }  // namespace torch_perceptron::cuda

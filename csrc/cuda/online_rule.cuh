@@ -170,12 +170,15 @@ __global__ void __launch_bounds__(1024)
 
 // Launches online_kernel over `rows`, the call's x as a row source, with the
 // policy make(scalar_t{}) builds: one block per output, its weight row in
-// shared memory when `in_smem`.
-template <typename scalar_t, typename Call, typename Rows, typename MakePolicy>
-void launch_online(const Call& call, const Rows& rows, bool in_smem,
-                   MakePolicy make, cudaStream_t stream, int64_t* bad_row) {
+// shared memory where it fits.
+template <typename Call, typename Rows, typename MakePolicy>
+void launch_online(const Call& call, const Rows& rows, MakePolicy make,
+                   cudaStream_t stream, int64_t* bad_row) {
+  using scalar_t = typename Rows::scalar_type;
   auto policy = make(scalar_t{});
   using Policy = decltype(policy);
+  const int64_t row_bytes = call.in * static_cast<int64_t>(sizeof(scalar_t));
+  const bool in_smem = weights_in_smem<Rows>(row_bytes);
   const OnlineKernelArgs<scalar_t, Rows, Policy> args{
       rows,
       call.w.template mutable_data_ptr<scalar_t>(),
@@ -193,51 +196,34 @@ void launch_online(const Call& call, const Rows& rows, bool in_smem,
       call.order ? call.order->template const_data_ptr<int64_t>() : nullptr,
       call.order_stride,
       policy};
-  const size_t smem = in_smem ? call.in * sizeof(scalar_t) : 0;
+  const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
   online_kernel<scalar_t, Rows, Policy>
       <<<static_cast<unsigned>(call.k), threads_for(call.k), smem, stream>>>(
           args);
   check_launch("the online rule");
 }
 
-// One call of an online-rule op on the GPU: its operands (operands.h,
-// csr_operands.h) and how to run the rule on them. run(make) runs it with the
-// policy make(scalar_t{}) builds, in one launch, and returns the first row of
-// x with a non-finite decision value, or -1; on such a row some outputs may
+// One call of an online-rule op on the GPU, over dense or CSR operands
+// (operands.h, csr_operands.h): run(make) runs the rule with the policy
+// make(scalar_t{}) builds, in one launch, and returns the first row of x
+// with a non-finite decision value, or -1; on such a row some outputs may
 // have been updated, and the caller restores them (restore.h).
-struct OnlineCall : OnlineOperands {
-  using OnlineOperands::OnlineOperands;
+template <typename Operands>
+struct OnlineRule : Operands {
+  using Operands::Operands;
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    const bool in_smem =
-        in * static_cast<int64_t>(x.element_size()) <= kWeightSmemBytes;
-    return launch_reporting(weight, k, [&](cudaStream_t stream, int64_t* bad) {
-      dispatch_float(x.scalar_type(), "the online rule", [&](auto tag) {
-        using scalar_t = decltype(tag);
-        const DenseRows<scalar_t> xs{x.const_data_ptr<scalar_t>(), rows, in};
-        launch_online<scalar_t>(*this, xs, in_smem, make, stream, bad);
-      });
-    });
-  }
-};
-
-struct CsrOnlineCall : CsrOnlineOperands {
-  using CsrOnlineOperands::CsrOnlineOperands;
-
-  template <typename MakePolicy>
-  int64_t run(MakePolicy make) {
-    return launch_reporting(weight, k, [&](cudaStream_t stream, int64_t* bad) {
-      dispatch_float(weight.scalar_type(), "the online rule", [&](auto tag) {
-        using scalar_t = decltype(tag);
-        dispatch_index(x, [&](auto itag) {
-          using index_t = decltype(itag);
-          launch_online<scalar_t>(*this, rows<scalar_t, index_t>(),
-                                  /*in_smem=*/false, make, stream, bad);
+    return launch_reporting(
+        this->weight, this->k, [&](cudaStream_t stream, int64_t* bad) {
+          for_rows(*this, "the online rule", [&](const auto& xs) {
+            launch_online(*this, xs, make, stream, bad);
+          });
         });
-      });
-    });
   }
 };
+
+using OnlineCall = OnlineRule<OnlineOperands>;
+using CsrOnlineCall = OnlineRule<CsrOnlineOperands>;
 
 }  // namespace torch_perceptron::cuda

@@ -65,19 +65,13 @@ int64_t penalized_dense(PenalizedOperands& op) {
 
 int64_t penalized_csr(PenalizedOperands& op) {
   return launch_reporting(op.w, op.k, [&](cudaStream_t stream, int64_t* bad) {
-    dispatch_float(op.w.scalar_type(), "the penalized rule", [&](auto tag) {
+    for_csr_rows(op.csr, "the penalized rule", [&](const auto& rows, auto tag, auto itag) {
       using scalar_t = decltype(tag);
-      dispatch_index(op.csr, [&](auto itag) {
-        using index_t = decltype(itag);
-        const CsrRows<scalar_t, index_t> rows{
-            op.csr.crow.const_data_ptr<index_t>(),
-            op.csr.col.const_data_ptr<index_t>(),
-            op.csr.values.const_data_ptr<scalar_t>(), op.rows, op.in};
+      using index_t = decltype(itag);
         penalized_csr_kernel<scalar_t, index_t>
             <<<blocks_for(op), kThreads, 0, stream>>>(op.args<scalar_t>(), rows,
                                                       bad);
         check_launch("the penalized rule");
-      });
     });
   });
 }

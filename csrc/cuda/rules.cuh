@@ -23,11 +23,13 @@
 #include <cuda_runtime.h>
 #include <torch/csrc/stable/accelerator.h>
 
+#include "../csr_operands.h"
 #include "../csr_rows.h"
 #include "../rows.h"
 #include "../stable.h"
 
 #include <cstdint>
+#include <type_traits>
 
 namespace torch_perceptron::cuda {
 
@@ -183,6 +185,30 @@ inline int64_t first_bad_row(const Tensor& bad_row) {
     if (p[i] >= 0 && (first < 0 || p[i] < first)) first = p[i];
   }
   return first;
+}
+
+// Calls f(rows) with the call's x as a row source, its scalar_t (and, for
+// CSR, index_t) dispatched: DenseRows over dense x [N, in], CsrRows over a
+// CSR x. The rules' kernels take either (online_rule.cuh, multiclass_rule.cuh).
+template <typename Call, typename F>
+void for_rows(const Call& call, const char* what, F f) {
+  if constexpr (std::is_base_of_v<CsrOperands, Call>) {
+    for_csr_rows(call.x, what, [&](const auto& rows, auto, auto) { f(rows); });
+  } else {
+    dispatch_float(call.weight.scalar_type(), what, [&](auto tag) {
+      using scalar_t = decltype(tag);
+      f(DenseRows<scalar_t>{call.x.template const_data_ptr<scalar_t>(),
+                            call.x.size(0), call.in});
+    });
+  }
+}
+
+// Whether `bytes` of weights are kept in a block's shared memory: for dense
+// rows, when they fit; CSR rows touch a few of a large weight row, which
+// stays in global memory.
+template <typename Rows>
+bool weights_in_smem(int64_t bytes) {
+  return Rows::kDense && bytes <= kWeightSmemBytes;
 }
 
 // Runs launch(stream, bad_row) on weight's device, bad_row [slots] int64
