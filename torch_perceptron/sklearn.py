@@ -69,7 +69,7 @@ from sklearn.utils.multiclass import (
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from . import ops
-from .penalized_ops import penalty_l1_ratio
+from .ops import penalty_l1_ratio
 from .sparse import CSRRows, as_csr
 from .sklearn_epochs import EpochData, OutputRun, Stopping
 from .sklearn_orders import sgd_permutations
