@@ -101,26 +101,36 @@ def multiclass_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor,
 
 
 def _online_to_decide(x: Tensor, y: Tensor, zero_is_mistake: bool) -> ToDecide:
-    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
-        z, margin = _decision_with_margin(w, b, x[start:end])
-        wrong = (z > 0) != (y[start:end].reshape(z.shape) != 0)
+    def undecided(z: Tensor, margin: Tensor, ys: Tensor) -> Tensor:
+        wrong = (z > 0) != (ys.reshape(z.shape) != 0)
         if zero_is_mistake:
             wrong |= z == 0
         return (wrong | (z.abs() <= margin)).any(1)
 
-    return to_decide
+    return _to_decide(x, y, undecided)
 
 
 def _multiclass_to_decide(x: Tensor, y: Tensor, zero_is_mistake: bool) -> ToDecide:
-    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
-        z, margin = _decision_with_margin(w, b, x[start:end])
-        t = y[start:end, None].to(device=z.device, dtype=torch.int64)
+    def undecided(z: Tensor, margin: Tensor, ys: Tensor) -> Tensor:
+        t = ys[:, None].to(device=z.device, dtype=torch.int64)
         z_t, margin_t = z.gather(1, t), margin.gather(1, t)
         # argmax returns the first maximum: the op's tie rule.
         wrong = z.argmax(1) != t[:, 0]
         close = (z - z_t).abs() <= margin + margin_t
         close.scatter_(1, t, False)
         return wrong | close.any(1)
+
+    return _to_decide(x, y, undecided)
+
+
+def _to_decide(x: Tensor, y: Tensor, undecided: Callable[[Tensor, Tensor, Tensor], Tensor]
+               ) -> ToDecide:
+    """The samples of ``x[start:end]`` whose decision ``undecided(z, margin,
+    their labels)`` says the op must take."""
+
+    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
+        z, margin = _decision_with_margin(w, b, x[start:end])
+        return undecided(z, margin, y[start:end])
 
     return to_decide
 
@@ -155,8 +165,42 @@ def _trace(
     final_weight, final_bias = weight.clone(), bias.clone()
     expected = step(final_weight, final_bias, x, y, sample_weight)
     start = (weight.clone(), bias.clone())
+
+    def run() -> MistakeTrace:
+        """The op at each sample the guess cannot decide, in place."""
+        n = x.shape[0]
+        mistakes = torch.zeros_like(expected)
+        index: list[int] = []
+        weights: list[Tensor] = []
+        biases: list[Tensor] = []
+        s, window = 0, _FIRST_WINDOW
+        while s < n:
+            e = min(n, s + window)
+            hits = to_decide(weight, bias, s, e).nonzero()
+            if hits.numel() == 0:
+                # Every sample of the stretch is certainly right: nothing moves.
+                s, window = e, window * 2
+                continue
+            g = s + int(hits[0, 0])
+            sw = None if sample_weight is None else sample_weight[g : g + 1]
+            m = step(weight, bias, x[g : g + 1], y[g : g + 1], sw)
+            mistakes += m
+            if any(m.tolist()):
+                index.append(g)
+                weights.append(weight.clone())
+                biases.append(bias.clone())
+            s, window = g + 1, _FIRST_WINDOW
+
+        k, d = weight.shape
+        if index:
+            w_trace, b_trace = torch.stack(weights), torch.stack(biases)
+        else:
+            w_trace, b_trace = weight.new_empty((0, k, d)), bias.new_empty((0, k))
+        index_t = torch.tensor(index, dtype=torch.int64, device=weight.device)
+        return MistakeTrace(index_t, w_trace, b_trace, mistakes)
+
     try:
-        result = _run(step, to_decide, weight, bias, x, y, sample_weight, expected)
+        result = run()
         if not (
             torch.equal(result.mistakes, expected)
             and torch.equal(weight, final_weight)
@@ -172,45 +216,3 @@ def _trace(
         weight.copy_(start[0])
         bias.copy_(start[1])
         raise
-
-
-def _run(
-    step: Step,
-    to_decide: ToDecide,
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    sample_weight: Optional[Tensor],
-    expected: Tensor,
-) -> MistakeTrace:
-    n = x.shape[0]
-    mistakes = torch.zeros_like(expected)
-    index: list[int] = []
-    weights: list[Tensor] = []
-    biases: list[Tensor] = []
-    s, window = 0, _FIRST_WINDOW
-    while s < n:
-        e = min(n, s + window)
-        hits = to_decide(weight, bias, s, e).nonzero()
-        if hits.numel() == 0:
-            # Every sample of the stretch is certainly right: nothing moves.
-            s, window = e, window * 2
-            continue
-        g = s + int(hits[0, 0])
-        sw = None if sample_weight is None else sample_weight[g : g + 1]
-        m = step(weight, bias, x[g : g + 1], y[g : g + 1], sw)
-        mistakes += m
-        if any(m.tolist()):
-            index.append(g)
-            weights.append(weight.clone())
-            biases.append(bias.clone())
-        s, window = g + 1, _FIRST_WINDOW
-
-    k, d = weight.shape
-    if index:
-        w_trace, b_trace = torch.stack(weights), torch.stack(biases)
-    else:
-        w_trace, b_trace = weight.new_empty((0, k, d)), bias.new_empty((0, k))
-    index_t = torch.tensor(index, dtype=torch.int64, device=weight.device)
-    return MistakeTrace(index_t, w_trace, b_trace, mistakes)

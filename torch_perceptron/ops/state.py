@@ -24,10 +24,6 @@ class Averaged(NamedTuple):
     bias_acc: Tensor
     count: Tensor
 
-    @classmethod
-    def fresh(cls, weight: Tensor, bias: Tensor, counters: int) -> "Averaged":
-        count = torch.zeros(counters, dtype=torch.int64, device=weight.device)
-        return cls(torch.zeros_like(weight), torch.zeros_like(bias), count)
 
 
 class Pocket(NamedTuple):
@@ -39,10 +35,6 @@ class Pocket(NamedTuple):
     run: Tensor
     best_run: Tensor
 
-    @classmethod
-    def fresh(cls, weight: Tensor, bias: Tensor, counters: int) -> "Pocket":
-        run = torch.zeros(counters, dtype=torch.int64, device=weight.device)
-        return cls(weight.clone(), bias.clone(), run, run.clone())
 
 
 class Penalized(NamedTuple):
@@ -52,13 +44,22 @@ class Penalized(NamedTuple):
     state: Tensor
     q: Optional[Tensor]
 
-    @classmethod
-    def fresh(cls, weight: Tensor, bias: Tensor, counters: int = 0) -> "Penalized":
-        return cls(penalty_state(weight), torch.zeros_like(weight))
 
 
 #: The variants by the name their ops carry (``online_update_<name>``).
 VARIANTS = {"averaged": Averaged, "pocket": Pocket, "penalized": Penalized}
+
+
+def fresh(variant: str, weight: Tensor, bias: Tensor, counters: int):
+    """A variant's state at the start: zero sums, the pocket holding the
+    weights and its runs at zero (``counters`` of each), scikit-learn's
+    penalty state for the weights."""
+    if variant == "penalized":
+        return Penalized(penalty_state(weight), torch.zeros_like(weight))
+    count = torch.zeros(counters, dtype=torch.int64, device=weight.device)
+    if variant == "averaged":
+        return Averaged(torch.zeros_like(weight), torch.zeros_like(bias), count)
+    return Pocket(weight.clone(), bias.clone(), count, count.clone())
 
 
 def averaged_parameters(

@@ -24,7 +24,7 @@ from torch import Tensor
 
 from .. import _build_info
 from .checks import make_fake
-from .state import VARIANTS
+from .state import VARIANTS, fresh
 
 _ops = torch.ops.torch_perceptron
 
@@ -176,4 +176,4 @@ def fresh_state(name: str, weight: Tensor, bias: Tensor) -> tuple:
     if op.variant is None:
         return ()
     counters = 1 if op.rule == "multiclass" else weight.shape[0]
-    return VARIANTS[op.variant].fresh(weight, bias, counters)
+    return fresh(op.variant, weight, bias, counters)

@@ -107,11 +107,10 @@ def decision(rows: Sequence[Row], weight, bias) -> Tensor:
     return z
 
 
-def averaged(update: Callable, w, b, ws, bs, c, rows, y, sample_weight, k, loss=None):
+def each_sample(update: Callable, w, b, rows, y, sample_weight, k, loss, after: Callable):
     """Runs ``update(w, b, one_row, its_y, its_sample_weight, loss)`` sample by
-    sample and adds the weights after each to the sums."""
-    w, b = w.clone(), b.clone()
-    ws, bs, c = ws.clone(), bs.clone(), c.clone()
+    sample, calling ``after(w, b, m)`` with the weights and mistakes after
+    each; returns ``(w, b, mistakes, loss)``."""
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
         w, b, m, *rest = update(
@@ -121,30 +120,35 @@ def averaged(update: Callable, w, b, ws, bs, c, rows, y, sample_weight, k, loss=
         if loss is not None:
             loss = rest[0]
         mistakes += m
-        ws, bs, c = ws + w, bs + b, c + 1
-    out = (w, b, ws, bs, c, mistakes)
+        after(w, b, m)
+    return w, b, mistakes, loss
+
+
+def averaged(update: Callable, w, b, ws, bs, c, rows, y, sample_weight, k, loss=None):
+    """``update`` sample by sample, adding the weights after each to the sums
+    and counting the sample."""
+    sums = [ws.clone(), bs.clone(), c.clone()]
+
+    def after(w, b, m):
+        sums[:] = sums[0] + w, sums[1] + b, sums[2] + 1
+
+    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight, k,
+                                       loss, after)
+    out = (w, b, *sums, mistakes)
     return out if loss is None else out + (loss,)
 
 
 def pocket(update: Callable, w, b, pw, pb, run, best, rows, y, sample_weight,
            per_output: bool, loss=None):
-    """Runs ``update`` sample by sample as :func:`averaged` does and keeps the
-    pocket: a run per output (``per_output``), else one for the whole model;
-    a correct sample grows a run, a run longer than its record puts its
-    weights in the pocket, a mistake ends it."""
-    w, b = w.clone(), b.clone()
+    """``update`` sample by sample, keeping the pocket: a run per output
+    (``per_output``), else one for the whole model; a correct sample grows a
+    run, a run longer than its record puts its weights in the pocket, a
+    mistake ends it."""
     pw, pb = pw.clone(), pb.clone()
     run, best = run.clone(), best.clone()
     parts = list(range(w.shape[0])) if per_output else [slice(None)]
-    mistakes = torch.zeros(len(parts), dtype=torch.int64)
-    for i in range(len(rows)):
-        w, b, m, *rest = update(
-            w, b, rows[i : i + 1], y[i : i + 1],
-            None if sample_weight is None else sample_weight[i : i + 1], loss,
-        )
-        if loss is not None:
-            loss = rest[0]
-        mistakes += m
+
+    def after(w, b, m):
         for o, part in enumerate(parts):
             if m[o] == 0:
                 run[o] += 1
@@ -153,6 +157,9 @@ def pocket(update: Callable, w, b, pw, pb, run, best, rows, y, sample_weight,
                     pw[part], pb[part] = w[part], b[part]
             else:
                 run[o] = 0
+
+    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight,
+                                       len(parts), loss, after)
     out = (w, b, pw, pb, run, best, mistakes)
     return out if loss is None else out + (loss,)
 
