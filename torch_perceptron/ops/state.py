@@ -25,7 +25,6 @@ class Averaged(NamedTuple):
     count: Tensor
 
 
-
 class Pocket(NamedTuple):
     """The pocket perceptron's record: ``pocket_weight [K, in]``,
     ``pocket_bias [K]`` and the runs ``run``, ``best_run`` (int64)."""
@@ -36,14 +35,12 @@ class Pocket(NamedTuple):
     best_run: Tensor
 
 
-
 class Penalized(NamedTuple):
     """scikit-learn's penalty bookkeeping: ``state`` float64 ``[K, 4]`` (see
     :func:`penalty_state`) and ``q [K, in]`` (None when ``l1_ratio`` is 0)."""
 
     state: Tensor
     q: Optional[Tensor]
-
 
 
 #: The variants by the name their ops carry (``online_update_<name>``).
