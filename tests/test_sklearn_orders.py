@@ -1,4 +1,4 @@
-"""sklearn_orders: the compiled orders (the sgd_permutations op) equal the plain
+"""sklearn.orders: the compiled orders (the sgd_permutations op) equal the plain
 loops of scikit-learn's ``our_rand_r`` and Fisher-Yates shuffle, and
 scikit-learn's own dataset."""
 
@@ -8,7 +8,7 @@ import torch
 
 pytest.importorskip("sklearn")
 
-from torch_perceptron.sklearn_orders import (  # noqa: E402
+from torch_perceptron.sklearn.orders import (  # noqa: E402
     sgd_permutation,
     sgd_permutation_reference,
     sgd_permutations,

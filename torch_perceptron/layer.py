@@ -158,7 +158,7 @@ class PerceptronLayer(nn.Module):
         of a ``[in_features, K']`` tensor whose rows are whole cache lines
         (K' >= K), which the op updates in place, a row's non-zeros reading
         every output's weights at once, so that a call costs its non-zeros
-        and not the model's size (csrc/cpu/csr_loops.h). Everything else wants
+        and not the model's size (the CPU's feature-major CSR strategy). Everything else wants
         it row-major. ``weight`` keeps its shape and meaning either way (a
         view of the padded tensor); ``state_dict`` saves it as it is and loads
         into whichever layout the layer has."""
@@ -217,12 +217,7 @@ class PerceptronLayer(nn.Module):
         ``x`` requires grad, since the weights are learned by the perceptron
         rule, not by gradients (the threshold has none to give).
         Sparse ``x``: ``[N, out_features]``."""
-        if is_sparse(x):
-            rows = self._csr(x)
-            return ops.decision_function_csr(*rows.tensors(), rows.n_features,
-                                             *self.inference_parameters())
-        z = ops.decision_function(self._flat(x), *self.inference_parameters())
-        return z.reshape(*x.shape[:-1], self.out_features)
+        return self._forward(x, threshold=False)
 
     @reads_weights
     def forward(self, x: Tensor) -> Tensor:
@@ -232,10 +227,12 @@ class PerceptronLayer(nn.Module):
             # argmax returns the first maximum: the lowest index wins a tie, as
             # in the update rule.
             return self.decision_function(x).argmax(-1)
+        return self._forward(x, threshold=True)
+
+    def _forward(self, x: Tensor, threshold: bool) -> Tensor:
         if is_sparse(x):
-            rows = self._csr(x)
-            return ops.predict_csr(*rows.tensors(), rows.n_features, *self.inference_parameters())
-        out = ops.predict(self._flat(x), *self.inference_parameters())
+            return ops.forward(self._csr(x), *self.inference_parameters(), threshold=threshold)
+        out = ops.forward(self._flat(x), *self.inference_parameters(), threshold=threshold)
         return out.reshape(*x.shape[:-1], self.out_features)
 
     @changes_weights
@@ -267,26 +264,34 @@ class PerceptronLayer(nn.Module):
             raise ValueError(f"rule: expected 'online' or 'batch', got {rule!r}")
         if rule == "batch" and (self.average or self.pocket):
             raise ValueError("rule: the averaged and pocket perceptrons have only the 'online' rule")
-        if is_sparse(x):
-            return self._update_csr(self._csr(x), y, rule, sample_weight, zero_is_mistake)
-        self._keep_layout(feature_major=False)
-        if self.average or self.pocket:
-            return self._update_with_state(x, y, sample_weight, zero_is_mistake)
+        kw = {"sample_weight": sample_weight, "bias_step": self._bias_step()}
         if self.multiclass:
             if rule != "online":
                 raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
             if zero_is_mistake:
                 raise ValueError("zero_is_mistake: not defined for the multiclass rule")
-            return ops.multiclass_update(
-                self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
-                sample_weight=sample_weight, bias_step=self._bias_step(),
-            )
-        update = ops.online_update if rule == "online" else ops.batch_update
-        return update(
-            self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
-            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake,
-            bias_step=self._bias_step(),
-        )
+            rule = "multiclass"
+        else:
+            kw["zero_is_mistake"] = zero_is_mistake
+        sparse = is_sparse(x)
+        if sparse:
+            x = self._csr(x)
+        # The CPU's plain CSR rules update feature-major weights in place.
+        self._keep_layout(feature_major=(
+            sparse and rule != "batch" and not (self.average or self.pocket)
+            and (not self.multiclass or self.out_features <= _MAX_IN_PLACE_CLASSES)))
+        return ops.update(self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
+                          rule=rule, state=self._variant_state(), **kw)
+
+    def _variant_state(self) -> Optional[ops.Averaged | ops.Pocket]:
+        """The averaged or pocket state the update op carries (None: plain)."""
+        if self.average:
+            return ops.Averaged(self.weight_acc, self._bias_or_zeros(self.bias_acc),
+                                self.average_count)
+        if self.pocket:
+            return ops.Pocket(self.pocket_weight, self._bias_or_zeros(self.pocket_bias),
+                              self.pocket_run, self.pocket_best_run)
+        return None
 
     @changes_weights
     def update_traced(
@@ -309,79 +314,11 @@ class PerceptronLayer(nn.Module):
         if is_sparse(x):
             raise TypeError("x: update_traced takes dense x only (a trace is for watching the "
                             "rule on small data); call update for sparse x")
-        bias = self._bias_or_zeros(self.bias)
-        bias_step = self._bias_step()
-        if self.multiclass:
-            if zero_is_mistake:
-                raise ValueError("zero_is_mistake: not defined for the multiclass rule")
-            return trace.multiclass_update_traced(
-                self.weight, bias, x, y, self.lr, sample_weight=sample_weight, bias_step=bias_step
-            )
-        return trace.online_update_traced(
-            self.weight, bias, x, y, self.lr, sample_weight=sample_weight,
-            zero_is_mistake=zero_is_mistake, bias_step=bias_step,
+        return trace.update_traced(
+            self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
+            rule="multiclass" if self.multiclass else "online", sample_weight=sample_weight,
+            zero_is_mistake=zero_is_mistake, bias_step=self._bias_step(),
         )
-
-    def _update_with_state(
-        self, x: Tensor, y: Tensor, sample_weight: Optional[Tensor], zero_is_mistake: bool
-    ) -> Tensor:
-        if self.average:
-            state = (self.weight_acc, self._bias_or_zeros(self.bias_acc), self.average_count)
-        else:
-            state = (
-                self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run,
-                self.pocket_best_run,
-            )
-        fit = {"bias_step": self._bias_step()}
-        if self.multiclass:
-            if zero_is_mistake:
-                raise ValueError("zero_is_mistake: not defined for the multiclass rule")
-            update = (
-                ops.multiclass_update_averaged if self.average else ops.multiclass_update_pocket
-            )
-            return update(
-                self.weight, self._bias_or_zeros(self.bias), *state, x, y, self.lr,
-                sample_weight=sample_weight, **fit,
-            )
-        update = ops.online_update_averaged if self.average else ops.online_update_pocket
-        return update(
-            self.weight, self._bias_or_zeros(self.bias), *state, x, y, self.lr,
-            sample_weight=sample_weight, zero_is_mistake=zero_is_mistake, **fit,
-        )
-
-    def _update_csr(
-        self, rows: CSRRows, y: Tensor, rule: Rule, sample_weight: Optional[Tensor],
-        zero_is_mistake: bool,
-    ) -> Tensor:
-        """:meth:`update` on canonical CSR rows: the same dispatch as the dense
-        path, to the ops' ``*_csr`` forms."""
-        if self.multiclass and zero_is_mistake:
-            raise ValueError("zero_is_mistake: not defined for the multiclass rule")
-        if self.multiclass and rule != "online":
-            raise ValueError("rule: the multiclass perceptron has only the 'online' rule")
-        self._keep_layout(feature_major=(
-            rule == "online" and not (self.average or self.pocket)
-            and (not self.multiclass or self.out_features <= _MAX_IN_PLACE_CLASSES)))
-        weight, bias = self.weight, self._bias_or_zeros(self.bias)
-        x = (*rows.tensors(), rows.n_features)
-        common = {"sample_weight": sample_weight, "bias_step": self._bias_step()}
-        if not self.multiclass:
-            common["zero_is_mistake"] = zero_is_mistake
-        if self.average:
-            state = (self.weight_acc, self._bias_or_zeros(self.bias_acc), self.average_count)
-            update = (ops.multiclass_update_averaged_csr if self.multiclass
-                      else ops.online_update_averaged_csr)
-            return update(weight, bias, *state, *x, y, self.lr, **common)
-        if self.pocket:
-            state = (self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run,
-                     self.pocket_best_run)
-            update = (ops.multiclass_update_pocket_csr if self.multiclass
-                      else ops.online_update_pocket_csr)
-            return update(weight, bias, *state, *x, y, self.lr, **common)
-        if self.multiclass:
-            return ops.multiclass_update_csr(weight, bias, *x, y, self.lr, **common)
-        update = ops.online_update_csr if rule == "online" else ops.batch_update_csr
-        return update(weight, bias, *x, y, self.lr, **common)
 
     def extra_repr(self) -> str:
         text = (
@@ -397,8 +334,8 @@ class PerceptronLayer(nn.Module):
         return text
 
 
-# The widest multiclass model the CPU's sparse op updates in place
-# (csrc/cpu/csr_loops.h, CsrMulticlassCall::kMaxInPlaceClasses).
+# The widest multiclass model the CPU's sparse op updates in place (the
+# multiclass CSR loop's kMaxInPlaceClasses: keep the two equal).
 _MAX_IN_PLACE_CLASSES = 256
 
 

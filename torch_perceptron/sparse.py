@@ -328,8 +328,8 @@ def _is_canonical(crow: Tensor, col: Tensor) -> bool:
     nnz = col.shape[0]
     if crow.device.type == "cpu" and _is_scipy_available():
         # scipy's own C loop answers the same question (sorted, no duplicates)
-        # in one pass at memory speed: 20x faster than the blocks below, which
-        # were most of a sparse fit's overhead on 200,000 x 55 non-zeros.
+        # in one pass at memory speed, far faster than the blocks below, which
+        # were most of a sparse fit's overhead (BENCHMARKS.md).
         import scipy.sparse
 
         no_values = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=(nnz,),

@@ -48,8 +48,8 @@ def take_rows(x: CSRRows, index: Index) -> CSRRows:
 def _take_rows_numpy(x: CSRRows, idx: np.ndarray) -> CSRRows:
     """take_rows on the CPU, in numpy: the same arithmetic on one thread. (A
     torch op per step starts torch's thread pool each time: on a busy machine,
-    gathering the 1,000 rows of a partial_fit chunk took 40 ms per output,
-    more than the update itself.)"""
+    gathering the rows of a partial_fit chunk took longer than the update
+    itself.)"""
     crow, col, values = (t.numpy() for t in x.tensors())
     starts = crow[idx].astype(np.int64)
     lengths = crow[idx + 1].astype(np.int64) - starts

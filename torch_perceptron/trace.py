@@ -14,9 +14,8 @@ mistakes, every decision that could go either way is the op's own, and the
 weights end exactly where one call of the op over all samples leaves them
 (checked on every call).
 
-Each mistake still costs a guess and an op call from Python (about what one
-op call per sample costs on the seed's data, a quarter of it on 100,000 x 100;
-examples/trace_cost.py). Callers only see :class:`MistakeTrace`, so a mistake
+Each mistake still costs a guess and an op call from Python (what that comes
+to against one op call per sample: BENCHMARKS.md). Callers only see :class:`MistakeTrace`, so a mistake
 mask reported by the op itself (one call over the batch, then the states
 rebuilt from the masked steps) could later produce the same trace without
 changing them.
@@ -55,62 +54,65 @@ class MistakeTrace(NamedTuple):
     mistakes: Tensor
 
 
-def online_update_traced(
+def update_traced(
     weight: Tensor,
     bias: Tensor,
     x: Tensor,
     y: Tensor,
     lr: float = 1.0,
     *,
+    rule: str = "online",
     sample_weight: Optional[Tensor] = None,
     zero_is_mistake: bool = False,
     bias_step: float = 1.0,
 ) -> MistakeTrace:
-    """:func:`torch_perceptron.ops.online_update` (in place, same arguments),
-    also returning the weights after every mistake.
-
-    ``bias_step=0`` leaves ``bias`` as it is (the rule for inputs that carry
-    their own constant feature).
-    """
+    """The dense update op of ``rule`` ("online" or "multiclass"), in place,
+    with the arguments :func:`torch_perceptron.ops.update` passes it, also
+    returning the weights after every mistake. ``zero_is_mistake`` is the
+    online rule's only. ``bias_step=0`` leaves ``bias`` as it is (the rule for
+    inputs that carry their own constant feature)."""
+    if rule not in ("online", "multiclass"):
+        raise ValueError(f"rule: expected 'online' or 'multiclass', got {rule!r}")
+    kw = {"bias_step": bias_step}
+    if rule == "online":
+        kw["zero_is_mistake"] = zero_is_mistake
+    elif zero_is_mistake:
+        raise ValueError("zero_is_mistake: not defined for the multiclass rule")
 
     def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
-        return ops.online_update(
-            w, b, xs, ys, lr, sample_weight=sw, zero_is_mistake=zero_is_mistake,
-            bias_step=bias_step,
-        )
+        return ops.update(w, b, xs, ys, lr, rule=rule, sample_weight=sw, **kw)
 
-    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
-        z, margin = _decision_with_margin(w, b, x[start:end])
-        wrong = (z > 0) != (y[start:end].reshape(z.shape) != 0)
+    to_decide = _online_to_decide if rule == "online" else _multiclass_to_decide
+    return _trace(step, to_decide(x, y, zero_is_mistake), weight, bias, x, y, sample_weight)
+
+
+def online_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0,
+                         **kwargs) -> MistakeTrace:
+    """:func:`update_traced` of the online rule (keywords ``sample_weight``,
+    ``zero_is_mistake``, ``bias_step``)."""
+    return update_traced(weight, bias, x, y, lr, rule="online", **kwargs)
+
+
+def multiclass_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor,
+                             lr: float = 1.0, **kwargs) -> MistakeTrace:
+    """:func:`update_traced` of the multiclass rule (keywords
+    ``sample_weight``, ``bias_step``)."""
+    return update_traced(weight, bias, x, y, lr, rule="multiclass", **kwargs)
+
+
+def _online_to_decide(x: Tensor, y: Tensor, zero_is_mistake: bool) -> ToDecide:
+    def undecided(z: Tensor, margin: Tensor, ys: Tensor) -> Tensor:
+        wrong = (z > 0) != (ys.reshape(z.shape) != 0)
         if zero_is_mistake:
             wrong |= z == 0
         return (wrong | (z.abs() <= margin)).any(1)
 
-    return _trace(step, to_decide, weight, bias, x, y, sample_weight)
+    return _to_decide(x, y, undecided)
 
 
-def multiclass_update_traced(
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    lr: float = 1.0,
-    *,
-    sample_weight: Optional[Tensor] = None,
-    bias_step: float = 1.0,
-) -> MistakeTrace:
-    """:func:`torch_perceptron.ops.multiclass_update` (in place, same
-    arguments), also returning the weights after every mistake;
-    ``bias_step`` as in :func:`online_update_traced`."""
-
-    def step(w: Tensor, b: Tensor, xs: Tensor, ys: Tensor, sw: Optional[Tensor]) -> Tensor:
-        return ops.multiclass_update(
-            w, b, xs, ys, lr, sample_weight=sw, bias_step=bias_step
-        )
-
-    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
-        z, margin = _decision_with_margin(w, b, x[start:end])
-        t = y[start:end, None].to(device=z.device, dtype=torch.int64)
+def _multiclass_to_decide(x: Tensor, y: Tensor, zero_is_mistake: bool) -> ToDecide:
+    def undecided(z: Tensor, margin: Tensor, ys: Tensor) -> Tensor:
+        t = ys[:, None].to(device=z.device, dtype=torch.int64)
         z_t, margin_t = z.gather(1, t), margin.gather(1, t)
         # argmax returns the first maximum: the op's tie rule.
         wrong = z.argmax(1) != t[:, 0]
@@ -118,7 +120,19 @@ def multiclass_update_traced(
         close.scatter_(1, t, False)
         return wrong | close.any(1)
 
-    return _trace(step, to_decide, weight, bias, x, y, sample_weight)
+    return _to_decide(x, y, undecided)
+
+
+def _to_decide(x: Tensor, y: Tensor, undecided: Callable[[Tensor, Tensor, Tensor], Tensor]
+               ) -> ToDecide:
+    """The samples of ``x[start:end]`` whose decision ``undecided(z, margin,
+    their labels)`` says the op must take."""
+
+    def to_decide(w: Tensor, b: Tensor, start: int, end: int) -> Tensor:
+        z, margin = _decision_with_margin(w, b, x[start:end])
+        return undecided(z, margin, y[start:end])
+
+    return to_decide
 
 
 def _decision_with_margin(w: Tensor, b: Tensor, xs: Tensor) -> tuple[Tensor, Tensor]:
@@ -151,8 +165,42 @@ def _trace(
     final_weight, final_bias = weight.clone(), bias.clone()
     expected = step(final_weight, final_bias, x, y, sample_weight)
     start = (weight.clone(), bias.clone())
+
+    def run() -> MistakeTrace:
+        """The op at each sample the guess cannot decide, in place."""
+        n = x.shape[0]
+        mistakes = torch.zeros_like(expected)
+        index: list[int] = []
+        weights: list[Tensor] = []
+        biases: list[Tensor] = []
+        s, window = 0, _FIRST_WINDOW
+        while s < n:
+            e = min(n, s + window)
+            hits = to_decide(weight, bias, s, e).nonzero()
+            if hits.numel() == 0:
+                # Every sample of the stretch is certainly right: nothing moves.
+                s, window = e, window * 2
+                continue
+            g = s + int(hits[0, 0])
+            sw = None if sample_weight is None else sample_weight[g : g + 1]
+            m = step(weight, bias, x[g : g + 1], y[g : g + 1], sw)
+            mistakes += m
+            if any(m.tolist()):
+                index.append(g)
+                weights.append(weight.clone())
+                biases.append(bias.clone())
+            s, window = g + 1, _FIRST_WINDOW
+
+        k, d = weight.shape
+        if index:
+            w_trace, b_trace = torch.stack(weights), torch.stack(biases)
+        else:
+            w_trace, b_trace = weight.new_empty((0, k, d)), bias.new_empty((0, k))
+        index_t = torch.tensor(index, dtype=torch.int64, device=weight.device)
+        return MistakeTrace(index_t, w_trace, b_trace, mistakes)
+
     try:
-        result = _run(step, to_decide, weight, bias, x, y, sample_weight, expected)
+        result = run()
         if not (
             torch.equal(result.mistakes, expected)
             and torch.equal(weight, final_weight)
@@ -168,45 +216,3 @@ def _trace(
         weight.copy_(start[0])
         bias.copy_(start[1])
         raise
-
-
-def _run(
-    step: Step,
-    to_decide: ToDecide,
-    weight: Tensor,
-    bias: Tensor,
-    x: Tensor,
-    y: Tensor,
-    sample_weight: Optional[Tensor],
-    expected: Tensor,
-) -> MistakeTrace:
-    n = x.shape[0]
-    mistakes = torch.zeros_like(expected)
-    index: list[int] = []
-    weights: list[Tensor] = []
-    biases: list[Tensor] = []
-    s, window = 0, _FIRST_WINDOW
-    while s < n:
-        e = min(n, s + window)
-        hits = to_decide(weight, bias, s, e).nonzero()
-        if hits.numel() == 0:
-            # Every sample of the stretch is certainly right: nothing moves.
-            s, window = e, window * 2
-            continue
-        g = s + int(hits[0, 0])
-        sw = None if sample_weight is None else sample_weight[g : g + 1]
-        m = step(weight, bias, x[g : g + 1], y[g : g + 1], sw)
-        mistakes += m
-        if any(m.tolist()):
-            index.append(g)
-            weights.append(weight.clone())
-            biases.append(bias.clone())
-        s, window = g + 1, _FIRST_WINDOW
-
-    k, d = weight.shape
-    if index:
-        w_trace, b_trace = torch.stack(weights), torch.stack(biases)
-    else:
-        w_trace, b_trace = weight.new_empty((0, k, d)), bias.new_empty((0, k))
-    index_t = torch.tensor(index, dtype=torch.int64, device=weight.device)
-    return MistakeTrace(index_t, w_trace, b_trace, mistakes)

@@ -1,13 +1,13 @@
 """The penalized online rule written plainly (scikit-learn's ``_plain_sgd``
-with a penalty): the oracle of ``online_update_penalized`` and its CSR form.
+with a penalty): the oracle of the penalized ops, dense and CSR.
 
 One output, one sample, one entry at a time, with scikit-learn's types: Python
 floats where its loop keeps doubles, numpy scalars of the weights' dtype where
 its float32 variant rounds (``_weight_vector.pyx.tp``). So on any data the
-kernels must give these bits. Re-exported by :mod:`torch_perceptron.reference`.
+kernels must give these bits. Public through :mod:`torch_perceptron.reference`.
 """
 
-from typing import Any, Optional, Tuple
+from typing import Any
 
 import math
 
@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .sparse import as_csr
+from ..sparse import as_csr
 
-__all__ = ["online_update_penalized", "online_update_penalized_csr"]
+__all__ = ["entries", "penalized"]
 
 
 def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bias_step,
@@ -87,7 +87,7 @@ def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bia
     return b, mistakes, loss, objective
 
 
-def _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
+def penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
                zero_is_mistake, bias_step, loss, objective, order=None):
     """Every output's walk over ``entries`` (a list of the rows' (columns,
     values)), in the rows' order or, with ``order``, over the rows it names:
@@ -133,35 +133,13 @@ def _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_w
     return tuple(out)
 
 
-def online_update_penalized(
-    weight: Tensor, bias: Tensor, state: Tensor, q: Optional[Tensor], x: Tensor, y: Tensor,
-    lr: float = 1.0, alpha: float = 0.0001, l1_ratio: float = 0.15,
-    sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
-    bias_step: float = 1.0, loss: Optional[Tensor] = None, objective: Optional[Tensor] = None,
-    order: Optional[Tensor] = None,
-) -> Tuple[Any, ...]:
-    """The penalized rule on dense x, on copies (through ``order`` when
-    given). Returns (weight, bias, state, q, mistakes, loss, objective); q,
-    loss, objective None when not given."""
+def entries(x: Any, weight: Tensor, csr: bool) -> list:
+    """Each row's (columns, values): all of a dense row's, a CSR row's stored
+    ones (``x`` anything :func:`~torch_perceptron.sparse.as_csr` takes)."""
+    if csr:
+        crow, col, values = (t.cpu().numpy() for t in as_csr(x, weight.dtype).tensors())
+        return [(list(col[crow[i]:crow[i + 1]]), list(values[crow[i]:crow[i + 1]]))
+                for i in range(len(crow) - 1)]
     xn = x.detach().cpu().numpy()
     cols = list(range(xn.shape[1]))
-    entries = [(cols, list(xn[i])) for i in range(xn.shape[0])]
-    return _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-                      zero_is_mistake, bias_step, loss, objective, order)
-
-
-def online_update_penalized_csr(
-    weight: Tensor, bias: Tensor, state: Tensor, q: Optional[Tensor], x: Any, y: Tensor,
-    lr: float = 1.0, alpha: float = 0.0001, l1_ratio: float = 0.15,
-    sample_weight: Optional[Tensor] = None, zero_is_mistake: bool = False,
-    bias_step: float = 1.0, loss: Optional[Tensor] = None, objective: Optional[Tensor] = None,
-    order: Optional[Tensor] = None,
-) -> Tuple[Any, ...]:
-    """The same over the stored entries of a CSR ``x`` (anything
-    :func:`~torch_perceptron.sparse.as_csr` takes)."""
-    m = as_csr(x, weight.dtype)
-    crow, col, values = (t.cpu().numpy() for t in m.tensors())
-    entries = [(list(col[crow[i]:crow[i + 1]]), list(values[crow[i]:crow[i + 1]]))
-               for i in range(len(crow) - 1)]
-    return _penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-                      zero_is_mistake, bias_step, loss, objective, order)
+    return [(cols, list(xn[i])) for i in range(xn.shape[0])]

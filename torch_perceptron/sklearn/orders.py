@@ -7,7 +7,7 @@ of the dataset's index array driven by ``our_rand_r``, a 32-bit xorshift
 swaps on the array the last epoch left: the order of epoch ``e`` is
 ``order[e] = order[e - 1][perm]`` with ``perm = shuffle(arange(n))``, the powers
 of one permutation. ``perm`` is made once per seed by the library's
-``sgd_permutations`` op (csrc/cpu/sgd_orders.cpp: both loops are sequential,
+``sgd_permutations`` op (both loops are sequential,
 so they are compiled); the plain loops are kept here as the reference the tests
 hold it to.
 """
@@ -19,7 +19,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from . import ops  # noqa: F401  (loads the library that holds the op)
+from .. import ops  # noqa: F401  (loads the library that holds the op)
 
 __all__ = ["sgd_permutation", "sgd_permutation_reference", "sgd_permutations"]
 

@@ -1,4 +1,4 @@
-"""The epochs of PerceptronClassifier (torch_perceptron.sklearn): what every
+"""The epochs of the estimator (torch_perceptron.sklearn): what every
 output's epochs read, each output's run, and scikit-learn's stopping rule.
 Kept apart from the estimator, which decides what runs. (No rows are gathered
 for an epoch: every op reads x through the epoch's orders.)"""
@@ -11,7 +11,7 @@ from typing import Optional, Union
 import numpy as np
 import torch
 
-from .sparse import CSRRows
+from ..sparse import CSRRows
 
 __all__ = ["EpochData", "OutputRun", "Stopping"]
 
