@@ -43,6 +43,15 @@ ACCELERATORS = [_cuda_param()]
 
 OPS = torch.ops.torch_perceptron
 
+# The formats of x an op takes, a test parameter beside the device; and the
+# same with CSR's two index dtypes, as (format, index dtype).
+FORMATS = ["dense", "csr"]
+INDEXED_FORMATS = [
+    pytest.param("dense", torch.int64, id="dense"),
+    pytest.param("csr", torch.int32, id="csr-int32"),
+    pytest.param("csr", torch.int64, id="csr-int64"),
+]
+
 
 def gen(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)

@@ -17,18 +17,14 @@ import torch
 
 from csr_cases import bits, random_csr
 from order_cases import fresh_state as state
-from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
+from support import (
+    DEVICES, FORMATS, INDEXED_FORMATS, assert_bits_equal, binary_labels, dyadic,
+    dyadic_sample_weight, gen,
+)
 from torch_perceptron import ops, reference
 
 DTYPES = [torch.float32, torch.float64]
 ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
-FORMATS = ["dense", "csr"]
-# format and, for CSR, the index dtype.
-LAYOUTS = [
-    pytest.param("dense", torch.int64, id="dense"),
-    pytest.param("csr", torch.int32, id="csr-int32"),
-    pytest.param("csr", torch.int64, id="csr-int64"),
-]
 
 # (N, in_features, K, density) of CSR x: K = 1; K > 1 with many non-zeros per
 # feature (the plain op's feature-major copy) and with few (outputs row by
@@ -133,7 +129,7 @@ def assert_matches_reference(op, got, want, what=""):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("fmt, index_dtype", LAYOUTS)
+@pytest.mark.parametrize("fmt, index_dtype", INDEXED_FORMATS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", ONLINE)
 @pytest.mark.parametrize("k", [1, 3])
@@ -283,14 +279,19 @@ def test_bad_loss_is_rejected_by_name_and_nothing_changes(op, fmt, device):
          r"loss: expected finite values"),
     ]
     for loss, exc, match in cases:
-        loss = loss.to(device)
-        w, b = p["w"].clone(), p["b"].clone()
-        extra = state(op, w, b)
-        before = [bits(t) for t in (w, b, *extra, loss)]
-        with pytest.raises(exc, match=match):
-            op_of(op, fmt)(w, b, *extra, *x_args(p), p["y"], loss=loss)
-        for t, was in zip((w, b, *extra, loss), before):
-            assert torch.equal(bits(t), was)
+        assert_rejected_and_nothing_changes(op, p, loss.to(device), exc, match)
+
+
+def assert_rejected_and_nothing_changes(op, p, loss, exc, match):
+    """The op on copies of p's weights, a fresh state and ``loss`` raises
+    ``exc`` matching ``match``, and every tensor it writes keeps its bits."""
+    w, b = p["w"].clone(), p["b"].clone()
+    extra = state(op, w, b)
+    before = [bits(t) for t in (w, b, *extra, loss)]
+    with pytest.raises(exc, match=match):
+        op_of(op, p["fmt"])(w, b, *extra, *x_args(p), p["y"], loss=loss)
+    for t, was in zip((w, b, *extra, loss), before):
+        assert torch.equal(bits(t), was)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -325,13 +326,7 @@ def check_bad_late_row(op, fmt, fault, device):
         else:
             p["values"][last] = float("nan")
         excs, match = (ValueError, IndexError), "row 799|col_indices|values"
-    w, b, sums = p["w"].clone(), p["b"].clone(), p["loss"].clone()
-    extra = state(op, w, b)
-    before = [bits(t) for t in (w, b, *extra, sums)]
-    with pytest.raises(excs, match=match):
-        op_of(op, fmt)(w, b, *extra, *x_args(p), p["y"], loss=sums)
-    for t, was in zip((w, b, *extra, sums), before):
-        assert torch.equal(bits(t), was)
+    assert_rejected_and_nothing_changes(op, p, p["loss"].clone(), excs, match)
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -20,6 +20,13 @@ BINARY_RULES = ["online_update", "batch_update"]
 ids = [f"n{n}-in{i}-k{k}" for n, i, k in SHAPES]
 
 
+def rules_and_outputs(ks):
+    """(rule, K) for every rule: K from ks, one more for the multiclass rule
+    (which needs two classes)."""
+    return [(rule, k + (rule == "multiclass_update"))
+            for rule in BINARY_RULES + ["multiclass_update"] for k in ks]
+
+
 def make_problem(rule, n, in_features, k, dtype, device, seed, data=dyadic, init="random"):
     g = gen(seed)
     x = data((n, in_features), g, dtype, device)
@@ -58,39 +65,26 @@ def test_update_dyadic_is_bit_identical(rule, shape, dtype, device, init):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", SHAPES, ids=ids)
 @pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-def test_update_continuous_float64(rule, shape, device):
+@pytest.mark.parametrize("dtype, seed, tol", [(torch.float64, 7, 1e-12), (torch.float32, 11, 1e-5)],
+                         ids=["float64", "float32"])
+def test_update_continuous(rule, shape, dtype, seed, tol, device):
+    """Continuous data: float64 within rounding; float32 summation order may
+    differ from the reference's: the mistakes (fixed seed, no decision value
+    near 0) agree and the weights differ by at most a few ulps of their
+    magnitude."""
     n, in_features, k = shape
     if rule == "multiclass_update" and k == 1:
         k = 2
-    w, b, x, y = make_problem(rule, n, in_features, k, torch.float64, device, seed=7 + n, data=continuous)
+    w, b, x, y = make_problem(rule, n, in_features, k, dtype, device, seed=seed + n, data=continuous)
     got = run_kernel(rule, w, b, x, y, 0.3)
     want = run_reference(rule, w, b, x, y, 0.3)
-    assert_same_result(got, want, exact=False, rtol=1e-12, atol=1e-12)
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("shape", SHAPES, ids=ids)
-@pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-def test_update_continuous_float32_bounded(rule, shape, device):
-    """float32 summation order may differ from the reference's: the mistakes
-    (fixed seed, no decision value near 0) agree and the weights differ by at
-    most a few ulps of their magnitude."""
-    n, in_features, k = shape
-    if rule == "multiclass_update" and k == 1:
-        k = 2
-    w, b, x, y = make_problem(rule, n, in_features, k, torch.float32, device, seed=11 + n, data=continuous)
-    got = run_kernel(rule, w, b, x, y, 0.3)
-    want = run_reference(rule, w, b, x, y, 0.3)
-    assert_same_result(got, want, exact=False, rtol=1e-5, atol=1e-5)
+    assert_same_result(got, want, exact=False, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("rule, k", rules_and_outputs([1, 3]))
 def test_several_epochs_match_reference(rule, k, dtype, device):
-    if rule == "multiclass_update":
-        k += 1
     w, b, x, y = make_problem(rule, 30, 4, k, dtype, device, seed=3, init="zeros")
     kw, kb = w.clone(), b.clone()
     rw, rb = w.cpu(), b.cpu()
@@ -122,11 +116,8 @@ def test_zero_is_mistake(rule, k, dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-@pytest.mark.parametrize("k", [1, 3])
+@pytest.mark.parametrize("rule, k", rules_and_outputs([1, 3]))
 def test_sample_weight(rule, k, dtype, device):
-    if rule == "multiclass_update":
-        k += 1
     w, b, x, y = make_problem(rule, 30, 5, k, dtype, device, seed=9)
     sw = dyadic_sample_weight(30, gen(10), dtype, device)
     got = run_kernel(rule, w, b, x, y, 0.5, sample_weight=sw)
@@ -184,13 +175,10 @@ LAYOUTS = ["transposed", "strided"]
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-@pytest.mark.parametrize("k", [1, 4])
+@pytest.mark.parametrize("rule, k", rules_and_outputs([1, 4]))
 @pytest.mark.parametrize("what", ["x", "weight", "bias", "y", "sample_weight", "all"])
 @pytest.mark.parametrize("layout", LAYOUTS)
 def test_noncontiguous_inputs(rule, k, what, layout, dtype, device):
-    if rule == "multiclass_update":
-        k += 1
     w, b, x, y = make_problem(rule, 21, 6, k, dtype, device, seed=12)
     sw = dyadic_sample_weight(21, gen(13), dtype, device)
     want = run_kernel(rule, w, b, x, y, 0.5, sample_weight=sw)

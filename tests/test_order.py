@@ -17,20 +17,16 @@ import torch
 
 from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
 from order_cases import fresh_state as state
-from support import DEVICES, assert_bits_equal, binary_labels, dyadic, dyadic_sample_weight, gen
+from support import (
+    DEVICES, FORMATS, INDEXED_FORMATS, assert_bits_equal, binary_labels, dyadic,
+    dyadic_sample_weight, gen,
+)
 from torch_perceptron import ops, reference
 from torch_perceptron.sparse import CSRRows
 from torch_perceptron.sparse_batches import take_rows
 
 DTYPES = [torch.float32, torch.float64]
 ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
-FORMATS = ["dense", "csr"]
-# format and, for CSR, the index dtype.
-LAYOUTS = [
-    pytest.param("dense", torch.int64, id="dense"),
-    pytest.param("csr", torch.int32, id="csr-int32"),
-    pytest.param("csr", torch.int64, id="csr-int64"),
-]
 
 
 def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False,
@@ -124,7 +120,7 @@ def assert_unchanged(tensors, before):
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("fmt, index_dtype", LAYOUTS)
+@pytest.mark.parametrize("fmt, index_dtype", INDEXED_FORMATS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", ONLINE)
 @pytest.mark.parametrize("kind", ["perm", "per_output", "draws"])

@@ -13,13 +13,12 @@ import pytest
 import torch
 
 import csr_cases
-from support import DEVICES, DTYPES, assert_bits_equal, binary_labels, continuous, gen
 from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
+from support import DEVICES, DTYPES, FORMATS, assert_bits_equal, binary_labels, continuous, gen
 from torch_perceptron import ops, reference
 from torch_perceptron.sparse import CSRRows
 from torch_perceptron.sparse_batches import take_rows
 
-FORMATS = ["dense", "csr"]
 
 # (l1_ratio, alpha): "l2", "l1", elastic nets, a shrink that clamps to 0, one
 # that resets wscale within the call (0.9 per sample: below 1e-9 after ~200).
@@ -299,8 +298,8 @@ def gathered(p, order, l1_ratio, alpha, **kw):
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("l1_ratio, alpha", ORDER_PENALTIES)
-@pytest.mark.parametrize("kind", ["perm", "per_output", "draws"])
-@pytest.mark.parametrize("k", [1, 4])
+@pytest.mark.parametrize("kind, k", [(kind, k) for k in (1, 4)
+                                     for kind in ("perm", "per_output", "draws")])
 def test_order_is_the_call_on_the_gathered_rows(k, kind, l1_ratio, alpha, dtype, fmt, device):
     p = problem(k + 3 * len(kind), 120, 9, k, dtype, device, fmt)
     order = orders(120, k, kind, p["g"], device)

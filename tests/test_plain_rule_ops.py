@@ -28,10 +28,9 @@ from device_support import (
     BIAS_STEPS, DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, assert_same, binary_labels, dyadic, on,
     params_on, start_weights,
 )
-from support import ACCELERATORS, DEVICES, assert_bits_equal, gen
+from support import ACCELERATORS, DEVICES, FORMATS, assert_bits_equal, gen
 from torch_perceptron import ops, reference
 
-FORMATS = ["dense", "csr"]
 INDEX_DTYPES = [torch.int32, torch.int64]
 
 
@@ -547,8 +546,8 @@ def test_csr_matches_dense_kernel(op, dtype, index_dtype, device):
 @pytest.mark.parametrize("op", UPDATES)
 def test_csr_two_calls_carry_the_state(op, device):
     """A call over the first rows, then one over the rest, is one call over all."""
-    n, d, k = 120, 30, 3
-    x, crow, col, values, w, b, y, sw, g = problem(op, n, d, k, torch.float64, torch.int64,
+    d = 30
+    x, crow, col, values, w, b, y, sw, g = problem(op, 120, d, 3, torch.float64, torch.int64,
                                                    device, 7)
     st = state(op, w, b, g)
     once = copies(w, b, st)

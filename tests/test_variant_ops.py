@@ -387,8 +387,8 @@ def test_online_pocket_matches_reference(dtype, k, zero_is_mistake, device):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_multiclass_pocket_matches_reference(dtype, device):
-    gen = torch.Generator().manual_seed(4)
     n, d, k = 80, 5, 3
+    gen = torch.Generator().manual_seed(4)
     x = dyadic((n, d), gen).to(dtype)
     y = torch.where(torch.rand(n, generator=gen) < 0.2,
                     torch.randint(0, k, (n,), generator=gen), x[:, :k].argmax(1))
@@ -595,53 +595,42 @@ def test_averaged_requires_grad_builds_no_graph(device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("multiclass", [False, True])
-def test_averaged_bias_step_zero_keeps_bias(multiclass, device):
-    gen = torch.Generator().manual_seed(9)
-    n, d, k = 40, 4, 3
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_bias_step_zero_keeps_bias(variant, multiclass, device):
+    """Against the reference with bias_step 0: averaged, a fixed, non-zero
+    bias stays as it is and its sum at zero; pocket, the bias and the
+    pocket's stay at zero."""
+    averaged = variant == "averaged"
+    gen = torch.Generator().manual_seed(9 if averaged else 8)
+    n, d, k = 40 if averaged else 50, 4, 3
     x = dyadic((n, d), gen).to(torch.float64)
     if multiclass:
         y = torch.randint(0, k, (n,), generator=gen)
-        kw = {}
-    else:
+    elif averaged:
         y = torch.randint(0, 2, (n, k), generator=gen)
-        kw = {"zero_is_mistake": True}
-    state = zeros_state("averaged", k, d, torch.float64, 1 if multiclass else k)
-    update = variant_update("averaged", multiclass)
-    ref = getattr(reference, f"{'multiclass' if multiclass else 'online'}_update_averaged")
-    state[1] += 0.25  # a fixed, non-zero bias stays as it is
-    rw, rb, rws, rbs, rc, rm = ref(*state, x, y, 1.0, None, *kw.values(), bias_step=0.0)
-    w, b, wacc, bacc, count = on(device, *state)
-    m = update(w, b, wacc, bacc, count, x.to(device), y.to(device), **kw, bias_step=0.0)
-    assert torch.equal(m.cpu(), rm) and m.sum() > 0
-    assert torch.equal(w.cpu(), rw) and torch.equal(b.cpu(), rb) and (b == 0.25).all()
-    assert (bacc == 0).all()
-    c = count.to(w.dtype).reshape(-1, 1)
-    assert torch.equal((c * w - wacc).cpu(), rws)
-
-
-@pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("multiclass", [False, True])
-def test_pocket_bias_step_zero_keeps_bias(multiclass, device):
-    gen = torch.Generator().manual_seed(8)
-    n, d, k = 50, 4, 3
-    x = dyadic((n, d), gen).to(torch.float64)
-    if multiclass:
-        y = torch.randint(0, k, (n,), generator=gen)
-        extra = ()
     else:
         y = noisy_labels(x, 1, gen).repeat(1, k)
-        extra = (True,)
-    state = zeros_state("pocket", k, d, torch.float64, 1 if multiclass else k)
-    update = variant_update("pocket", multiclass)
-    ref = getattr(reference, f"{'multiclass' if multiclass else 'online'}_update_pocket")
-    *want, rm = ref(*state, x, y, 1.0, None, *extra, bias_step=0.0)
-    kw = {"zero_is_mistake": True} if extra else {}
+    kw = {} if multiclass else {"zero_is_mistake": True}
+    state = zeros_state(variant, k, d, torch.float64, 1 if multiclass else k)
+    if averaged:
+        state[1] += 0.25
+    ref = getattr(reference, f"{'multiclass' if multiclass else 'online'}_update_{variant}")
+    *want, rm = ref(*state, x, y, 1.0, None, *kw.values(), bias_step=0.0)
     state = on(device, *state)
-    m = update(*state, x.to(device), y.to(device), 1.0, bias_step=0.0, **kw)
+    m = variant_update(variant, multiclass)(*state, x.to(device), y.to(device), 1.0,
+                                            bias_step=0.0, **kw)
     assert torch.equal(m.cpu(), rm)
-    for got, w in zip(state, want):
-        assert torch.equal(got.cpu(), w)
-    assert (state[1] == 0).all() and (state[3] == 0).all()
+    if not averaged:
+        for got, w in zip(state, want):
+            assert torch.equal(got.cpu(), w)
+        assert (state[1] == 0).all() and (state[3] == 0).all()
+        return
+    w, b, wacc, bacc, count = state
+    assert m.sum() > 0
+    assert torch.equal(w.cpu(), want[0]) and torch.equal(b.cpu(), want[1])
+    assert (b == 0.25).all() and (bacc == 0).all()
+    c = count.to(w.dtype).reshape(-1, 1)
+    assert torch.equal((c * w - wacc).cpu(), want[2])
 
 
 @pytest.mark.parametrize("device", DEVICES)
