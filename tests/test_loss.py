@@ -19,7 +19,7 @@ from csr_cases import bits, random_csr
 from order_cases import fresh_state as state
 from support import (
     DEVICES, FORMATS, INDEXED_FORMATS, assert_bits_equal, binary_labels, dyadic,
-    dyadic_sample_weight, gen,
+    dyadic_sample_weight, gen, torch_threads,
 )
 from torch_perceptron import ops, reference
 
@@ -304,12 +304,8 @@ def test_bad_late_row_restores_the_loss(op, fmt, fault, device):
     op with many non-zeros, and row by row, the variants). (The thread count
     is set here, not by conftest's fixture: the CUDA build check runs this
     file without conftest.)"""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(2)
-    try:
+    with torch_threads(2):
         check_bad_late_row(op, fmt, fault, device)
-    finally:
-        torch.set_num_threads(threads)
 
 
 def check_bad_late_row(op, fmt, fault, device):

@@ -15,7 +15,7 @@ import torch
 
 import csr_cases
 from csr_cases import CSR_OPS, bits, labels, random_csr, state
-from support import DEVICES, OPS, _cuda_param, dyadic, gen
+from support import DEVICES, OPS, _cuda_param, dyadic, gen, torch_threads
 from torch_perceptron import ops
 
 UPDATES = ["online_update", "batch_update", "multiclass_update"]
@@ -262,8 +262,12 @@ def late_bad_row_problem(op, k, n, in_features, value, device="cpu"):
         ("multiclass_update", 5, 80, 64),
     ],
 )
-def test_bad_late_row_restores_weights(op, k, n, in_features, value, device, num_threads):
-    num_threads(2)
+def test_bad_late_row_restores_weights(op, k, n, in_features, value, device):
+    with torch_threads(2):
+        check_bad_late_row(op, k, n, in_features, value, device)
+
+
+def check_bad_late_row(op, k, n, in_features, value, device):
     a = late_bad_row_problem(op, k, n, in_features, value, device)
     # Without the bad row the call makes updates: the restore is not vacuous.
     probe = {**a, "x": a["x"][:-1], "y": a["y"][:-1],
