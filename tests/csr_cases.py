@@ -1,5 +1,5 @@
 """Random CSR problems and a uniform way to call every sparse op, for the tests
-of the CSR kernels (test_csr_ops.py, test_csr_validation.py, opcheck).
+of the CSR kernels (test_plain_rule_ops.py, test_validation.py, opcheck).
 
 Values are dyadic (multiples of 1/4, small sums), so every summation order
 gives the same bits: a CSR kernel must then equal the reference's ``*_csr``

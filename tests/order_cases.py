@@ -1,5 +1,5 @@
 """What the ``order`` tests of every op that takes one share
-(test_sample_order.py, test_csr_sample_order.py, test_penalized_order.py): the
+(test_order.py, test_penalized_ops.py), dense and CSR: the
 orders the estimator hands over, the orders a call must reject, and what an
 order means (the call on the gathered rows, output by output for [K, M])."""
 

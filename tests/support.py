@@ -7,6 +7,7 @@ order gives the same bits. On such data the compiled kernels must match the
 reference bit for bit; on continuous data only up to rounding.
 """
 
+from contextlib import contextmanager
 from typing import Optional
 
 import pytest
@@ -42,6 +43,28 @@ DEVICES = ["cpu", _cuda_param()]
 ACCELERATORS = [_cuda_param()]
 
 OPS = torch.ops.torch_perceptron
+
+# The formats of x an op takes, a test parameter beside the device; and the
+# same with CSR's two index dtypes, as (format, index dtype).
+FORMATS = ["dense", "csr"]
+INDEXED_FORMATS = [
+    pytest.param("dense", torch.int64, id="dense"),
+    pytest.param("csr", torch.int32, id="csr-int32"),
+    pytest.param("csr", torch.int64, id="csr-int64"),
+]
+
+
+@contextmanager
+def torch_threads(n: int):
+    """torch's intra-op thread count n inside, restored after: for the tests
+    with CUDA cases, which the CUDA build check (.ci/cuda_build_check.sh)
+    runs without conftest's num_threads fixture."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def gen(seed: int) -> torch.Generator:

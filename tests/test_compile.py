@@ -1,12 +1,16 @@
-"""torch.compile(fullgraph=True) over the ops and the layer gives what eager
-gives. Inductor on the CPU compiles C++; the backend is a parameter so that a
-failure says which stage broke."""
+"""torch.compile(fullgraph=True) over the ops, dense and CSR (``format``), and
+the layer gives what eager gives. Inductor on the CPU compiles C++; the
+backend is a parameter so that a failure says which stage broke; the sizes
+static and dynamic (SymInt n_features for CSR)."""
 
 import pytest
 import torch
 
-from support import DEVICES, assert_bits_equal, binary_labels, class_labels, dyadic, gen
-from torch_perceptron import PerceptronLayer
+from csr_cases import random_csr
+from support import (
+    DEVICES, FORMATS, assert_bits_equal, binary_labels, class_labels, dyadic, gen,
+)
+from torch_perceptron import PerceptronLayer, ops
 
 BACKENDS = ["aot_eager", "inductor"]
 
@@ -18,43 +22,74 @@ def fresh_dynamo():
     torch._dynamo.reset()
 
 
-def train_and_predict(w, b, x, y, yc, wc, bc):
-    ops = torch.ops.torch_perceptron
-    m1 = ops.online_update(w, b, x, y, 0.5)
-    m2 = ops.batch_update(w, b, x, y, 0.25, None, True)
-    m3 = ops.multiclass_update(wc, bc, x, yc, 1.0)
-    z = ops.decision_function(x, w, b)
-    p = ops.predict(x, w, b)
+def dense_epoch(w, b, wc, bc, x, y, yc):
+    """The ops through torch.ops, with positional arguments."""
+    raw = torch.ops.torch_perceptron
+    m1 = raw.online_update(w, b, x, y, 0.5)
+    m2 = raw.batch_update(w, b, x, y, 0.25, None, True)
+    m3 = raw.multiclass_update(wc, bc, x, yc, 1.0)
+    z = raw.decision_function(x, w, b)
+    p = raw.predict(x, w, b)
     # Some plain ATen around the ops, so they are fused into a real graph.
     return m1 + m2, m3, z * 2, p.sum(0)
 
 
-def problem(device, dtype=torch.float32):
-    g = gen(0)
-    x = dyadic((32, 5), g, dtype, device)
-    w = dyadic((3, 5), g, dtype, device)
-    b = dyadic((3,), g, dtype, device)
-    y = binary_labels(32, 3, g, device)
-    yc = class_labels(32, 4, g, device)
-    wc = torch.zeros(4, 5, dtype=dtype, device=device)
-    bc = torch.zeros(4, dtype=dtype, device=device)
-    return [x, w, b, y, yc, wc, bc]
+def csr_epoch(w, b, wc, bc, acc, bacc, count, crow, col, values, n_features, y, yc):
+    """The ops through their wrappers, an averaged one too."""
+    m1 = ops.online_update_csr(w, b, crow, col, values, n_features, y, 0.5)
+    m2 = ops.batch_update_csr(w, b, crow, col, values, n_features, y, 0.25, zero_is_mistake=True,
+                              bias_step=0.01)
+    m3 = ops.multiclass_update_csr(wc, bc, crow, col, values, n_features, yc)
+    m4 = ops.online_update_averaged_csr(w, b, acc, bacc, count, crow, col, values, n_features, y)
+    z = ops.decision_function_csr(crow, col, values, n_features, w, b)
+    p = ops.predict_csr(crow, col, values, n_features, wc, bc)
+    # Plain ATen around the ops, so that they sit in a real graph.
+    return m1 + m2 + m4, m3, z * 2, p.sum(0)
+
+
+def problem(fmt, device):
+    """(the tensors the epoch writes, the rest of its arguments)."""
+    if fmt == "dense":
+        g = gen(0)
+        x = dyadic((32, 5), g, torch.float32, device)
+        w = dyadic((3, 5), g, torch.float32, device)
+        b = dyadic((3,), g, torch.float32, device)
+        y = binary_labels(32, 3, g, device)
+        yc = class_labels(32, 4, g, device)
+        return [w, b, torch.zeros(4, 5, device=device), torch.zeros(4, device=device)], [x, y, yc]
+    g = gen(1)
+    n, d = 40, 12
+    _, crow, col, values = random_csr(n, d, g, dtype=torch.float32, index_dtype=torch.int32,
+                                      device=device)
+    w = torch.zeros(3, d, device=device)
+    b = torch.zeros(3, device=device)
+    state = [w, b, torch.zeros(4, d, device=device), torch.zeros(4, device=device),
+             torch.zeros_like(w), torch.zeros_like(b),
+             torch.zeros(3, dtype=torch.int64, device=device)]
+    y = torch.randint(0, 2, (n, 3), generator=g).to(device)
+    yc = torch.randint(0, 4, (n,), generator=g).to(device)
+    return state, [crow, col, values, d, y, yc]
 
 
 @pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("dynamic", [False, True])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_compiled_ops_match_eager(backend, device):
-    x, w, b, y, yc, wc, bc = problem(device)
-    eager_state = [w.clone(), b.clone(), wc.clone(), bc.clone()]
-    eager_out = train_and_predict(eager_state[0], eager_state[1], x, y, yc, eager_state[2], eager_state[3])
-    compiled = torch.compile(train_and_predict, fullgraph=True, backend=backend)
-    state = [w.clone(), b.clone(), wc.clone(), bc.clone()]
-    out = compiled(state[0], state[1], x, y, yc, state[2], state[3])
-    for got, want, what in zip(out, eager_out, ["mistakes", "multiclass mistakes", "z", "p"]):
-        assert_bits_equal(got, want, what)
-    for got, want, what in zip(state, eager_state, ["weight", "bias", "multiclass weight", "multiclass bias"]):
-        assert_bits_equal(got, want, what)
-    assert eager_out[0].sum() > 0  # the updates moved the weights
+def test_compiled_ops_match_eager(backend, dynamic, fmt, device):
+    state, data = problem(fmt, device)
+    epoch = dense_epoch if fmt == "dense" else csr_epoch
+    eager_state = [t.clone() for t in state]
+    want = epoch(*eager_state, *data)
+    compiled = torch.compile(epoch, fullgraph=True, backend=backend, dynamic=dynamic)
+    got_state = [t.clone() for t in state]
+    got = compiled(*got_state, *data)
+    for a, e, what in zip(got, want, ["mistakes", "multiclass mistakes", "z", "p"]):
+        assert_bits_equal(a, e, what)
+    for a, e, what in zip(got_state, eager_state, ["weight", "bias", "multiclass weight",
+                                                    "multiclass bias", "weight_acc", "bias_acc",
+                                                    "count"]):
+        assert_bits_equal(a, e, what)
+    assert int(want[0].sum()) > 0  # the updates moved the weights
 
 
 @pytest.mark.parametrize("device", DEVICES)

@@ -281,6 +281,15 @@ def test_update_argument_errors():
 # dyadic data.
 
 
+def train_both(cpu_layer, dev_layer, x, labels, device):
+    """One epoch in batches of 128 on both layers: the same mistakes."""
+    for start in range(0, x.shape[0], 128):
+        xb, yb = x[start:start + 128], labels[start:start + 128]
+        m_cpu = cpu_layer.update(xb, yb)
+        m_dev = dev_layer.update(xb.to(device), yb.to(device))
+        ds.assert_same(m_dev, m_cpu)
+
+
 @pytest.mark.parametrize("device", ACCELERATORS)
 @pytest.mark.parametrize("multiclass", [False, True])
 @pytest.mark.parametrize("dtype", ds.DTYPES)
@@ -294,11 +303,7 @@ def test_layer_on_another_device_trains_like_on_cpu(multiclass, dtype, device):
     dev_layer = copy.deepcopy(cpu_layer).to(device)
     assert dev_layer.weight.device.type == device
     for epoch in range(4):
-        for start in range(0, n, 128):
-            xb, yb = x[start:start + 128], labels[start:start + 128]
-            m_cpu = cpu_layer.update(xb, yb)
-            m_dev = dev_layer.update(xb.to(device), yb.to(device))
-            ds.assert_same(m_dev, m_cpu)
+        train_both(cpu_layer, dev_layer, x, labels, device)
         ds.assert_same(dev_layer.weight, cpu_layer.weight)
         ds.assert_same(dev_layer.bias, cpu_layer.bias)
     ds.assert_same(dev_layer(x.to(device)), cpu_layer(x))
@@ -330,11 +335,7 @@ def test_variant_layer_on_another_device_trains_like_on_cpu(variant, dtype, mult
     buffers = dict(cpu_layer.named_buffers())
     assert len(buffers) == (5 if variant == "average" else 6)
     for epoch in range(3):
-        for start in range(0, n, 128):
-            xb, yb = x[start:start + 128], labels[start:start + 128]
-            m_cpu = cpu_layer.update(xb, yb)
-            m_dev = dev_layer.update(xb.to(device), yb.to(device))
-            ds.assert_same(m_dev, m_cpu)
+        train_both(cpu_layer, dev_layer, x, labels, device)
     for name, buffer in dev_layer.named_buffers():
         assert buffer.device.type == device, name
         ds.assert_same(buffer, buffers[name])
