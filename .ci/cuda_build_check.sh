@@ -86,12 +86,9 @@ if [ "${KEEP_BUILD:-0}" != 1 ]; then trap 'rm -rf "$BUILD"' EXIT; fi
 step "copy the sources to $BUILD/src"
 # The test files with CUDA cases that need nothing beyond torch and pytest, and
 # the helpers they import.
-CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_averaged_ops.py tests/test_pocket_ops.py
-            tests/test_variant_ops.py tests/test_opcheck.py tests/test_layer.py
-            tests/test_cuda_streams.py tests/test_csr_ops.py tests/test_csr_validation.py
-            tests/test_epoch_loss.py tests/test_csr_loss.py tests/test_sample_order.py
-            tests/test_penalized_ops.py tests/test_csr_sample_order.py
-            tests/test_penalized_order.py)
+CUDA_TESTS=(tests/test_plain_rule_ops.py tests/test_variant_ops.py tests/test_opcheck.py
+            tests/test_layer.py tests/test_cuda_streams.py tests/test_validation.py
+            tests/test_loss.py tests/test_order.py tests/test_penalized_ops.py)
 mkdir -p "$BUILD/src" "$BUILD/run/tests"
 tar --exclude='*.so' --exclude='_build_info.py' --exclude='__pycache__' \
   -cf - setup.py pyproject.toml README.md csrc torch_perceptron | tar -xf - -C "$BUILD/src"
