@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 
 #include "../csr_rows.h"
+#include "../online_step.h"
 #include "vec.h"
 
 namespace torch_perceptron::cpu {
@@ -23,19 +24,12 @@ struct CsrOnlineArgs {
   CsrRows<scalar_t, index_t> x;
   scalar_t* w;         // [K, in]
   scalar_t* b;         // [K]
-  const scalar_t* y;   // [N, K] of 0/1
-  const scalar_t* sw;  // [N] or nullptr
   int64_t k;
-  scalar_t lr, bias_step;
-  bool zero_is_mistake;
-  int64_t* mistakes;   // [K]
-  double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
   int64_t fm_stride;   // 0: w is [K, in]; else w[j * fm_stride + o]
   // The visits: without an order the rows of x, n == x.n; with one, visit i
-  // of output o reads row order[o * order_stride + i] (csr_operands.h).
+  // of output o reads row rule.row(o, i) (online_step.h).
   int64_t n;
-  const int64_t* order;
-  int64_t order_stride;
+  OnlineStep<scalar_t> rule;
 };
 
 // Rows ahead whose weights the feature-major loop prefetches (its buffer,

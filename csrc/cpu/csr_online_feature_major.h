@@ -22,10 +22,10 @@ namespace torch_perceptron::cpu {
 // kTail: the last of the G vectors holds fewer than L outputs, and its lanes
 // past them belong to someone else (other outputs, or past the tensor's end):
 // they are read and written masked. Biases, mistake counts and loss sums
-// (when a.loss is given) stay in `bias`, `mistakes` and `loss` (the caller's
+// (when a.rule.loss is given) stay in `bias`, `mistakes` and `loss` (the caller's
 // to write). Returns the first bad row of x
 // (rows before it are applied), kStopped when another share found one, or
-// -1. kOrder: the visits read their rows through one shared order (a.order,
+// -1. kOrder: the visits read their rows through one shared order (a.rule.order,
 // [M]); one per output never comes here (CsrOnlineCall::choose_layout).
 template <int G, bool kTail, bool kOrder, typename scalar_t, typename index_t>
 int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
@@ -51,15 +51,15 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
   };
   V live[G] = {};
   for (int64_t r = 0; r < kk; ++r) live[r / L][r % L] = 1;
-  const scalar_t bias_step = a.bias_step;
+  const scalar_t bias_step = a.rule.bias_step;
   for (int64_t i = 0; i < a.n; ++i) {
     int64_t s = i;
-    if constexpr (kOrder) s = a.order[i];
+    if constexpr (kOrder) s = a.rule.order[i];
     const CsrRow<scalar_t, index_t> row = a.x.row(s);
     if (!csr_row_ok(row.cols, row.nnz, in)) return s;
     if (i + kPrefetchRows < a.n) {
       const int64_t ahead_row =
-          kOrder ? a.order[i + kPrefetchRows] : i + kPrefetchRows;
+          kOrder ? a.rule.order[i + kPrefetchRows] : i + kPrefetchRows;
       const CsrRow<scalar_t, index_t> ahead = a.x.row(ahead_row);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
         const scalar_t* line = wt + ahead.cols[p] * stride;
@@ -93,24 +93,22 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
       V t;
       for (int l = 0; l < L; ++l) {
         const int64_t r = g * L + l;
-        t[l] = r < kk ? a.y[s * a.k + k0 + r] : scalar_t(0);
+        t[l] = r < kk ? a.rule.target(s, k0 + r) : scalar_t(0);
       }
       const auto is_live = live[g] != 0;
       finite &= !lane_any((((z[g] - z[g]) != 0) & is_live));
-      auto w_lanes = (z[g] > 0) != (t != 0);
-      if (a.zero_is_mistake) w_lanes |= z[g] == 0;
-      wrong[g] = w_lanes & is_live;
+      using M = decltype(V{} < V{});
+      wrong[g] = a.rule.template wrong<M>(z[g], t) & is_live;
       wrong_any |= lane_any(wrong[g]);
-      const scalar_t lr_s = a.sw != nullptr ? a.lr * a.sw[s] : a.lr;
-      step[g] = lr_s * (t + t - 1);
+      step[g] = a.rule.step(t, s);
     }
     if (!finite) return s;
     if (wrong_any) {
       for (int g = 0; g < G; ++g) {
         for (int l = 0; l < L; ++l) {
           mistakes[g * L + l] += wrong[g][l] != 0;
-          if (a.loss != nullptr && wrong[g][l] != 0) {
-            loss[g * L + l] += std::fabs(static_cast<double>(z[g][l]));
+          if (a.rule.loss != nullptr && wrong[g][l] != 0) {
+            loss[g * L + l] += a.rule.loss_of(z[g][l]);
           }
         }
       }
@@ -129,7 +127,7 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
       }
       if (bias_step != 0) {
         for (int g = 0; g < G; ++g) {
-          bias[g] = wrong[g] ? bias[g] + step[g] * bias_step : bias[g];
+          bias[g] = wrong[g] ? bias[g] + a.rule.bias_gain(step[g]) : bias[g];
         }
       }
     }
@@ -138,13 +136,13 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
   return -1;
 }
 
-// The loss sums of outputs [k0, k0 + kk) go on from what a.loss holds; the
+// The loss sums of outputs [k0, k0 + kk) go on from what a.rule.loss holds; the
 // feature-major loops keep them locally and write them back with the weights.
 template <typename scalar_t, typename index_t>
 void load_loss(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0,
                int64_t kk, double* loss) {
-  if (a.loss == nullptr) return;
-  for (int64_t r = 0; r < kk; ++r) loss[r] = a.loss[k0 + r];
+  if (a.rule.loss == nullptr) return;
+  for (int64_t r = 0; r < kk; ++r) loss[r] = a.rule.loss[k0 + r];
 }
 
 // The one-vs-rest rule for outputs [k0, k1) on a feature-major copy of their
@@ -168,7 +166,7 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
   double loss[W] = {};
   load_loss(a, k0, kk, loss);
   const int64_t bad =
-      a.order != nullptr
+      a.rule.order != nullptr
           ? feature_major_rows<G, kTail, true>(a, k0, kk, wt, kk, bias,
                                                mistakes, loss, stop)
           : feature_major_rows<G, kTail, false>(a, k0, kk, wt, kk, bias,
@@ -177,8 +175,8 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
   from_feature_major(wt, kk, kk, in, a.w + k0 * in);
   for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
-    a.mistakes[k0 + r] += mistakes[r];
-    if (a.loss != nullptr) a.loss[k0 + r] = loss[r];
+    a.rule.mistakes[k0 + r] += mistakes[r];
+    if (a.rule.loss != nullptr) a.rule.loss[k0 + r] = loss[r];
   }
   return -1;
 }
@@ -199,7 +197,7 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   double loss[G * L] = {};
   load_loss(a, k0, kk, loss);
   const int64_t bad =
-      a.order != nullptr
+      a.rule.order != nullptr
           ? feature_major_rows<G, kTail, true>(a, k0, kk, a.w + k0, a.fm_stride,
                                                bias, mistakes, loss, stop, log)
           : feature_major_rows<G, kTail, false>(a, k0, kk, a.w + k0,
@@ -208,8 +206,8 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   if (bad != -1) return std::max<int64_t>(bad, -1);
   for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
-    a.mistakes[k0 + r] += mistakes[r];
-    if (a.loss != nullptr) a.loss[k0 + r] = loss[r];
+    a.rule.mistakes[k0 + r] += mistakes[r];
+    if (a.rule.loss != nullptr) a.rule.loss[k0 + r] = loss[r];
   }
   return -1;
 }

@@ -55,7 +55,7 @@ namespace torch_perceptron::cpu {
 // at a time (a block's hooks keep at most that many outputs' state), the
 // policy's hooks called. Returns the first bad row (of x), or -1.
 //
-// kOrder: the visits read their rows through a.order (a compile-time switch,
+// kOrder: the visits read their rows through a.rule.order (a compile-time switch,
 // so the plain loop stays as it was). One order for all outputs keeps the
 // blocks; one per output runs the outputs one at a time, each its own rows.
 template <bool kOrder, typename scalar_t, typename index_t, typename Policy>
@@ -63,11 +63,11 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
                                 const Policy& policy, int64_t k0, int64_t k1,
                                 const std::atomic<bool>& stop, UndoLog* log) {
   const int64_t in = a.x.in;
-  const int64_t block = kOrder && a.order_stride != 0 ? 1 : kRowBlock;
+  const int64_t block = kOrder && a.rule.order_stride != 0 ? 1 : kRowBlock;
   for (int64_t blk = k0; blk < k1; blk += block) {
     const int64_t blk_end = std::min(k1, blk + block);
     auto hooks = policy.begin(blk, blk_end - blk);
-    const int64_t* order = kOrder ? a.order + blk * a.order_stride : nullptr;
+    const int64_t* order = kOrder ? a.rule.order + blk * a.rule.order_stride : nullptr;
     for (int64_t i = 0; i < a.n; ++i) {
       int64_t s = i;
       if constexpr (kOrder) s = order[i];
@@ -84,20 +84,15 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
           hooks.end();
           return s;
         }
-        const scalar_t t = a.y[s * a.k + o];
-        const bool wrong =
-            ((z > 0) != (t != 0)) || (a.zero_is_mistake && z == 0);
+        const scalar_t t = a.rule.target(s, o);
+        const bool wrong = a.rule.template wrong<bool>(z, t);
         if (!wrong) {
           if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, 1);
           continue;
         }
-        // The error y - yhat of a mistake is 2t - 1.
-        const scalar_t err = t + t - 1;
-        const scalar_t step =
-            a.sw != nullptr ? (a.lr * a.sw[s]) * err : a.lr * err;
-        a.mistakes[o] += 1;
-        // max(0, -(2t - 1) * z) in double: |z| at a mistake (online_loop.h).
-        if (a.loss != nullptr) a.loss[o] += std::fabs(static_cast<double>(z));
+        const scalar_t step = a.rule.step(t, s);
+        a.rule.mistakes[o] += 1;
+        if (a.rule.loss != nullptr) a.rule.loss[o] += a.rule.loss_of(z);
         hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
                       a.b[o]);
         if (log != nullptr) {
@@ -105,7 +100,7 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
           log->save(a.b + o, 1);
         }
         row.add_to(w_o, step);
-        if (a.bias_step != 0) a.b[o] += step * a.bias_step;
+        if (a.rule.bias_step != 0) a.b[o] += a.rule.bias_gain(step);
       }
       if (stop.load(std::memory_order_relaxed)) {
         hooks.end();
@@ -122,7 +117,7 @@ template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
                         const Policy& policy, int64_t k0, int64_t k1,
                         const std::atomic<bool>& stop, UndoLog* log) {
-  return a.order != nullptr
+  return a.rule.order != nullptr
              ? csr_online_rows_through<true>(a, policy, k0, k1, stop, log)
              : csr_online_rows_through<false>(a, policy, k0, k1, stop, log);
 }
@@ -252,18 +247,10 @@ struct CsrOnlineCall : CsrOnlineOperands {
             rows<scalar_t, index_t>(),
             w.mutable_data_ptr<scalar_t>(),
             b.mutable_data_ptr<scalar_t>(),
-            y.const_data_ptr<scalar_t>(),
-            sw ? sw->const_data_ptr<scalar_t>() : nullptr,
             k,
-            static_cast<scalar_t>(lr),
-            static_cast<scalar_t>(bias_step),
-            zero_is_mistake,
-            mistakes.mutable_data_ptr<int64_t>(),
-            loss ? loss->mutable_data_ptr<double>() : nullptr,
             fm_stride,
             n,
-            order ? order->const_data_ptr<int64_t>() : nullptr,
-            order_stride};
+            online_step<scalar_t>(*this)};
         const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;

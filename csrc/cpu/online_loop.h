@@ -29,6 +29,7 @@
 
 #include "../checks.h"
 #include "../operands.h"
+#include "../online_step.h"
 #include "../policies.h"
 #include "../rows.h"
 #include "lanes.h"
@@ -45,18 +46,8 @@ struct OnlineArgs {
   scalar_t* w;         // [K, in], contiguous
   scalar_t* b;         // [K]
   const scalar_t* x;   // [N, in], contiguous
-  const scalar_t* y;   // [N, K] of 0/1
-  const scalar_t* sw;  // [N] or nullptr
-  int64_t n, in, k;
-  scalar_t lr;
-  bool zero_is_mistake;
-  scalar_t bias_step;  // b += bias_step * step; 0: the bias stays as it is
-  int64_t* mistakes;   // [K]
-  double* loss;        // [K], the epoch loss sums (operands.h), or nullptr
-  // The sample order (operands.h), or nullptr: visit i of output o reads
-  // row order[o * order_stride + i]; n counts the visits.
-  const int64_t* order;
-  int64_t order_stride;
+  int64_t n, in, k;    // n: the visits (online_step.h's order)
+  OnlineStep<scalar_t> rule;
   // Where a block's changed rows and biases are saved before they are
   // written back (restore.h), or nullptr; `alone`: one thread runs every
   // output, so its last block is written back once every row was good, and
@@ -87,14 +78,13 @@ template <int R, bool kLoss, typename scalar_t, typename Hooks>
   using M = LaneMask<scalar_t>;
   constexpr unsigned kLive = (1u << R) - 1;
   const V z = dots_group<R>(w_rows, stride, xi, a.in) + bias;
-  const V t = load_lanes<R>(a.y + s * a.k + o0);
+  const V t = load_lanes<R>(&a.rule.y[s * a.k + o0]);
   // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is exactly 0.
   if (lane_bits(M((z - z) != 0)) & kLive) return false;
   // A mistake where [z > 0] differs from the target (and, counted as one, at
   // z == 0): one compare from z to the branch. The error y - yhat of a mistake
   // is then 2 t - 1, known from the targets alone.
-  M wrong_lanes = M(z > 0) ^ M(t != 0);
-  if (a.zero_is_mistake) wrong_lanes |= M(z == 0);
+  const M wrong_lanes = a.rule.template wrong<M>(z, t);
   const unsigned wrong = lane_bits(wrong_lanes) & kLive;
   if constexpr (Hooks::kCountsCorrect) {
     for (unsigned c = ~wrong & kLive; c != 0; c &= c - 1) {
@@ -102,14 +92,13 @@ template <int R, bool kLoss, typename scalar_t, typename Hooks>
     }
   }
   if (wrong == 0) return true;
-  const V err = t + t - 1;
-  const V step = a.sw != nullptr ? (a.lr * a.sw[s]) * err : a.lr * err;
+  const V step = a.rule.step(t, s);
   for (unsigned m = wrong; m != 0; m &= m - 1) {
     const int r = __builtin_ctz(m);
     mistakes[r] += 1;
     // max(0, -(2t - 1) * z) as scikit-learn's double: |z| at a mistake (0 at
     // a zero_is_mistake z == 0).
-    if constexpr (kLoss) loss[r] += std::fabs(static_cast<double>(z[r]));
+    if constexpr (kLoss) loss[r] += a.rule.loss_of(z[r]);
     hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r],
                   w_rows + r * stride, bias[r]);
     if (a.direct && a.saved[o0 + r] == 0) {
@@ -122,10 +111,10 @@ template <int R, bool kLoss, typename scalar_t, typename Hooks>
   // Only the lanes that took a step change: a correct lane keeps its exact
   // bits (adding a zero step could turn a -0 bias into +0), and a
   // bias_step of 0 leaves every lane's bits as they are.
-  if (a.bias_step != 0) {
+  if (a.rule.bias_step != 0) {
     M live = {};
     for (int r = 0; r < R; ++r) live[r] = -1;
-    bias = (wrong_lanes & live) ? bias + step * a.bias_step : bias;
+    bias = (wrong_lanes & live) ? bias + a.rule.bias_gain(step) : bias;
   }
   return true;
 }
@@ -150,9 +139,9 @@ struct Handoff {
 //
 // From sample i0 on (the samples before it are done). With a handoff, gives
 // the outputs up when asked: writes them back, sets *handed_at to the sample
-// they go on from, and returns -1. kLoss: a.loss is there (online_rows below).
+// they go on from, and returns -1. kLoss: a.rule.loss is there (online_rows below).
 //
-// kOrder: the visits read their rows through a.order. One order for all
+// kOrder: the visits read their rows through a.rule.order. One order for all
 // outputs keeps the blocks and groups (every output of a group reads the same
 // row); one order per output runs the outputs one at a time (each its own
 // row at each visit), in blocks of one. The row returned is then x's.
@@ -164,14 +153,14 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
   constexpr int64_t G = kGroupRows;
   constexpr int64_t kGroups = kRowBlock / G;
   const int64_t block =
-      kOrder && a.order_stride != 0 ? 1 : kRowBlock;
+      kOrder && a.rule.order_stride != 0 ? 1 : kRowBlock;
   // The block's weights, biases and mistake counts live in this thread's own
   // memory while it runs: in the shared arrays, neighbouring outputs of two
   // threads sit in one cache line, which would bounce between the cores on
   // every mistake.
   Lanes<scalar_t> bias[kGroups] = {};
   int64_t mistakes[kRowBlock];
-  // The loss sums go on from what a.loss holds, as the weights do, so a sum
+  // The loss sums go on from what a.rule.loss holds, as the weights do, so a sum
   // is added in sample order across a handoff and across calls.
   double loss[kRowBlock];
   PaddedRows<scalar_t> w(a.direct ? 0 : std::min(block, k1 - k0), a.in);
@@ -179,7 +168,7 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
   for (int64_t blk = k0; blk < k1; blk += block) {
     const int64_t rows = std::min(block, k1 - blk);
     const int64_t* order =
-        kOrder ? a.order + blk * a.order_stride : nullptr;
+        kOrder ? a.rule.order + blk * a.rule.order_stride : nullptr;
     const int64_t full = rows / G, rest = rows % G;
     auto hooks = policy.begin(blk, rows);
     if (!a.direct) w.load_from(a.w + blk * a.in, a.in, rows, a.in);
@@ -187,7 +176,7 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
     for (int64_t r = 0; r < rows; ++r) {
       bias[r / G][r % G] = a.b[blk + r];
       mistakes[r] = 0;
-      if constexpr (kLoss) loss[r] = a.loss[blk + r];
+      if constexpr (kLoss) loss[r] = a.rule.loss[blk + r];
     }
     // Writes the block back: only the rows a mistake changed (the others
     // hold the same bits), each saved first while a later row could still
@@ -208,8 +197,8 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
             if (save) a.log->save(a.b + blk + r, 1);
             a.b[blk + r] = bias[r / G][r % G];
           }
-          a.mistakes[blk + r] += mistakes[r];
-          if constexpr (kLoss) a.loss[blk + r] = loss[r];
+          a.rule.mistakes[blk + r] += mistakes[r];
+          if constexpr (kLoss) a.rule.loss[blk + r] = loss[r];
         }
       }
       hooks.end();
@@ -273,10 +262,10 @@ int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
   };
   using Yes = std::true_type;
   using No = std::false_type;
-  if (a.order != nullptr) {
-    return a.loss != nullptr ? run(Yes{}, Yes{}) : run(No{}, Yes{});
+  if (a.rule.order != nullptr) {
+    return a.rule.loss != nullptr ? run(Yes{}, Yes{}) : run(No{}, Yes{});
   }
-  return a.loss != nullptr ? run(Yes{}, No{}) : run(No{}, No{});
+  return a.rule.loss != nullptr ? run(Yes{}, No{}) : run(No{}, No{});
 }
 
 // One call of an online-rule op on the CPU: its operands (see operands.h) and
@@ -368,16 +357,8 @@ struct OnlineCall : OnlineOperands {
           wp,
           b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(),
-          y.const_data_ptr<scalar_t>(),
-          sw ? sw->const_data_ptr<scalar_t>() : nullptr,
           n, in, k,
-          static_cast<scalar_t>(lr),
-          zero_is_mistake,
-          static_cast<scalar_t>(bias_step),
-          mistakes.mutable_data_ptr<int64_t>(),
-          loss ? loss->mutable_data_ptr<double>() : nullptr,
-          order ? order->const_data_ptr<int64_t>() : nullptr,
-          order_stride,
+          online_step<scalar_t>(*this),
           log,
           /*alone=*/shares == 1,
           direct,

@@ -21,6 +21,7 @@
 #include <torch/csrc/stable/accelerator.h>
 
 #include "../csr_operands.h"
+#include "../online_step.h"
 #include "../operands.h"
 #include "../policies.h"
 #include "rules.cuh"
@@ -34,20 +35,10 @@ struct OnlineKernelArgs {
   Rows x;                  // the rows of x, dense or CSR
   scalar_t* w;             // [K, in], contiguous
   scalar_t* b;             // [K]
-  const scalar_t* y;       // [N, K] of 0/1
-  const scalar_t* sw;      // [N] or nullptr
-  int64_t n, in, k;
-  scalar_t lr;
-  bool zero_is_mistake;
-  scalar_t bias_step;      // b += bias_step * step; 0: the bias stays
+  int64_t n, in, k;        // n: the visits (online_step.h's order)
   bool weights_in_smem;
-  int64_t* mistakes;       // [K]
   int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
-  double* loss;            // [K], the epoch loss sums (operands.h), or nullptr
-  // The sample order (operands.h), or nullptr: visit i of output o reads
-  // row order[o * order_stride + i] of x, y and sw; n counts the visits.
-  const int64_t* order;
-  int64_t order_stride;
+  OnlineStep<scalar_t> rule;
   Policy policy;           // its hooks copied into every thread
 };
 
@@ -76,11 +67,10 @@ __global__ void __launch_bounds__(1024)
   int64_t mistakes = 0;
   // The output's loss sum goes on from what loss holds, in sample order; a
   // correct sample adds 0 to it, a mistake |z|.
-  double loss = a.loss != nullptr ? a.loss[o] : 0.0;
+  double loss = a.rule.loss != nullptr ? a.rule.loss[o] : 0.0;
   auto hooks = a.policy.begin(o, 1);
   // The row of x, y and sw of visit i (checked to be in range on the host).
-  const int64_t* order = a.order != nullptr ? a.order + o * a.order_stride : nullptr;
-  auto row_of = [order](int64_t i) { return order != nullptr ? order[i] : i; };
+  auto row_of = [&a, o](int64_t i) { return a.rule.row(o, i); };
   __syncthreads();
 
   // Start with one sample per warp; grow while chunks are clean, shrink after
@@ -105,8 +95,8 @@ __global__ void __launch_bounds__(1024)
         bool event = false;
         if (s < m) {
           const scalar_t z = z_chunk[s];
-          const scalar_t t = a.y[row_of(i0 + s) * a.k + o];
-          event = !isfinite(z) || online_error(z, t, a.zero_is_mistake) != 0;
+          const scalar_t t = a.rule.target(row_of(i0 + s), o);
+          event = !isfinite(z) || a.rule.template wrong<bool>(z, t);
         }
         const unsigned hits = __ballot_sync(kFullMask, event);
         if (hits != 0) {
@@ -136,9 +126,7 @@ __global__ void __launch_bounds__(1024)
     }
     // The samples before the first event were predicted correctly.
     if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, f);
-    const scalar_t err = online_error(z, a.y[r * a.k + o], a.zero_is_mistake);
-    const scalar_t step =
-        a.sw != nullptr ? a.lr * a.sw[r] * err : a.lr * err;
+    const scalar_t step = a.rule.step(a.rule.target(r, o), r);
     const auto row = a.x.row(r);
     hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w), bias);
     // A hook may read w_o element by element (the pocket's copy, thread j
@@ -146,9 +134,9 @@ __global__ void __launch_bounds__(1024)
     // among the threads waits for every read before any write.
     if constexpr (!decltype(row)::kSharesByElement) __syncthreads();
     row.add_to(w, step, tid, blockDim.x);
-    if (a.bias_step != 0) bias += step * a.bias_step;
+    if (a.rule.bias_step != 0) bias += a.rule.bias_gain(step);
     mistakes += 1;
-    loss += fabs(static_cast<double>(z));
+    loss += a.rule.loss_of(z);
     // The update is visible to every warp (and z_chunk free) before the next
     // chunk's dot products.
     __syncthreads();
@@ -163,8 +151,8 @@ __global__ void __launch_bounds__(1024)
   }
   if (tid == 0) {
     a.b[o] = bias;
-    a.mistakes[o] = mistakes;
-    if (a.loss != nullptr) a.loss[o] = loss;
+    a.rule.mistakes[o] = mistakes;
+    if (a.rule.loss != nullptr) a.rule.loss[o] = loss;
   }
 }
 
@@ -183,18 +171,10 @@ void launch_online(const Call& call, const Rows& rows, MakePolicy make,
       rows,
       call.w.template mutable_data_ptr<scalar_t>(),
       call.b.template mutable_data_ptr<scalar_t>(),
-      call.y.template const_data_ptr<scalar_t>(),
-      call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
       call.n, call.in, call.k,
-      static_cast<scalar_t>(call.lr),
-      call.zero_is_mistake,
-      static_cast<scalar_t>(call.bias_step),
       in_smem,
-      call.mistakes.template mutable_data_ptr<int64_t>(),
       bad_row,
-      call.loss ? call.loss->template mutable_data_ptr<double>() : nullptr,
-      call.order ? call.order->template const_data_ptr<int64_t>() : nullptr,
-      call.order_stride,
+      online_step<scalar_t>(call),
       policy};
   const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
   online_kernel<scalar_t, Rows, Policy>
