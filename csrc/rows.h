@@ -7,7 +7,7 @@
 // types are for what runs beside them.
 //
 // Both compile as host code (g++) and as device code (nvcc). The rounding is
-// the reference's (torch_perceptron/reference.py, DenseRow and CSRRow): a
+// the reference's (torch_perceptron/reference/rows.py, DenseRow, CSRRow): a
 // product, then a sum, element by element (the extension is built with
 // -ffp-contract=off and --fmad=false, so no FMA fuses the two).
 #pragma once

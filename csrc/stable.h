@@ -14,7 +14,7 @@
 //     raises as ValueError.
 //   - at::AutoDispatchBelowADInplaceOrView (the guard of the former boxed
 //     Autograd kernel): the Autograd key is a fallthrough, registered from
-//     Python (torch_perceptron/ops.py), and the kernels run their ATen calls
+//     Python (torch_perceptron/ops/table.py), and the kernels run their ATen calls
 //     under NoGradGuard, so that no call records a graph or refuses to write a
 //     leaf that requires grad.
 //   - torch::autograd::increment_version: bump_version() calls aten::copy_ of

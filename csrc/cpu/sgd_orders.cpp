@@ -1,7 +1,7 @@
-// scikit-learn's SGD sample orders (torch_perceptron/sklearn_orders.py): the
+// scikit-learn's SGD sample orders (torch_perceptron/sklearn/orders.py): the
 // permutation that SequentialDataset.shuffle(seed) applies to its index array,
 // one row per seed. A helper of the scikit-learn estimator, not a rule of the
-// perceptron, so it is not in ops.py's OPS.
+// perceptron, so it is not in the op table (torch_perceptron/ops/).
 //
 // It is compiled because it is sequential twice over: xorshift's next state
 // needs the last, and Fisher-Yates' swap i needs the array that swaps 0..i-1
