@@ -8,6 +8,7 @@
 #include <initializer_list>
 #include <new>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "checks.h"
@@ -29,12 +30,6 @@ struct CsrOperands {
   // tensor (feature-major), which the CPU's plain online and multiclass rules
   // update in place (cpu/csr_online_loop.h); 0: w is [K, in] and contiguous.
   int64_t fm_stride = 0;
-  // The sample order of an online op, when given (operands.h's, the same
-  // check): visit i of output o reads CSR row order[o * order_stride + i],
-  // and its y and sample_weight; order_stride is 0 for one order [M], M for
-  // one per output [K, M]. n is then M, the visits; x.n stays the rows.
-  std::optional<Tensor> order;
-  int64_t order_stride = 0;
   // Whether the plain rule's call asks for the caller's feature-major
   // weights as they are (the constructor's feature_major_ok; the CPU's calls
   // then choose their layout, cpu/csr_online_loop.h).
@@ -96,60 +91,56 @@ struct CsrOperands {
   }
 };
 
-struct CsrOnlineOperands : CsrOperands {
-  // crow_indices, col_indices, values, n_features, then as OnlineOperands.
-  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t,
-                      const Tensor&, double, Opt, bool, double, Opt, Opt>;
-  using PlainPolicy = NoPolicy;
-  Tensor y;  // [N, K] of 0/1 in the weights' dtype
-  bool zero_is_mistake;
-  // The epoch loss sums, when asked, as OnlineOperands has them: the caller's
-  // tensor and the contiguous one the kernel adds to.
-  std::optional<Tensor> loss_arg, loss;
+// crow_indices, col_indices, values, n_features: a CSR op's x.
+using CsrXArgs = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t>;
 
+struct CsrOnlineOperands : CsrOperands, OnlineRuleOperands {
+  // x (CSR), y, then the rule's tail (operands.h).
+  using Args =
+      CatArgs<CsrXArgs, OpArgs<const Tensor&>, OnlineTail::Args>::type;
+  using PlainPolicy = NoPolicy;
+  using OnlineRuleOperands::add_written;
+
+  template <typename... A, IfTail<OnlineTail, A...> = 0>
   CsrOnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
                     const Tensor& col, const Tensor& values, int64_t n_features,
-                    const Tensor& y_, double lr_,
-                    const std::optional<Tensor>& sample_weight,
-                    bool zero_is_mistake_, double bias_step_,
-                    const std::optional<Tensor>& loss_ = std::nullopt,
-                    const std::optional<Tensor>& order_ = std::nullopt,
-                    bool feature_major_ok = false)
-      : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
-                    bias_step_),
-        zero_is_mistake(zero_is_mistake_) {
-    y = binary_labels(y_, n, k, weight.scalar_type(), weight.device());
-    finish_setup(sample_weight, k, feature_major_ok);
-    loss = loss_sums(loss_, k, weight.device());
-    if (loss) loss_arg = *loss_;
-    order = sample_order(order_, x.n, k, weight.device());
-    if (order) {
-      n = order->size(order->dim() - 1);
-      if (order->dim() == 2) order_stride = n;
-    }
-  }
+                    const Tensor& y_, A&&... tail)
+      : CsrOnlineOperands(std::in_place, OnlineTail(std::forward<A>(tail)...),
+                          weight_, bias_, crow, col, values, n_features, y_) {}
 
-  void add_written(std::vector<StatePair>& state) {
-    if (loss) state.push_back({&*loss_arg, &*loss});
+  CsrOnlineOperands(std::in_place_t, const OnlineTail& t, Tensor& weight_, Tensor& bias_, const Tensor& crow,
+                    const Tensor& col, const Tensor& values, int64_t n_features,
+                    const Tensor& y_)
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr,
+                    t.bias_step) {
+    take_labels(y_, n, k, weight.scalar_type(), weight.device());
+    finish_setup(t.sample_weight, k, t.feature_major_ok);
+    n = take_rest(t, x.n, k, weight.device());
   }
 };
 
 struct CsrMulticlassOperands : CsrOperands {
-  // crow_indices, col_indices, values, n_features, then as MulticlassOperands.
-  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t,
-                      const Tensor&, double, Opt, double>;
+  // x (CSR), y, then the rule's tail (operands.h).
+  using Args =
+      CatArgs<CsrXArgs, OpArgs<const Tensor&>, MulticlassTail::Args>::type;
   using PlainPolicy = NoMulticlassPolicy;
   Tensor y;  // [N] int64 class indices
 
+  template <typename... A, IfTail<MulticlassTail, A...> = 0>
   CsrMulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
                         const Tensor& col, const Tensor& values,
-                        int64_t n_features, const Tensor& y_, double lr_,
-                        const std::optional<Tensor>& sample_weight,
-                        double bias_step_, bool feature_major_ok = false)
-      : CsrOperands(weight_, bias_, crow, col, values, n_features, lr_,
-                    bias_step_) {
+                        int64_t n_features, const Tensor& y_, A&&... tail)
+      : CsrMulticlassOperands(std::in_place, MulticlassTail(std::forward<A>(tail)...),
+                              weight_, bias_, crow, col, values, n_features,
+                              y_) {}
+
+  CsrMulticlassOperands(std::in_place_t, const MulticlassTail& t, Tensor& weight_, Tensor& bias_, const Tensor& crow,
+                        const Tensor& col, const Tensor& values,
+                        int64_t n_features, const Tensor& y_)
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr,
+                    t.bias_step) {
     y = class_labels(y_, n, k, weight.device());
-    finish_setup(sample_weight, 1, feature_major_ok);
+    finish_setup(t.sample_weight, 1, t.feature_major_ok);
   }
 };
 

@@ -17,6 +17,34 @@
 
 #include "stable.h"
 
+// The pieces the schemas share, so that each argument is written once: the
+// written weights, x dense or CSR, a variant's state, and each rule's
+// arguments after x (its tail, which operands.h's OnlineTail and
+// MulticlassTail take). Adjacent literals: each schema is one string.
+#define WEIGHTS "Tensor(a!) weight, Tensor(b!) bias, "
+#define X_DENSE "Tensor x, "
+#define X_CSR \
+  "Tensor crow_indices, Tensor col_indices, Tensor values, SymInt n_features, "
+#define AVERAGED "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
+#define POCKET                                                          \
+  "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, " \
+  "Tensor(f!) best_run, "
+#define ONLINE_TAIL                                                    \
+  "Tensor y, float lr=1.0, Tensor? sample_weight=None, "               \
+  "bool zero_is_mistake=False, float bias_step=1.0, Tensor(l!)? loss=None, " \
+  "Tensor? order=None) -> Tensor"
+#define MULTICLASS_TAIL \
+  "Tensor y, float lr=1.0, Tensor? sample_weight=None, float bias_step=1.0) -> Tensor"
+#define BATCH_TAIL                                                          \
+  "Tensor y, float lr=1.0, Tensor? sample_weight=None, "                    \
+  "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor"
+#define PENALIZED_TAIL                                                      \
+  "Tensor y, float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "       \
+  "Tensor? sample_weight=None, bool zero_is_mistake=False, "                \
+  "float bias_step=1.0, Tensor(l!)? loss=None, Tensor(o!)? objective=None, " \
+  "Tensor? order=None) -> Tensor"
+#define PENALTY_STATE "Tensor(c!) state, Tensor(d!)? q, "
+
 STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // Net input z = x @ weight.T + bias, [N, K].
   m.def("decision_function(Tensor x, Tensor weight, Tensor bias) -> Tensor");
@@ -45,94 +73,32 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // or output o visiting order[o]); as if called with x[order], y[order],
   // sample_weight[order], without the copies. Checked before any write: every
   // entry in [0, N).
-  m.def(
-      "online_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
-  m.def(
-      "online_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor crow_indices, Tensor col_indices, Tensor values, "
-      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
+  m.def("online_update(" WEIGHTS X_DENSE ONLINE_TAIL);
+  m.def("online_update_csr(" WEIGHTS X_CSR ONLINE_TAIL);
   // Multiclass perceptron: yhat = argmax_k z_k (lowest index wins a tie); on a
   // mistake row y gains lr*x and row yhat loses it. Returns int64 mistakes [1].
-  m.def(
-      "multiclass_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, "
-      "Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "float bias_step=1.0) -> Tensor");
-  m.def(
-      "multiclass_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor crow_indices, Tensor col_indices, Tensor values, "
-      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "float bias_step=1.0) -> Tensor");
+  m.def("multiclass_update(" WEIGHTS X_DENSE MULTICLASS_TAIL);
+  m.def("multiclass_update_csr(" WEIGHTS X_CSR MULTICLASS_TAIL);
   // Mini-batch rule: errors of the whole batch under the current weights, then
   // one update w += lr * err.T @ x. Returns int64 mistakes [K].
-  m.def(
-      "batch_update(Tensor(a!) weight, Tensor(b!) bias, Tensor x, Tensor y, "
-      "float lr=1.0, Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0) -> Tensor");
-  m.def(
-      "batch_update_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor crow_indices, Tensor col_indices, Tensor values, "
-      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor");
+  m.def("batch_update(" WEIGHTS X_DENSE BATCH_TAIL);
+  m.def("batch_update_csr(" WEIGHTS X_CSR BATCH_TAIL);
   // The averaged perceptron: online_update / multiclass_update that also keep
   // weight_acc [K, in] and bias_acc [K], changed only on a mistake, and count
   // (int64 [K], multiclass [1]: samples seen), so that the average of the
   // weights over every sample seen is weight - weight_acc / count.
-  m.def(
-      "online_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
-  m.def(
-      "online_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-      "Tensor crow_indices, Tensor col_indices, Tensor values, "
-      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
-  m.def(
-      "multiclass_update_averaged(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-      "Tensor x, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "float bias_step=1.0) -> Tensor");
-  m.def(
-      "multiclass_update_averaged_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-      "Tensor crow_indices, Tensor col_indices, Tensor values, "
-      "SymInt n_features, Tensor y, float lr=1.0, Tensor? sample_weight=None, "
-      "float bias_step=1.0) -> Tensor");
+  m.def("online_update_averaged(" WEIGHTS AVERAGED X_DENSE ONLINE_TAIL);
+  m.def("online_update_averaged_csr(" WEIGHTS AVERAGED X_CSR ONLINE_TAIL);
+  m.def("multiclass_update_averaged(" WEIGHTS AVERAGED X_DENSE MULTICLASS_TAIL);
+  m.def("multiclass_update_averaged_csr(" WEIGHTS AVERAGED X_CSR MULTICLASS_TAIL);
   // The pocket perceptron: online_update / multiclass_update that also keep in
   // pocket_weight / pocket_bias the weights of the longest run of correct
   // predictions; run and best_run (int64 [K], multiclass [1]) are the current
   // run and the record.
-  m.def(
-      "online_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
-      "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
-  m.def(
-      "online_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
-      "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
-      "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None, Tensor? order=None) -> Tensor");
-  m.def(
-      "multiclass_update_pocket(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
-      "Tensor(f!) best_run, Tensor x, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, float bias_step=1.0) -> Tensor");
-  m.def(
-      "multiclass_update_pocket_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, "
-      "Tensor(f!) best_run, Tensor crow_indices, Tensor col_indices, "
-      "Tensor values, SymInt n_features, Tensor y, float lr=1.0, "
-      "Tensor? sample_weight=None, float bias_step=1.0) -> Tensor");
+  m.def("online_update_pocket(" WEIGHTS POCKET X_DENSE ONLINE_TAIL);
+  m.def("online_update_pocket_csr(" WEIGHTS POCKET X_CSR ONLINE_TAIL);
+  m.def("multiclass_update_pocket(" WEIGHTS POCKET X_DENSE MULTICLASS_TAIL);
+  m.def("multiclass_update_pocket_csr(" WEIGHTS POCKET X_CSR MULTICLASS_TAIL);
   // online_update_penalized is online_update with scikit-learn's penalty,
   // alpha and l1_ratio: at every sample the weights shrink by
   // max(0, 1 - (1 - l1_ratio) * lr * alpha) (L2) and, with l1_ratio > 0, the
@@ -152,22 +118,20 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
   // (int64 [M] or [K, M]) as online_update's: visit i of output o reads row
   // order[o][i] of x, y and sample_weight, so that a shuffled epoch of every
   // one-vs-rest output is one call, with no rows gathered.
-  m.def(
-      "online_update_penalized(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) state, Tensor(d!)? q, Tensor x, Tensor y, float lr=1.0, "
-      "float alpha=0.0001, float l1_ratio=0.15, Tensor? sample_weight=None, "
-      "bool zero_is_mistake=False, float bias_step=1.0, "
-      "Tensor(l!)? loss=None, Tensor(o!)? objective=None, "
-      "Tensor? order=None) -> Tensor");
-  m.def(
-      "online_update_penalized_csr(Tensor(a!) weight, Tensor(b!) bias, "
-      "Tensor(c!) state, Tensor(d!)? q, Tensor crow_indices, "
-      "Tensor col_indices, Tensor values, SymInt n_features, Tensor y, "
-      "float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "
-      "Tensor? sample_weight=None, bool zero_is_mistake=False, "
-      "float bias_step=1.0, Tensor(l!)? loss=None, "
-      "Tensor(o!)? objective=None, Tensor? order=None) -> Tensor");
+  m.def("online_update_penalized(" WEIGHTS PENALTY_STATE X_DENSE PENALIZED_TAIL);
+  m.def("online_update_penalized_csr(" WEIGHTS PENALTY_STATE X_CSR PENALIZED_TAIL);
 }
+
+#undef WEIGHTS
+#undef X_DENSE
+#undef X_CSR
+#undef AVERAGED
+#undef POCKET
+#undef ONLINE_TAIL
+#undef MULTICLASS_TAIL
+#undef BATCH_TAIL
+#undef PENALIZED_TAIL
+#undef PENALTY_STATE
 
 // `from torch_perceptron import _C` loads this library, which runs the
 // registrations above; the module itself holds nothing.
