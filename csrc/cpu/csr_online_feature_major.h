@@ -33,6 +33,8 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
                            Vec<scalar_t> (&bias)[G], int64_t* mistakes,
                            double* loss, const std::atomic<bool>& stop,
                            UndoLog* log = nullptr) {
+  // A copy of the step, which no store to the weights can alias.
+  const OnlineStep<scalar_t> rule = a.rule;
   using V = Vec<scalar_t>;
   constexpr int L = kLanes<scalar_t>;
   const int64_t in = a.x.in;
@@ -51,15 +53,14 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
   };
   V live[G] = {};
   for (int64_t r = 0; r < kk; ++r) live[r / L][r % L] = 1;
-  const scalar_t bias_step = a.rule.bias_step;
   for (int64_t i = 0; i < a.n; ++i) {
     int64_t s = i;
-    if constexpr (kOrder) s = a.rule.order[i];
+    if constexpr (kOrder) s = rule.order[i];
     const CsrRow<scalar_t, index_t> row = a.x.row(s);
     if (!csr_row_ok(row.cols, row.nnz, in)) return s;
     if (i + kPrefetchRows < a.n) {
       const int64_t ahead_row =
-          kOrder ? a.rule.order[i + kPrefetchRows] : i + kPrefetchRows;
+          kOrder ? rule.order[i + kPrefetchRows] : i + kPrefetchRows;
       const CsrRow<scalar_t, index_t> ahead = a.x.row(ahead_row);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
         const scalar_t* line = wt + ahead.cols[p] * stride;
@@ -93,22 +94,22 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
       V t;
       for (int l = 0; l < L; ++l) {
         const int64_t r = g * L + l;
-        t[l] = r < kk ? a.rule.target(s, k0 + r) : scalar_t(0);
+        t[l] = r < kk ? rule.target(s, k0 + r) : scalar_t(0);
       }
       const auto is_live = live[g] != 0;
       finite &= !lane_any((((z[g] - z[g]) != 0) & is_live));
       using M = decltype(V{} < V{});
-      wrong[g] = a.rule.template wrong<M>(z[g], t) & is_live;
+      wrong[g] = rule.template wrong<M>(z[g], t) & is_live;
       wrong_any |= lane_any(wrong[g]);
-      step[g] = a.rule.step(t, s);
+      step[g] = rule.step(t, s);
     }
     if (!finite) return s;
     if (wrong_any) {
       for (int g = 0; g < G; ++g) {
         for (int l = 0; l < L; ++l) {
           mistakes[g * L + l] += wrong[g][l] != 0;
-          if (a.rule.loss != nullptr && wrong[g][l] != 0) {
-            loss[g * L + l] += a.rule.loss_of(z[g][l]);
+          if (rule.loss != nullptr && wrong[g][l] != 0) {
+            loss[g * L + l] += rule.loss_of(z[g][l]);
           }
         }
       }
@@ -125,9 +126,9 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
           st(c, g, wrong[g] ? old + step[g] * v : old);
         }
       }
-      if (bias_step != 0) {
+      if (rule.bias_step != 0) {
         for (int g = 0; g < G; ++g) {
-          bias[g] = wrong[g] ? bias[g] + a.rule.bias_gain(step[g]) : bias[g];
+          bias[g] = wrong[g] ? bias[g] + rule.bias_gain(step[g]) : bias[g];
         }
       }
     }

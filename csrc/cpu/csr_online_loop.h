@@ -62,12 +62,14 @@ template <bool kOrder, typename scalar_t, typename index_t, typename Policy>
 int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
                                 const Policy& policy, int64_t k0, int64_t k1,
                                 const std::atomic<bool>& stop, UndoLog* log) {
+  // A copy of the step, which no store to the weights can alias.
+  const OnlineStep<scalar_t> rule = a.rule;
   const int64_t in = a.x.in;
-  const int64_t block = kOrder && a.rule.order_stride != 0 ? 1 : kRowBlock;
+  const int64_t block = kOrder && rule.order_stride != 0 ? 1 : kRowBlock;
   for (int64_t blk = k0; blk < k1; blk += block) {
     const int64_t blk_end = std::min(k1, blk + block);
     auto hooks = policy.begin(blk, blk_end - blk);
-    const int64_t* order = kOrder ? a.rule.order + blk * a.rule.order_stride : nullptr;
+    const int64_t* order = kOrder ? rule.order + blk * rule.order_stride : nullptr;
     for (int64_t i = 0; i < a.n; ++i) {
       int64_t s = i;
       if constexpr (kOrder) s = order[i];
@@ -84,15 +86,15 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
           hooks.end();
           return s;
         }
-        const scalar_t t = a.rule.target(s, o);
-        const bool wrong = a.rule.template wrong<bool>(z, t);
+        const scalar_t t = rule.target(s, o);
+        const bool wrong = rule.template wrong<bool>(z, t);
         if (!wrong) {
           if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(o, 1);
           continue;
         }
-        const scalar_t step = a.rule.step(t, s);
-        a.rule.mistakes[o] += 1;
-        if (a.rule.loss != nullptr) a.rule.loss[o] += a.rule.loss_of(z);
+        const scalar_t step = rule.step(t, s);
+        rule.mistakes[o] += 1;
+        if (rule.loss != nullptr) rule.loss[o] += rule.loss_of(z);
         hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
                       a.b[o]);
         if (log != nullptr) {
@@ -100,7 +102,7 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
           log->save(a.b + o, 1);
         }
         row.add_to(w_o, step);
-        if (a.rule.bias_step != 0) a.b[o] += a.rule.bias_gain(step);
+        if (rule.bias_step != 0) a.b[o] += rule.bias_gain(step);
       }
       if (stop.load(std::memory_order_relaxed)) {
         hooks.end();
