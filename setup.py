@@ -108,18 +108,28 @@ def extension():
         sources += sorted(glob.glob("csrc/cuda/*.cu") + glob.glob("csrc/cuda/*.cpp"))
         # --fmad=false: the update must round like the CPU and the reference.
         extra["nvcc"] = [
-            "-O3", "--fmad=false", "-lineinfo", "-Xcompiler", "-fvisibility=hidden",
+            "-O3",
+            "--fmad=false",
+            "-lineinfo",
+            "-Xcompiler",
+            "-fvisibility=hidden",
             f"-DTORCH_TARGET_VERSION={TORCH_TARGET_VERSION}",
         ] + nvcc_arch_flags()
         # USE_CUDA: the stable shim's CUDA functions (the current stream).
         macros += [("WITH_CUDA", None), ("USE_CUDA", None)]
         return CUDAExtension(
-            "torch_perceptron._C", sources, extra_compile_args=extra,
-            define_macros=macros, py_limited_api=True,
+            "torch_perceptron._C",
+            sources,
+            extra_compile_args=extra,
+            define_macros=macros,
+            py_limited_api=True,
         )
     return CppExtension(
-        "torch_perceptron._C", sources, extra_compile_args=extra,
-        define_macros=macros, py_limited_api=True,
+        "torch_perceptron._C",
+        sources,
+        extra_compile_args=extra,
+        define_macros=macros,
+        py_limited_api=True,
     )
 
 

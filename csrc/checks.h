@@ -37,24 +37,20 @@ void check_bias_step(double bias_step);
 
 // Binary 0/1 labels for K outputs: [N] (only when K == 1), [N, 1] or [N, K], of
 // any real or bool dtype. Returns them as a contiguous [N, K] tensor of `dtype`.
-Tensor binary_labels(const Tensor& y, int64_t n, int64_t k, ScalarType dtype,
-                     const Device& device);
+Tensor binary_labels(const Tensor& y, int64_t n, int64_t k, ScalarType dtype, const Device& device);
 
 // Class indices in [0, K): [N] of an integer dtype. Returns contiguous int64.
-Tensor class_labels(const Tensor& y, int64_t n, int64_t k,
-                    const Device& device);
+Tensor class_labels(const Tensor& y, int64_t n, int64_t k, const Device& device);
 
 // Optional per-sample weights [N]: finite, >= 0. Returns a contiguous tensor of
 // `dtype`, or nullopt when absent.
-std::optional<Tensor> sample_weights(const std::optional<Tensor>& sample_weight,
-                                     int64_t n, ScalarType dtype,
-                                     const Device& device);
+std::optional<Tensor> sample_weights(const std::optional<Tensor>& sample_weight, int64_t n,
+                                     ScalarType dtype, const Device& device);
 
 // The optional epoch-loss sums of the online ops, `loss`: float64 [k] on
 // `device`, finite. Returns the contiguous tensor a kernel adds to (loss
 // itself when contiguous), or nullopt when absent.
-std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
-                                const Device& device);
+std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k, const Device& device);
 
 // The optional sample order of the online ops, `order`: int64 [M] (every
 // output visits rows order[0], ..., order[M - 1] of x, y and sample_weight)
@@ -62,25 +58,21 @@ std::optional<Tensor> loss_sums(const std::optional<Tensor>& loss, int64_t k,
 // [0, rows). Returns the contiguous tensor the kernels read, or nullopt when
 // absent. The range is checked here, before any write: the kernels then read
 // through it unchecked.
-std::optional<Tensor> sample_order(const std::optional<Tensor>& order,
-                                   int64_t rows, int64_t k,
+std::optional<Tensor> sample_order(const std::optional<Tensor>& order, int64_t rows, int64_t k,
                                    const Device& device);
 
 // Raises the error for a non-finite decision value found at `row` of x.
 [[noreturn]] void fail_non_finite_row(int64_t row);
 
 // Raises ValueError unless every decision value in z is finite.
-void check_decisions_finite(const Tensor& z, const Tensor& weight,
-                            const Tensor& bias);
+void check_decisions_finite(const Tensor& z, const Tensor& weight, const Tensor& bias);
 
 // The variants' state beside the weights (averaged, pocket):
 // `t` (named `name`) must have the shape, dtype and device of `ref` (named
 // `ref_name`) and hold finite values.
-void check_like(const Tensor& t, const char* name, const Tensor& ref,
-                const char* ref_name);
+void check_like(const Tensor& t, const char* name, const Tensor& ref, const char* ref_name);
 
 // `t` (named `name`) must be an int64 tensor [k] on `device` with values >= 0.
-void check_counters(const Tensor& t, const char* name, int64_t k,
-                    const Device& device);
+void check_counters(const Tensor& t, const char* name, int64_t k, const Device& device);
 
 }  // namespace torch_perceptron

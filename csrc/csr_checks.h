@@ -35,9 +35,8 @@ struct CsrInput {
 
 // Steps 1-3 on any device, and step 4 on CUDA. weight is already validated
 // (check_params).
-CsrInput check_csr(const Tensor& crow_indices, const Tensor& col_indices,
-                   const Tensor& values, int64_t n_features,
-                   const Tensor& weight);
+CsrInput check_csr(const Tensor& crow_indices, const Tensor& col_indices, const Tensor& values,
+                   int64_t n_features, const Tensor& weight);
 
 // What is wrong with a CSR input, found by a scan (CPU) or a kernel (CUDA).
 enum class CsrFault : int64_t {
@@ -52,8 +51,7 @@ enum class CsrFault : int64_t {
 
 // Raises the error for a fault at position `at` (of col_indices / values, or
 // of crow_indices) in row `row`.
-[[noreturn]] void fail_csr(const CsrInput& x, CsrFault fault, int64_t row,
-                           int64_t at);
+[[noreturn]] void fail_csr(const CsrInput& x, CsrFault fault, int64_t row, int64_t at);
 
 // Raises the error for row `row`, at which a CPU loop stopped: a bad column,
 // a non-finite value, or else an overflow of the decision value.
@@ -88,8 +86,7 @@ decltype(auto) for_csr_rows(const CsrInput& x, const char* what, F&& f) {
       using index_t = decltype(itag);
       return f(CsrRows<scalar_t, index_t>{x.crow.const_data_ptr<index_t>(),
                                           x.col.const_data_ptr<index_t>(),
-                                          x.values.const_data_ptr<scalar_t>(),
-                                          x.n, x.features},
+                                          x.values.const_data_ptr<scalar_t>(), x.n, x.features},
                tag, itag);
     });
   });

@@ -35,9 +35,8 @@ struct CsrOperands {
   // then choose their layout, cpu/csr_online_loop.h).
   static constexpr bool kKeepsFeatureMajor = false;
 
-  CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
-              const Tensor& col, const Tensor& values, int64_t n_features,
-              double lr_, double bias_step_)
+  CsrOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow, const Tensor& col,
+              const Tensor& values, int64_t n_features, double lr_, double bias_step_)
       : weight(weight_), bias(bias_), lr(lr_), bias_step(bias_step_) {
     check_params(weight, bias, /*values=*/false);
     x = check_csr(crow, col, values, n_features, weight);
@@ -53,8 +52,8 @@ struct CsrOperands {
   void finish_setup(const std::optional<Tensor>& sample_weight, int64_t counters,
                     bool feature_major_ok = false) {
     sw = sample_weights(sample_weight, n, weight.scalar_type(), weight.device());
-    if (feature_major_ok && k >= 2 && !weight.is_contiguous() &&
-        weight.stride(0) == 1 && weight.stride(1) >= k) {
+    if (feature_major_ok && k >= 2 && !weight.is_contiguous() && weight.stride(0) == 1 &&
+        weight.stride(1) >= k) {
       fm_stride = weight.stride(1);
       w = weight;
     } else {
@@ -96,23 +95,20 @@ using CsrXArgs = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t>;
 
 struct CsrOnlineOperands : CsrOperands, OnlineRuleOperands {
   // x (CSR), y, then the rule's tail (operands.h).
-  using Args =
-      CatArgs<CsrXArgs, OpArgs<const Tensor&>, OnlineTail::Args>::type;
+  using Args = CatArgs<CsrXArgs, OpArgs<const Tensor&>, OnlineTail::Args>::type;
   using PlainPolicy = NoPolicy;
   using OnlineRuleOperands::add_written;
 
   template <typename... A, IfTail<OnlineTail, A...> = 0>
-  CsrOnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
-                    const Tensor& col, const Tensor& values, int64_t n_features,
-                    const Tensor& y_, A&&... tail)
-      : CsrOnlineOperands(std::in_place, OnlineTail(std::forward<A>(tail)...),
-                          weight_, bias_, crow, col, values, n_features, y_) {}
+  CsrOnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow, const Tensor& col,
+                    const Tensor& values, int64_t n_features, const Tensor& y_, A&&... tail)
+      : CsrOnlineOperands(std::in_place, OnlineTail(std::forward<A>(tail)...), weight_, bias_, crow,
+                          col, values, n_features, y_) {}
 
-  CsrOnlineOperands(std::in_place_t, const OnlineTail& t, Tensor& weight_, Tensor& bias_, const Tensor& crow,
-                    const Tensor& col, const Tensor& values, int64_t n_features,
+  CsrOnlineOperands(std::in_place_t, const OnlineTail& t, Tensor& weight_, Tensor& bias_,
+                    const Tensor& crow, const Tensor& col, const Tensor& values, int64_t n_features,
                     const Tensor& y_)
-      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr,
-                    t.bias_step) {
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr, t.bias_step) {
     take_labels(y_, n, k, weight.scalar_type(), weight.device());
     finish_setup(t.sample_weight, k, t.feature_major_ok);
     n = take_rest(t, x.n, k, weight.device());
@@ -121,24 +117,20 @@ struct CsrOnlineOperands : CsrOperands, OnlineRuleOperands {
 
 struct CsrMulticlassOperands : CsrOperands {
   // x (CSR), y, then the rule's tail (operands.h).
-  using Args =
-      CatArgs<CsrXArgs, OpArgs<const Tensor&>, MulticlassTail::Args>::type;
+  using Args = CatArgs<CsrXArgs, OpArgs<const Tensor&>, MulticlassTail::Args>::type;
   using PlainPolicy = NoMulticlassPolicy;
   Tensor y;  // [N] int64 class indices
 
   template <typename... A, IfTail<MulticlassTail, A...> = 0>
-  CsrMulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow,
-                        const Tensor& col, const Tensor& values,
-                        int64_t n_features, const Tensor& y_, A&&... tail)
-      : CsrMulticlassOperands(std::in_place, MulticlassTail(std::forward<A>(tail)...),
-                              weight_, bias_, crow, col, values, n_features,
-                              y_) {}
+  CsrMulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& crow, const Tensor& col,
+                        const Tensor& values, int64_t n_features, const Tensor& y_, A&&... tail)
+      : CsrMulticlassOperands(std::in_place, MulticlassTail(std::forward<A>(tail)...), weight_,
+                              bias_, crow, col, values, n_features, y_) {}
 
-  CsrMulticlassOperands(std::in_place_t, const MulticlassTail& t, Tensor& weight_, Tensor& bias_, const Tensor& crow,
-                        const Tensor& col, const Tensor& values,
+  CsrMulticlassOperands(std::in_place_t, const MulticlassTail& t, Tensor& weight_, Tensor& bias_,
+                        const Tensor& crow, const Tensor& col, const Tensor& values,
                         int64_t n_features, const Tensor& y_)
-      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr,
-                    t.bias_step) {
+      : CsrOperands(weight_, bias_, crow, col, values, n_features, t.lr, t.bias_step) {
     y = class_labels(y_, n, k, weight.device());
     finish_setup(t.sample_weight, 1, t.feature_major_ok);
   }

@@ -38,29 +38,26 @@ struct Entries<Call, OpArgs<Args...>> {
   // The averaged perceptron: the rule, and weight_acc, bias_acc and count
   // (variant_state.h) beside it.
   template <template <typename> class Policy>
-  static Tensor averaged(Tensor& weight, Tensor& bias, Tensor& weight_acc,
-                         Tensor& bias_acc, Tensor& count, Args... args) {
+  static Tensor averaged(Tensor& weight, Tensor& bias, Tensor& weight_acc, Tensor& bias_acc,
+                         Tensor& count, Args... args) {
     NoGradGuard no_grad;
     Call call(weight, bias, args...);
-    return detail::run_averaged<Call, Policy>(call, weight_acc, bias_acc,
-                                              count, counters(call));
+    return detail::run_averaged<Call, Policy>(call, weight_acc, bias_acc, count, counters(call));
   }
 
   // The pocket perceptron: the rule, and the pocket and its run lengths.
   template <template <typename> class Policy>
-  static Tensor pocket(Tensor& weight, Tensor& bias, Tensor& pocket_weight,
-                       Tensor& pocket_bias, Tensor& run, Tensor& best_run,
-                       Args... args) {
+  static Tensor pocket(Tensor& weight, Tensor& bias, Tensor& pocket_weight, Tensor& pocket_bias,
+                       Tensor& run, Tensor& best_run, Args... args) {
     NoGradGuard no_grad;
     Call call(weight, bias, args...);
-    return detail::run_pocket<Call, Policy>(call, pocket_weight, pocket_bias,
-                                            run, best_run, counters(call));
+    return detail::run_pocket<Call, Policy>(call, pocket_weight, pocket_bias, run, best_run,
+                                            counters(call));
   }
 
  private:
   static Tensor run(Call& call) {
-    return run_restoring(call,
-                         [](auto) { return typename Call::PlainPolicy{}; });
+    return run_restoring(call, [](auto) { return typename Call::PlainPolicy{}; });
   }
   // One counter an output (one-vs-rest), or one for the model (multiclass):
   // as many as the call counts mistakes.
@@ -69,30 +66,24 @@ struct Entries<Call, OpArgs<Args...>> {
 
 // The CSR forward of a device: its NetInput (z [N, K] = x @ weight.T + bias,
 // raising for the first bad row) behind the ops' checks.
-using CsrNetInput = Tensor (*)(const CsrInput& x, const Tensor& weight,
-                               const Tensor& bias);
+using CsrNetInput = Tensor (*)(const CsrInput& x, const Tensor& weight, const Tensor& bias);
 
 template <CsrNetInput NetInput>
 struct CsrForward {
-  static Tensor scores(const Tensor& crow_indices,
-                                  const Tensor& col_indices,
-                                  const Tensor& values, int64_t n_features,
-                                  const Tensor& weight, const Tensor& bias) {
+  static Tensor scores(const Tensor& crow_indices, const Tensor& col_indices, const Tensor& values,
+                       int64_t n_features, const Tensor& weight, const Tensor& bias) {
     NoGradGuard no_grad;
     // The weights' values: checked by the forward where a row reads them
     // (NetInput blames them before the row), not by a read of the model.
     check_params(weight, bias, /*values=*/false);
-    const CsrInput x =
-        check_csr(crow_indices, col_indices, values, n_features, weight);
+    const CsrInput x = check_csr(crow_indices, col_indices, values, n_features, weight);
     return NetInput(x, weight, bias);
   }
 
-  static Tensor labels(const Tensor& crow_indices, const Tensor& col_indices,
-                        const Tensor& values, int64_t n_features,
-                        const Tensor& weight, const Tensor& bias) {
+  static Tensor labels(const Tensor& crow_indices, const Tensor& col_indices, const Tensor& values,
+                       int64_t n_features, const Tensor& weight, const Tensor& bias) {
     NoGradGuard no_grad;
-    const Tensor z = scores(crow_indices, col_indices, values,
-                                       n_features, weight, bias);
+    const Tensor z = scores(crow_indices, col_indices, values, n_features, weight, bias);
     // [z > 0]: z is finite (the forward raised otherwise), so heaviside's
     // value at 0 is the only choice it makes.
     return aten("aten::heaviside", "", z, scalar_like(z, 0));
@@ -109,8 +100,8 @@ template <CsrNetInput NetInput, CsrBatchSteps BatchSteps>
 struct CsrBatchCall : CsrOnlineOperands {
   // crow_indices, col_indices, values, n_features, y, lr, sample_weight,
   // zero_is_mistake, bias_step.
-  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t,
-                      const Tensor&, double, Opt, bool, double>;
+  using Args = OpArgs<const Tensor&, const Tensor&, const Tensor&, int64_t, const Tensor&, double,
+                      Opt, bool, double>;
 
   template <typename... A>
   CsrBatchCall(Tensor& weight_, Tensor& bias_, A&&... a)

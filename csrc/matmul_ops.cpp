@@ -14,12 +14,9 @@ Tensor net_input(const Tensor& x, const Tensor& weight, const Tensor& bias) {
 }
 
 // [z > 0] as 0/1 in z's dtype (z is finite here).
-Tensor threshold(const Tensor& z) {
-  return aten("aten::heaviside", "", z, scalar_like(z, 0));
-}
+Tensor threshold(const Tensor& z) { return aten("aten::heaviside", "", z, scalar_like(z, 0)); }
 
-Tensor decision_function(const Tensor& x, const Tensor& weight,
-                         const Tensor& bias) {
+Tensor decision_function(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   NoGradGuard no_grad;
   // The weights' values are checked where z shows them (a read of the whole
   // model here would be a second one).
@@ -35,10 +32,8 @@ Tensor predict(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   return threshold(decision_function(x, weight, bias));
 }
 
-Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
-                    const Tensor& y, double lr,
-                    std::optional<Tensor> sample_weight, bool zero_is_mistake,
-                    double bias_step) {
+Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x, const Tensor& y, double lr,
+                    std::optional<Tensor> sample_weight, bool zero_is_mistake, double bias_step) {
   NoGradGuard no_grad;
   check_params(weight, bias);
   check_features(x, weight);
@@ -46,8 +41,7 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
   check_bias_step(bias_step);
   const int64_t n = x.size(0), k = weight.size(0);
   const Tensor labels = binary_labels(y, n, k, x.scalar_type(), x.device());
-  const std::optional<Tensor> sw =
-      sample_weights(sample_weight, n, x.scalar_type(), x.device());
+  const std::optional<Tensor> sw = sample_weights(sample_weight, n, x.scalar_type(), x.device());
   const Tensor z = net_input(x, weight, bias);
   check_decisions_finite(z, weight, bias);
 
@@ -55,15 +49,13 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
   if (zero_is_mistake) {
     // At z == 0 the sample counts as wrong for either label:
     // err = 2y - 1 = y - (1 - y).
-    const Tensor wrong_either_way = torch::stable::subtract(
-        labels, torch::stable::subtract(scalar_like(labels, 1), labels));
-    err = aten("aten::where", "self",
-               aten("aten::eq", "Tensor", z, scalar_like(z, 0)),
+    const Tensor wrong_either_way =
+        torch::stable::subtract(labels, torch::stable::subtract(scalar_like(labels, 1), labels));
+    err = aten("aten::where", "self", aten("aten::eq", "Tensor", z, scalar_like(z, 0)),
                wrong_either_way, err);
   }
-  const Tensor mistakes = torch::stable::sum(
-      aten("aten::ne", "Tensor", err, scalar_like(err, 0)),
-      std::vector<int64_t>{0}, false, ScalarType::Long);
+  const Tensor mistakes = torch::stable::sum(aten("aten::ne", "Tensor", err, scalar_like(err, 0)),
+                                             std::vector<int64_t>{0}, false, ScalarType::Long);
   if (sw) err = aten("aten::mul", "Tensor", err, torch::stable::unsqueeze(*sw, 1));
   // weight += lr * err.T @ x, rounded as weight.add_(..., alpha=lr) rounds:
   // subtract with alpha = -lr is that add.
@@ -74,10 +66,9 @@ Tensor batch_update(Tensor& weight, Tensor& bias, const Tensor& x,
     // weights' dtype as the reference rounds it; subtract with alpha = -1 is
     // the plain sum.
     const Tensor err_sum = torch::stable::sum(err, std::vector<int64_t>{0});
-    const Tensor step_b = aten(
-        "aten::mul", "Tensor",
-        aten("aten::mul", "Tensor", err_sum, scalar_like(err_sum, lr)),
-        scalar_like(err_sum, bias_step));
+    const Tensor step_b =
+        aten("aten::mul", "Tensor", aten("aten::mul", "Tensor", err_sum, scalar_like(err_sum, lr)),
+             scalar_like(err_sum, bias_step));
     copy_into(bias, torch::stable::subtract(bias, step_b, -1.0));
   } else {
     bump_version(bias);  // declared written (Tensor(b!)), as on every call

@@ -42,9 +42,7 @@ struct OnlineStep {
     return order != nullptr ? order[o * order_stride + i] : i;
   }
   // Output o's target at row r, 0 or 1.
-  TP_HOST_DEVICE scalar_t target(int64_t r, int64_t o) const {
-    return y[r * k + o];
-  }
+  TP_HOST_DEVICE scalar_t target(int64_t r, int64_t o) const { return y[r * k + o]; }
   // Whether decision value z misses target t: [z > 0] differs from it, or,
   // with zero_is_mistake, z == 0 (scikit-learn's y * z <= 0).
   template <typename M, typename V>
@@ -68,9 +66,7 @@ struct OnlineStep {
   }
   // A mistake's perceptron loss max(0, -(2t - 1) z) in float64: |z| (0 at a
   // zero_is_mistake z == 0), what scikit-learn sums.
-  TP_HOST_DEVICE static double loss_of(scalar_t z) {
-    return fabs(static_cast<double>(z));
-  }
+  TP_HOST_DEVICE static double loss_of(scalar_t z) { return fabs(static_cast<double>(z)); }
 };
 
 // The step of an online call's operands (operands.h, csr_operands.h: the same
@@ -85,8 +81,7 @@ OnlineStep<scalar_t> online_step(const Operands& call) {
           static_cast<scalar_t>(call.bias_step),
           call.mistakes.template mutable_data_ptr<int64_t>(),
           call.loss ? call.loss->template mutable_data_ptr<double>() : nullptr,
-          call.order ? call.order->template const_data_ptr<int64_t>()
-                     : nullptr,
+          call.order ? call.order->template const_data_ptr<int64_t>() : nullptr,
           call.order_stride};
 }
 

@@ -52,12 +52,11 @@ struct OnlineTail {
   Opt loss, order;
   bool feature_major_ok;
 
-  OnlineTail(double lr_, const Opt& sample_weight_, bool zero_is_mistake_,
-             double bias_step_, const Opt& loss_ = std::nullopt,
-             const Opt& order_ = std::nullopt, bool feature_major_ok_ = false)
-      : lr(lr_), sample_weight(sample_weight_),
-        zero_is_mistake(zero_is_mistake_), bias_step(bias_step_), loss(loss_),
-        order(order_), feature_major_ok(feature_major_ok_) {}
+  OnlineTail(double lr_, const Opt& sample_weight_, bool zero_is_mistake_, double bias_step_,
+             const Opt& loss_ = std::nullopt, const Opt& order_ = std::nullopt,
+             bool feature_major_ok_ = false)
+      : lr(lr_), sample_weight(sample_weight_), zero_is_mistake(zero_is_mistake_),
+        bias_step(bias_step_), loss(loss_), order(order_), feature_major_ok(feature_major_ok_) {}
 };
 
 // The multiclass rule's, likewise (ops.cpp's MULTICLASS_TAIL).
@@ -97,14 +96,13 @@ struct OnlineRuleOperands {
   std::optional<Tensor> order;
   int64_t order_stride = 0;
 
-  void take_labels(const Tensor& y_, int64_t rows, int64_t k,
-                   ScalarType dtype, const Device& device) {
+  void take_labels(const Tensor& y_, int64_t rows, int64_t k, ScalarType dtype,
+                   const Device& device) {
     y = binary_labels(y_, rows, k, dtype, device);
   }
   // After the sample weights: the rest of the tail. Returns the visits (M
   // with an order, else the rows).
-  int64_t take_rest(const OnlineTail& t, int64_t rows, int64_t k,
-                    const Device& device) {
+  int64_t take_rest(const OnlineTail& t, int64_t rows, int64_t k, const Device& device) {
     zero_is_mistake = t.zero_is_mistake;
     loss = loss_sums(t.loss, k, device);
     if (loss) loss_arg = *t.loss;
@@ -150,8 +148,7 @@ struct DenseOperands : DenseCall {
   double lr;
   double bias_step;  // b += bias_step * step; 0: the bias stays as it is
 
-  DenseOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_, double lr_,
-                double bias_step_)
+  DenseOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_, double lr_, double bias_step_)
       : DenseCall(weight_, bias_), lr(lr_), bias_step(bias_step_) {
     check_params(weight, bias, /*values=*/false);
     check_features(x_, weight);
@@ -166,8 +163,7 @@ struct DenseOperands : DenseCall {
   // one mistake counter per output (counters = K) or for the model (1).
   void finish_setup(const Tensor& x_, const std::optional<Tensor>& sample_weight,
                     int64_t counters) {
-    sw = sample_weights(sample_weight, x_.size(0), x_.scalar_type(),
-                        x_.device());
+    sw = sample_weights(sample_weight, x_.size(0), x_.scalar_type(), x_.device());
     x = as_contiguous(x_);
     w = as_contiguous(weight);
     b = as_contiguous(bias);
@@ -187,21 +183,19 @@ struct DenseOperands : DenseCall {
 
 struct OnlineOperands : DenseOperands, OnlineRuleOperands {
   // x, y, then the rule's tail.
-  using Args =
-      CatArgs<OpArgs<const Tensor&, const Tensor&>, OnlineTail::Args>::type;
+  using Args = CatArgs<OpArgs<const Tensor&, const Tensor&>, OnlineTail::Args>::type;
   using PlainPolicy = NoPolicy;
   using OnlineRuleOperands::add_written;
   // n is the visits (M with an order), `rows` the rows of x.
   int64_t rows;
 
   template <typename... A, IfTail<OnlineTail, A...> = 0>
-  OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
-                 const Tensor& y_, A&&... tail)
-      : OnlineOperands(std::in_place, OnlineTail(std::forward<A>(tail)...),
-                       weight_, bias_, x_, y_) {}
+  OnlineOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_, const Tensor& y_, A&&... tail)
+      : OnlineOperands(std::in_place, OnlineTail(std::forward<A>(tail)...), weight_, bias_, x_,
+                       y_) {}
 
-  OnlineOperands(std::in_place_t, const OnlineTail& t, Tensor& weight_, Tensor& bias_, const Tensor& x_,
-                 const Tensor& y_)
+  OnlineOperands(std::in_place_t, const OnlineTail& t, Tensor& weight_, Tensor& bias_,
+                 const Tensor& x_, const Tensor& y_)
       : DenseOperands(weight_, bias_, x_, t.lr, t.bias_step) {
     rows = n;
     take_labels(y_, rows, k, x_.scalar_type(), x_.device());
@@ -212,19 +206,18 @@ struct OnlineOperands : DenseOperands, OnlineRuleOperands {
 
 struct MulticlassOperands : DenseOperands {
   // x, y, then the rule's tail.
-  using Args =
-      CatArgs<OpArgs<const Tensor&, const Tensor&>, MulticlassTail::Args>::type;
+  using Args = CatArgs<OpArgs<const Tensor&, const Tensor&>, MulticlassTail::Args>::type;
   using PlainPolicy = NoMulticlassPolicy;
   Tensor y;  // [N] int64 class indices
 
   template <typename... A, IfTail<MulticlassTail, A...> = 0>
-  MulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_,
-                     const Tensor& y_, A&&... tail)
-      : MulticlassOperands(std::in_place, MulticlassTail(std::forward<A>(tail)...),
-                           weight_, bias_, x_, y_) {}
+  MulticlassOperands(Tensor& weight_, Tensor& bias_, const Tensor& x_, const Tensor& y_,
+                     A&&... tail)
+      : MulticlassOperands(std::in_place, MulticlassTail(std::forward<A>(tail)...), weight_, bias_,
+                           x_, y_) {}
 
-  MulticlassOperands(std::in_place_t, const MulticlassTail& t, Tensor& weight_, Tensor& bias_, const Tensor& x_,
-                     const Tensor& y_)
+  MulticlassOperands(std::in_place_t, const MulticlassTail& t, Tensor& weight_, Tensor& bias_,
+                     const Tensor& x_, const Tensor& y_)
       : DenseOperands(weight_, bias_, x_, t.lr, t.bias_step) {
     y = class_labels(y_, n, k, x_.device());
     finish_setup(x_, t.sample_weight, 1);

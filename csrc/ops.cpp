@@ -23,24 +23,23 @@
 // MulticlassTail take). Adjacent literals: each schema is one string.
 #define WEIGHTS "Tensor(a!) weight, Tensor(b!) bias, "
 #define X_DENSE "Tensor x, "
-#define X_CSR \
-  "Tensor crow_indices, Tensor col_indices, Tensor values, SymInt n_features, "
+#define X_CSR "Tensor crow_indices, Tensor col_indices, Tensor values, SymInt n_features, "
 #define AVERAGED "Tensor(c!) weight_acc, Tensor(d!) bias_acc, Tensor(e!) count, "
-#define POCKET                                                          \
+#define POCKET                                                         \
   "Tensor(c!) pocket_weight, Tensor(d!) pocket_bias, Tensor(e!) run, " \
   "Tensor(f!) best_run, "
-#define ONLINE_TAIL                                                    \
-  "Tensor y, float lr=1.0, Tensor? sample_weight=None, "               \
+#define ONLINE_TAIL                                                          \
+  "Tensor y, float lr=1.0, Tensor? sample_weight=None, "                     \
   "bool zero_is_mistake=False, float bias_step=1.0, Tensor(l!)? loss=None, " \
   "Tensor? order=None) -> Tensor"
 #define MULTICLASS_TAIL \
   "Tensor y, float lr=1.0, Tensor? sample_weight=None, float bias_step=1.0) -> Tensor"
-#define BATCH_TAIL                                                          \
-  "Tensor y, float lr=1.0, Tensor? sample_weight=None, "                    \
+#define BATCH_TAIL                                       \
+  "Tensor y, float lr=1.0, Tensor? sample_weight=None, " \
   "bool zero_is_mistake=False, float bias_step=1.0) -> Tensor"
-#define PENALIZED_TAIL                                                      \
-  "Tensor y, float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "       \
-  "Tensor? sample_weight=None, bool zero_is_mistake=False, "                \
+#define PENALIZED_TAIL                                                       \
+  "Tensor y, float lr=1.0, float alpha=0.0001, float l1_ratio=0.15, "        \
+  "Tensor? sample_weight=None, bool zero_is_mistake=False, "                 \
   "float bias_step=1.0, Tensor(l!)? loss=None, Tensor(o!)? objective=None, " \
   "Tensor? order=None) -> Tensor"
 #define PENALTY_STATE "Tensor(c!) state, Tensor(d!)? q, "
@@ -136,7 +135,6 @@ STABLE_TORCH_LIBRARY(torch_perceptron, m) {
 // `from torch_perceptron import _C` loads this library, which runs the
 // registrations above; the module itself holds nothing.
 PyMODINIT_FUNC PyInit__C(void) {
-  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr,
-                                          -1, nullptr};
+  static struct PyModuleDef module_def = {PyModuleDef_HEAD_INIT, "_C", nullptr, -1, nullptr};
   return PyModule_Create(&module_def);
 }

@@ -23,8 +23,7 @@ void check_penalty_state(const Tensor& state, int64_t k, const Device& device);
 
 // An optional float64 [k] sum named `name` (loss, objective): the contiguous
 // tensor a kernel adds to, or nullopt.
-std::optional<Tensor> penalty_sums(const std::optional<Tensor>& sums,
-                                   const char* name, int64_t k,
+std::optional<Tensor> penalty_sums(const std::optional<Tensor>& sums, const char* name, int64_t k,
                                    const Device& device);
 
 struct PenalizedOperands {
@@ -34,8 +33,8 @@ struct PenalizedOperands {
   std::optional<Tensor> q_arg, loss_arg, objective_arg;
   Tensor w, b, st, y, mistakes;
   std::optional<Tensor> q, sw, loss, objective;
-  Tensor x;        // dense x [N, in], contiguous (dense form)
-  CsrInput csr;    // the CSR form's x
+  Tensor x;      // dense x [N, in], contiguous (dense form)
+  CsrInput csr;  // the CSR form's x
   bool sparse = false;
   // The sample order, when given (operands.h's convention, checks.h's
   // sample_order): n is then M, the visits, and `rows` the rows of x;
@@ -47,17 +46,13 @@ struct PenalizedOperands {
   bool zero_is_mistake;
 
   // Dense x.
-  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_,
-                    const std::optional<Tensor>& q_, const Tensor& x_,
-                    const Tensor& y_, double lr_, double alpha_,
-                    double l1_ratio_, const std::optional<Tensor>& sample_weight,
-                    bool zero_is_mistake_, double bias_step_,
-                    const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_,
-                    const std::optional<Tensor>& order_)
-      : weight(weight_), bias(bias_), state(state_), lr(lr_), alpha(alpha_),
-        l1_ratio(l1_ratio_), bias_step(bias_step_),
-        zero_is_mistake(zero_is_mistake_) {
+  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_, const std::optional<Tensor>& q_,
+                    const Tensor& x_, const Tensor& y_, double lr_, double alpha_, double l1_ratio_,
+                    const std::optional<Tensor>& sample_weight, bool zero_is_mistake_,
+                    double bias_step_, const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_, const std::optional<Tensor>& order_)
+      : weight(weight_), bias(bias_), state(state_), lr(lr_), alpha(alpha_), l1_ratio(l1_ratio_),
+        bias_step(bias_step_), zero_is_mistake(zero_is_mistake_) {
     check_params(weight, bias);
     check_features(x_, weight);
     rows = x_.size(0);
@@ -68,18 +63,14 @@ struct PenalizedOperands {
   }
 
   // CSR x.
-  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_,
-                    const std::optional<Tensor>& q_, const Tensor& crow,
-                    const Tensor& col, const Tensor& values, int64_t n_features,
-                    const Tensor& y_, double lr_, double alpha_,
-                    double l1_ratio_, const std::optional<Tensor>& sample_weight,
-                    bool zero_is_mistake_, double bias_step_,
-                    const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_,
-                    const std::optional<Tensor>& order_)
-      : weight(weight_), bias(bias_), state(state_), sparse(true), lr(lr_),
-        alpha(alpha_), l1_ratio(l1_ratio_), bias_step(bias_step_),
-        zero_is_mistake(zero_is_mistake_) {
+  PenalizedOperands(Tensor& weight_, Tensor& bias_, Tensor& state_, const std::optional<Tensor>& q_,
+                    const Tensor& crow, const Tensor& col, const Tensor& values, int64_t n_features,
+                    const Tensor& y_, double lr_, double alpha_, double l1_ratio_,
+                    const std::optional<Tensor>& sample_weight, bool zero_is_mistake_,
+                    double bias_step_, const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_, const std::optional<Tensor>& order_)
+      : weight(weight_), bias(bias_), state(state_), sparse(true), lr(lr_), alpha(alpha_),
+        l1_ratio(l1_ratio_), bias_step(bias_step_), zero_is_mistake(zero_is_mistake_) {
     check_params(weight, bias);
     csr = check_csr(crow, col, values, n_features, weight);
     rows = csr.n;
@@ -98,7 +89,14 @@ struct PenalizedOperands {
             sw ? sw->const_data_ptr<scalar_t>() : nullptr,
             order ? order->const_data_ptr<int64_t>() : nullptr,
             order_stride,
-            n, in, k, lr, alpha, l1_ratio, bias_step, zero_is_mistake,
+            n,
+            in,
+            k,
+            lr,
+            alpha,
+            l1_ratio,
+            bias_step,
+            zero_is_mistake,
             mistakes.mutable_data_ptr<int64_t>(),
             loss ? loss->mutable_data_ptr<double>() : nullptr,
             objective ? objective->mutable_data_ptr<double>() : nullptr};
@@ -115,10 +113,8 @@ struct PenalizedOperands {
 
  private:
   void finish_setup(const std::optional<Tensor>& q_, const Tensor& y_,
-                    const std::optional<Tensor>& sample_weight,
-                    const std::optional<Tensor>& loss_,
-                    const std::optional<Tensor>& objective_,
-                    const std::optional<Tensor>& order_) {
+                    const std::optional<Tensor>& sample_weight, const std::optional<Tensor>& loss_,
+                    const std::optional<Tensor>& objective_, const std::optional<Tensor>& order_) {
     const Device device = weight.device();
     check_lr(lr);
     check_bias_step(bias_step);
@@ -157,14 +153,12 @@ using PenalizedRunner = int64_t (*)(PenalizedOperands&);
 
 // state, q, then x (dense) and y, lr, alpha, l1_ratio, sample_weight,
 // zero_is_mistake, bias_step, loss, objective, order.
-using PenalizedArgsDense =
-    OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, double, double, double,
-           Opt, bool, double, Opt, Opt, Opt>;
+using PenalizedArgsDense = OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, double, double,
+                                  double, Opt, bool, double, Opt, Opt, Opt>;
 // The same with x as crow_indices, col_indices, values, n_features.
 using PenalizedArgsCsr =
-    OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, const Tensor&, int64_t,
-           const Tensor&, double, double, double, Opt, bool, double, Opt, Opt,
-           Opt>;
+    OpArgs<Tensor&, Opt, const Tensor&, const Tensor&, const Tensor&, int64_t, const Tensor&,
+           double, double, double, Opt, bool, double, Opt, Opt, Opt>;
 
 template <PenalizedRunner Run, typename A>
 struct PenalizedCall : PenalizedOperands {
@@ -184,7 +178,9 @@ struct PenalizedCall : PenalizedOperands {
     }
   }
   template <typename MakePolicy>
-  int64_t run(MakePolicy) { return Run(*this); }
+  int64_t run(MakePolicy) {
+    return Run(*this);
+  }
   void finish() {
     if (!weight.is_contiguous()) copy_into(weight, w);
     if (!bias.is_contiguous()) copy_into(bias, b);

@@ -54,12 +54,12 @@ TP_HOST_DEVICE constexpr double wscale_floor() {
 
 template <typename scalar_t>
 struct PenalizedArgs {
-  scalar_t* w;          // [K, in] (the weights before wscale)
-  scalar_t* b;          // [K]
-  double* state;        // [K, kPenaltyState]
-  scalar_t* q;          // [K, in], or nullptr without L1 (l1_ratio == 0)
-  const scalar_t* y;    // [N, K] of 0/1
-  const scalar_t* sw;   // [N] or nullptr
+  scalar_t* w;         // [K, in] (the weights before wscale)
+  scalar_t* b;         // [K]
+  double* state;       // [K, kPenaltyState]
+  scalar_t* q;         // [K, in], or nullptr without L1 (l1_ratio == 0)
+  const scalar_t* y;   // [N, K] of 0/1
+  const scalar_t* sw;  // [N] or nullptr
   // The sample order, or nullptr: visit i of output o reads row
   // order[o * order_stride + i] of x, y and sw (operands.h's convention:
   // stride 0 for one order [M] for all, M for one per output). n counts the
@@ -69,9 +69,9 @@ struct PenalizedArgs {
   int64_t n, in, k;
   double lr, alpha, l1_ratio, bias_step;
   bool zero_is_mistake;
-  int64_t* mistakes;    // [K]
-  double* loss;         // [K] or nullptr
-  double* objective;    // [K] or nullptr
+  int64_t* mistakes;  // [K]
+  double* loss;       // [K] or nullptr
+  double* objective;  // [K] or nullptr
 };
 
 // The sample's entries as (column, value) pairs: a dense row's are every
@@ -102,13 +102,12 @@ struct CsrEntries {
 // whose columns are bad or whose decision value is not finite, or -1. Reads
 // and writes only output o's weights, q and state.
 template <typename scalar_t, typename RowAt, typename RowOk>
-TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
-                                      int64_t o, RowAt row, RowOk row_ok) {
+TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a, int64_t o, RowAt row,
+                                      RowOk row_ok) {
   scalar_t* w = a.w + o * a.in;
   scalar_t* q = a.q != nullptr ? a.q + o * a.in : nullptr;
   double* st = a.state + o * kPenaltyState;
-  double wscale = st[kWscale], u = st[kU], sq_norm = st[kSqNorm],
-         l1_norm = st[kL1Norm];
+  double wscale = st[kWscale], u = st[kU], sq_norm = st[kSqNorm], l1_norm = st[kL1Norm];
   scalar_t bias = a.b[o];
   double loss = a.loss != nullptr ? a.loss[o] : 0.0;
   double objective = a.objective != nullptr ? a.objective[o] : 0.0;
@@ -119,8 +118,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
   const double l1_step = a.l1_ratio * a.lr * a.alpha;
   const bool l1 = q != nullptr && a.l1_ratio > 0;
   int64_t bad = -1;
-  const int64_t* order =
-      a.order != nullptr ? a.order + o * a.order_stride : nullptr;
+  const int64_t* order = a.order != nullptr ? a.order + o * a.order_stride : nullptr;
   for (int64_t visit = 0; visit < a.n; ++visit) {
     const int64_t i = order != nullptr ? order[visit] : visit;
     if (!row_ok(i)) {
@@ -131,12 +129,9 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
     // WeightVector.dot: a double sum of the dtype's products, times wscale,
     // returned in the dtype; the intercept added in double.
     double dot = 0.0;
-    for (int64_t j = 0; j < x.size(); ++j) {
-      dot += static_cast<double>(w[x.col(j)] * x.value(j));
-    }
+    for (int64_t j = 0; j < x.size(); ++j) { dot += static_cast<double>(w[x.col(j)] * x.value(j)); }
     const double p =
-        static_cast<double>(static_cast<scalar_t>(dot * wscale)) +
-        static_cast<double>(bias);
+        static_cast<double>(static_cast<scalar_t>(dot * wscale)) + static_cast<double>(bias);
     if (!(p - p == 0.0)) {  // NaN or Inf
       bad = i;
       break;
@@ -180,8 +175,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
       for (int64_t j = 0; j < x.size(); ++j) {
         scalar_t& wj = w[x.col(j)];
         wj = static_cast<scalar_t>(static_cast<double>(wj) +
-                                   static_cast<double>(x.value(j)) *
-                                       static_cast<double>(c));
+                                   static_cast<double>(x.value(j)) * static_cast<double>(c));
         l2acc += static_cast<double>(wj * wj);
         l1acc += ::fabs(static_cast<double>(wj));
       }
@@ -190,8 +184,7 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
       // The intercept's step, in double as scikit-learn's intercept is, then
       // rounded to the bias's dtype (exact for float64).
       if (a.bias_step != 0.0) {
-        bias = static_cast<scalar_t>(static_cast<double>(bias) +
-                                     update * a.bias_step);
+        bias = static_cast<scalar_t>(static_cast<double>(bias) + update * a.bias_step);
       }
     }
     if (l1) {
@@ -202,17 +195,14 @@ TP_HOST_DEVICE int64_t penalized_walk(const PenalizedArgs<scalar_t>& a,
         const int64_t c = x.col(j);
         const double before = static_cast<double>(w[c]);
         if (wscale * before > 0.0) {
-          const double v = static_cast<double>(w[c]) -
-                           ((u + static_cast<double>(q[c])) / wscale);
+          const double v = static_cast<double>(w[c]) - ((u + static_cast<double>(q[c])) / wscale);
           w[c] = static_cast<scalar_t>(v > 0.0 ? v : 0.0);
         } else if (wscale * before < 0.0) {
-          const double v = static_cast<double>(w[c]) +
-                           ((u - static_cast<double>(q[c])) / wscale);
+          const double v = static_cast<double>(w[c]) + ((u - static_cast<double>(q[c])) / wscale);
           w[c] = static_cast<scalar_t>(v < 0.0 ? v : 0.0);
         }
-        q[c] = static_cast<scalar_t>(
-            static_cast<double>(q[c]) +
-            wscale * (static_cast<double>(w[c]) - before));
+        q[c] = static_cast<scalar_t>(static_cast<double>(q[c]) +
+                                     wscale * (static_cast<double>(w[c]) - before));
       }
     }
   }

@@ -81,8 +81,7 @@ struct NoPolicy {
   TP_HOST_DEVICE NoPolicy begin(int64_t, int64_t) const { return {}; }
   TP_HOST_DEVICE void correct(int64_t, int64_t) {}
   template <typename Row, typename scalar_t>
-  TP_HOST_DEVICE void mistake(int64_t, int64_t, const Row&, scalar_t,
-                              const scalar_t*, scalar_t) {}
+  TP_HOST_DEVICE void mistake(int64_t, int64_t, const Row&, scalar_t, const scalar_t*, scalar_t) {}
   template <typename scalar_t>
   TP_HOST_DEVICE void done(int64_t, const scalar_t*, scalar_t) {}
   TP_HOST_DEVICE void end() {}
@@ -93,8 +92,7 @@ struct NoMulticlassPolicy {
   TP_HOST_DEVICE NoMulticlassPolicy begin() const { return {}; }
   TP_HOST_DEVICE void correct(int64_t) {}
   template <typename Row, typename scalar_t, typename Model>
-  TP_HOST_DEVICE void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
-                              const Model&) {}
+  TP_HOST_DEVICE void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t, const Model&) {}
   template <typename Model>
   TP_HOST_DEVICE void done(const Model&) {}
   TP_HOST_DEVICE void end() {}

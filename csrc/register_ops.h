@@ -24,34 +24,26 @@ void register_ops(Library& m) {
   using CsrMulticlass = Entries<typename D::CsrMulticlassCall>;
   using Forward = CsrForward<D::net_input_csr>;
   using Batch = Entries<CsrBatchCall<D::net_input_csr, D::batch_steps_csr>>;
-  using Penalized =
-      Entries<PenalizedCall<D::penalized_dense, PenalizedArgsDense>>;
-  using PenalizedCsr =
-      Entries<PenalizedCall<D::penalized_csr, PenalizedArgsCsr>>;
+  using Penalized = Entries<PenalizedCall<D::penalized_dense, PenalizedArgsDense>>;
+  using PenalizedCsr = Entries<PenalizedCall<D::penalized_csr, PenalizedArgsCsr>>;
 
   m.impl("online_update", TORCH_BOX(&Online::plain));
   m.impl("online_update_csr", TORCH_BOX(&CsrOnline::plain));
   m.impl("multiclass_update", TORCH_BOX(&Multiclass::plain));
   m.impl("multiclass_update_csr", TORCH_BOX(&CsrMulticlass::plain));
-  m.impl("online_update_averaged",
-         TORCH_BOX(&Online::template averaged<D::template Averaged>));
+  m.impl("online_update_averaged", TORCH_BOX(&Online::template averaged<D::template Averaged>));
   m.impl("online_update_averaged_csr",
          TORCH_BOX(&CsrOnline::template averaged<D::template Averaged>));
   m.impl("multiclass_update_averaged",
-         TORCH_BOX(&Multiclass::template averaged<
-                   D::template AveragedMulticlass>));
+         TORCH_BOX(&Multiclass::template averaged<D::template AveragedMulticlass>));
   m.impl("multiclass_update_averaged_csr",
-         TORCH_BOX(&CsrMulticlass::template averaged<
-                   D::template AveragedMulticlass>));
-  m.impl("online_update_pocket",
-         TORCH_BOX(&Online::template pocket<D::template Pocket>));
-  m.impl("online_update_pocket_csr",
-         TORCH_BOX(&CsrOnline::template pocket<D::template Pocket>));
+         TORCH_BOX(&CsrMulticlass::template averaged<D::template AveragedMulticlass>));
+  m.impl("online_update_pocket", TORCH_BOX(&Online::template pocket<D::template Pocket>));
+  m.impl("online_update_pocket_csr", TORCH_BOX(&CsrOnline::template pocket<D::template Pocket>));
   m.impl("multiclass_update_pocket",
          TORCH_BOX(&Multiclass::template pocket<D::template PocketMulticlass>));
   m.impl("multiclass_update_pocket_csr",
-         TORCH_BOX(&CsrMulticlass::template pocket<
-                   D::template PocketMulticlass>));
+         TORCH_BOX(&CsrMulticlass::template pocket<D::template PocketMulticlass>));
   m.impl("online_update_penalized", TORCH_BOX(&Penalized::plain));
   m.impl("online_update_penalized_csr", TORCH_BOX(&PenalizedCsr::plain));
   m.impl("decision_function_csr", TORCH_BOX(&Forward::scores));

@@ -60,12 +60,12 @@ class UndoLog {
   // (Out of line: the loops call it from their hot paths, on a mistake
   // only, and inlined it would crowd their registers and code.)
   template <typename index_t>
-  [[gnu::noinline]] void save(void* base, const index_t* cols, int64_t count,
-                              int64_t stride, int64_t width) {
+  [[gnu::noinline]] void save(void* base, const index_t* cols, int64_t count, int64_t stride,
+                              int64_t width) {
     const size_t run = static_cast<size_t>(width) * elem_;
     const size_t step = static_cast<size_t>(stride) * elem_;
-    Span span{static_cast<char*>(base), cols, sizeof(index_t) == 8, count,
-              step, run, bytes_.size()};
+    Span span{
+        static_cast<char*>(base), cols, sizeof(index_t) == 8, count, step, run, bytes_.size()};
     bytes_.resize(bytes_.size() + static_cast<size_t>(count) * run);
     char* out = bytes_.data() + span.at;
     for (int64_t p = 0; p < count; ++p, out += run) {
@@ -75,9 +75,7 @@ class UndoLog {
     spans_.push_back(span);
   }
   // `width` contiguous elements at p.
-  void save(void* p, int64_t width) {
-    save<int64_t>(p, nullptr, 1, 0, width);
-  }
+  void save(void* p, int64_t width) { save<int64_t>(p, nullptr, 1, 0, width); }
   // The same under `mutex`, for a log that threads share.
   [[gnu::noinline]] void save_locked(void* p, int64_t width) {
     std::lock_guard<std::mutex> lock(mutex);
@@ -153,14 +151,12 @@ class Journal {
 class FeatureMajorCopy {
  public:
   FeatureMajorCopy(const Tensor& w, int64_t stride)
-      : in_(w.size(1)),
-        stride_bytes_(static_cast<size_t>(stride) * w.element_size()),
+      : in_(w.size(1)), stride_bytes_(static_cast<size_t>(stride) * w.element_size()),
         row_bytes_(static_cast<size_t>(w.size(0)) * w.element_size()),
         bytes_(row_bytes_ * static_cast<size_t>(in_)) {
     if (bytes_ == 0) return;
     if (bytes_ >= kMapBytes) {
-      void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      void* p = mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) throw std::bad_alloc();
       data_ = static_cast<char*>(p);
     } else {

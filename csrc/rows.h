@@ -43,8 +43,8 @@ struct DenseRow {
   // w[j] += coef * x_j. The elements first, first + stride, ...: a CUDA block
   // passes (threadIdx.x, blockDim.x) to share the row, element j then being
   // written by thread j % blockDim.x, as the rules' own steps are.
-  TP_HOST_DEVICE void add_to(scalar_t* __restrict__ w, scalar_t coef,
-                             int64_t first = 0, int64_t stride = 1) const {
+  TP_HOST_DEVICE void add_to(scalar_t* __restrict__ w, scalar_t coef, int64_t first = 0,
+                             int64_t stride = 1) const {
     const scalar_t* __restrict__ x = values;
     for (int64_t j = first; j < length; j += stride) w[j] += coef * x[j];
   }
@@ -70,11 +70,9 @@ struct CsrRow {
   // w[cols[p]] += coef * values[p] for the non-zeros p = first, first +
   // stride, ... (distinct columns: threads that share the row never write
   // one weight twice).
-  TP_HOST_DEVICE void add_to(scalar_t* __restrict__ w, scalar_t coef,
-                             int64_t first = 0, int64_t stride = 1) const {
-    for (int64_t p = first; p < nnz; p += stride) {
-      w[cols[p]] += coef * values[p];
-    }
+  TP_HOST_DEVICE void add_to(scalar_t* __restrict__ w, scalar_t coef, int64_t first = 0,
+                             int64_t stride = 1) const {
+    for (int64_t p = first; p < nnz; p += stride) { w[cols[p]] += coef * values[p]; }
   }
 };
 
@@ -88,9 +86,7 @@ struct DenseRows {
   const scalar_t* x;  // [n, in]
   int64_t n, in;
 
-  TP_HOST_DEVICE DenseRow<scalar_t> row(int64_t i) const {
-    return {x + i * in, in};
-  }
+  TP_HOST_DEVICE DenseRow<scalar_t> row(int64_t i) const { return {x + i * in, in}; }
 };
 
 }  // namespace torch_perceptron

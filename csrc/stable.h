@@ -39,10 +39,10 @@
 
 namespace torch_perceptron {
 
-using torch::stable::Device;
-using torch::stable::Tensor;
 using torch::headeronly::DeviceType;
 using torch::headeronly::ScalarType;
+using torch::stable::Device;
+using torch::stable::Tensor;
 
 // ---- errors -----------------------------------------------------------------
 
@@ -65,21 +65,15 @@ std::string concat(const Args&... args) {
 }  // namespace detail
 
 // RuntimeError in Python: a wrong shape, dtype or device.
-#define TP_CHECK(cond, ...)                                              \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      throw std::runtime_error(::torch_perceptron::detail::concat(       \
-          __VA_ARGS__));                                                 \
-    }                                                                    \
+#define TP_CHECK(cond, ...)                                                                     \
+  do {                                                                                          \
+    if (!(cond)) { throw std::runtime_error(::torch_perceptron::detail::concat(__VA_ARGS__)); } \
   } while (0)
 
 // ValueError in Python: a wrong value (NaN, a label out of range, lr <= 0).
-#define TP_CHECK_VALUE(cond, ...)                                        \
-  do {                                                                   \
-    if (!(cond)) {                                                       \
-      throw std::invalid_argument(::torch_perceptron::detail::concat(    \
-          __VA_ARGS__));                                                 \
-    }                                                                    \
+#define TP_CHECK_VALUE(cond, ...)                                                                  \
+  do {                                                                                             \
+    if (!(cond)) { throw std::invalid_argument(::torch_perceptron::detail::concat(__VA_ARGS__)); } \
   } while (0)
 
 // Shapes print as PyTorch prints them: [3, 4]; dtypes (headeronly's
@@ -98,7 +92,6 @@ inline Shape shape(const Tensor& t) {
   return s;
 }
 
-
 // ---- dtypes -----------------------------------------------------------------
 
 inline bool is_real_float(ScalarType t) {
@@ -111,9 +104,8 @@ inline bool is_complex(ScalarType t) {
 }
 
 inline bool is_integer(ScalarType t) {
-  return t == ScalarType::Byte || t == ScalarType::Char ||
-         t == ScalarType::Short || t == ScalarType::Int ||
-         t == ScalarType::Long;
+  return t == ScalarType::Byte || t == ScalarType::Char || t == ScalarType::Short ||
+         t == ScalarType::Int || t == ScalarType::Long;
 }
 
 // Calls f(float{}) or f(double{}) for a float32 or float64 tensor: the kernels'
@@ -131,10 +123,9 @@ decltype(auto) dispatch_float(ScalarType t, const char* name, F&& f) {
 // schema given, and returns its (first) result.
 template <typename... Args>
 Tensor aten(const char* name, const char* overload, const Args&... args) {
-  std::array<StableIValue, sizeof...(Args)> stack{
-      torch::stable::detail::from(args)...};
-  STABLE_TORCH_ERROR_CODE_CHECK(torch_call_dispatcher(
-      name, overload, stack.data(), TORCH_ABI_VERSION));
+  std::array<StableIValue, sizeof...(Args)> stack{torch::stable::detail::from(args)...};
+  STABLE_TORCH_ERROR_CODE_CHECK(
+      torch_call_dispatcher(name, overload, stack.data(), TORCH_ABI_VERSION));
   return torch::stable::detail::to<Tensor>(stack[0]);
 }
 
@@ -142,8 +133,8 @@ Tensor aten(const char* name, const char* overload, const Args&... args) {
 // constant operand of an op that has no Scalar overload here.
 inline Tensor scalar_like(const Tensor& like, double value,
                           std::optional<ScalarType> dtype = std::nullopt) {
-  return torch::stable::full({}, value, dtype.value_or(like.scalar_type()),
-                             std::nullopt, like.device());
+  return torch::stable::full({}, value, dtype.value_or(like.scalar_type()), std::nullopt,
+                             like.device());
 }
 
 // The single value of a bool tensor, read on the CPU (a synchronisation on
@@ -157,8 +148,7 @@ inline bool item_bool(const Tensor& t) {
 // ATen directly; the torch::stable wrappers of the same ops go through
 // torch_call_dispatcher, which looks the op up by name on every call: about
 // 2 us each, which a training loop over small batches pays per step.
-inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype,
-                    const Device& device) {
+inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype, const Device& device) {
   std::vector<int64_t> sizes(size), strides(size.size(), 1);
   for (int64_t d = static_cast<int64_t>(sizes.size()) - 2; d >= 0; --d) {
     strides[d] = strides[d + 1] * sizes[d + 1];
@@ -167,8 +157,7 @@ inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype,
   STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_empty_strided(
       static_cast<int64_t>(sizes.size()), sizes.data(), strides.data(),
       torch::stable::detail::to<int32_t>(torch::stable::detail::from(dtype)),
-      torch::stable::detail::to<int32_t>(
-          torch::stable::detail::from(device.type())),
+      torch::stable::detail::to<int32_t>(torch::stable::detail::from(device.type())),
       device.index() < 0 ? 0 : device.index(), &out));
   STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_zero_(out));
   return Tensor(out);
@@ -188,9 +177,9 @@ inline Tensor snapshot(const Tensor& t) {
     int32_t dtype = 0, device_type = 0;
     STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_get_dtype(t.get(), &dtype));
     STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_get_device_type(t.get(), &device_type));
-    STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_empty_strided(
-        static_cast<int64_t>(size.size()), size.data(), strides.data(), dtype,
-        device_type, 0, &out));
+    STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_empty_strided(static_cast<int64_t>(size.size()),
+                                                           size.data(), strides.data(), dtype,
+                                                           device_type, 0, &out));
     Tensor copy(out);
     if (t.numel() > 0) {
       std::memcpy(copy.mutable_data_ptr(), t.const_data_ptr(),

@@ -36,8 +36,8 @@ struct AveragedArgs {
 // record ends.
 template <typename scalar_t>
 struct PocketArgs {
-  const scalar_t* w;  // [K, in]
-  const scalar_t* b;  // [K]
+  const scalar_t* w;   // [K, in]
+  const scalar_t* b;   // [K]
   scalar_t* pocket_w;  // [K, in]
   scalar_t* pocket_b;  // [K]
   int64_t* run;        // [K] (multiclass: [1])
@@ -57,33 +57,31 @@ inline void add_to_counts(Tensor& count, int64_t n) {
     bump_version(count);
     return;
   }
-  const Tensor step = torch::stable::full(
-      std::vector<int64_t>{count.size(0)}, static_cast<double>(n),
-      ScalarType::Long, std::nullopt, count.device());
-  const Tensor both =
-      aten("aten::stack", "", std::vector<Tensor>{count, step}, int64_t{0});
+  const Tensor step =
+      torch::stable::full(std::vector<int64_t>{count.size(0)}, static_cast<double>(n),
+                          ScalarType::Long, std::nullopt, count.device());
+  const Tensor both = aten("aten::stack", "", std::vector<Tensor>{count, step}, int64_t{0});
   copy_into(count, torch::stable::sum(both, std::vector<int64_t>{0}));
 }
 
 template <typename Call, template <typename> class Policy>
-Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
-                    Tensor& count, int64_t counters) {
+Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc, Tensor& count,
+                    int64_t counters) {
   check_like(weight_acc, "weight_acc", call.weight, "weight");
   check_like(bias_acc, "bias_acc", call.bias, "bias");
   check_counters(count, "count", counters, call.weight.device());
   const Tensor wacc = as_contiguous(weight_acc), bacc = as_contiguous(bias_acc);
   const Tensor count0 = as_contiguous(count);
-  Tensor mistakes = run_restoring(
-      call,
-      [&](auto tag) {
-        using scalar_t = decltype(tag);
-        return Policy<scalar_t>(AveragedArgs<scalar_t>{
-            wacc.mutable_data_ptr<scalar_t>(),
-            bacc.mutable_data_ptr<scalar_t>(),
-            count0.const_data_ptr<int64_t>(), call.in, call.k,
-            static_cast<scalar_t>(call.bias_step)});
-      },
-      {{&weight_acc, &wacc}, {&bias_acc, &bacc}});
+  Tensor mistakes =
+      run_restoring(call,
+                    [&](auto tag) {
+                      using scalar_t = decltype(tag);
+                      return Policy<scalar_t>(AveragedArgs<scalar_t>{
+                          wacc.mutable_data_ptr<scalar_t>(), bacc.mutable_data_ptr<scalar_t>(),
+                          count0.const_data_ptr<int64_t>(), call.in, call.k,
+                          static_cast<scalar_t>(call.bias_step)});
+                    },
+                    {{&weight_acc, &wacc}, {&bias_acc, &bacc}});
   // An empty call bumps count's version as run_restoring bumps the others'.
   if (call.n > 0) {
     add_to_counts(count, call.n);
@@ -94,8 +92,8 @@ Tensor run_averaged(Call& call, Tensor& weight_acc, Tensor& bias_acc,
 }
 
 template <typename Call, template <typename> class Policy>
-Tensor run_pocket(Call& call, Tensor& pocket_weight, Tensor& pocket_bias,
-                  Tensor& run, Tensor& best_run, int64_t counters) {
+Tensor run_pocket(Call& call, Tensor& pocket_weight, Tensor& pocket_bias, Tensor& run,
+                  Tensor& best_run, int64_t counters) {
   check_like(pocket_weight, "pocket_weight", call.weight, "weight");
   check_like(pocket_bias, "pocket_bias", call.bias, "bias");
   const Device device = call.weight.device();
@@ -108,14 +106,11 @@ Tensor run_pocket(Call& call, Tensor& pocket_weight, Tensor& pocket_bias,
       [&](auto tag) {
         using scalar_t = decltype(tag);
         return Policy<scalar_t>(PocketArgs<scalar_t>{
-            call.w.template const_data_ptr<scalar_t>(),
-            call.b.template const_data_ptr<scalar_t>(),
+            call.w.template const_data_ptr<scalar_t>(), call.b.template const_data_ptr<scalar_t>(),
             pw.mutable_data_ptr<scalar_t>(), pb.mutable_data_ptr<scalar_t>(),
-            r.mutable_data_ptr<int64_t>(), br.mutable_data_ptr<int64_t>(),
-            call.in, call.k});
+            r.mutable_data_ptr<int64_t>(), br.mutable_data_ptr<int64_t>(), call.in, call.k});
       },
-      {{&pocket_weight, &pw}, {&pocket_bias, &pb}, {&run, &r},
-       {&best_run, &br}});
+      {{&pocket_weight, &pw}, {&pocket_bias, &pb}, {&run, &r}, {&best_run, &br}});
 }
 
 }  // namespace detail

@@ -32,9 +32,7 @@ DATASETS = {"breast cancer": load_breast_cancer, "digits": load_digits, "iris": 
 
 def split(loader, seed):
     x, y = loader(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=0.25, stratify=y, random_state=seed
-    )
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(x_tr)
     return scaler.transform(x_tr), scaler.transform(x_te), y_tr, y_te
 
@@ -78,18 +76,14 @@ def accuracies(x_tr, x_te, y_tr, y_te, epochs, seed):
         "ours: averaged multiclass": None,
         "ours: pocket multiclass": None,
         "sklearn Perceptron": Perceptron(**common),
-        "sklearn SGDClassifier(perceptron, average=True)": SGDClassifier(
-            loss="perceptron", average=True, **common
-        ),
+        "sklearn SGDClassifier(perceptron, average=True)": SGDClassifier(loss="perceptron", average=True, **common),
     }
     result = {}
     for name, est in rows.items():
         if est is None:
             rule = "multiclass" if "multiclass" in name else "batch"
             variant = {"average": "averaged" in name, "pocket": "pocket" in name}
-            result[name] = layer_accuracy(
-                x_tr, x_te, y_tr, y_te, epochs, seed, rule, **variant
-            )
+            result[name] = layer_accuracy(x_tr, x_te, y_tr, y_te, epochs, seed, rule, **variant)
         else:
             result[name] = est.fit(x_tr, y_tr).score(x_te, y_te)
     return result
@@ -100,7 +94,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=50)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--seeds", type=int, default=1,
+        "--seeds",
+        type=int,
+        default=1,
         help="average over seeds seed, seed+1, ... (split, shuffles and all): one test "
         "sample of digits is 0.002 of accuracy, so a single split cannot tell close "
         "models apart",
@@ -109,10 +105,7 @@ def main() -> None:
     warnings.simplefilter("ignore", ConvergenceWarning)
     seeds = range(args.seed, args.seed + args.seeds)
     runs = [
-        {
-            name: accuracies(*split(loader, seed), args.epochs, seed)
-            for name, loader in DATASETS.items()
-        }
+        {name: accuracies(*split(loader, seed), args.epochs, seed) for name, loader in DATASETS.items()}
         for seed in seeds
     ]
     datasets = list(runs[0])
@@ -123,8 +116,7 @@ def main() -> None:
     def cell(d, r):
         return f"{mean[d][r]:.3f}" + (f" ± {std[d][r]:.3f}" if len(runs) > 1 else "")
 
-    which = f"seed {args.seed}" if len(runs) == 1 else (
-        f"mean ± std over seeds {seeds.start}-{seeds.stop - 1}")
+    which = f"seed {args.seed}" if len(runs) == 1 else (f"mean ± std over seeds {seeds.start}-{seeds.stop - 1}")
     print(f"Test accuracy, {args.epochs} epochs, {which}\n")
     print("| model | " + " | ".join(datasets) + " |")
     print("|---|" + "---:|" * len(datasets))
@@ -134,8 +126,7 @@ def main() -> None:
     for avg in ("ours: averaged", "ours: averaged multiclass"):
         for d in datasets:
             verdict = ">=" if mean[d][avg] >= mean[d][sgd] else "<"
-            print(f"{d}: {avg} {mean[d][avg]:.3f} {verdict} SGDClassifier averaged "
-                  f"{mean[d][sgd]:.3f}")
+            print(f"{d}: {avg} {mean[d][avg]:.3f} {verdict} SGDClassifier averaged {mean[d][sgd]:.3f}")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def main() -> None:
             best[name] = min(best[name], time.perf_counter() - t0)
             mistakes[name] = int(m.sum())
     for name in runs:
-        print(f"{name:9s} {best[name] * 1e3:8.2f} ms/epoch  mistakes {mistakes[name]:6d}  "
-              f"ratio to plain {best[name] / best['plain']:.3f}")
+        print(
+            f"{name:9s} {best[name] * 1e3:8.2f} ms/epoch  mistakes {mistakes[name]:6d}  "
+            f"ratio to plain {best[name] / best['plain']:.3f}"
+        )
 
 
 if __name__ == "__main__":

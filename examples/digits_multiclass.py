@@ -21,9 +21,14 @@ def main() -> None:
     L.seed_everything(args.seed, verbose=False)
     data = SklearnDataModule("digits", batch_size=64, seed=args.seed)
     model = PerceptronClassifier(data.in_features, data.num_classes, rule=args.rule)
-    trainer = L.Trainer(max_epochs=args.epochs, accelerator="cpu", logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False)
+    trainer = L.Trainer(
+        max_epochs=args.epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(model, data)
     acc = trainer.test(model, data, verbose=False)[0]["test_acc"]
     print("Mistakes per epoch:", model.mistakes_per_epoch)

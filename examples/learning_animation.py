@@ -40,9 +40,9 @@ LIMIT = 3.0  # the note's plots show [-3, 3] x [-3, 3]
 
 
 class Frame(NamedTuple):
-    epoch: int       # 1-based; 0 for the start
-    sample: int      # position in the training set of the mistake; -1 for the start
-    weight: Tensor   # [2]
+    epoch: int  # 1-based; 0 for the start
+    sample: int  # position in the training set of the mistake; -1 for the start
+    weight: Tensor  # [2]
     bias: float
 
 
@@ -54,10 +54,7 @@ def record(layer: PerceptronLayer, x: Tensor, y: Tensor, epochs: int) -> tuple[l
     for epoch in range(1, epochs + 1):
         trace = layer.update_traced(x, y)
         per_epoch.append(int(trace.mistakes))
-        frames += [
-            Frame(epoch, int(i), w[0], float(b[0]))
-            for i, w, b in zip(trace.index, trace.weight, trace.bias)
-        ]
+        frames += [Frame(epoch, int(i), w[0], float(b[0])) for i, w, b in zip(trace.index, trace.weight, trace.bias)]
     return frames, per_epoch
 
 
@@ -78,33 +75,42 @@ def build(frames: list[Frame], x: Tensor, y: Tensor):
     fig, (ax, wax) = plt.subplots(1, 2, figsize=(7.0, 3.5))
     for label, marker, color in [(0, "o", "tab:blue"), (1, "s", "tab:orange")]:
         pts = x[y == label]
-        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=10, c=color, label=f"class {label}",
-                   linewidths=0)
+        ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=10, c=color, label=f"class {label}", linewidths=0)
     # Fixed ticks and title positions spare every frame a layout pass.
     ticks = [-2, 0, 2]
-    ax.set(xlim=(-LIMIT, LIMIT), ylim=(-LIMIT, LIMIT), xlabel="feature 1", ylabel="feature 2",
-           aspect="equal", xticks=ticks, yticks=ticks)
+    ax.set(
+        xlim=(-LIMIT, LIMIT),
+        ylim=(-LIMIT, LIMIT),
+        xlabel="feature 1",
+        ylabel="feature 2",
+        aspect="equal",
+        xticks=ticks,
+        yticks=ticks,
+    )
     (line,) = ax.plot([], [], "k-", lw=1.5, label="boundary")
     (ring,) = ax.plot([], [], "o", ms=10, mfc="none", mec="red", mew=2, label="mistake")
-    arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0),
-                        arrowprops={"arrowstyle": "->", "color": "tab:green", "lw": 2})
+    arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "tab:green", "lw": 2})
     ax.legend(loc="lower right", fontsize=7, handletextpad=0.2, borderpad=0.3, framealpha=1)
     title = ax.set_title("", fontsize=9, y=1.01)
 
     ws = torch.stack([f.weight for f in frames])
     reach = float(ws.abs().max()) * 1.15 or 1.0
-    wticks = [t for t in MaxNLocator(4, symmetric=True).tick_values(-reach, reach)
-              if abs(t) <= reach]
-    wax.set(xlim=(-reach, reach), ylim=(-reach, reach), xlabel="$w_1$", ylabel="$w_2$",
-            aspect="equal", xticks=wticks, yticks=wticks)
+    wticks = [t for t in MaxNLocator(4, symmetric=True).tick_values(-reach, reach) if abs(t) <= reach]
+    wax.set(
+        xlim=(-reach, reach),
+        ylim=(-reach, reach),
+        xlabel="$w_1$",
+        ylabel="$w_2$",
+        aspect="equal",
+        xticks=wticks,
+        yticks=wticks,
+    )
     wax.set_title("the weight vector w", fontsize=9, y=1.01)
     wax.axhline(0, color="0.8", lw=1)
     wax.axvline(0, color="0.8", lw=1)
     (path,) = wax.plot([], [], "-", color="0.6", lw=1)
-    w_arrow = wax.annotate("", xy=(0, 0), xytext=(0, 0),
-                           arrowprops={"arrowstyle": "->", "color": "tab:green", "lw": 2})
-    w_text = wax.text(0.03, 0.97, "", transform=wax.transAxes, va="top", fontsize=8,
-                      family="monospace")
+    w_arrow = wax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "tab:green", "lw": 2})
+    w_text = wax.text(0.03, 0.97, "", transform=wax.transAxes, va="top", fontsize=8, family="monospace")
     fig.tight_layout()
     # Lay out once: a figure that keeps a layout engine lays out every frame.
     fig.set_layout_engine(None)
@@ -115,8 +121,9 @@ def build(frames: list[Frame], x: Tensor, y: Tensor):
         line.set_data(*boundary(f.weight, f.bias))
         if f.sample >= 0:
             ring.set_data([float(x[f.sample, 0])], [float(x[f.sample, 1])])
-            title.set_text(f"epoch {f.epoch}, mistake {k} of {len(frames) - 1} "
-                           f"(sample {f.sample}, class {int(y[f.sample])})")
+            title.set_text(
+                f"epoch {f.epoch}, mistake {k} of {len(frames) - 1} (sample {f.sample}, class {int(y[f.sample])})"
+            )
         else:
             ring.set_data([], [])
             title.set_text(f"start: w = 0, b = 0, no boundary ({len(frames) - 1} mistakes ahead)")
@@ -179,8 +186,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
     gif = os.path.join(args.out, "learning_animation.gif")
     png = os.path.join(args.out, "learning_animation.png")
     animate(frames, data.x_train, data.y_train, gif, png, args.fps, args.dpi)
-    print(f"Animation: {gif} ({os.path.getsize(gif) / 1024:.0f} KB, {len(frames)} frames), "
-          f"last frame: {png} ({os.path.getsize(png) / 1024:.0f} KB)")
+    print(
+        f"Animation: {gif} ({os.path.getsize(gif) / 1024:.0f} KB, {len(frames)} frames), "
+        f"last frame: {png} ({os.path.getsize(png) / 1024:.0f} KB)"
+    )
     result = {
         "epochs": epochs,
         "seed": args.seed,

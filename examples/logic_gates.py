@@ -43,10 +43,10 @@ WHY_XOR = (
 
 
 class GateRun(NamedTuple):
-    mistakes: list[int]           # per epoch
-    weights: list[list[float]]     # [w1, w2, b] at the end of each epoch
+    mistakes: list[int]  # per epoch
+    weights: list[list[float]]  # [w1, w2, b] at the end of each epoch
     last_epoch: list[list[float]]  # [w1, w2, b] after each mistake of the last epoch
-    predictions: list[int]        # the truth table the final weights compute
+    predictions: list[int]  # the truth table the final weights compute
 
 
 def learn(labels: list[int], epochs: int) -> GateRun:
@@ -83,14 +83,14 @@ def draw_line(ax, w1: float, w2: float, b: float, **style) -> None:
 
 
 def plot(runs: dict[str, GateRun], path: str) -> None:
-    fig, axes = plt.subplots(2, len(runs), figsize=(3.1 * len(runs), 6.0),
-                             gridspec_kw={"height_ratios": [1.25, 1]})
+    fig, axes = plt.subplots(2, len(runs), figsize=(3.1 * len(runs), 6.0), gridspec_kw={"height_ratios": [1.25, 1]})
     for col, (name, run) in enumerate(runs.items()):
         top, bottom = axes[0, col], axes[1, col]
         labels = GATES[name]
         for (a, b), t in zip(ROWS.tolist(), labels):
-            top.scatter(a, b, s=140, marker="s" if t else "o",
-                        c="tab:orange" if t else "tab:blue", edgecolor="k", zorder=3)
+            top.scatter(
+                a, b, s=140, marker="s" if t else "o", c="tab:orange" if t else "tab:blue", edgecolor="k", zorder=3
+            )
         converged = run.mistakes[-1] == 0
         if converged:
             w1, w2, b = run.weights[-1]
@@ -101,21 +101,27 @@ def plot(runs: dict[str, GateRun], path: str) -> None:
             last = run.last_epoch
             for i, (w1, w2, b) in enumerate(last):
                 shade = plt.cm.Reds(0.35 + 0.65 * i / max(1, len(last) - 1))
-                draw_line(top, w1, w2, b, lw=1.5, color=shade,
-                          label=f"{i + 1}: w=({w1:g}, {w2:g}), b={b:g}")
-            top.legend(loc="center", fontsize=6.5, framealpha=0.85, title="after mistake",
-                       title_fontsize=6.5)
+                draw_line(top, w1, w2, b, lw=1.5, color=shade, label=f"{i + 1}: w=({w1:g}, {w2:g}), b={b:g}")
+            top.legend(loc="center", fontsize=6.5, framealpha=0.85, title="after mistake", title_fontsize=6.5)
             title = f"{name}: never learned"
-        top.set(title=title, xlim=(-0.5, 1.5), ylim=(-0.5, 1.5), xticks=[0, 1], yticks=[0, 1],
-                aspect="equal", xlabel="$x_1$")
+        top.set(
+            title=title,
+            xlim=(-0.5, 1.5),
+            ylim=(-0.5, 1.5),
+            xticks=[0, 1],
+            yticks=[0, 1],
+            aspect="equal",
+            xlabel="$x_1$",
+        )
         epochs = range(1, len(run.mistakes) + 1)
         bottom.bar(epochs, run.mistakes, color="tab:green" if converged else "tab:red")
-        bottom.set(xlabel="epoch", ylim=(0, 4.3), yticks=range(5),
-                   xticks=[e for e in epochs if e == 1 or e % 2 == 0])
+        bottom.set(xlabel="epoch", ylim=(0, 4.3), yticks=range(5), xticks=[e for e in epochs if e == 1 or e % 2 == 0])
     axes[0, 0].set_ylabel("$x_2$")
     axes[1, 0].set_ylabel("mistakes per epoch")
-    fig.suptitle("The perceptron as a logic gate (square = 1, circle = 0; XOR: the line "
-                 "after each mistake of the last epoch)", fontsize=10)
+    fig.suptitle(
+        "The perceptron as a logic gate (square = 1, circle = 0; XOR: the line after each mistake of the last epoch)",
+        fontsize=10,
+    )
     save(fig, path)
 
 
@@ -132,8 +138,10 @@ def main(argv: Optional[list[str]] = None) -> dict:
         print(f"{name:5s} mistakes per epoch: {run.mistakes}")
         if first_clean is not None:
             w1, w2, b = run.weights[-1]
-            print(f"      no mistake from epoch {first_clean} on: w = ({w1:g}, {w2:g}), b = {b:g}; "
-                  f"truth table {run.predictions} (expected {GATES[name]})")
+            print(
+                f"      no mistake from epoch {first_clean} on: w = ({w1:g}, {w2:g}), b = {b:g}; "
+                f"truth table {run.predictions} (expected {GATES[name]})"
+            )
         else:
             moves = [tuple(w) for w in run.last_epoch]
             print(f"      never 0; [w1, w2, b] after each mistake of the last epoch: {moves}")
@@ -144,11 +152,15 @@ def main(argv: Optional[list[str]] = None) -> dict:
     for name, labels in GATES.items():
         with_bias, folded, same = w0_notation(labels, args.epochs)
         equal = torch.equal(with_bias, folded)
-        print(f"  {name:5s} with bias {with_bias.tolist()}  folded {folded.tolist()}  "
-              f"same weights: {equal}, same predictions: {same}")
+        print(
+            f"  {name:5s} with bias {with_bias.tolist()}  folded {folded.tolist()}  "
+            f"same weights: {equal}, same predictions: {same}"
+        )
         result["w0_notation"][name] = {
-            "with_bias": with_bias.tolist(), "folded": folded.tolist(),
-            "same_weights": equal, "same_predictions": same,
+            "with_bias": with_bias.tolist(),
+            "folded": folded.tolist(),
+            "same_weights": equal,
+            "same_predictions": same,
         }
 
     os.makedirs(args.out, exist_ok=True)

@@ -33,8 +33,7 @@ def plot_sets(model: PerceptronClassifier, data: TwoBlobsDataModule, path: str) 
         x, y = subset.tensors
         for label, marker, color in [(0, "o", "tab:blue"), (1, "s", "tab:orange")]:
             pts = x[y == label]
-            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=18, c=color, alpha=0.75,
-                       label=f"class {label}")
+            ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=18, c=color, alpha=0.75, label=f"class {label}")
         xs = torch.linspace(-3, 3, 2)
         if abs(float(w[1])) > 1e-12:
             ax.plot(xs, -(w[0] * xs + b) / w[1], "k-", lw=2, label="decision boundary")
@@ -50,8 +49,13 @@ def plot_mistakes(mistakes: list[int], path: str) -> None:
     fig, ax = plt.subplots(figsize=(5, 3.4))
     epochs = range(1, len(mistakes) + 1)
     ax.plot(epochs, mistakes, "o-")
-    ax.set(title="Mistakes per epoch (training set, online rule)", xlabel="epoch",
-           ylabel="mistakes", xticks=list(epochs), ylim=(0, max(mistakes + [1]) * 1.15))
+    ax.set(
+        title="Mistakes per epoch (training set, online rule)",
+        xlabel="epoch",
+        ylabel="mistakes",
+        xticks=list(epochs),
+        ylim=(0, max(mistakes + [1]) * 1.15),
+    )
     save(fig, path, dpi=120)
 
 
@@ -59,8 +63,9 @@ def main() -> None:
     parser = script_parser(__doc__)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--batch-size", type=int, default=32,
-                        help="samples per training step (the rule is per sample regardless)")
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="samples per training step (the rule is per sample regardless)"
+    )
     parser.add_argument("--out", default="outputs", help="where the plots and logs go")
     args = parser.parse_args()
 
@@ -70,9 +75,14 @@ def main() -> None:
     print("X_train:", tuple(data.train_set.tensors[0].shape), "X_test:", tuple(data.test_set.tensors[0].shape))
     model = PerceptronClassifier(in_features=2)
     trainer = L.Trainer(
-        max_epochs=args.epochs, accelerator="auto", devices=1, default_root_dir=args.out,
+        max_epochs=args.epochs,
+        accelerator="auto",
+        devices=1,
+        default_root_dir=args.out,
         logger=CSVLogger(args.out, name="seed_experiment"),
-        enable_progress_bar=False, enable_model_summary=False, log_every_n_steps=1,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        log_every_n_steps=1,
     )
     trainer.fit(model, data)
     test_acc = trainer.test(model, data, verbose=False)[0]["test_acc"]

@@ -60,8 +60,7 @@ def learners(cuda: bool) -> dict:
         out["ours (CUDA)"] = PerceptronClassifier(device="cuda")
         out["ours, averaged (CUDA)"] = PerceptronClassifier(average=True, device="cuda")
     out["scikit-learn Perceptron"] = Perceptron()
-    out['scikit-learn SGDClassifier(loss="perceptron", average=True)'] = SGDClassifier(
-        loss="perceptron", average=True)
+    out['scikit-learn SGDClassifier(loss="perceptron", average=True)'] = SGDClassifier(loss="perceptron", average=True)
     return out
 
 
@@ -148,19 +147,33 @@ def lightning_run(args, vectorizer, classes, x_test, y_test) -> float:
             dump_svmlight_file(x, y, os.path.join(shards, f"part{i:05d}.svm"))
         test_path = os.path.join(tmp, "test.svm")
         dump_svmlight_file(x_test, np.array([index[s] for s in y_test]), test_path)
-        data = SvmlightDataModule(shards, N_FEATURES, val=test_path,
-                                  classes=list(range(len(classes))), batch_size=args.chunk,
-                                  chunk_bytes=1 << 20)
+        data = SvmlightDataModule(
+            shards,
+            N_FEATURES,
+            val=test_path,
+            classes=list(range(len(classes))),
+            batch_size=args.chunk,
+            chunk_bytes=1 << 20,
+        )
         model = PerceptronClassifier(N_FEATURES, len(classes), rule="multiclass")
-        trainer = L.Trainer(max_epochs=args.lightning_epochs, accelerator="auto", devices=1,
-                            logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                            enable_model_summary=False, default_root_dir=tmp)
+        trainer = L.Trainer(
+            max_epochs=args.lightning_epochs,
+            accelerator="auto",
+            devices=1,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            default_root_dir=tmp,
+        )
         start = time.perf_counter()
         trainer.fit(model, data)
         seconds = time.perf_counter() - start
     accuracy = float(trainer.callback_metrics["val_acc"])
-    print(f"Lightning Trainer, multiclass rule, {args.lightning_epochs} epoch(s) streamed from "
-          f"svmlight shards: test accuracy {accuracy:.3f} ({seconds:.1f} s)")
+    print(
+        f"Lightning Trainer, multiclass rule, {args.lightning_epochs} epoch(s) streamed from "
+        f"svmlight shards: test accuracy {accuracy:.3f} ({seconds:.1f} s)"
+    )
     return accuracy
 
 
@@ -174,17 +187,24 @@ def eval_interval(limit, chunk: int) -> int:
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunk", type=int, default=1000, help="documents per partial_fit")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="training documents to stream (default: all, about 50,000)")
-    parser.add_argument("--test-limit", type=int, default=None,
-                        help="test documents to score on (default: all, about 13,000)")
-    parser.add_argument("--eval-every", type=int, default=None,
-                        help=f"documents between two test scores (default: about {POINTS} "
-                             "scores a pass, in whole chunks)")
-    parser.add_argument("--lightning-epochs", type=int, default=2,
-                        help="epochs of the Lightning run (0: skip it)")
-    parser.add_argument("--out", default=os.path.join("outputs", "text_out_of_core.png"),
-                        help="where the plot goes (README's: docs/images/text_out_of_core.png)")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="training documents to stream (default: all, about 50,000)"
+    )
+    parser.add_argument(
+        "--test-limit", type=int, default=None, help="test documents to score on (default: all, about 13,000)"
+    )
+    parser.add_argument(
+        "--eval-every",
+        type=int,
+        default=None,
+        help=f"documents between two test scores (default: about {POINTS} scores a pass, in whole chunks)",
+    )
+    parser.add_argument("--lightning-epochs", type=int, default=2, help="epochs of the Lightning run (0: skip it)")
+    parser.add_argument(
+        "--out",
+        default=os.path.join("outputs", "text_out_of_core.png"),
+        help="where the plot goes (README's: docs/images/text_out_of_core.png)",
+    )
     parser.add_argument("--no-cuda", action="store_true", help="leave the CUDA learners out")
     args = parser.parse_args(argv)
     if args.eval_every is None:
@@ -209,16 +229,17 @@ def main() -> None:
     majority = counts.max() / counts.sum()
     cuda = torch.cuda.is_available() and not args.no_cuda
     models = learners(cuda)
-    print(f"{len(classes)} sections; test documents {len(test)} (largest class {majority:.3f}); "
-          f"features: hashed word 1- and 2-grams, 2^18 columns, CSR")
+    print(
+        f"{len(classes)} sections; test documents {len(test)} (largest class {majority:.3f}); "
+        f"features: hashed word 1- and 2-grams, 2^18 columns, CSR"
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=UserWarning)  # torch's "sparse CSR is beta"
         points, curves, seconds = stream_and_score(args, vectorizer, classes, x_test, y_test, models)
     print(f"after {points[-1]} training documents (one pass, chunks of {args.chunk}):")
     width = max(map(len, curves))
     for name in models:
-        print(f"  {name:<{width}}  test accuracy {curves[name][-1]:.3f}  "
-              f"partial_fit {seconds[name]:6.1f} s")
+        print(f"  {name:<{width}}  test accuracy {curves[name][-1]:.3f}  partial_fit {seconds[name]:6.1f} s")
     plot(points, curves, majority, args.out)
     print(f"plot: {args.out} ({len(points)} test scores per learner)")
     if args.lightning_epochs > 0:

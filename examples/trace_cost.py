@@ -28,8 +28,7 @@ def per_sample(layer: PerceptronLayer, x: torch.Tensor, y: torch.Tensor, limit: 
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--repeats", type=int, default=5)
     p.add_argument("--n", type=int, default=100_000)
@@ -66,8 +65,10 @@ def main() -> None:
         print(f"{name}: {a.epochs} epochs, {mistakes:,} mistakes in {n * a.epochs:,} samples")
         for way, t in best.items():
             note = f" (extrapolated from {limit:,} samples per epoch)" if way == "op per sample" and limit < n else ""
-            print(f"  {way:14s} {t * 1e3:10.2f} ms  {t / best['update']:8.1f}x update"
-                  f"  {t / max(mistakes, 1) * 1e6:8.1f} µs per mistake{note}")
+            print(
+                f"  {way:14s} {t * 1e3:10.2f} ms  {t / best['update']:8.1f}x update"
+                f"  {t / max(mistakes, 1) * 1e6:8.1f} µs per mistake{note}"
+            )
 
 
 if __name__ == "__main__":

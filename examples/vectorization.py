@@ -63,7 +63,7 @@ CHUNK = 512
 
 
 def forloop(x, w):
-    z = 0.
+    z = 0.0
     for i in range(len(x)):
         z += x[i] * w[i]
     return z
@@ -126,9 +126,7 @@ def _one_two_five():
         scale *= 10
 
 
-def time_epoch(
-    name: str, epoch: Callable[[float], int], n: int, budget: float, runs: int, min_run: float
-) -> Timing:
+def time_epoch(name: str, epoch: Callable[[float], int], n: int, budget: float, runs: int, min_run: float) -> Timing:
     """Times ``epoch(budget) -> samples done``. An epoch that stops short of
     ``n`` samples is timed once and extrapolated to ``n``; a complete one is
     timed as %timeit does."""
@@ -152,10 +150,11 @@ def format_seconds(s: float) -> str:
 
 def describe(t: Timing) -> str:
     if t.extrapolated:
-        return (f"{format_seconds(t.mean)} per epoch, extrapolated from {t.done:,} of "
-                f"{t.total:,} samples")
-    return (f"{format_seconds(t.mean)} ± {format_seconds(t.std)} per loop "
-            f"(mean ± std. dev. of {t.runs} runs, {t.loops} loops each)")
+        return f"{format_seconds(t.mean)} per epoch, extrapolated from {t.done:,} of {t.total:,} samples"
+    return (
+        f"{format_seconds(t.mean)} ± {format_seconds(t.std)} per loop "
+        f"(mean ± std. dev. of {t.runs} runs, {t.loops} loops each)"
+    )
 
 
 # --- one epoch, four ways ------------------------------------------------------
@@ -244,16 +243,12 @@ def random_data(n: int, d: int, seed: int) -> tuple[Tensor, Tensor]:
 
 
 def plot(dots: list[Timing], epochs: dict[str, list[Timing]], path: str) -> None:
-    fig, (left, right) = plt.subplots(
-        1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.35]}
-    )
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [1, 1.35]})
     names = [t.name for t in dots]
-    left.barh(range(len(dots)), [t.mean for t in dots], xerr=[t.std for t in dots],
-              color="tab:gray")
+    left.barh(range(len(dots)), [t.mean for t in dots], xerr=[t.std for t in dots], color="tab:gray")
     left.set_yticks(range(len(dots)), names)
     left.invert_yaxis()
-    left.set(xscale="log", xlabel="seconds per call (log scale)",
-             title="Dot product of 1,000 elements")
+    left.set(xscale="log", xlabel="seconds per call (log scale)", title="Dot product of 1,000 elements")
     for i, t in enumerate(dots):
         left.text((t.mean + t.std) * 1.2, i, format_seconds(t.mean), va="center", fontsize=8)
 
@@ -262,21 +257,30 @@ def plot(dots: list[Timing], epochs: dict[str, list[Timing]], path: str) -> None
     colors = ["tab:blue", "tab:orange", "tab:green"]
     for k, (data_name, timings) in enumerate(epochs.items()):
         ys = [i + (k - (len(epochs) - 1) / 2) * height for i in range(len(ways))]
-        right.barh(ys, [t.mean for t in timings], height=height, color=colors[k % 3],
-                   label=data_name,
-                   hatch=None, edgecolor="white")
+        right.barh(
+            ys,
+            [t.mean for t in timings],
+            height=height,
+            color=colors[k % 3],
+            label=data_name,
+            hatch=None,
+            edgecolor="white",
+        )
         for yv, t in zip(ys, timings):
             if t.extrapolated:
-                right.barh(yv, t.mean, height=height, color="none", edgecolor="black",
-                           hatch="///", lw=0)
+                right.barh(yv, t.mean, height=height, color="none", edgecolor="black", hatch="///", lw=0)
             label = format_seconds(t.mean) + (" (extrapolated)" if t.extrapolated else "")
             right.text(t.mean * 1.15, yv, label, va="center", fontsize=8)
     right.set_yticks(range(len(ways)), ways)
     right.invert_yaxis()
     lo = min(t.mean for ts in epochs.values() for t in ts)
     hi = max(t.mean for ts in epochs.values() for t in ts)
-    right.set(xscale="log", xlabel="seconds per epoch (log scale)", xlim=(lo / 3, hi * 30),
-              title="One epoch of the perceptron rule")
+    right.set(
+        xscale="log",
+        xlabel="seconds per epoch (log scale)",
+        xlim=(lo / 3, hi * 30),
+        title="One epoch of the perceptron rule",
+    )
     right.legend(loc="upper right", fontsize=8)
     for ax in (left, right):
         ax.grid(axis="x", which="major", alpha=0.3)
@@ -289,13 +293,17 @@ def plot(dots: list[Timing], epochs: dict[str, list[Timing]], path: str) -> None
 
 def main(argv: Optional[list[str]] = None) -> dict:
     parser = script_parser(__doc__)
-    parser.add_argument("--quick", action="store_true",
-                        help="fewer runs and a small budget: seconds, rougher figures (tests)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer runs and a small budget: seconds, rougher figures (tests)"
+    )
     parser.add_argument("--n", type=int, default=100_000, help="rows of the large data")
     parser.add_argument("--d", type=int, default=100, help="features of the large data")
-    parser.add_argument("--budget", type=float, default=None,
-                        help="seconds a Python loop may run before it is extrapolated "
-                             "(default 5, --quick 0.3)")
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help="seconds a Python loop may run before it is extrapolated (default 5, --quick 0.3)",
+    )
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
@@ -320,8 +328,7 @@ def main(argv: Optional[list[str]] = None) -> dict:
 
     seed = seed_split(args.seed)
     datasets = {
-        f"seed data {tuple(seed.x_train.shape)[0]}x{seed.x_train.shape[1]}":
-            (seed.x_train, seed.y_train.float()),
+        f"seed data {tuple(seed.x_train.shape)[0]}x{seed.x_train.shape[1]}": (seed.x_train, seed.y_train.float()),
         f"random {args.n:,}x{args.d}": random_data(args.n, args.d, args.seed),
     }
     epochs: dict[str, list[Timing]] = {}
@@ -341,8 +348,11 @@ def main(argv: Optional[list[str]] = None) -> dict:
     for data_name, timings in epochs.items():
         op = next(t for t in timings if t.name == "compiled op").mean
         for t in timings:
-            how = ("extrapolated from %s of %s samples" % (f"{t.done:,}", f"{t.total:,}")
-                   if t.extrapolated else f"mean of {t.runs} runs x {t.loops} loops")
+            how = (
+                "extrapolated from %s of %s samples" % (f"{t.done:,}", f"{t.total:,}")
+                if t.extrapolated
+                else f"mean of {t.runs} runs x {t.loops} loops"
+            )
             print(f"  {data_name:20s} {t.name:24s} {t.mean:10.3e} {t.mean / op:14.1f}  {how}")
 
     os.makedirs(args.out, exist_ok=True)

@@ -51,26 +51,32 @@ DESCRIPTION = (
 # Trainer options that mean nothing here: gradients (clipping, accumulation and
 # anomaly detection; the rule has none and they refuse manual optimization),
 # batch norm, and Lightning's cloud model registry.
-NOT_FOR_PERCEPTRONS = {"gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches",
-                       "detect_anomaly", "sync_batchnorm", "model_registry"}
+NOT_FOR_PERCEPTRONS = {
+    "gradient_clip_val",
+    "gradient_clip_algorithm",
+    "accumulate_grad_batches",
+    "detect_anomaly",
+    "sync_batchnorm",
+    "model_registry",
+}
 # Each subcommand in our words: Lightning's are its Trainer methods' docstrings,
 # cut at their first line ("Runs the full optimization routine.").
 SUBCOMMANDS = {
     "fit": "Train the perceptron on the data module's training data, then print an "
-           "accuracy line: on the validation data, else the test data, else (nothing held "
-           "out) the training data.",
+    "accuracy line: on the validation data, else the test data, else (nothing held "
+    "out) the training data.",
     "validate": "Print the accuracy of a trained model (--ckpt_path) on the validation data.",
     "test": "Print the accuracy of a trained model (--ckpt_path) on the test data.",
     "predict": "Predict the classes of the test data with a trained model (--ckpt_path) and "
-               "write them to a CSV file beside the checkpoint.",
+    "write them to a CSV file beside the checkpoint.",
 }
 CKPT_PATH_HELP = {
     "fit": "A checkpoint (.ckpt) to resume training from, or 'last' for the last one saved "
-           "under --trainer.default_root_dir.",
+    "under --trainer.default_root_dir.",
     "validate": "The checkpoint (.ckpt) of the model to score, as fit saves it.",
     "test": "The checkpoint (.ckpt) of the model to score, as fit saves it.",
     "predict": "The checkpoint (.ckpt) of the model to predict with, as fit saves it; the "
-               "predictions go beside it (model.predictions.csv).",
+    "predictions go beside it (model.predictions.csv).",
 }
 
 
@@ -82,20 +88,22 @@ class PerceptronCLI(LightningCLI):
         kwargs.setdefault("seed_everything_default", False)
         # The module logs per epoch only, so a step interval longer than an
         # epoch would only cost a warning.
-        kwargs["trainer_defaults"] = {"log_every_n_steps": 1,
-                                      **(kwargs.get("trainer_defaults") or {})}
+        kwargs["trainer_defaults"] = {"log_every_n_steps": 1, **(kwargs.get("trainer_defaults") or {})}
         super().__init__(*args, **kwargs)
 
     def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         # LightningCLI's own, less the Trainer options that mean nothing here.
-        parser.add_class_arguments(self.trainer_class, "trainer", fail_untyped=False,
-                                   instantiate=False, sub_configs=True, skip=NOT_FOR_PERCEPTRONS)
-        parser.set_defaults({"trainer." + k: v for k, v in self.trainer_defaults.items()
-                             if k != "callbacks"})
-        parser.add_lightning_class_args(self._model_class, "model",
-                                        subclass_mode=self.subclass_mode_model)
-        parser.add_lightning_class_args(self._datamodule_class, "data",
-                                        subclass_mode=self.subclass_mode_data)
+        parser.add_class_arguments(
+            self.trainer_class,
+            "trainer",
+            fail_untyped=False,
+            instantiate=False,
+            sub_configs=True,
+            skip=NOT_FOR_PERCEPTRONS,
+        )
+        parser.set_defaults({"trainer." + k: v for k, v in self.trainer_defaults.items() if k != "callbacks"})
+        parser.add_lightning_class_args(self._model_class, "model", subclass_mode=self.subclass_mode_model)
+        parser.add_lightning_class_args(self._datamodule_class, "data", subclass_mode=self.subclass_mode_data)
 
     def _add_subcommands(self, parser: LightningArgumentParser, **kwargs: Any) -> None:
         # LightningCLI's own, with our descriptions (see SUBCOMMANDS).
@@ -107,23 +115,22 @@ class PerceptronCLI(LightningCLI):
             self._subcommand_parsers[name] = subparser
             subcommands.add_subcommand(name, subparser, help=SUBCOMMANDS[name])
 
-    def _prepare_subcommand_parser(self, klass: type, subcommand: str,
-                                   **kwargs: Any) -> LightningArgumentParser:
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> LightningArgumentParser:
         # The Trainer method's one argument that means something here, with our
         # help; LightningCLI would add them all, with their docstrings (model
         # registries, weights_only, return_predictions).
         parser = self.init_parser(**kwargs)
         self._add_arguments(parser)
-        parser.add_argument("--ckpt_path", type=Optional[str], default=None,
-                            help=CKPT_PATH_HELP[subcommand])
+        parser.add_argument("--ckpt_path", type=Optional[str], default=None, help=CKPT_PATH_HELP[subcommand])
         self._subcommand_method_arguments[subcommand] = ["ckpt_path"]
         return parser
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.link_arguments("data.in_features", "model.in_features", apply_on="instantiate")
         parser.link_arguments("data.num_classes", "model.num_classes", apply_on="instantiate")
-        parser.add_argument("--debug", action="store_true",
-                            help="On an error, show the full traceback instead of one line.")
+        parser.add_argument(
+            "--debug", action="store_true", help="On an error, show the full traceback instead of one line."
+        )
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         config = self._get(self.config_init, "trainer", default={})
@@ -133,8 +140,11 @@ class PerceptronCLI(LightningCLI):
             # checkpoint came from, so its bookkeeping of the best models is
             # not restored; nothing here reads it. (Without a ModelCheckpoint,
             # Lightning warns instead that the callbacks differ.)
-            warnings.filterwarnings("ignore", message=r"The dirpath has changed from",
-                                    module=r"lightning\.pytorch\.callbacks\.model_checkpoint")
+            warnings.filterwarnings(
+                "ignore",
+                message=r"The dirpath has changed from",
+                module=r"lightning\.pytorch\.callbacks\.model_checkpoint",
+            )
         if config.get("logger") in (None, True):
             # What Lightning falls back to without tensorboard, chosen up front
             # so it does not print a notice about tensorboardX on every run.
@@ -143,14 +153,12 @@ class PerceptronCLI(LightningCLI):
         extra = self.trainer_defaults.get("callbacks") or []
         extra = list(extra) if isinstance(extra, (list, tuple)) else [extra]
         given = [*(config.get("callbacks") or []), *extra]
-        if config.get("enable_model_summary") is not False and not any(
-                isinstance(cb, ModelSummary) for cb in given):
+        if config.get("enable_model_summary") is not False and not any(isinstance(cb, ModelSummary) for cb in given):
             # Ours in place of Lightning's default (which counts no buffers);
             # the flag off keeps Lightning from logging that it skipped its own.
             extra.append(PerceptronSummary())
             kwargs["enable_model_summary"] = False
-        if config.get("enable_progress_bar") is not False and not any(
-                isinstance(cb, ProgressBar) for cb in given):
+        if config.get("enable_progress_bar") is not False and not any(isinstance(cb, ProgressBar) for cb in given):
             bar = progress_bar_for(sys.stdout)
             if bar is not None:
                 extra.append(bar)
@@ -177,8 +185,7 @@ class PerceptronCLI(LightningCLI):
             print(f"Checkpoint: {checkpoint.best_model_path}")
         print(line, flush=True)
 
-    def predict(self, model: L.LightningModule, datamodule: Any = None,
-                ckpt_path: Optional[str] = None) -> None:
+    def predict(self, model: L.LightningModule, datamodule: Any = None, ckpt_path: Optional[str] = None) -> None:
         """Trainer.predict, then the predictions written to a CSV file: beside
         the checkpoint (``model.ckpt`` -> ``model.predictions.csv``), else in
         the Trainer's root directory."""
@@ -188,8 +195,11 @@ class PerceptronCLI(LightningCLI):
             return
         predicted = torch.cat([b.reshape(-1).cpu() for b in batches or []]).tolist()
         loaded = trainer.ckpt_path
-        path = (os.path.splitext(loaded)[0] + ".predictions.csv" if loaded
-                else os.path.join(trainer.default_root_dir, "predictions.csv"))
+        path = (
+            os.path.splitext(loaded)[0] + ".predictions.csv"
+            if loaded
+            else os.path.join(trainer.default_root_dir, "predictions.csv")
+        )
         index = getattr(datamodule, "test_index", None)
         index = range(len(predicted)) if index is None else index.tolist()
         classes = getattr(datamodule, "classes", None)
@@ -239,8 +249,12 @@ def main(args: Optional[Sequence[str]] = None) -> int:
             subclass_mode_data=True,
             args=None if args is None else argv,
             save_config_kwargs={"overwrite": True},
-            parser_kwargs={"prog": PROG, "description": DESCRIPTION, **no_exit,
-                           **{name: no_exit for name in LightningCLI.subcommands()}},
+            parser_kwargs={
+                "prog": PROG,
+                "description": DESCRIPTION,
+                **no_exit,
+                **{name: no_exit for name in LightningCLI.subcommands()},
+            },
         )
     except SystemExit as exc:  # --help, --print_config
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
@@ -248,8 +262,7 @@ def main(args: Optional[Sequence[str]] = None) -> int:
         if debug:
             raise
         command = " ".join([PROG, *[a for a in argv if a in LightningCLI.subcommands()][:1]])
-        print(f"{PROG}: error: {condense(str(exc))} ({command} --help lists the options)",
-              file=sys.stderr)
+        print(f"{PROG}: error: {condense(str(exc))} ({command} --help lists the options)", file=sys.stderr)
         return 2
     except Exception as exc:
         if debug:
@@ -306,7 +319,7 @@ def _chain(exc: Optional[BaseException]):
 
 
 def _raised_by(exc: BaseException) -> Optional[str]:
-    """"data" or "model" when ``exc`` came out of a data module's or a
+    """ "data" or "model" when ``exc`` came out of a data module's or a
     LightningModule's ``__init__``."""
     tb = exc.__traceback__
     group = None

@@ -29,9 +29,7 @@ def two_blobs(
     class 0 first), not shuffled.
     """
     blobs = [
-        (torch.rand(n_per_class, 2, generator=generator, dtype=torch.float64) * 2 - 1)
-        * half_width + c
-        for c in centers
+        (torch.rand(n_per_class, 2, generator=generator, dtype=torch.float64) * 2 - 1) * half_width + c for c in centers
     ]
     x = torch.cat(blobs).to(dtype)
     y = torch.cat([torch.full((n_per_class,), i, dtype=torch.int64) for i in range(2)])
@@ -70,8 +68,7 @@ def seed_split(seed: int = 0, n_per_class: int = 200, test_fraction: float = 0.2
     holds (points drawn from one generator seeded with ``seed``, the shuffle
     from another), so a plain loop and a Lightning run see the same data."""
     x, y = two_blobs(n_per_class, generator=torch.Generator().manual_seed(seed))
-    x_train, y_train, x_test, y_test = shuffle_split(
-        x, y, test_fraction, generator=torch.Generator().manual_seed(seed))
+    x_train, y_train, x_test, y_test = shuffle_split(x, y, test_fraction, generator=torch.Generator().manual_seed(seed))
     x_train, x_test = standardize(x_train, x_test)
     return Split(x_train, y_train, x_test, y_test)
 

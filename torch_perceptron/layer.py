@@ -144,8 +144,11 @@ class PerceptronLayer(nn.Module):
         (zeros without a bias)."""
         if self.average:
             return ops.averaged_parameters(
-                self.weight, self._bias_or_zeros(self.bias), self.weight_acc,
-                self._bias_or_zeros(self.bias_acc), self.average_count,
+                self.weight,
+                self._bias_or_zeros(self.bias),
+                self.weight_acc,
+                self._bias_or_zeros(self.bias_acc),
+                self.average_count,
             )
         if self.pocket:
             return self.pocket_weight, self._bias_or_zeros(self.pocket_bias)
@@ -203,8 +206,7 @@ class PerceptronLayer(nn.Module):
         validates its input itself (columns in range and strictly increasing,
         row offsets, values finite) in the pass that reads it, where as_csr's
         own checks would read the indices twice more on every call."""
-        if not (isinstance(x, CSRRows) and x.dtype == self.weight.dtype
-                and x.n_features == self.in_features):
+        if not (isinstance(x, CSRRows) and x.dtype == self.weight.dtype and x.n_features == self.in_features):
             x = as_csr(x, self.weight.dtype, n_features=self.in_features, name="x")
         return x.to(device=self.weight.device)
 
@@ -277,20 +279,26 @@ class PerceptronLayer(nn.Module):
         if sparse:
             x = self._csr(x)
         # The CPU's plain CSR rules update feature-major weights in place.
-        self._keep_layout(feature_major=(
-            sparse and rule != "batch" and not (self.average or self.pocket)
-            and (not self.multiclass or self.out_features <= _MAX_IN_PLACE_CLASSES)))
-        return ops.update(self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
-                          rule=rule, state=self._variant_state(), **kw)
+        self._keep_layout(
+            feature_major=(
+                sparse
+                and rule != "batch"
+                and not (self.average or self.pocket)
+                and (not self.multiclass or self.out_features <= _MAX_IN_PLACE_CLASSES)
+            )
+        )
+        return ops.update(
+            self.weight, self._bias_or_zeros(self.bias), x, y, self.lr, rule=rule, state=self._variant_state(), **kw
+        )
 
     def _variant_state(self) -> Optional[ops.Averaged | ops.Pocket]:
         """The averaged or pocket state the update op carries (None: plain)."""
         if self.average:
-            return ops.Averaged(self.weight_acc, self._bias_or_zeros(self.bias_acc),
-                                self.average_count)
+            return ops.Averaged(self.weight_acc, self._bias_or_zeros(self.bias_acc), self.average_count)
         if self.pocket:
-            return ops.Pocket(self.pocket_weight, self._bias_or_zeros(self.pocket_bias),
-                              self.pocket_run, self.pocket_best_run)
+            return ops.Pocket(
+                self.pocket_weight, self._bias_or_zeros(self.pocket_bias), self.pocket_run, self.pocket_best_run
+            )
         return None
 
     @changes_weights
@@ -312,12 +320,20 @@ class PerceptronLayer(nn.Module):
         if self.average or self.pocket:
             raise ValueError("update_traced: the averaged and pocket perceptrons have no trace")
         if is_sparse(x):
-            raise TypeError("x: update_traced takes dense x only (a trace is for watching the "
-                            "rule on small data); call update for sparse x")
+            raise TypeError(
+                "x: update_traced takes dense x only (a trace is for watching the "
+                "rule on small data); call update for sparse x"
+            )
         return trace.update_traced(
-            self.weight, self._bias_or_zeros(self.bias), x, y, self.lr,
-            rule="multiclass" if self.multiclass else "online", sample_weight=sample_weight,
-            zero_is_mistake=zero_is_mistake, bias_step=self._bias_step(),
+            self.weight,
+            self._bias_or_zeros(self.bias),
+            x,
+            y,
+            self.lr,
+            rule="multiclass" if self.multiclass else "online",
+            sample_weight=sample_weight,
+            zero_is_mistake=zero_is_mistake,
+            bias_step=self._bias_step(),
         )
 
     def extra_repr(self) -> str:

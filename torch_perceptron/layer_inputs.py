@@ -84,10 +84,7 @@ def _check_dtype(got: Any, want: torch.dtype, *, numpy: bool) -> None:
         if got == want:
             return
         got_name, fix = str(got), "x.to(layer.weight.dtype)"
-    raise TypeError(
-        f"x: expected dtype {want} (the layer's weight.dtype), got {got_name}; "
-        f"convert it once with {fix}"
-    )
+    raise TypeError(f"x: expected dtype {want} (the layer's weight.dtype), got {got_name}; convert it once with {fix}")
 
 
 def reads_weights(method: Callable) -> Callable:

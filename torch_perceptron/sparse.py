@@ -102,12 +102,9 @@ class CSRRows:
             raise IndexError(f"rows [{start}, {stop}) out of range for {self.n_rows} rows")
         crow = self.crow_indices[start : stop + 1]
         lo, hi = int(crow[0]), int(crow[-1])
-        return CSRRows(
-            crow - lo, self.col_indices[lo:hi], self.values[lo:hi], self.n_features
-        )
+        return CSRRows(crow - lo, self.col_indices[lo:hi], self.values[lo:hi], self.n_features)
 
-    def to(self, *args, dtype: Optional[torch.dtype] = None, device=None,
-           non_blocking: bool = False) -> "CSRRows":
+    def to(self, *args, dtype: Optional[torch.dtype] = None, device=None, non_blocking: bool = False) -> "CSRRows":
         """Values in ``dtype`` and everything on ``device`` (copies only what
         changes). As ``Tensor.to``, a dtype and a device may also come
         positionally, so Lightning moves a batch of CSR rows as it moves tensors."""
@@ -136,7 +133,8 @@ class CSRRows:
 
         return scipy.sparse.csr_array(
             (self.values.numpy(), self.col_indices.numpy(), self.crow_indices.numpy()),
-            shape=self.shape, copy=False,
+            shape=self.shape,
+            copy=False,
         )
 
 
@@ -228,16 +226,14 @@ def _from_torch(x: Tensor, name: str):
     if x.layout == torch.sparse_coo:
         if x.sparse_dim() != 2 or x.dense_dim() != 0:
             raise ValueError(
-                f"{name}: expected a 2-D sparse COO tensor, got sparse_dim={x.sparse_dim()}, "
-                f"dense_dim={x.dense_dim()}"
+                f"{name}: expected a 2-D sparse COO tensor, got sparse_dim={x.sparse_dim()}, dense_dim={x.dense_dim()}"
             )
         # coalesce sums duplicates and sorts, so the CSR made from it is canonical.
         x = x.coalesce().to_sparse_csr()
         return x.crow_indices(), x.col_indices(), x.values(), tuple(x.shape), True
     if x.layout != torch.sparse_csr:
         raise TypeError(
-            f"{name}: expected a sparse CSR or COO tensor, got layout {x.layout}; "
-            "dense tensors go to the dense ops"
+            f"{name}: expected a sparse CSR or COO tensor, got layout {x.layout}; dense tensors go to the dense ops"
         )
     if x.dim() != 2:
         raise ValueError(f"{name}: expected a 2-D sparse CSR tensor, got {x.dim()} dimensions")
@@ -285,8 +281,7 @@ def _check_structure(crow: Tensor, col: Tensor, values: Tensor, shape, name: str
         raise ValueError(f"{name}: shape must be non-negative, got {tuple(shape)}")
     if values.shape[0] != nnz:
         raise ValueError(
-            f"{name}: values and col_indices must have one entry per non-zero, "
-            f"got {values.shape[0]} and {nnz}"
+            f"{name}: values and col_indices must have one entry per non-zero, got {values.shape[0]} and {nnz}"
         )
     if not (values.device == col.device == crow.device):
         raise ValueError(
@@ -294,9 +289,7 @@ def _check_structure(crow: Tensor, col: Tensor, values: Tensor, shape, name: str
             f"{crow.device}, {col.device}, {values.device}"
         )
     if crow.shape[0] != n_rows + 1:
-        raise ValueError(
-            f"{name}: crow_indices must have n_rows + 1 = {n_rows + 1} entries, got {crow.shape[0]}"
-        )
+        raise ValueError(f"{name}: crow_indices must have n_rows + 1 = {n_rows + 1} entries, got {crow.shape[0]}")
     first, last = int(crow[0]), int(crow[-1])
     if first != 0:
         raise ValueError(f"{name}: crow_indices must start at 0, got {first}")
@@ -314,10 +307,7 @@ def _check_structure(crow: Tensor, col: Tensor, values: Tensor, shape, name: str
         # One pass for both ends (min and max apart read col twice).
         lo_col, hi_col = (int(v) for v in torch.aminmax(col))
         if lo_col < 0 or hi_col >= n_features:
-            raise ValueError(
-                f"{name}: col_indices must lie in [0, {n_features}), got values in "
-                f"[{lo_col}, {hi_col}]"
-            )
+            raise ValueError(f"{name}: col_indices must lie in [0, {n_features}), got values in [{lo_col}, {hi_col}]")
 
 
 def _is_canonical(crow: Tensor, col: Tensor) -> bool:
@@ -332,12 +322,13 @@ def _is_canonical(crow: Tensor, col: Tensor) -> bool:
         # were most of a sparse fit's overhead (BENCHMARKS.md).
         import scipy.sparse
 
-        no_values = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=(nnz,),
-                                                    strides=(0,))
-        m = scipy.sparse.csr_array((no_values, col.numpy(), crow.numpy()),
-                                   # Any width past the largest column will do.
-                                   shape=(crow.shape[0] - 1, torch.iinfo(col.dtype).max),
-                                   copy=False)
+        no_values = np.lib.stride_tricks.as_strided(np.zeros(1, np.int8), shape=(nnz,), strides=(0,))
+        m = scipy.sparse.csr_array(
+            (no_values, col.numpy(), crow.numpy()),
+            # Any width past the largest column will do.
+            shape=(crow.shape[0] - 1, torch.iinfo(col.dtype).max),
+            copy=False,
+        )
         return bool(m.has_canonical_format)
     for lo in range(1, nnz, _BLOCK):
         hi = min(lo + _BLOCK, nnz)
@@ -358,9 +349,7 @@ def _canonicalize(crow: Tensor, col: Tensor, values: Tensor, shape):
     import scipy.sparse
 
     device, index_dtype = values.device, col.dtype
-    m = scipy.sparse.csr_array(
-        (values.cpu().numpy(), col.cpu().numpy(), crow.cpu().numpy()), shape=shape, copy=True
-    )
+    m = scipy.sparse.csr_array((values.cpu().numpy(), col.cpu().numpy(), crow.cpu().numpy()), shape=shape, copy=True)
     m.sum_duplicates()
     return (
         torch.from_numpy(m.indptr).to(device=device, dtype=index_dtype),

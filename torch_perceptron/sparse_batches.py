@@ -25,11 +25,11 @@ def take_rows(x: CSRRows, index: Index) -> CSRRows:
     """Rows ``index`` of ``x`` (in that order, repeats allowed) as a new
     ``CSRRows`` on x's device."""
     crow, col, values = x.tensors()
-    idx = torch.as_tensor(np.asarray(index) if not isinstance(index, Tensor) else index,
-                          dtype=torch.int64, device=crow.device).reshape(-1)
+    idx = torch.as_tensor(
+        np.asarray(index) if not isinstance(index, Tensor) else index, dtype=torch.int64, device=crow.device
+    ).reshape(-1)
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= x.n_rows):
-        raise IndexError(f"index: rows must lie in [0, {x.n_rows}), got "
-                         f"[{int(idx.min())}, {int(idx.max())}]")
+        raise IndexError(f"index: rows must lie in [0, {x.n_rows}), got [{int(idx.min())}, {int(idx.max())}]")
     if crow.device.type == "cpu":
         return _take_rows_numpy(x, idx.numpy())
     starts = crow.index_select(0, idx).to(torch.int64)
@@ -41,8 +41,7 @@ def take_rows(x: CSRRows, index: Index) -> CSRRows:
     # r being the batch row that j falls in.
     shift = torch.repeat_interleave(starts - new_crow[:-1], lengths, output_size=nnz)
     source = torch.arange(nnz, device=crow.device) + shift
-    return CSRRows(new_crow.to(crow.dtype), col.index_select(0, source),
-                   values.index_select(0, source), x.n_features)
+    return CSRRows(new_crow.to(crow.dtype), col.index_select(0, source), values.index_select(0, source), x.n_features)
 
 
 def _take_rows_numpy(x: CSRRows, idx: np.ndarray) -> CSRRows:
@@ -57,9 +56,12 @@ def _take_rows_numpy(x: CSRRows, idx: np.ndarray) -> CSRRows:
     np.cumsum(lengths, out=new_crow[1:])
     nnz = int(new_crow[-1])
     source = np.arange(nnz, dtype=np.int64) + np.repeat(starts - new_crow[:-1], lengths)
-    return CSRRows(torch.from_numpy(new_crow.astype(crow.dtype, copy=False)),
-                   torch.from_numpy(np.take(col, source)),
-                   torch.from_numpy(np.take(values, source)), x.n_features)
+    return CSRRows(
+        torch.from_numpy(new_crow.astype(crow.dtype, copy=False)),
+        torch.from_numpy(np.take(col, source)),
+        torch.from_numpy(np.take(values, source)),
+        x.n_features,
+    )
 
 
 def concat_rows(parts: Sequence[CSRRows]) -> CSRRows:
@@ -74,10 +76,10 @@ def concat_rows(parts: Sequence[CSRRows]) -> CSRRows:
             raise ValueError(f"parts: expected {n_features} features in every part, got {p.n_features}")
     index_dtype = torch.int64 if any(p.index_dtype == torch.int64 for p in parts) else torch.int32
     offsets = np.cumsum([0] + [p.nnz for p in parts])
-    crow = torch.cat([parts[0].crow_indices[:1].to(index_dtype)] + [
-        (p.crow_indices[1:].to(torch.int64) + int(o)).to(index_dtype)
-        for p, o in zip(parts, offsets[:-1])
-    ])
+    crow = torch.cat(
+        [parts[0].crow_indices[:1].to(index_dtype)]
+        + [(p.crow_indices[1:].to(torch.int64) + int(o)).to(index_dtype) for p, o in zip(parts, offsets[:-1])]
+    )
     col = torch.cat([p.col_indices.to(index_dtype) for p in parts])
     values = torch.cat([p.values for p in parts])
     return CSRRows(crow, col, values, n_features)

@@ -77,7 +77,8 @@ def shard_paths(source: PathLike) -> List[str]:
         paths = [source]
     elif os.path.isdir(source):
         paths = sorted(
-            os.path.join(source, name) for name in os.listdir(source)
+            os.path.join(source, name)
+            for name in os.listdir(source)
             if not name.startswith(".") and os.path.isfile(os.path.join(source, name))
         )
         if not paths:
@@ -144,9 +145,7 @@ class SvmlightChunks:
         if n_features <= 0:
             raise ValueError(f"n_features: expected a positive count, got {n_features}")
         if world_size <= 0 or not 0 <= rank < world_size:
-            raise ValueError(
-                f"rank, world_size: expected 0 <= rank < world_size, got {rank} and {world_size}"
-            )
+            raise ValueError(f"rank, world_size: expected 0 <= rank < world_size, got {rank} and {world_size}")
         if dtype not in (torch.float32, torch.float64):
             raise TypeError(f"dtype: expected torch.float32 or torch.float64, got {dtype}")
         self.paths = shard_paths(source)
@@ -163,9 +162,7 @@ class SvmlightChunks:
             yield read_span(span, self.n_features, zero_based=self.zero_based, dtype=self.dtype)
 
 
-def read_span(
-    span: Span, n_features: int, *, zero_based: bool = True, dtype: torch.dtype = torch.float32
-) -> Chunk:
+def read_span(span: Span, n_features: int, *, zero_based: bool = True, dtype: torch.dtype = torch.float32) -> Chunk:
     """The lines that start in ``span``, as a :class:`Chunk`."""
     from sklearn.datasets import load_svmlight_file
 
@@ -176,9 +173,7 @@ def read_span(
         text = f.read(span.stop - span.start)
     np_dtype = np.float32 if dtype == torch.float32 else np.float64
     try:
-        x, y = load_svmlight_file(
-            io.BytesIO(text), n_features=n_features, dtype=np_dtype, zero_based=zero_based
-        )
+        x, y = load_svmlight_file(io.BytesIO(text), n_features=n_features, dtype=np_dtype, zero_based=zero_based)
     except ValueError as err:
         raise ValueError(f"{span.path}: {err} ({_indexing_hint(zero_based)})") from None
     del text
@@ -207,18 +202,23 @@ def _names_column_zero(path: str) -> bool:
                 block += f.readline()
             for match in _COLUMN_ZERO.finditer(block):
                 line_start = block.rfind(b"\n", 0, match.start()) + 1
-                if b"#" not in block[line_start:match.start()]:
+                if b"#" not in block[line_start : match.start()]:
                     return True
 
 
 def _indexing_hint(zero_based: bool) -> str:
     if zero_based:
-        return ("column indices read as 0-based; a LIBSVM file whose indices start at 1 "
-                "needs zero_based=False, or 'auto', which tells from the files")
-    return ("column indices read as 1-based; a file with column 0 (scikit-learn's "
-            "dump_svmlight_file writes 0-based) needs zero_based=True, or 'auto'")
+        return (
+            "column indices read as 0-based; a LIBSVM file whose indices start at 1 "
+            "needs zero_based=False, or 'auto', which tells from the files"
+        )
+    return (
+        "column indices read as 1-based; a file with column 0 (scikit-learn's "
+        "dump_svmlight_file writes 0-based) needs zero_based=True, or 'auto'"
+    )
 
 
 def _empty(n_features: int, dtype: torch.dtype) -> CSRRows:
-    return CSRRows(torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64),
-                   torch.zeros(0, dtype=dtype), n_features)
+    return CSRRows(
+        torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64), torch.zeros(0, dtype=dtype), n_features
+    )

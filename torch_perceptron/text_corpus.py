@@ -58,8 +58,12 @@ def iter_packages() -> Iterator[Package]:
     ``apt-cache dumpavail`` one record at a time, in its order."""
     try:
         proc = subprocess.Popen(
-            ["apt-cache", "dumpavail"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-            text=True, encoding="utf-8", errors="replace",
+            ["apt-cache", "dumpavail"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
         )
     except FileNotFoundError as err:
         raise CorpusUnavailable("apt-cache is not installed") from err

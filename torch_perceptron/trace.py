@@ -86,15 +86,15 @@ def update_traced(
     return _trace(step, to_decide(x, y, zero_is_mistake), weight, bias, x, y, sample_weight)
 
 
-def online_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0,
-                         **kwargs) -> MistakeTrace:
+def online_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, **kwargs) -> MistakeTrace:
     """:func:`update_traced` of the online rule (keywords ``sample_weight``,
     ``zero_is_mistake``, ``bias_step``)."""
     return update_traced(weight, bias, x, y, lr, rule="online", **kwargs)
 
 
-def multiclass_update_traced(weight: Tensor, bias: Tensor, x: Tensor, y: Tensor,
-                             lr: float = 1.0, **kwargs) -> MistakeTrace:
+def multiclass_update_traced(
+    weight: Tensor, bias: Tensor, x: Tensor, y: Tensor, lr: float = 1.0, **kwargs
+) -> MistakeTrace:
     """:func:`update_traced` of the multiclass rule (keywords
     ``sample_weight``, ``bias_step``)."""
     return update_traced(weight, bias, x, y, lr, rule="multiclass", **kwargs)
@@ -123,8 +123,7 @@ def _multiclass_to_decide(x: Tensor, y: Tensor, zero_is_mistake: bool) -> ToDeci
     return _to_decide(x, y, undecided)
 
 
-def _to_decide(x: Tensor, y: Tensor, undecided: Callable[[Tensor, Tensor, Tensor], Tensor]
-               ) -> ToDecide:
+def _to_decide(x: Tensor, y: Tensor, undecided: Callable[[Tensor, Tensor, Tensor], Tensor]) -> ToDecide:
     """The samples of ``x[start:end]`` whose decision ``undecided(z, margin,
     their labels)`` says the op must take."""
 

@@ -20,15 +20,13 @@ namespace torch_perceptron::cpu {
 // output: the policy is its own hooks, with nothing kept per thread.
 template <typename scalar_t>
 struct AveragedPolicy : AveragedArgs<scalar_t> {
-  explicit AveragedPolicy(const AveragedArgs<scalar_t>& a)
-      : AveragedArgs<scalar_t>(a) {}
+  explicit AveragedPolicy(const AveragedArgs<scalar_t>& a) : AveragedArgs<scalar_t>(a) {}
 
   static constexpr bool kCountsCorrect = false;
   AveragedPolicy begin(int64_t, int64_t) const { return *this; }
   void correct(int64_t, int64_t) {}
   template <typename Row>
-  void mistake(int64_t o, int64_t i, const Row& row, scalar_t step,
-               const scalar_t*, scalar_t) {
+  void mistake(int64_t o, int64_t i, const Row& row, scalar_t step, const scalar_t*, scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by
     // how many samples came before it.
     const scalar_t c = static_cast<scalar_t>(this->count[o] + i);
@@ -41,15 +39,13 @@ struct AveragedPolicy : AveragedArgs<scalar_t> {
 
 template <typename scalar_t>
 struct AveragedMulticlassPolicy : AveragedArgs<scalar_t> {
-  explicit AveragedMulticlassPolicy(const AveragedArgs<scalar_t>& a)
-      : AveragedArgs<scalar_t>(a) {}
+  explicit AveragedMulticlassPolicy(const AveragedArgs<scalar_t>& a) : AveragedArgs<scalar_t>(a) {}
 
   static constexpr bool kCountsCorrect = false;
   AveragedMulticlassPolicy begin() const { return *this; }
   void correct(int64_t) {}
   template <typename Row, typename Model>
-  void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat,
-               scalar_t step, const Model&) {
+  void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat, scalar_t step, const Model&) {
     const scalar_t c = static_cast<scalar_t>(*this->count + i);
     const scalar_t cs = c * step;
     row.add_to(this->weight_acc + t * this->in, cs);

@@ -36,9 +36,8 @@ namespace torch_perceptron::cpu {
 
 // The lanes as a scalar loop: any index type, any build.
 template <bool kCheck, typename scalar_t, typename index_t>
-[[gnu::always_inline, gnu::optimize("no-tree-vectorize")]] inline scalar_t
-dot_lanes_scalar(const CsrRow<scalar_t, index_t>& row, const scalar_t* w,
-                 int64_t features, bool& good) {
+[[gnu::always_inline, gnu::optimize("no-tree-vectorize")]] inline scalar_t dot_lanes_scalar(
+    const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int64_t features, bool& good) {
   using U = std::make_unsigned_t<index_t>;
   constexpr int L = kLanes<scalar_t>;
   const scalar_t* v = row.values;
@@ -69,9 +68,8 @@ dot_lanes_scalar(const CsrRow<scalar_t, index_t>& row, const scalar_t* w,
 // The check compares each column with the one before it (the register
 // rotated by a lane, the previous register's last column shifted in).
 template <bool kCheck>
-[[gnu::always_inline]] inline float dot_lanes_avx2(
-    const CsrRow<float, int32_t>& row, const float* w, int64_t features,
-    bool& good) {
+[[gnu::always_inline]] inline float dot_lanes_avx2(const CsrRow<float, int32_t>& row,
+                                                   const float* w, int64_t features, bool& good) {
   const float* v = row.values;
   const int32_t* c = row.cols;
   const int64_t nnz = row.nnz;
@@ -84,8 +82,7 @@ template <bool kCheck>
   __m256i prev = _mm256_set1_epi32(-1);
   auto checked = [&](__m256i cols, __m256i live) {
     if constexpr (kCheck) {
-      const __m256i before =
-          _mm256_blend_epi32(_mm256_permutevar8x32_epi32(cols, rotate), prev, 1);
+      const __m256i before = _mm256_blend_epi32(_mm256_permutevar8x32_epi32(cols, rotate), prev, 1);
       prev = _mm256_permutevar8x32_epi32(cols, _mm256_set1_epi32(7));
       // A live lane whose column is not above the one before it.
       const __m256i rising = _mm256_cmpgt_epi32(cols, before);
@@ -97,18 +94,16 @@ template <bool kCheck>
   const __m256i all = _mm256_set1_epi32(-1);
   int64_t p = 0;
   for (; p + 8 <= nnz; p += 8) {
-    const __m256i cols = checked(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + p)), all);
+    const __m256i cols = checked(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(c + p)), all);
     const __m256 x = _mm256_loadu_ps(v + p);
     sum = _mm256_add_ps(sum, _mm256_mul_ps(x, _mm256_i32gather_ps(w, cols, 4)));
   }
   if (p < nnz) {
-    const __m256i live =
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nnz - p)), lane);
+    const __m256i live = _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int32_t>(nnz - p)), lane);
     const __m256i cols = checked(_mm256_maskload_epi32(c + p, live), live);
     const __m256 x = _mm256_maskload_ps(v + p, live);
-    const __m256 g = _mm256_mask_i32gather_ps(
-        _mm256_setzero_ps(), w, cols, _mm256_castsi256_ps(live), 4);
+    const __m256 g =
+        _mm256_mask_i32gather_ps(_mm256_setzero_ps(), w, cols, _mm256_castsi256_ps(live), 4);
     // The dead lanes add 0 * 0 = +0, which leaves a partial sum's bits (a
     // sum started at +0 is never -0).
     sum = _mm256_add_ps(sum, _mm256_mul_ps(x, g));
@@ -122,9 +117,8 @@ template <bool kCheck>
 // double, int32 columns: four lanes, a 128-bit register of columns per
 // 256-bit gather.
 template <bool kCheck>
-[[gnu::always_inline]] inline double dot_lanes_avx2(
-    const CsrRow<double, int32_t>& row, const double* w, int64_t features,
-    bool& good) {
+[[gnu::always_inline]] inline double dot_lanes_avx2(const CsrRow<double, int32_t>& row,
+                                                    const double* w, int64_t features, bool& good) {
   const double* v = row.values;
   const int32_t* c = row.cols;
   const int64_t nnz = row.nnz;
@@ -148,24 +142,20 @@ template <bool kCheck>
   const __m128i all = _mm_set1_epi32(-1);
   int64_t p = 0;
   for (; p + 4 <= nnz; p += 4) {
-    const __m128i cols = checked(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(c + p)), all);
+    const __m128i cols = checked(_mm_loadu_si128(reinterpret_cast<const __m128i*>(c + p)), all);
     const __m256d x = _mm256_loadu_pd(v + p);
     sum = _mm256_add_pd(sum, _mm256_mul_pd(x, _mm256_i32gather_pd(w, cols, 8)));
   }
   if (p < nnz) {
-    const __m128i live =
-        _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int32_t>(nnz - p)), lane);
+    const __m128i live = _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int32_t>(nnz - p)), lane);
     const __m128i cols = checked(_mm_maskload_epi32(c + p, live), live);
     const __m256i live64 = _mm256_cvtepi32_epi64(live);
     const __m256d x = _mm256_maskload_pd(v + p, live64);
-    const __m256d g = _mm256_mask_i32gather_pd(
-        _mm256_setzero_pd(), w, cols, _mm256_castsi256_pd(live64), 8);
+    const __m256d g =
+        _mm256_mask_i32gather_pd(_mm256_setzero_pd(), w, cols, _mm256_castsi256_pd(live64), 8);
     sum = _mm256_add_pd(sum, _mm256_mul_pd(x, g));
   }
-  if constexpr (kCheck) {
-    good = _mm_testz_si128(bad, bad) && (nnz == 0 || c[nnz - 1] < features);
-  }
+  if constexpr (kCheck) { good = _mm_testz_si128(bad, bad) && (nnz == 0 || c[nnz - 1] < features); }
   return reduce(reinterpret_cast<const Vec<double>&>(sum));
 }
 
@@ -174,9 +164,8 @@ template <bool kCheck>
 // sum_p values[p] * w[cols[p]] in the lanes' order (above); checked, `good`
 // says whether the row's columns are valid.
 template <bool kCheck, typename scalar_t, typename index_t>
-[[gnu::always_inline]] inline scalar_t csr_dot(
-    const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int64_t features,
-    bool& good) {
+[[gnu::always_inline]] inline scalar_t csr_dot(const CsrRow<scalar_t, index_t>& row,
+                                               const scalar_t* w, int64_t features, bool& good) {
 #if defined(__AVX2__)
   if constexpr (std::is_same_v<index_t, int32_t>) {
     return dot_lanes_avx2<kCheck>(row, w, features, good);

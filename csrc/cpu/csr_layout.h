@@ -5,12 +5,12 @@
 // (csr_online_loop.h, csr_multiclass_loop.h), and the bounds of that path.
 #pragma once
 
+#include <sys/mman.h>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <new>
-#include <sys/mman.h>
 
 #include "../csr_rows.h"
 #include "../online_step.h"
@@ -22,10 +22,10 @@ namespace torch_perceptron::cpu {
 template <typename scalar_t, typename index_t>
 struct CsrOnlineArgs {
   CsrRows<scalar_t, index_t> x;
-  scalar_t* w;         // [K, in]
-  scalar_t* b;         // [K]
+  scalar_t* w;  // [K, in]
+  scalar_t* b;  // [K]
   int64_t k;
-  int64_t fm_stride;   // 0: w is [K, in]; else w[j * fm_stride + o]
+  int64_t fm_stride;  // 0: w is [K, in]; else w[j * fm_stride + o]
   // The visits: without an order the rows of x, n == x.n; with one, visit i
   // of output o reads row rule.row(o, i) (online_step.h).
   int64_t n;
@@ -70,8 +70,7 @@ struct AlignedBuffer {
     bytes = (std::max<int64_t>(count, 1) * sizeof(scalar_t) + 63) / 64 * 64;
     if (bytes >= kMapBytes) {
       mapped = bytes + kHugePage;
-      mapping = mmap(nullptr, mapped, PROT_READ | PROT_WRITE,
-                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      mapping = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (mapping == MAP_FAILED) throw std::bad_alloc();
       // Advice only: where it is refused, the pages stay small.
       madvise(mapping, mapped, MADV_HUGEPAGE);
@@ -103,8 +102,7 @@ struct AlignedBuffer {
 constexpr int64_t kTile = 16;
 
 template <typename scalar_t>
-void to_feature_major(const scalar_t* w, int64_t k, int64_t in, scalar_t* wt,
-                      int64_t W) {
+void to_feature_major(const scalar_t* w, int64_t k, int64_t in, scalar_t* wt, int64_t W) {
   for (int64_t j0 = 0; j0 < in; j0 += kTile) {
     const int64_t j1 = std::min(in, j0 + kTile);
     for (int64_t r = 0; r < k; ++r) {
@@ -115,8 +113,7 @@ void to_feature_major(const scalar_t* w, int64_t k, int64_t in, scalar_t* wt,
 }
 
 template <typename scalar_t>
-void from_feature_major(const scalar_t* wt, int64_t W, int64_t k, int64_t in,
-                        scalar_t* w) {
+void from_feature_major(const scalar_t* wt, int64_t W, int64_t k, int64_t in, scalar_t* w) {
   for (int64_t j0 = 0; j0 < in; j0 += kTile) {
     const int64_t j1 = std::min(in, j0 + kTile);
     for (int64_t r = 0; r < k; ++r) {

@@ -35,10 +35,9 @@ struct CsrMulticlassModel {
 // The multiclass rule over CSR rows, on one thread (every sample needs all K
 // decision values before it can update). Returns the first bad row, or -1.
 template <typename scalar_t, typename index_t, typename Policy>
-int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
-                            scalar_t* b, const int64_t* y, const scalar_t* sw,
-                            int64_t k, scalar_t lr, scalar_t bias_step,
-                            int64_t* mistakes, const Policy& policy,
+int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, scalar_t* b,
+                            const int64_t* y, const scalar_t* sw, int64_t k, scalar_t lr,
+                            scalar_t bias_step, int64_t* mistakes, const Policy& policy,
                             UndoLog* log) {
   const int64_t in = x.in;
   const CsrMulticlassModel<scalar_t> model{w, b, k, in};
@@ -54,8 +53,8 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
     for (int64_t c = 0; c < k; ++c) {
       bool good = true;
       const scalar_t* w_c = w + c * in;
-      const scalar_t z = (c == 0 ? csr_dot<true>(row, w_c, in, good)
-                                 : csr_dot<false>(row, w_c, in, good)) + b[c];
+      const scalar_t z =
+          (c == 0 ? csr_dot<true>(row, w_c, in, good) : csr_dot<false>(row, w_c, in, good)) + b[c];
       if (!good) {
         hooks.end();
         return i;
@@ -104,10 +103,8 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w,
 // then writes two lanes per non-zero. Writes w and b only at the end, when
 // every row was good; returns the first bad row, or -1.
 template <int G, typename scalar_t, typename index_t>
-int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
-                                     scalar_t* w, scalar_t* b,
-                                     const int64_t* y, const scalar_t* sw,
-                                     int64_t k, scalar_t lr,
+int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x, scalar_t* w, scalar_t* b,
+                                     const int64_t* y, const scalar_t* sw, int64_t k, scalar_t lr,
                                      scalar_t bias_step, int64_t* mistakes) {
   using V = Vec<scalar_t>;
   constexpr int L = kLanes<scalar_t>;
@@ -190,11 +187,9 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x,
 // the two classes' entries before it writes them; the biases are written
 // once every row was good. Returns the first bad row, or -1.
 template <typename scalar_t, typename index_t>
-int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x,
-                                scalar_t* wt, int64_t stride, scalar_t* b,
-                                const int64_t* y, const scalar_t* sw,
-                                int64_t k, scalar_t lr, scalar_t bias_step,
-                                int64_t* mistakes, UndoLog* log) {
+int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* wt, int64_t stride,
+                                scalar_t* b, const int64_t* y, const scalar_t* sw, int64_t k,
+                                scalar_t lr, scalar_t bias_step, int64_t* mistakes, UndoLog* log) {
   const int64_t in = x.in;
   std::vector<scalar_t> bias(b, b + k), z0(k), z1(k);
   int64_t wrong = 0;
@@ -294,8 +289,7 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
       fm_stride = 0;
       w = as_contiguous(weight);
     }
-    feature_major = dispatch_float(weight.scalar_type(), "the multiclass rule",
-                                   [&](auto tag) {
+    feature_major = dispatch_float(weight.scalar_type(), "the multiclass rule", [&](auto tag) {
       return k <= kMaxVectors * kLanes<decltype(tag)> && 2 * x.nnz >= in;
     });
   }
@@ -308,16 +302,13 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
       dispatch_index(x, [&](auto itag) {
         using index_t = decltype(itag);
         const auto policy = make(scalar_t{});
-        if constexpr (std::is_same_v<std::decay_t<decltype(policy)>,
-                                     NoMulticlassPolicy>) {
+        if constexpr (std::is_same_v<std::decay_t<decltype(policy)>, NoMulticlassPolicy>) {
           if (fm_stride > 0) {
             bad_row = csr_multiclass_in_place(
-                rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
-                fm_stride, b.mutable_data_ptr<scalar_t>(),
-                y.const_data_ptr<int64_t>(),
-                sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
-                static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-                mistakes.mutable_data_ptr<int64_t>(),
+                rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(), fm_stride,
+                b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
+                sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
+                static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(),
                 journal.open(sizeof(scalar_t)));
             return;
           }
@@ -327,9 +318,8 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
               return csr_multiclass_feature_major<decltype(g)::value>(
                   rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
                   b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-                  sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
-                  static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-                  mistakes.mutable_data_ptr<int64_t>());
+                  sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
+                  static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>());
             };
             using std::integral_constant;
             switch ((k + L - 1) / L) {
@@ -344,9 +334,8 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
         bad_row = csr_multiclass_rows<scalar_t, index_t>(
             rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
             b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-            sw ? sw->const_data_ptr<scalar_t>() : nullptr, k,
-            static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-            mistakes.mutable_data_ptr<int64_t>(), policy,
+            sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
+            static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(), policy,
             journal.open(sizeof(scalar_t)));
       });
     });

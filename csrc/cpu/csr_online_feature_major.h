@@ -28,10 +28,9 @@ namespace torch_perceptron::cpu {
 // -1. kOrder: the visits read their rows through one shared order (a.rule.order,
 // [M]); one per output never comes here (CsrOnlineCall::choose_layout).
 template <int G, bool kTail, bool kOrder, typename scalar_t, typename index_t>
-int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
-                           int64_t k0, int64_t kk, scalar_t* wt, int64_t stride,
-                           Vec<scalar_t> (&bias)[G], int64_t* mistakes,
-                           double* loss, const std::atomic<bool>& stop,
+int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0, int64_t kk,
+                           scalar_t* wt, int64_t stride, Vec<scalar_t> (&bias)[G],
+                           int64_t* mistakes, double* loss, const std::atomic<bool>& stop,
                            UndoLog* log = nullptr) {
   // A copy of the step, which no store to the weights can alias.
   const OnlineStep<scalar_t> rule = a.rule;
@@ -59,8 +58,7 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
     const CsrRow<scalar_t, index_t> row = a.x.row(s);
     if (!csr_row_ok(row.cols, row.nnz, in)) return s;
     if (i + kPrefetchRows < a.n) {
-      const int64_t ahead_row =
-          kOrder ? rule.order[i + kPrefetchRows] : i + kPrefetchRows;
+      const int64_t ahead_row = kOrder ? rule.order[i + kPrefetchRows] : i + kPrefetchRows;
       const CsrRow<scalar_t, index_t> ahead = a.x.row(ahead_row);
       for (int64_t p = 0; p < ahead.nnz; ++p) {
         const scalar_t* line = wt + ahead.cols[p] * stride;
@@ -140,8 +138,7 @@ int64_t feature_major_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
 // The loss sums of outputs [k0, k0 + kk) go on from what a.rule.loss holds; the
 // feature-major loops keep them locally and write them back with the weights.
 template <typename scalar_t, typename index_t>
-void load_loss(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0,
-               int64_t kk, double* loss) {
+void load_loss(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0, int64_t kk, double* loss) {
   if (a.rule.loss == nullptr) return;
   for (int64_t r = 0; r < kk; ++r) loss[r] = a.rule.loss[k0 + r];
 }
@@ -152,8 +149,7 @@ void load_loss(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0,
 // lanes made it 1.6x the weights. Writes w and b only at the end, when every
 // row was good; returns the first bad row, or -1.
 template <int G, bool kTail, typename scalar_t, typename index_t>
-int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
-                                 int64_t k0, int64_t k1,
+int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0, int64_t k1,
                                  const std::atomic<bool>& stop) {
   constexpr int L = kLanes<scalar_t>;
   constexpr int64_t W = G * L;
@@ -168,10 +164,8 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
   load_loss(a, k0, kk, loss);
   const int64_t bad =
       a.rule.order != nullptr
-          ? feature_major_rows<G, kTail, true>(a, k0, kk, wt, kk, bias,
-                                               mistakes, loss, stop)
-          : feature_major_rows<G, kTail, false>(a, k0, kk, wt, kk, bias,
-                                                mistakes, loss, stop);
+          ? feature_major_rows<G, kTail, true>(a, k0, kk, wt, kk, bias, mistakes, loss, stop)
+          : feature_major_rows<G, kTail, false>(a, k0, kk, wt, kk, bias, mistakes, loss, stop);
   if (bad != -1) return std::max<int64_t>(bad, -1);
   from_feature_major(wt, kk, kk, in, a.w + k0 * in);
   for (int64_t r = 0; r < kk; ++r) {
@@ -187,8 +181,7 @@ int64_t csr_online_feature_major(const CsrOnlineArgs<scalar_t, index_t>& a,
 // No copy and no buffer: the weights are written as the rows go, and a
 // mistake's old values go to the call's undo log (restore.h).
 template <int G, bool kTail, typename scalar_t, typename index_t>
-int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
-                            int64_t k0, int64_t k1,
+int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a, int64_t k0, int64_t k1,
                             const std::atomic<bool>& stop, UndoLog* log) {
   constexpr int L = kLanes<scalar_t>;
   const int64_t kk = k1 - k0;
@@ -197,13 +190,11 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   int64_t mistakes[G * L] = {};
   double loss[G * L] = {};
   load_loss(a, k0, kk, loss);
-  const int64_t bad =
-      a.rule.order != nullptr
-          ? feature_major_rows<G, kTail, true>(a, k0, kk, a.w + k0, a.fm_stride,
-                                               bias, mistakes, loss, stop, log)
-          : feature_major_rows<G, kTail, false>(a, k0, kk, a.w + k0,
-                                                a.fm_stride, bias, mistakes,
-                                                loss, stop, log);
+  const int64_t bad = a.rule.order != nullptr
+                          ? feature_major_rows<G, kTail, true>(a, k0, kk, a.w + k0, a.fm_stride,
+                                                               bias, mistakes, loss, stop, log)
+                          : feature_major_rows<G, kTail, false>(a, k0, kk, a.w + k0, a.fm_stride,
+                                                                bias, mistakes, loss, stop, log);
   if (bad != -1) return std::max<int64_t>(bad, -1);
   for (int64_t r = 0; r < kk; ++r) {
     a.b[k0 + r] = bias[r / L][r % L];
@@ -212,6 +203,5 @@ int64_t csr_online_in_place(const CsrOnlineArgs<scalar_t, index_t>& a,
   }
   return -1;
 }
-
 
 }  // namespace torch_perceptron::cpu

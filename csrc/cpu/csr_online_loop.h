@@ -59,9 +59,9 @@ namespace torch_perceptron::cpu {
 // so the plain loop stays as it was). One order for all outputs keeps the
 // blocks; one per output runs the outputs one at a time, each its own rows.
 template <bool kOrder, typename scalar_t, typename index_t, typename Policy>
-int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
-                                const Policy& policy, int64_t k0, int64_t k1,
-                                const std::atomic<bool>& stop, UndoLog* log) {
+int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a, const Policy& policy,
+                                int64_t k0, int64_t k1, const std::atomic<bool>& stop,
+                                UndoLog* log) {
   // A copy of the step, which no store to the weights can alias.
   const OnlineStep<scalar_t> rule = a.rule;
   const int64_t in = a.x.in;
@@ -78,9 +78,9 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
         scalar_t* w_o = a.w + o * in;
         // The first output's dot checks the row (before anything is written).
         bool good = true;
-        const scalar_t dot =
-            o == blk ? csr_dot<true>(row, static_cast<const scalar_t*>(w_o), in, good)
-                     : csr_dot<false>(row, static_cast<const scalar_t*>(w_o), in, good);
+        const scalar_t dot = o == blk
+                                 ? csr_dot<true>(row, static_cast<const scalar_t*>(w_o), in, good)
+                                 : csr_dot<false>(row, static_cast<const scalar_t*>(w_o), in, good);
         const scalar_t z = dot + a.b[o];
         if (!good || !std::isfinite(z)) {
           hooks.end();
@@ -95,8 +95,7 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
         const scalar_t step = rule.step(t, s);
         rule.mistakes[o] += 1;
         if (rule.loss != nullptr) rule.loss[o] += rule.loss_of(z);
-        hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o),
-                      a.b[o]);
+        hooks.mistake(o, i, row, step, static_cast<const scalar_t*>(w_o), a.b[o]);
         if (log != nullptr) {
           log->save(w_o, row.cols, row.nnz, 1, 1);
           log->save(a.b + o, 1);
@@ -116,12 +115,10 @@ int64_t csr_online_rows_through(const CsrOnlineArgs<scalar_t, index_t>& a,
 }
 
 template <typename scalar_t, typename index_t, typename Policy>
-int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a,
-                        const Policy& policy, int64_t k0, int64_t k1,
-                        const std::atomic<bool>& stop, UndoLog* log) {
-  return a.rule.order != nullptr
-             ? csr_online_rows_through<true>(a, policy, k0, k1, stop, log)
-             : csr_online_rows_through<false>(a, policy, k0, k1, stop, log);
+int64_t csr_online_rows(const CsrOnlineArgs<scalar_t, index_t>& a, const Policy& policy, int64_t k0,
+                        int64_t k1, const std::atomic<bool>& stop, UndoLog* log) {
+  return a.rule.order != nullptr ? csr_online_rows_through<true>(a, policy, k0, k1, stop, log)
+                                 : csr_online_rows_through<false>(a, policy, k0, k1, stop, log);
 }
 
 // One call of the sparse online rule on the CPU.
@@ -156,8 +153,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
   template <typename scalar_t>
   bool feature_major_pays(int64_t shares) const {
     const int64_t per_share = (k + shares - 1) / shares;
-    return k >= 2 && 2 * x.nnz >= in &&
-           per_share <= kMaxVectors * kLanes<scalar_t>;
+    return k >= 2 && 2 * x.nnz >= in && per_share <= kMaxVectors * kLanes<scalar_t>;
   }
   void choose_layout() {
     if (order_stride != 0) {
@@ -173,9 +169,8 @@ struct CsrOnlineCall : CsrOnlineOperands {
       using scalar_t = decltype(tag);
       constexpr int64_t per_line = 64 / sizeof(scalar_t);
       if (fm_stride > 0) {
-        const bool lines =
-            fm_stride % per_line == 0 &&
-            reinterpret_cast<uintptr_t>(w.const_data_ptr<scalar_t>()) % 64 == 0;
+        const bool lines = fm_stride % per_line == 0 &&
+                           reinterpret_cast<uintptr_t>(w.const_data_ptr<scalar_t>()) % 64 == 0;
         unit = lines ? per_line : k;
         if (unit <= kMaxVectors * kLanes<scalar_t>) {
           feature_major = true;  // in place, whatever the call's size
@@ -204,14 +199,12 @@ struct CsrOnlineCall : CsrOnlineOperands {
   std::pair<int64_t, int64_t> share(int64_t s, int64_t count) const {
     if (unit == 0) return {s * k / count, (s + 1) * k / count};
     const int64_t units = (k + unit - 1) / unit;
-    return {std::min(k, s * units / count * unit),
-            std::min(k, (s + 1) * units / count * unit)};
+    return {std::min(k, s * units / count * unit), std::min(k, (s + 1) * units / count * unit)};
   }
 
   template <typename scalar_t, typename index_t, typename Policy>
-  int64_t run_share(const CsrOnlineArgs<scalar_t, index_t>& args,
-                    const Policy& policy, int64_t k0, int64_t k1,
-                    const std::atomic<bool>& stop, UndoLog* log) {
+  int64_t run_share(const CsrOnlineArgs<scalar_t, index_t>& args, const Policy& policy, int64_t k0,
+                    int64_t k1, const std::atomic<bool>& stop, UndoLog* log) {
     if (!feature_major) return csr_online_rows(args, policy, k0, k1, stop, log);
     constexpr int L = kLanes<scalar_t>;
     const int groups = static_cast<int>((k1 - k0 + L - 1) / L);
@@ -245,21 +238,19 @@ struct CsrOnlineCall : CsrOnlineOperands {
       using scalar_t = decltype(tag);
       dispatch_index(x, [&](auto itag) {
         using index_t = decltype(itag);
-        const CsrOnlineArgs<scalar_t, index_t> args{
-            rows<scalar_t, index_t>(),
-            w.mutable_data_ptr<scalar_t>(),
-            b.mutable_data_ptr<scalar_t>(),
-            k,
-            fm_stride,
-            n,
-            online_step<scalar_t>(*this)};
+        const CsrOnlineArgs<scalar_t, index_t> args{rows<scalar_t, index_t>(),
+                                                    w.mutable_data_ptr<scalar_t>(),
+                                                    b.mutable_data_ptr<scalar_t>(),
+                                                    k,
+                                                    fm_stride,
+                                                    n,
+                                                    online_step<scalar_t>(*this)};
         const auto policy = make(scalar_t{});
         auto record = [&](int64_t row) {
           if (row < 0) return;
           stop.store(true, std::memory_order_relaxed);
           int64_t seen = bad_row.load();
-          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
-          }
+          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {}
         };
         const int64_t count = shares();
         const size_t elem = sizeof(scalar_t);
@@ -272,9 +263,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
           // the caller's thread: the call is too small to wake another.
           for (int64_t s = 0; s < count && !stop.load(); ++s) {
             const auto [k0, k1] = share(s, count);
-            if (k0 < k1) {
-              record(run_share(args, policy, k0, k1, stop, journal.open(elem)));
-            }
+            if (k0 < k1) { record(run_share(args, policy, k0, k1, stop, journal.open(elem))); }
           }
           return;
         }
@@ -284,9 +273,7 @@ struct CsrOnlineCall : CsrOnlineOperands {
         torch::stable::parallel_for(0, count, 1, [&](int64_t, int64_t) {
           for (int64_t s = next++; s < count; s = next++) {
             const auto [k0, k1] = share(s, count);
-            if (k0 < k1) {
-              record(run_share(args, policy, k0, k1, stop, journal.open(elem)));
-            }
+            if (k0 < k1) { record(run_share(args, policy, k0, k1, stop, journal.open(elem))); }
           }
         });
       });

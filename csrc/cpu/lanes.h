@@ -64,31 +64,26 @@ using LaneMask = typename LanesOf<scalar_t, kGroupRows>::mask;
 // pattern reduce() gives, in a dozen shuffles and adds instead of four
 // separate horizontal sums.
 [[gnu::always_inline]] inline Vec4<float> reduce4(VecOf<float>::type a, VecOf<float>::type b,
-                           VecOf<float>::type c, VecOf<float>::type d) {
+                                                  VecOf<float>::type c, VecOf<float>::type d) {
   // [lanes 0-3 + 4-7 of a, of b] and of c, d.
-  const VecOf<float>::type ab =
-      __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11) +
-      __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
-  const VecOf<float>::type cd =
-      __builtin_shufflevector(c, d, 0, 1, 2, 3, 8, 9, 10, 11) +
-      __builtin_shufflevector(c, d, 4, 5, 6, 7, 12, 13, 14, 15);
+  const VecOf<float>::type ab = __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11) +
+                                __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15);
+  const VecOf<float>::type cd = __builtin_shufflevector(c, d, 0, 1, 2, 3, 8, 9, 10, 11) +
+                                __builtin_shufflevector(c, d, 4, 5, 6, 7, 12, 13, 14, 15);
   // Pairs 0-1 + 2-3 of each half: [a, a, c, c, b, b, d, d].
-  const VecOf<float>::type h2 =
-      __builtin_shufflevector(ab, cd, 0, 1, 8, 9, 4, 5, 12, 13) +
-      __builtin_shufflevector(ab, cd, 2, 3, 10, 11, 6, 7, 14, 15);
-  return __builtin_shufflevector(h2, h2, 0, 4, 2, 6) +
-         __builtin_shufflevector(h2, h2, 1, 5, 3, 7);
+  const VecOf<float>::type h2 = __builtin_shufflevector(ab, cd, 0, 1, 8, 9, 4, 5, 12, 13) +
+                                __builtin_shufflevector(ab, cd, 2, 3, 10, 11, 6, 7, 14, 15);
+  return __builtin_shufflevector(h2, h2, 0, 4, 2, 6) + __builtin_shufflevector(h2, h2, 1, 5, 3, 7);
 }
 
 [[gnu::always_inline]] inline Vec4<double> reduce4(VecOf<double>::type a, VecOf<double>::type b,
-                            VecOf<double>::type c, VecOf<double>::type d) {
+                                                   VecOf<double>::type c, VecOf<double>::type d) {
   // [lanes 0-1 + 2-3 of a, of b] and of c, d.
-  const VecOf<double>::type ab = __builtin_shufflevector(a, b, 0, 1, 4, 5) +
-                                 __builtin_shufflevector(a, b, 2, 3, 6, 7);
-  const VecOf<double>::type cd = __builtin_shufflevector(c, d, 0, 1, 4, 5) +
-                                 __builtin_shufflevector(c, d, 2, 3, 6, 7);
-  return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) +
-         __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
+  const VecOf<double>::type ab =
+      __builtin_shufflevector(a, b, 0, 1, 4, 5) + __builtin_shufflevector(a, b, 2, 3, 6, 7);
+  const VecOf<double>::type cd =
+      __builtin_shufflevector(c, d, 0, 1, 4, 5) + __builtin_shufflevector(c, d, 2, 3, 6, 7);
+  return __builtin_shufflevector(ab, cd, 0, 2, 4, 6) + __builtin_shufflevector(ab, cd, 1, 3, 5, 7);
 }
 
 // The horizontal sums of the group's vectors s[0, kGroupRows), one per lane.
@@ -106,8 +101,7 @@ template <typename scalar_t>
 // Bit l set where lane l of m (all ones or zero) is set.
 inline unsigned lane_bits(LanesOf<float, 4>::mask m) {
 #if defined(__SSE__)
-  return static_cast<unsigned>(
-      __builtin_ia32_movmskps(reinterpret_cast<Vec4<float>>(m)));
+  return static_cast<unsigned>(__builtin_ia32_movmskps(reinterpret_cast<Vec4<float>>(m)));
 #else
   unsigned bits = 0;
   for (int l = 0; l < 4; ++l) bits |= unsigned(m[l] != 0) << l;
@@ -117,8 +111,7 @@ inline unsigned lane_bits(LanesOf<float, 4>::mask m) {
 
 inline unsigned lane_bits(LanesOf<double, 4>::mask m) {
 #if defined(__AVX__)
-  return static_cast<unsigned>(
-      __builtin_ia32_movmskpd256(reinterpret_cast<Vec4<double>>(m)));
+  return static_cast<unsigned>(__builtin_ia32_movmskpd256(reinterpret_cast<Vec4<double>>(m)));
 #else
   unsigned bits = 0;
   for (int l = 0; l < 4; ++l) bits |= unsigned(m[l] != 0) << l;
@@ -128,8 +121,8 @@ inline unsigned lane_bits(LanesOf<double, 4>::mask m) {
 
 inline unsigned lane_bits(LanesOf<float, 8>::mask m) {
 #if defined(__AVX__)
-  return static_cast<unsigned>(__builtin_ia32_movmskps256(
-      reinterpret_cast<LanesOf<float, 8>::type>(m)));
+  return static_cast<unsigned>(
+      __builtin_ia32_movmskps256(reinterpret_cast<LanesOf<float, 8>::type>(m)));
 #else
   unsigned bits = 0;
   for (int l = 0; l < 8; ++l) bits |= unsigned(m[l] != 0) << l;
@@ -176,8 +169,9 @@ template <int R, typename scalar_t>
 // The dots of x with R <= kGroupRows PaddedRows rows, as lanes [0, R) of one
 // vector (zeros past R): each lane the bits reduce() gives that row.
 template <int R, typename scalar_t>
-[[gnu::always_inline]] inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w, int64_t stride,
-                                  const scalar_t* __restrict x, int64_t n) {
+[[gnu::always_inline]] inline Lanes<scalar_t> dots_group(const scalar_t* __restrict w,
+                                                         int64_t stride,
+                                                         const scalar_t* __restrict x, int64_t n) {
   static_assert(R >= 1 && R <= kGroupRows);
   Vec<scalar_t> even[R] = {}, odd[R] = {};
 #if defined(TORCH_PERCEPTRON_WIDE_SUMS)
@@ -193,8 +187,7 @@ template <int R, typename scalar_t>
     for (int r = 0; r < std::min(R, 4); ++r) s[r] = even[r] + odd[r];
     Vec4<scalar_t> high = {};
     if constexpr (R == 5) high[0] = reduce(even[4] + odd[4]);
-    return __builtin_shufflevector(reduce4(s[0], s[1], s[2], s[3]), high, 0,
-                                   1, 2, 3, 4, 5, 6, 7);
+    return __builtin_shufflevector(reduce4(s[0], s[1], s[2], s[3]), high, 0, 1, 2, 3, 4, 5, 6, 7);
   } else {
     Vec<scalar_t> s[kGroupRows] = {};
     for (int r = 0; r < R; ++r) s[r] = even[r] + odd[r];

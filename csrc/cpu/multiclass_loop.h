@@ -41,9 +41,7 @@ struct MulticlassModel {
   int64_t k, in;
 
   const scalar_t* row(int64_t c) const { return w + c * stride; }
-  scalar_t bias_of(int64_t c) const {
-    return bias[c / kGroupRows][c % kGroupRows];
-  }
+  scalar_t bias_of(int64_t c) const { return bias[c / kGroupRows][c % kGroupRows]; }
   // Rows and biases into plain [K, in] and [K] arrays.
   void copy_to(scalar_t* dst_w, scalar_t* dst_b) const {
     for (int64_t c = 0; c < k; ++c) {
@@ -71,10 +69,9 @@ template <typename scalar_t>
 
 // Returns the first row whose decision value is not finite, or -1.
 template <typename scalar_t, typename Policy>
-int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
-                        const int64_t* y, const scalar_t* sw, int64_t n,
-                        int64_t in, int64_t k, scalar_t lr, scalar_t bias_step,
-                        int64_t* mistakes, Policy& policy, UndoLog* log) {
+int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64_t* y,
+                        const scalar_t* sw, int64_t n, int64_t in, int64_t k, scalar_t lr,
+                        scalar_t bias_step, int64_t* mistakes, Policy& policy, UndoLog* log) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
   constexpr int64_t G = kGroupRows;
@@ -96,8 +93,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
   // (-inf) never wins the argmax against a finite one.
   std::vector<V> bias(groups);
   for (int64_t c = 0; c < groups * G; ++c) {
-    bias[c / G][c % G] =
-        c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
+    bias[c / G][c % G] = c < k ? b[c] : -std::numeric_limits<scalar_t>::infinity();
   }
   const MulticlassModel<scalar_t> model{model_rows, stride, bias.data(), k, in};
   std::vector<char> changed(k, 0);
@@ -130,12 +126,8 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x,
       best = take ? top : best;
       yhat = take ? c : yhat;
     };
-    for (int64_t g = 0; g + 1 < groups; ++g) {
-      group(g, std::integral_constant<int, G>{});
-    }
-    with_rows(last, [&](auto r) __attribute__((always_inline)) {
-      group(groups - 1, r);
-    });
+    for (int64_t g = 0; g + 1 < groups; ++g) { group(g, std::integral_constant<int, G>{}); }
+    with_rows(last, [&](auto r) __attribute__((always_inline)) { group(groups - 1, r); });
     if (!finite) {
       hooks.end();
       return i;
@@ -195,9 +187,8 @@ struct MulticlassCall : MulticlassOperands {
       bad_row = multiclass_rows<scalar_t>(
           w.mutable_data_ptr<scalar_t>(), b.mutable_data_ptr<scalar_t>(),
           x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-          sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k,
-          static_cast<scalar_t>(lr), static_cast<scalar_t>(bias_step),
-          mistakes.mutable_data_ptr<int64_t>(), policy,
+          sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k, static_cast<scalar_t>(lr),
+          static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(), policy,
           journal.open(sizeof(scalar_t)));
     });
     return bad_row;

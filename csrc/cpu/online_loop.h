@@ -5,9 +5,9 @@
 // outputs: the outputs are cut into one contiguous share per thread, and each
 // share runs over every sample once on the thread that claims it; with two
 // threads and K <= kRowBlock the first thread starts with all outputs and
-// hands half to the second when it comes (Handoff). K = 1 runs on one thread. (Each thread reads all of x. Two threads that walked the same
-// samples in step, each prefetching half of the lines, were 3-6 % slower at
-// 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
+// hands half to the second when it comes (Handoff). K = 1 runs on one thread. (Each thread reads
+// all of x. Two threads that walked the same samples in step, each prefetching half of the lines,
+// were 3-6 % slower at 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
 // goes to the dots and the mistakes' dependency chains, not to memory.)
 //
 // What a variant does beyond the rule is a policy, whose hooks the loop calls
@@ -28,8 +28,8 @@
 #include <vector>
 
 #include "../checks.h"
-#include "../operands.h"
 #include "../online_step.h"
+#include "../operands.h"
 #include "../policies.h"
 #include "../rows.h"
 #include "lanes.h"
@@ -43,10 +43,10 @@ constexpr int64_t kRowBlock = 64;
 
 template <typename scalar_t>
 struct OnlineArgs {
-  scalar_t* w;         // [K, in], contiguous
-  scalar_t* b;         // [K]
-  const scalar_t* x;   // [N, in], contiguous
-  int64_t n, in, k;    // n: the visits (online_step.h's order)
+  scalar_t* w;        // [K, in], contiguous
+  scalar_t* b;        // [K]
+  const scalar_t* x;  // [N, in], contiguous
+  int64_t n, in, k;   // n: the visits (online_step.h's order)
   OnlineStep<scalar_t> rule;
   // Where a block's changed rows and biases are saved before they are
   // written back (restore.h), or nullptr; `alone`: one thread runs every
@@ -71,9 +71,10 @@ struct OnlineArgs {
 // reads sample s (row s of x, y and sample_weight: i itself without an order).
 template <int R, bool kLoss, typename scalar_t, typename Hooks>
 [[gnu::always_inline]] inline bool online_group(const OnlineArgs<scalar_t>& a, Hooks& hooks,
-                         int64_t i, int64_t s, const scalar_t* xi, int64_t o0,
-                         scalar_t* w_rows, int64_t stride, Lanes<scalar_t>& bias,
-                         int64_t* mistakes, double* loss) {
+                                                int64_t i, int64_t s, const scalar_t* xi,
+                                                int64_t o0, scalar_t* w_rows, int64_t stride,
+                                                Lanes<scalar_t>& bias, int64_t* mistakes,
+                                                double* loss) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
   constexpr unsigned kLive = (1u << R) - 1;
@@ -99,8 +100,7 @@ template <int R, bool kLoss, typename scalar_t, typename Hooks>
     // max(0, -(2t - 1) * z) as scikit-learn's double: |z| at a mistake (0 at
     // a zero_is_mistake z == 0).
     if constexpr (kLoss) loss[r] += a.rule.loss_of(z[r]);
-    hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r],
-                  w_rows + r * stride, bias[r]);
+    hooks.mistake(o0 + r, i, DenseRow<scalar_t>{xi, a.in}, step[r], w_rows + r * stride, bias[r]);
     if (a.direct && a.saved[o0 + r] == 0) {
       a.saved[o0 + r] = 1;
       std::lock_guard<std::mutex> lock(a.log->mutex);
@@ -146,14 +146,12 @@ struct Handoff {
 // row); one order per output runs the outputs one at a time (each its own
 // row at each visit), in blocks of one. The row returned is then x's.
 template <bool kLoss, bool kOrder, typename scalar_t, typename Policy>
-int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
-                            int64_t k0, int64_t k1,
-                            const std::atomic<bool>& stop, int64_t i0,
-                            Handoff* handoff, int64_t* handed_at) {
+int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0, int64_t k1,
+                            const std::atomic<bool>& stop, int64_t i0, Handoff* handoff,
+                            int64_t* handed_at) {
   constexpr int64_t G = kGroupRows;
   constexpr int64_t kGroups = kRowBlock / G;
-  const int64_t block =
-      kOrder && a.rule.order_stride != 0 ? 1 : kRowBlock;
+  const int64_t block = kOrder && a.rule.order_stride != 0 ? 1 : kRowBlock;
   // The block's weights, biases and mistake counts live in this thread's own
   // memory while it runs: in the shared arrays, neighbouring outputs of two
   // threads sit in one cache line, which would bounce between the cores on
@@ -167,8 +165,7 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
   const int64_t stride = a.direct ? a.in : w.stride();
   for (int64_t blk = k0; blk < k1; blk += block) {
     const int64_t rows = std::min(block, k1 - blk);
-    const int64_t* order =
-        kOrder ? a.rule.order + blk * a.rule.order_stride : nullptr;
+    const int64_t* order = kOrder ? a.rule.order + blk * a.rule.order_stride : nullptr;
     const int64_t full = rows / G, rest = rows % G;
     auto hooks = policy.begin(blk, rows);
     if (!a.direct) w.load_from(a.w + blk * a.in, a.in, rows, a.in);
@@ -220,16 +217,15 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
       const scalar_t* xi = a.x + s * a.in;
       bool finite = true;
       for (int64_t g = 0; g < full; ++g) {
-        finite &= online_group<G, kLoss>(a, hooks, i, s, xi, blk + G * g,
-                                         row_of(G * g), stride, bias[g],
-                                         mistakes + G * g, loss + G * g);
+        finite &= online_group<G, kLoss>(a, hooks, i, s, xi, blk + G * g, row_of(G * g), stride,
+                                         bias[g], mistakes + G * g, loss + G * g);
       }
       if (rest != 0) {
         const int64_t g = full;
         finite &= with_rows(rest, [&](auto r) __attribute__((always_inline)) {
-          return online_group<decltype(r)::value, kLoss>(
-              a, hooks, i, s, xi, blk + G * g, row_of(G * g), stride, bias[g],
-              mistakes + G * g, loss + G * g);
+          return online_group<decltype(r)::value, kLoss>(a, hooks, i, s, xi, blk + G * g,
+                                                         row_of(G * g), stride, bias[g],
+                                                         mistakes + G * g, loss + G * g);
         });
       }
       if (!finite) {
@@ -241,9 +237,7 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
         return -1;
       }
     }
-    for (int64_t r = 0; r < rows; ++r) {
-      hooks.done(blk + r, row_of(r), bias[r / G][r % G]);
-    }
+    for (int64_t r = 0; r < rows; ++r) { hooks.done(blk + r, row_of(r), bias[r / G][r % G]); }
     flush(true);
   }
   return -1;
@@ -253,9 +247,9 @@ int64_t online_rows_summing(const OnlineArgs<scalar_t>& a, Policy& policy,
 // through the order when it gave one: the plain loop otherwise, not a branch
 // more.
 template <typename scalar_t, typename Policy>
-int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0,
-                    int64_t k1, const std::atomic<bool>& stop, int64_t i0 = 0,
-                    Handoff* handoff = nullptr, int64_t* handed_at = nullptr) {
+int64_t online_rows(const OnlineArgs<scalar_t>& a, Policy& policy, int64_t k0, int64_t k1,
+                    const std::atomic<bool>& stop, int64_t i0 = 0, Handoff* handoff = nullptr,
+                    int64_t* handed_at = nullptr) {
   auto run = [&](auto loss, auto ordered) {
     return online_rows_summing<decltype(loss)::value, decltype(ordered)::value>(
         a, policy, k0, k1, stop, i0, handoff, handed_at);
@@ -279,8 +273,8 @@ struct OnlineCall : OnlineOperands {
 
   // Two threads on the K <= kRowBlock outputs (see Handoff).
   template <typename scalar_t, typename Policy, typename Record>
-  void run_handing_off(const OnlineArgs<scalar_t>& args, Policy& policy,
-                       std::atomic<bool>& stop, Record& record) {
+  void run_handing_off(const OnlineArgs<scalar_t>& args, Policy& policy, std::atomic<bool>& stop,
+                       Record& record) {
     Handoff handoff;
     std::atomic<int> arrived{0}, running{1};
     const int64_t mid = k / 2;
@@ -308,8 +302,7 @@ struct OnlineCall : OnlineOperands {
           state = handoff.state.load(std::memory_order_acquire);
         }
         if (state != Handoff::kGiven) return;
-        record(online_rows(args, policy, mid, k, stop,
-                           handoff.at.load(std::memory_order_relaxed)));
+        record(online_rows(args, policy, mid, k, stop, handoff.at.load(std::memory_order_relaxed)));
       }
       // The other half is awaited asleep, not spinning in the runtime's
       // barrier, so that a thread kept off its core can move onto this one.
@@ -353,23 +346,23 @@ struct OnlineCall : OnlineOperands {
           (in * static_cast<int64_t>(sizeof(scalar_t))) % PaddedRows<scalar_t>::kAlign == 0 &&
           reinterpret_cast<uintptr_t>(wp) % PaddedRows<scalar_t>::kAlign == 0;
       std::vector<char> saved(direct ? k : 0, 0);
-      const OnlineArgs<scalar_t> args{
-          wp,
-          b.mutable_data_ptr<scalar_t>(),
-          x.const_data_ptr<scalar_t>(),
-          n, in, k,
-          online_step<scalar_t>(*this),
-          log,
-          /*alone=*/shares == 1,
-          direct,
-          saved.data()};
+      const OnlineArgs<scalar_t> args{wp,
+                                      b.mutable_data_ptr<scalar_t>(),
+                                      x.const_data_ptr<scalar_t>(),
+                                      n,
+                                      in,
+                                      k,
+                                      online_step<scalar_t>(*this),
+                                      log,
+                                      /*alone=*/shares == 1,
+                                      direct,
+                                      saved.data()};
       auto policy = make(scalar_t{});
       auto record = [&](int64_t row) {
         if (row >= 0) {
           stop.store(true, std::memory_order_relaxed);
           int64_t seen = bad_row.load();
-          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {
-          }
+          while (row < seen && !bad_row.compare_exchange_weak(seen, row)) {}
         }
       };
       if (threads == 2 && !per_output && k <= kRowBlock) {
@@ -379,16 +372,13 @@ struct OnlineCall : OnlineOperands {
       std::atomic<int64_t> next{0}, finished{0};
       torch::stable::parallel_for(0, threads, 1, [&](int64_t, int64_t) {
         for (int64_t s = next++; s < shares; s = next++) {
-          record(online_rows(args, policy, s * k / shares,
-                             (s + 1) * k / shares, stop));
+          record(online_rows(args, policy, s * k / shares, (s + 1) * k / shares, stop));
           if (++finished == shares) finished.notify_all();
         }
         // The shares other threads run are awaited asleep, not spinning in
         // the runtime's barrier: a thread that another process keeps off its
         // core can then be moved onto this one.
-        for (int64_t f = finished.load(); f < shares; f = finished.load()) {
-          finished.wait(f);
-        }
+        for (int64_t f = finished.load(); f < shares; f = finished.load()) { finished.wait(f); }
       });
     });
     return stop.load() ? bad_row.load() : -1;

@@ -19,8 +19,7 @@ int64_t each_output(int64_t k, int64_t work, Walk walk) {
   auto record = [&](int64_t row) {
     if (row < 0) return;
     int64_t seen = bad.load();
-    while ((seen < 0 || row < seen) && !bad.compare_exchange_weak(seen, row)) {
-    }
+    while ((seen < 0 || row < seen) && !bad.compare_exchange_weak(seen, row)) {}
   };
   if (threads_for(work, k) == 1) {
     for (int64_t o = 0; o < k; ++o) record(walk(o));
@@ -35,16 +34,14 @@ int64_t each_output(int64_t k, int64_t work, Walk walk) {
 }  // namespace
 
 int64_t penalized_dense(PenalizedOperands& op) {
-  return dispatch_float(op.w.scalar_type(), "the penalized rule",
-                        [&](auto tag) {
+  return dispatch_float(op.w.scalar_type(), "the penalized rule", [&](auto tag) {
     using scalar_t = decltype(tag);
     const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
     const scalar_t* x = op.x.const_data_ptr<scalar_t>();
     const int64_t in = op.in;
     return each_output(op.k, op.n * op.in * op.k, [&](int64_t o) {
       return penalized_walk(
-          a, o,
-          [&](int64_t i) { return DenseEntries<scalar_t>{x + i * in, in}; },
+          a, o, [&](int64_t i) { return DenseEntries<scalar_t>{x + i * in, in}; },
           [](int64_t) { return true; });
     });
   });
@@ -55,20 +52,20 @@ int64_t penalized_csr(PenalizedOperands& op) {
     using scalar_t = decltype(tag);
     using index_t = decltype(itag);
     const PenalizedArgs<scalar_t> a = op.args<scalar_t>();
-      return each_output(op.k, op.csr.nnz * op.k + op.n, [&](int64_t o) {
-        return penalized_walk(
-            a, o,
-            [&](int64_t i) {
-              const CsrRow<scalar_t, index_t> r = rows.row(i);
-              return CsrEntries<scalar_t, index_t>{r.values, r.cols, r.nnz};
-            },
-            // The columns are checked before the row's weights are read
-            // (csr_checks.h's step 4, in the loop on the CPU).
-            [&](int64_t i) {
-              const CsrRow<scalar_t, index_t> r = rows.row(i);
-              return csr_row_ok(r.cols, r.nnz, op.in);
-            });
-      });
+    return each_output(op.k, op.csr.nnz * op.k + op.n, [&](int64_t o) {
+      return penalized_walk(
+          a, o,
+          [&](int64_t i) {
+            const CsrRow<scalar_t, index_t> r = rows.row(i);
+            return CsrEntries<scalar_t, index_t>{r.values, r.cols, r.nnz};
+          },
+          // The columns are checked before the row's weights are read
+          // (csr_checks.h's step 4, in the loop on the CPU).
+          [&](int64_t i) {
+            const CsrRow<scalar_t, index_t> r = rows.row(i);
+            return csr_row_ok(r.cols, r.nnz, op.in);
+          });
+    });
   });
 }
 

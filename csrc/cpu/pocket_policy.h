@@ -42,14 +42,11 @@ struct PocketPolicy : PocketArgs<scalar_t> {
     static constexpr bool kCountsCorrect = true;
     void correct(int64_t o, int64_t count) { run[o - o0] += count; }
     template <typename Row>
-    void mistake(int64_t o, int64_t, const Row&, scalar_t, const scalar_t* w_o,
-                 scalar_t bias_o) {
+    void mistake(int64_t o, int64_t, const Row&, scalar_t, const scalar_t* w_o, scalar_t bias_o) {
       keep_if_record(o, w_o, bias_o);
       run[o - o0] = 0;
     }
-    void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) {
-      keep_if_record(o, w_o, bias_o);
-    }
+    void done(int64_t o, const scalar_t* w_o, scalar_t bias_o) { keep_if_record(o, w_o, bias_o); }
     void end() {
       std::memcpy(p->run + o0, run, outputs * sizeof(int64_t));
       std::memcpy(p->best + o0, best, outputs * sizeof(int64_t));
@@ -67,8 +64,7 @@ struct PocketPolicy : PocketArgs<scalar_t> {
 // One run for the whole model, written in place: one thread runs it.
 template <typename scalar_t>
 struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
-  explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a)
-      : PocketArgs<scalar_t>(a) {}
+  explicit PocketMulticlassPolicy(const PocketArgs<scalar_t>& a) : PocketArgs<scalar_t>(a) {}
 
   template <typename Model>
   void keep_if_record(const Model& model) {
@@ -81,8 +77,7 @@ struct PocketMulticlassPolicy : PocketArgs<scalar_t> {
   PocketMulticlassPolicy begin() const { return *this; }
   void correct(int64_t count) { *this->run += count; }
   template <typename Row, typename Model>
-  void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t,
-               const Model& model) {
+  void mistake(int64_t, const Row&, int64_t, int64_t, scalar_t, const Model& model) {
     keep_if_record(model);
     *this->run = 0;
   }

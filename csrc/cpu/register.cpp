@@ -34,8 +34,6 @@ struct Cpu {
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) {
-  register_ops<Cpu>(m);
-}
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CPU, m) { register_ops<Cpu>(m); }
 
 }  // namespace torch_perceptron::cpu

@@ -33,8 +33,8 @@ Tensor sgd_permutations(const Tensor& seeds, int64_t n) {
   TP_CHECK(seeds.device().type() == DeviceType::CPU,
            "sgd_permutations: seeds must be on the CPU, got ", seeds.device());
   TP_CHECK(seeds.scalar_type() == ScalarType::Long && seeds.dim() == 1,
-           "sgd_permutations: seeds must be a 1-D int64 tensor, got ",
-           seeds.scalar_type(), " of shape ", shape(seeds));
+           "sgd_permutations: seeds must be a 1-D int64 tensor, got ", seeds.scalar_type(),
+           " of shape ", shape(seeds));
   TP_CHECK_VALUE(n >= 0, "sgd_permutations: n must be >= 0, got ", n);
   // scikit-learn's shuffle indexes with C ints.
   TP_CHECK_VALUE(n <= INT32_MAX, "sgd_permutations: n must be <= 2^31 - 1, got ", n);

@@ -26,8 +26,7 @@ constexpr int64_t kMinParallelWork = int64_t{1} << 22;
 // Threads for a call of `work` whose outputs split into at most `shares`.
 inline int64_t threads_for(int64_t work, int64_t shares) {
   if (work < kMinParallelWork || shares < 2) return 1;
-  return std::min<int64_t>(
-      shares, std::max<int64_t>(1, torch::stable::get_num_threads()));
+  return std::min<int64_t>(shares, std::max<int64_t>(1, torch::stable::get_num_threads()));
 }
 
 }  // namespace torch_perceptron::cpu

@@ -58,17 +58,15 @@ inline void store(scalar_t* p, Vec<scalar_t> v) {
 inline float reduce(VecOf<float>::type v) {
   typedef float V4 __attribute__((vector_size(16)));
   typedef float V2 __attribute__((vector_size(8)));
-  const V4 h4 = __builtin_shufflevector(v, v, 0, 1, 2, 3) +
-                __builtin_shufflevector(v, v, 4, 5, 6, 7);
-  const V2 h2 = __builtin_shufflevector(h4, h4, 0, 1) +
-                __builtin_shufflevector(h4, h4, 2, 3);
+  const V4 h4 =
+      __builtin_shufflevector(v, v, 0, 1, 2, 3) + __builtin_shufflevector(v, v, 4, 5, 6, 7);
+  const V2 h2 = __builtin_shufflevector(h4, h4, 0, 1) + __builtin_shufflevector(h4, h4, 2, 3);
   return h2[0] + h2[1];
 }
 
 inline double reduce(VecOf<double>::type v) {
   typedef double V2 __attribute__((vector_size(16)));
-  const V2 h2 = __builtin_shufflevector(v, v, 0, 1) +
-                __builtin_shufflevector(v, v, 2, 3);
+  const V2 h2 = __builtin_shufflevector(v, v, 0, 1) + __builtin_shufflevector(v, v, 2, 3);
   return h2[0] + h2[1];
 }
 
@@ -76,8 +74,7 @@ inline double reduce(VecOf<double>::type v) {
 // already its own (its order differs from the reference's), and one
 // instruction instead of two is what the inner loop is bound by. The update
 // (axpy) stays unfused, rounding exactly like the textbook rule.
-inline VecOf<float>::type madd(VecOf<float>::type acc, VecOf<float>::type a,
-                               VecOf<float>::type b) {
+inline VecOf<float>::type madd(VecOf<float>::type acc, VecOf<float>::type a, VecOf<float>::type b) {
 #if defined(__FMA__)
   return __builtin_ia32_vfmaddps256(a, b, acc);
 #else
@@ -85,8 +82,8 @@ inline VecOf<float>::type madd(VecOf<float>::type acc, VecOf<float>::type a,
 #endif
 }
 
-inline VecOf<double>::type madd(VecOf<double>::type acc,
-                                VecOf<double>::type a, VecOf<double>::type b) {
+inline VecOf<double>::type madd(VecOf<double>::type acc, VecOf<double>::type a,
+                                VecOf<double>::type b) {
 #if defined(__FMA__)
   return __builtin_ia32_vfmaddpd256(a, b, acc);
 #else
@@ -102,8 +99,7 @@ inline VecOf<float>::type load_tail(const float* p, int64_t n_tail) {
   typedef int32_t Mask __attribute__((vector_size(32)));
   const Mask lane = {0, 1, 2, 3, 4, 5, 6, 7};
   const Mask mask = lane < static_cast<int32_t>(n_tail);
-  return __builtin_ia32_maskloadps256(
-      reinterpret_cast<const VecOf<float>::type*>(p), mask);
+  return __builtin_ia32_maskloadps256(reinterpret_cast<const VecOf<float>::type*>(p), mask);
 #else
   VecOf<float>::type v = {};
   std::memcpy(&v, p, n_tail * sizeof(float));
@@ -116,8 +112,7 @@ inline VecOf<double>::type load_tail(const double* p, int64_t n_tail) {
   typedef long long Mask __attribute__((vector_size(32)));
   const Mask lane = {0, 1, 2, 3};
   const Mask mask = lane < static_cast<long long>(n_tail);
-  return __builtin_ia32_maskloadpd256(
-      reinterpret_cast<const VecOf<double>::type*>(p), mask);
+  return __builtin_ia32_maskloadpd256(reinterpret_cast<const VecOf<double>::type*>(p), mask);
 #else
   VecOf<double>::type v = {};
   std::memcpy(&v, p, n_tail * sizeof(double));
@@ -160,8 +155,8 @@ inline void store_tail(double* p, VecOf<double>::type v, int64_t n_tail) {
 // masked load of w adds.
 template <int R, typename scalar_t>
 [[gnu::always_inline]] inline void accumulate(const scalar_t* __restrict w, int64_t stride,
-                       const scalar_t* __restrict x, int64_t n,
-                       Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
+                                              const scalar_t* __restrict x, int64_t n,
+                                              Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
   for (; j + 2 * L <= n; j += 2 * L) {
@@ -173,16 +168,12 @@ template <int R, typename scalar_t>
   }
   if (j + L <= n) {
     const Vec<scalar_t> x0 = load(x + j);
-    for (int r = 0; r < R; ++r) {
-      even[r] = madd(even[r], load(w + r * stride + j), x0);
-    }
+    for (int r = 0; r < R; ++r) { even[r] = madd(even[r], load(w + r * stride + j), x0); }
     j += L;
   }
   if (j < n) {
     const Vec<scalar_t> xt = load_tail(x + j, n - j);
-    for (int r = 0; r < R; ++r) {
-      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
-    }
+    for (int r = 0; r < R; ++r) { odd[r] = madd(odd[r], load(w + r * stride + j), xt); }
   }
 }
 
@@ -235,32 +226,25 @@ inline VecOf<float>::type lo(Wide<float> v) {
 inline VecOf<float>::type hi(Wide<float> v) {
   return __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
 }
-inline VecOf<double>::type lo(Wide<double> v) {
-  return __builtin_shufflevector(v, v, 0, 1, 2, 3);
-}
-inline VecOf<double>::type hi(Wide<double> v) {
-  return __builtin_shufflevector(v, v, 4, 5, 6, 7);
-}
+inline VecOf<double>::type lo(Wide<double> v) { return __builtin_shufflevector(v, v, 0, 1, 2, 3); }
+inline VecOf<double>::type hi(Wide<double> v) { return __builtin_shufflevector(v, v, 4, 5, 6, 7); }
 
 template <int R, typename scalar_t>
 [[gnu::always_inline]] inline void accumulate_wide(const scalar_t* __restrict w, int64_t stride,
-                            const scalar_t* __restrict x, int64_t n,
-                            Vec<scalar_t> (&even)[R], Vec<scalar_t> (&odd)[R]) {
+                                                   const scalar_t* __restrict x, int64_t n,
+                                                   Vec<scalar_t> (&even)[R],
+                                                   Vec<scalar_t> (&odd)[R]) {
   constexpr int L = kLanes<scalar_t>;
   Wide<scalar_t> acc[R] = {};
   int64_t j = 0;
   for (; j + 2 * L <= n; j += 2 * L) {
     const Wide<scalar_t> xv = load_wide(x + j);
-    for (int r = 0; r < R; ++r) {
-      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
-    }
+    for (int r = 0; r < R; ++r) { acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv); }
   }
   const int64_t rest = n - j;
   if (rest > L) {
     const Wide<scalar_t> xv = load_wide_tail(x + j, rest);
-    for (int r = 0; r < R; ++r) {
-      acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv);
-    }
+    for (int r = 0; r < R; ++r) { acc[r] = madd(acc[r], load_wide(w + r * stride + j), xv); }
   }
   for (int r = 0; r < R; ++r) {
     even[r] = lo(acc[r]);
@@ -268,14 +252,10 @@ template <int R, typename scalar_t>
   }
   if (rest == L) {
     const Vec<scalar_t> xv = load(x + j);
-    for (int r = 0; r < R; ++r) {
-      even[r] = madd(even[r], load(w + r * stride + j), xv);
-    }
+    for (int r = 0; r < R; ++r) { even[r] = madd(even[r], load(w + r * stride + j), xv); }
   } else if (rest > 0 && rest < L) {
     const Vec<scalar_t> xt = load_tail(x + j, rest);
-    for (int r = 0; r < R; ++r) {
-      odd[r] = madd(odd[r], load(w + r * stride + j), xt);
-    }
+    for (int r = 0; r < R; ++r) { odd[r] = madd(odd[r], load(w + r * stride + j), xt); }
   }
 }
 #endif
@@ -302,14 +282,12 @@ constexpr int64_t kPrefetchBytes = 6 * 1024;
 // Prefetches the bytes of one row, kPrefetchBytes past row `i`, never past the
 // end of x.
 template <typename scalar_t>
-inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
-                               int64_t in) {
+inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n, int64_t in) {
   const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
   const int64_t start = i * row + kPrefetchBytes;
   const int64_t end = n * row;
   if (start < end) {
-    prefetch(reinterpret_cast<const char*>(x) + start,
-             std::min(row, end - start));
+    prefetch(reinterpret_cast<const char*>(x) + start, std::min(row, end - start));
   }
 }
 
@@ -317,8 +295,8 @@ inline void prefetch_row_ahead(const scalar_t* x, int64_t i, int64_t n,
 // about kPrefetchBytes of rows ahead in the order, all of it, as the rows
 // come in no order the hardware prefetcher could follow.
 template <typename scalar_t>
-inline void prefetch_ordered_row(const scalar_t* x, const int64_t* order,
-                                 int64_t i, int64_t n, int64_t in) {
+inline void prefetch_ordered_row(const scalar_t* x, const int64_t* order, int64_t i, int64_t n,
+                                 int64_t in) {
   const int64_t row = in * static_cast<int64_t>(sizeof(scalar_t));
   const int64_t ahead = std::max<int64_t>(1, kPrefetchBytes / std::max<int64_t>(row, 1));
   if (i + ahead < n) prefetch(x + order[i + ahead] * in, row);
@@ -327,8 +305,7 @@ inline void prefetch_ordered_row(const scalar_t* x, const int64_t* order,
 // w += step * x, rounded as the textbook rule writes it: a product, then a sum
 // (the extension is built with -ffp-contract=off, so no FMA fuses the two).
 template <typename scalar_t>
-inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
-                 scalar_t step, int64_t n) {
+inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x, scalar_t step, int64_t n) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
   for (; j + L <= n; j += L) store(w + j, load(w + j) + step * load(x + j));
@@ -342,8 +319,7 @@ inline void axpy(scalar_t* __restrict w, const scalar_t* __restrict x,
 // from the store it needs: a load that spans two stores waits until they
 // reach the cache, once per mistake.
 template <typename scalar_t>
-[[gnu::always_inline]] inline void axpy_padded(scalar_t* __restrict w,
-                                               const scalar_t* __restrict x,
+[[gnu::always_inline]] inline void axpy_padded(scalar_t* __restrict w, const scalar_t* __restrict x,
                                                scalar_t step, int64_t n) {
   constexpr int L = kLanes<scalar_t>;
   int64_t j = 0;
@@ -374,11 +350,10 @@ class PaddedRows {
   static constexpr int64_t kAlign = 64;
 
   PaddedRows(int64_t rows, int64_t n)
-      : stride_((n * static_cast<int64_t>(sizeof(scalar_t)) + kAlign - 1) /
-                kAlign * kAlign / static_cast<int64_t>(sizeof(scalar_t))),
+      : stride_((n * static_cast<int64_t>(sizeof(scalar_t)) + kAlign - 1) / kAlign * kAlign /
+                static_cast<int64_t>(sizeof(scalar_t))),
         data_(static_cast<scalar_t*>(std::aligned_alloc(
-            kAlign, std::max<int64_t>(rows * stride_ * sizeof(scalar_t),
-                                      kAlign)))) {
+            kAlign, std::max<int64_t>(rows * stride_ * sizeof(scalar_t), kAlign)))) {
     if (data_ == nullptr) throw std::bad_alloc();
     std::memset(data_.get(), 0, rows * stride_ * sizeof(scalar_t));
   }
@@ -388,8 +363,7 @@ class PaddedRows {
   const scalar_t* row(int64_t r) const { return data_.get() + r * stride_; }
 
   // Rows [0, rows) from / to `src` rows of n elements, `src_stride` apart.
-  void load_from(const scalar_t* src, int64_t src_stride, int64_t rows,
-                 int64_t n) {
+  void load_from(const scalar_t* src, int64_t src_stride, int64_t rows, int64_t n) {
     for (int64_t r = 0; r < rows; ++r) {
       std::memcpy(row(r), src + r * src_stride, n * sizeof(scalar_t));
     }

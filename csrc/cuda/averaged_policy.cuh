@@ -20,11 +20,11 @@ struct AveragedBlockPolicy {
   const int64_t* count;  // [K], samples seen before this call
   int64_t in;
   scalar_t bias_step;
-  int64_t count_o = 0;   // the block's output's count
+  int64_t count_o = 0;  // the block's output's count
 
   explicit AveragedBlockPolicy(const AveragedArgs<scalar_t>& a)
-      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
-        in(a.in), bias_step(a.bias_step) {}
+      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count), in(a.in),
+        bias_step(a.bias_step) {}
 
   static constexpr bool kCountsCorrect = false;
   __device__ AveragedBlockPolicy begin(int64_t o, int64_t) const {
@@ -34,8 +34,8 @@ struct AveragedBlockPolicy {
   }
   __device__ void correct(int64_t, int64_t) {}
   template <typename Row>
-  __device__ void mistake(int64_t o, int64_t i, const Row& row, scalar_t step,
-                          const scalar_t*, scalar_t) {
+  __device__ void mistake(int64_t o, int64_t i, const Row& row, scalar_t step, const scalar_t*,
+                          scalar_t) {
     // The sample's 1-based index is count + i + 1; the step is weighed by how
     // many samples came before it.
     const scalar_t c = static_cast<scalar_t>(count_o + i);
@@ -56,8 +56,8 @@ struct AveragedMulticlassBlockPolicy {
   int64_t count0 = 0;
 
   explicit AveragedMulticlassBlockPolicy(const AveragedArgs<scalar_t>& a)
-      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count),
-        in(a.in), bias_step(a.bias_step) {}
+      : weight_acc(a.weight_acc), bias_acc(a.bias_acc), count(a.count), in(a.in),
+        bias_step(a.bias_step) {}
 
   static constexpr bool kCountsCorrect = false;
   __device__ AveragedMulticlassBlockPolicy begin() const {
@@ -67,8 +67,7 @@ struct AveragedMulticlassBlockPolicy {
   }
   __device__ void correct(int64_t) {}
   template <typename Row>
-  __device__ void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat,
-                          scalar_t step,
+  __device__ void mistake(int64_t i, const Row& row, int64_t t, int64_t yhat, scalar_t step,
                           const MulticlassBlockModel<scalar_t>&) {
     const scalar_t c = static_cast<scalar_t>(count0 + i);
     const scalar_t cs = c * step;

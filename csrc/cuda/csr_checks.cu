@@ -17,9 +17,8 @@ namespace {
 // faults[3]: the first row with a column out of range or out of order, or a
 // non-finite value. LLONG_MAX: none.
 template <typename scalar_t, typename index_t>
-__global__ void csr_check_kernel(const index_t* crow, const index_t* col,
-                                 const scalar_t* values, int64_t n,
-                                 int64_t nnz, int64_t features,
+__global__ void csr_check_kernel(const index_t* crow, const index_t* col, const scalar_t* values,
+                                 int64_t n, int64_t nnz, int64_t features,
                                  unsigned long long* faults) {
   const int64_t stride = static_cast<int64_t>(gridDim.x) * blockDim.x;
   const int64_t first = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
@@ -38,8 +37,7 @@ __global__ void csr_check_kernel(const index_t* crow, const index_t* col,
     bool ok = true;
     for (int64_t p = lo; p < hi; ++p) {
       const int64_t c = col[p];
-      ok &= c >= 0 && c < features && (p == lo || c > col[p - 1]) &&
-            isfinite(values[p]);
+      ok &= c >= 0 && c < features && (p == lo || c > col[p - 1]) && isfinite(values[p]);
     }
     if (!ok) atomicMin(faults + 3, static_cast<unsigned long long>(i));
   }
@@ -49,18 +47,17 @@ __global__ void csr_check_kernel(const index_t* crow, const index_t* col,
 
 void check_csr_rows_cuda(const CsrInput& x) {
   const torch::stable::accelerator::DeviceGuard guard(x.values.get_device_index());
-  const Tensor faults = torch::stable::full(
-      std::vector<int64_t>{4}, static_cast<double>(LLONG_MAX), ScalarType::Long,
-      std::nullopt, x.values.device());
+  const Tensor faults = torch::stable::full(std::vector<int64_t>{4}, static_cast<double>(LLONG_MAX),
+                                            ScalarType::Long, std::nullopt, x.values.device());
   // full() of LLONG_MAX through a double rounds up past it: write it exactly.
   const cudaStream_t stream = cuda::current_stream(x.values.device());
   std::vector<int64_t> none(4, LLONG_MAX);
-  TP_CHECK(cudaMemcpyAsync(faults.mutable_data_ptr<int64_t>(), none.data(),
-                           4 * sizeof(int64_t), cudaMemcpyHostToDevice,
-                           stream) == cudaSuccess,
+  TP_CHECK(cudaMemcpyAsync(faults.mutable_data_ptr<int64_t>(), none.data(), 4 * sizeof(int64_t),
+                           cudaMemcpyHostToDevice, stream) == cudaSuccess,
            "values: cannot start the CSR check on the GPU");
   const int threads = 256;
-  const int64_t blocks = std::min<int64_t>((std::max<int64_t>(x.n, 1) + threads - 1) / threads, 4096);
+  const int64_t blocks =
+      std::min<int64_t>((std::max<int64_t>(x.n, 1) + threads - 1) / threads, 4096);
   dispatch_float(x.values.scalar_type(), "csr_check", [&](auto tag) {
     using scalar_t = decltype(tag);
     dispatch_index(x, [&](auto itag) {

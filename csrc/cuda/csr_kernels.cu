@@ -13,9 +13,8 @@ namespace {
 // z[i, o] = row_i . w_o + b_o, one warp per (row, output); the first row
 // with a non-finite value (an overflow: the values are finite) into *bad.
 template <typename scalar_t, typename index_t>
-__global__ void csr_forward_kernel(const CsrRows<scalar_t, index_t> x,
-                                   const scalar_t* w, const scalar_t* b,
-                                   int64_t k, scalar_t* z,
+__global__ void csr_forward_kernel(const CsrRows<scalar_t, index_t> x, const scalar_t* w,
+                                   const scalar_t* b, int64_t k, scalar_t* z,
                                    unsigned long long* bad) {
   const int lane = threadIdx.x % kWarp;
   const int64_t warps = static_cast<int64_t>(gridDim.x) * (blockDim.x / kWarp);
@@ -32,15 +31,14 @@ __global__ void csr_forward_kernel(const CsrRows<scalar_t, index_t> x,
 
 }  // namespace
 
-Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
-                     const Tensor& bias) {
+Tensor net_input_csr(const CsrInput& x, const Tensor& weight, const Tensor& bias) {
   const torch::stable::accelerator::DeviceGuard guard(weight.get_device_index());
   const Tensor w = as_contiguous(weight), b = as_contiguous(bias);
   const int64_t n = x.n, k = w.size(0);
   Tensor z = zeros({n, k}, w.scalar_type(), w.device());
   if (n == 0) return z;
-  const Tensor bad = torch::stable::full(std::vector<int64_t>{1}, -1.0,
-                                         ScalarType::Long, std::nullopt, w.device());
+  const Tensor bad = torch::stable::full(std::vector<int64_t>{1}, -1.0, ScalarType::Long,
+                                         std::nullopt, w.device());
   const cudaStream_t stream = current_stream(w.device());
   const int threads = 256;
   const int64_t blocks =
@@ -48,12 +46,11 @@ Tensor net_input_csr(const CsrInput& x, const Tensor& weight,
   for_csr_rows(x, "the CSR forward", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
     using index_t = decltype(itag);
-      csr_forward_kernel<scalar_t, index_t>
-          <<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
-              rows, w.const_data_ptr<scalar_t>(), b.const_data_ptr<scalar_t>(),
-              k, z.mutable_data_ptr<scalar_t>(),
-              reinterpret_cast<unsigned long long*>(bad.mutable_data_ptr<int64_t>()));
-      check_launch("the CSR forward");
+    csr_forward_kernel<scalar_t, index_t><<<static_cast<unsigned>(blocks), threads, 0, stream>>>(
+        rows, w.const_data_ptr<scalar_t>(), b.const_data_ptr<scalar_t>(), k,
+        z.mutable_data_ptr<scalar_t>(),
+        reinterpret_cast<unsigned long long*>(bad.mutable_data_ptr<int64_t>()));
+    check_launch("the CSR forward");
   });
   // -1 is the largest unsigned value: "none".
   const int64_t first = first_bad_row(bad);
@@ -68,11 +65,9 @@ namespace {
 // sharing each wrong row's non-zeros, a barrier between two rows (a column
 // may come to another thread in the next row).
 template <typename scalar_t, typename index_t>
-__global__ void csr_batch_step_kernel(const CsrRows<scalar_t, index_t> x,
-                                      const scalar_t* z, const scalar_t* y,
-                                      const scalar_t* sw, int64_t k,
-                                      scalar_t lr, scalar_t bias_step,
-                                      bool zero_is_mistake, scalar_t* w,
+__global__ void csr_batch_step_kernel(const CsrRows<scalar_t, index_t> x, const scalar_t* z,
+                                      const scalar_t* y, const scalar_t* sw, int64_t k, scalar_t lr,
+                                      scalar_t bias_step, bool zero_is_mistake, scalar_t* w,
                                       scalar_t* b, int64_t* mistakes) {
   const int64_t o = blockIdx.x;
   scalar_t* w_o = w + o * x.in;
@@ -100,16 +95,14 @@ void batch_steps_csr(CsrOnlineOperands& call, const Tensor& z) {
   const cudaStream_t stream = current_stream(call.w.device());
   for_csr_rows(call.x, "the CSR mini-batch rule", [&](const auto& rows, auto tag, auto itag) {
     using scalar_t = decltype(tag);
-    using index_t = decltype(itag);      csr_batch_step_kernel<scalar_t, index_t>
-          <<<static_cast<unsigned>(call.k), 256, 0, stream>>>(
-              rows, z.const_data_ptr<scalar_t>(),
-              call.y.const_data_ptr<scalar_t>(),
-              call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
-              static_cast<scalar_t>(call.lr), static_cast<scalar_t>(call.bias_step),
-              call.zero_is_mistake, call.w.mutable_data_ptr<scalar_t>(),
-              call.b.mutable_data_ptr<scalar_t>(),
-              call.mistakes.mutable_data_ptr<int64_t>());
-      check_launch("the CSR mini-batch rule");
+    using index_t = decltype(itag);
+    csr_batch_step_kernel<scalar_t, index_t><<<static_cast<unsigned>(call.k), 256, 0, stream>>>(
+        rows, z.const_data_ptr<scalar_t>(), call.y.const_data_ptr<scalar_t>(),
+        call.sw ? call.sw->const_data_ptr<scalar_t>() : nullptr, call.k,
+        static_cast<scalar_t>(call.lr), static_cast<scalar_t>(call.bias_step), call.zero_is_mistake,
+        call.w.mutable_data_ptr<scalar_t>(), call.b.mutable_data_ptr<scalar_t>(),
+        call.mistakes.mutable_data_ptr<int64_t>());
+    check_launch("the CSR mini-batch rule");
   });
 }
 

@@ -47,20 +47,20 @@ struct MulticlassBlockModel {
 // What the kernel gets by value, its policy and scratch included.
 template <typename scalar_t, typename Rows, typename Policy>
 struct MulticlassKernelArgs {
-  Rows x;                  // the rows of x, dense or CSR
-  scalar_t* w;             // [K, in], contiguous
-  scalar_t* b;             // [K]
-  const int64_t* y;        // [N] class indices in [0, K)
-  const scalar_t* sw;      // [N] or nullptr
-  scalar_t* z;             // [max_chunk, K] scratch for the chunk's values
+  Rows x;              // the rows of x, dense or CSR
+  scalar_t* w;         // [K, in], contiguous
+  scalar_t* b;         // [K]
+  const int64_t* y;    // [N] class indices in [0, K)
+  const scalar_t* sw;  // [N] or nullptr
+  scalar_t* z;         // [max_chunk, K] scratch for the chunk's values
   int64_t n, in, k;
   int min_chunk, max_chunk;  // samples per chunk
   scalar_t lr;
-  scalar_t bias_step;      // b += bias_step * step; 0: the biases stay
+  scalar_t bias_step;  // b += bias_step * step; 0: the biases stay
   bool weights_in_smem;
-  int64_t* mistakes;       // [1]
-  int64_t* bad_row;        // [1]: first row with a non-finite value, or -1
-  Policy policy;           // its hooks copied into every thread
+  int64_t* mistakes;  // [1]
+  int64_t* bad_row;   // [1]: first row with a non-finite value, or -1
+  Policy policy;      // its hooks copied into every thread
 };
 
 template <typename scalar_t, typename Rows, typename Policy>
@@ -88,8 +88,7 @@ __global__ void __launch_bounds__(1024)
   int chunk = a.min_chunk;
   int64_t i0 = 0;
   while (i0 < a.n) {
-    const int m = static_cast<int>(
-        a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
+    const int m = static_cast<int>(a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int64_t p = warp; p < m * k; p += warps) {
       const int64_t s = p / k, c = p % k;
       const scalar_t dot = warp_row_dot(a.x.row(i0 + s), w + c * in, lane);
@@ -186,8 +185,8 @@ __global__ void __launch_bounds__(1024)
 // the policy make(scalar_t{}) builds: one block for the whole model, in
 // shared memory where it fits.
 template <typename Call, typename Rows, typename MakePolicy>
-void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make,
-                       cudaStream_t stream, int64_t* bad_row) {
+void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make, cudaStream_t stream,
+                       int64_t* bad_row) {
   using scalar_t = typename Rows::scalar_type;
   const int64_t k = call.k;
   const int threads = threads_for(1);
@@ -195,11 +194,10 @@ void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make,
   // A chunk of at least one sample, and enough (sample, class) pairs to give
   // every warp one when K is small.
   const int min_chunk = static_cast<int>(std::max<int64_t>(1, warps / k));
-  const int max_chunk =
-      static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
-  const Tensor z = torch::stable::empty(std::vector<int64_t>{max_chunk, k},
-                                        call.weight.scalar_type(),
-                                        std::nullopt, call.weight.device());
+  const int max_chunk = static_cast<int>(std::max<int64_t>(1, warps * kSamplesPerWarp / k));
+  const Tensor z =
+      torch::stable::empty(std::vector<int64_t>{max_chunk, k}, call.weight.scalar_type(),
+                           std::nullopt, call.weight.device());
   const int64_t bytes = k * call.in * static_cast<int64_t>(sizeof(scalar_t));
   const bool in_smem = weights_in_smem<Rows>(bytes);
   auto policy = make(scalar_t{});
@@ -211,8 +209,11 @@ void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make,
       call.y.template const_data_ptr<int64_t>(),
       call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
       z.mutable_data_ptr<scalar_t>(),
-      call.n, call.in, k,
-      min_chunk, max_chunk,
+      call.n,
+      call.in,
+      k,
+      min_chunk,
+      max_chunk,
       static_cast<scalar_t>(call.lr),
       static_cast<scalar_t>(call.bias_step),
       in_smem,
@@ -233,12 +234,10 @@ struct MulticlassRule : Operands {
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    return launch_reporting(
-        this->weight, 1, [&](cudaStream_t stream, int64_t* bad) {
-          for_rows(*this, "the multiclass rule", [&](const auto& xs) {
-            launch_multiclass(*this, xs, make, stream, bad);
-          });
-        });
+    return launch_reporting(this->weight, 1, [&](cudaStream_t stream, int64_t* bad) {
+      for_rows(*this, "the multiclass rule",
+               [&](const auto& xs) { launch_multiclass(*this, xs, make, stream, bad); });
+    });
   }
 };
 

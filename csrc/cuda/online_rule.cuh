@@ -32,14 +32,14 @@ namespace torch_perceptron::cuda {
 // CPU loop's, without one).
 template <typename scalar_t, typename Rows, typename Policy>
 struct OnlineKernelArgs {
-  Rows x;                  // the rows of x, dense or CSR
-  scalar_t* w;             // [K, in], contiguous
-  scalar_t* b;             // [K]
-  int64_t n, in, k;        // n: the visits (online_step.h's order)
+  Rows x;            // the rows of x, dense or CSR
+  scalar_t* w;       // [K, in], contiguous
+  scalar_t* b;       // [K]
+  int64_t n, in, k;  // n: the visits (online_step.h's order)
   bool weights_in_smem;
-  int64_t* bad_row;        // [K]: first row with a non-finite value, or -1
+  int64_t* bad_row;  // [K]: first row with a non-finite value, or -1
   OnlineStep<scalar_t> rule;
-  Policy policy;           // its hooks copied into every thread
+  Policy policy;  // its hooks copied into every thread
 };
 
 template <typename scalar_t, typename Rows, typename Policy>
@@ -57,8 +57,7 @@ __global__ void __launch_bounds__(1024)
   const int warps = blockDim.x / kWarp;
   const int max_chunk = warps * kSamplesPerWarp;
 
-  scalar_t* w = a.weights_in_smem ? reinterpret_cast<scalar_t*>(smem)
-                                  : a.w + o * a.in;
+  scalar_t* w = a.weights_in_smem ? reinterpret_cast<scalar_t*>(smem) : a.w + o * a.in;
   if (a.weights_in_smem) {
     for (int64_t j = tid; j < a.in; j += blockDim.x) w[j] = a.w[o * a.in + j];
   }
@@ -79,8 +78,7 @@ __global__ void __launch_bounds__(1024)
   int chunk = warps;
   int64_t i0 = 0;
   while (i0 < a.n) {
-    const int m = static_cast<int>(
-        a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
+    const int m = static_cast<int>(a.n - i0 < chunk ? a.n - i0 : static_cast<int64_t>(chunk));
     for (int s = warp; s < m; s += warps) {
       const scalar_t dot = warp_row_dot(a.x.row(row_of(i0 + s)), w, lane);
       if (lane == 0) z_chunk[s] = dot + bias;
@@ -160,26 +158,26 @@ __global__ void __launch_bounds__(1024)
 // policy make(scalar_t{}) builds: one block per output, its weight row in
 // shared memory where it fits.
 template <typename Call, typename Rows, typename MakePolicy>
-void launch_online(const Call& call, const Rows& rows, MakePolicy make,
-                   cudaStream_t stream, int64_t* bad_row) {
+void launch_online(const Call& call, const Rows& rows, MakePolicy make, cudaStream_t stream,
+                   int64_t* bad_row) {
   using scalar_t = typename Rows::scalar_type;
   auto policy = make(scalar_t{});
   using Policy = decltype(policy);
   const int64_t row_bytes = call.in * static_cast<int64_t>(sizeof(scalar_t));
   const bool in_smem = weights_in_smem<Rows>(row_bytes);
-  const OnlineKernelArgs<scalar_t, Rows, Policy> args{
-      rows,
-      call.w.template mutable_data_ptr<scalar_t>(),
-      call.b.template mutable_data_ptr<scalar_t>(),
-      call.n, call.in, call.k,
-      in_smem,
-      bad_row,
-      online_step<scalar_t>(call),
-      policy};
+  const OnlineKernelArgs<scalar_t, Rows, Policy> args{rows,
+                                                      call.w.template mutable_data_ptr<scalar_t>(),
+                                                      call.b.template mutable_data_ptr<scalar_t>(),
+                                                      call.n,
+                                                      call.in,
+                                                      call.k,
+                                                      in_smem,
+                                                      bad_row,
+                                                      online_step<scalar_t>(call),
+                                                      policy};
   const size_t smem = in_smem ? static_cast<size_t>(row_bytes) : 0;
   online_kernel<scalar_t, Rows, Policy>
-      <<<static_cast<unsigned>(call.k), threads_for(call.k), smem, stream>>>(
-          args);
+      <<<static_cast<unsigned>(call.k), threads_for(call.k), smem, stream>>>(args);
   check_launch("the online rule");
 }
 
@@ -194,12 +192,10 @@ struct OnlineRule : Operands {
 
   template <typename MakePolicy>
   int64_t run(MakePolicy make) {
-    return launch_reporting(
-        this->weight, this->k, [&](cudaStream_t stream, int64_t* bad) {
-          for_rows(*this, "the online rule", [&](const auto& xs) {
-            launch_online(*this, xs, make, stream, bad);
-          });
-        });
+    return launch_reporting(this->weight, this->k, [&](cudaStream_t stream, int64_t* bad) {
+      for_rows(*this, "the online rule",
+               [&](const auto& xs) { launch_online(*this, xs, make, stream, bad); });
+    });
   }
 };
 

@@ -19,8 +19,8 @@ namespace {
 constexpr int kThreads = 64;
 
 template <typename scalar_t>
-__global__ void penalized_dense_kernel(const PenalizedArgs<scalar_t> a,
-                                       const scalar_t* x, int64_t* bad) {
+__global__ void penalized_dense_kernel(const PenalizedArgs<scalar_t> a, const scalar_t* x,
+                                       int64_t* bad) {
   const int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (o >= a.k) return;
   const int64_t in = a.in;
@@ -31,8 +31,7 @@ __global__ void penalized_dense_kernel(const PenalizedArgs<scalar_t> a,
 
 template <typename scalar_t, typename index_t>
 __global__ void penalized_csr_kernel(const PenalizedArgs<scalar_t> a,
-                                     const CsrRows<scalar_t, index_t> rows,
-                                     int64_t* bad) {
+                                     const CsrRows<scalar_t, index_t> rows, int64_t* bad) {
   const int64_t o = blockIdx.x * static_cast<int64_t>(blockDim.x) + threadIdx.x;
   if (o >= a.k) return;
   bad[o] = penalized_walk(
@@ -56,8 +55,8 @@ int64_t penalized_dense(PenalizedOperands& op) {
     dispatch_float(op.w.scalar_type(), "the penalized rule", [&](auto tag) {
       using scalar_t = decltype(tag);
       const scalar_t* x = op.x.const_data_ptr<scalar_t>();
-      penalized_dense_kernel<scalar_t><<<blocks_for(op), kThreads, 0, stream>>>(
-          op.args<scalar_t>(), x, bad);
+      penalized_dense_kernel<scalar_t>
+          <<<blocks_for(op), kThreads, 0, stream>>>(op.args<scalar_t>(), x, bad);
       check_launch("the penalized rule");
     });
   });
@@ -68,10 +67,9 @@ int64_t penalized_csr(PenalizedOperands& op) {
     for_csr_rows(op.csr, "the penalized rule", [&](const auto& rows, auto tag, auto itag) {
       using scalar_t = decltype(tag);
       using index_t = decltype(itag);
-        penalized_csr_kernel<scalar_t, index_t>
-            <<<blocks_for(op), kThreads, 0, stream>>>(op.args<scalar_t>(), rows,
-                                                      bad);
-        check_launch("the penalized rule");
+      penalized_csr_kernel<scalar_t, index_t>
+          <<<blocks_for(op), kThreads, 0, stream>>>(op.args<scalar_t>(), rows, bad);
+      check_launch("the penalized rule");
     });
   });
 }

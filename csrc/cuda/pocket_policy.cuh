@@ -24,8 +24,7 @@ struct PocketBlockPolicy {
   int64_t o = 0, run = 0, best = 0;  // the block's output's
 
   explicit PocketBlockPolicy(const PocketArgs<scalar_t>& a)
-      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
-        best_out(a.best), in(a.in) {}
+      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run), best_out(a.best), in(a.in) {}
 
   static constexpr bool kCountsCorrect = true;
   __device__ PocketBlockPolicy begin(int64_t o0, int64_t) const {
@@ -45,8 +44,8 @@ struct PocketBlockPolicy {
   }
   __device__ void correct(int64_t, int64_t count) { run += count; }
   template <typename Row>
-  __device__ void mistake(int64_t o_, int64_t, const Row&, scalar_t,
-                          const scalar_t* w, scalar_t bias) {
+  __device__ void mistake(int64_t o_, int64_t, const Row&, scalar_t, const scalar_t* w,
+                          scalar_t bias) {
     keep_if_record(o_, w, bias);
     run = 0;
   }
@@ -63,15 +62,14 @@ struct PocketBlockPolicy {
 
 template <typename scalar_t>
 struct PocketMulticlassBlockPolicy {
-  scalar_t* pocket_w;  // [K, in]
-  scalar_t* pocket_b;  // [K]
-  int64_t* run_out;    // [1]
-  int64_t* best_out;   // [1]
+  scalar_t* pocket_w;         // [K, in]
+  scalar_t* pocket_b;         // [K]
+  int64_t* run_out;           // [1]
+  int64_t* best_out;          // [1]
   int64_t run = 0, best = 0;  // in every thread
 
   explicit PocketMulticlassBlockPolicy(const PocketArgs<scalar_t>& a)
-      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run),
-        best_out(a.best) {}
+      : pocket_w(a.pocket_w), pocket_b(a.pocket_b), run_out(a.run), best_out(a.best) {}
 
   static constexpr bool kCountsCorrect = true;
   __device__ PocketMulticlassBlockPolicy begin() const {
@@ -96,9 +94,7 @@ struct PocketMulticlassBlockPolicy {
     keep_if_record(model);
     run = 0;
   }
-  __device__ void done(const MulticlassBlockModel<scalar_t>& model) {
-    keep_if_record(model);
-  }
+  __device__ void done(const MulticlassBlockModel<scalar_t>& model) { keep_if_record(model); }
   __device__ void end() {
     if (threadIdx.x == 0) {
       *run_out = run;

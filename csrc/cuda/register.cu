@@ -32,8 +32,6 @@ struct Cuda {
 
 }  // namespace
 
-STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) {
-  register_ops<Cuda>(m);
-}
+STABLE_TORCH_LIBRARY_IMPL(torch_perceptron, CUDA, m) { register_ops<Cuda>(m); }
 
 }  // namespace torch_perceptron::cuda

@@ -89,28 +89,23 @@ struct Vec16<double> {
 // Aligned rows load each group as one 16-byte vector; other rows load the same
 // elements one by one, in the same order, so alignment never changes a bit.
 template <typename scalar_t>
-__device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
-                                             const scalar_t* __restrict__ x,
+__device__ __forceinline__ scalar_t warp_dot(const scalar_t* w, const scalar_t* __restrict__ x,
                                              int64_t in, int lane) {
   using V = Vec16<scalar_t>;
   using vec_t = typename V::type;
   const int64_t groups = in / V::size;
   scalar_t acc = 0;
-  const bool aligned = reinterpret_cast<uintptr_t>(w) % 16 == 0 &&
-                       reinterpret_cast<uintptr_t>(x) % 16 == 0;
+  const bool aligned =
+      reinterpret_cast<uintptr_t>(w) % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0;
   if (aligned) {
     const vec_t* wv = reinterpret_cast<const vec_t*>(w);
     const vec_t* xv = reinterpret_cast<const vec_t*>(x);
 #pragma unroll 4
-    for (int64_t g = lane; g < groups; g += kWarp) {
-      acc = V::dot(acc, wv[g], __ldg(xv + g));
-    }
+    for (int64_t g = lane; g < groups; g += kWarp) { acc = V::dot(acc, wv[g], __ldg(xv + g)); }
   } else {
 #pragma unroll 2
     for (int64_t g = lane; g < groups; g += kWarp) {
-      for (int e = 0; e < V::size; ++e) {
-        acc += w[g * V::size + e] * __ldg(x + g * V::size + e);
-      }
+      for (int e = 0; e < V::size; ++e) { acc += w[g * V::size + e] * __ldg(x + g * V::size + e); }
     }
   }
   const int64_t j = groups * V::size + lane;
@@ -122,25 +117,22 @@ __device__ __forceinline__ scalar_t warp_dot(const scalar_t* w,
 // row through warp_dot's vectors, a CSR row lane l summing its non-zeros l,
 // l + 32, ... in order, then warp_sum. Every lane gets the value.
 template <typename scalar_t>
-__device__ __forceinline__ scalar_t warp_row_dot(const DenseRow<scalar_t>& row,
-                                                 const scalar_t* w, int lane) {
+__device__ __forceinline__ scalar_t warp_row_dot(const DenseRow<scalar_t>& row, const scalar_t* w,
+                                                 int lane) {
   return warp_dot(w, row.values, row.length, lane);
 }
 
 template <typename scalar_t, typename index_t>
-__device__ __forceinline__ scalar_t warp_row_dot(
-    const CsrRow<scalar_t, index_t>& row, const scalar_t* w, int lane) {
+__device__ __forceinline__ scalar_t warp_row_dot(const CsrRow<scalar_t, index_t>& row,
+                                                 const scalar_t* w, int lane) {
   scalar_t acc = 0;
-  for (int64_t p = lane; p < row.nnz; p += kWarp) {
-    acc += __ldg(row.values + p) * w[row.cols[p]];
-  }
+  for (int64_t p = lane; p < row.nnz; p += kWarp) { acc += __ldg(row.values + p) * w[row.cols[p]]; }
   return warp_sum(acc);
 }
 
 // err = y - yhat of the online rule for decision value z and label t.
 template <typename scalar_t>
-__device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
-                                                 bool zero_is_mistake) {
+__device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t, bool zero_is_mistake) {
   scalar_t yhat = z > 0 ? scalar_t(1) : scalar_t(0);
   if (zero_is_mistake && z == 0) yhat = scalar_t(1) - t;
   return t - yhat;
@@ -152,8 +144,7 @@ __device__ __forceinline__ scalar_t online_error(scalar_t z, scalar_t t,
 inline int threads_for(int64_t blocks) {
   int device = 0, sms = 0;
   TP_CHECK(cudaGetDevice(&device) == cudaSuccess &&
-               cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount,
-                                      device) == cudaSuccess,
+               cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device) == cudaSuccess,
            "torch_perceptron: cannot read the GPU's number of SMs");
   return blocks >= 2 * static_cast<int64_t>(sms) ? 256 : 1024;
 }
@@ -163,15 +154,13 @@ inline int threads_for(int64_t blocks) {
 // launch's error as a RuntimeError.
 inline cudaStream_t current_stream(const Device& device) {
   void* stream = nullptr;
-  STABLE_TORCH_ERROR_CODE_CHECK(
-      aoti_torch_get_current_cuda_stream(device.index(), &stream));
+  STABLE_TORCH_ERROR_CODE_CHECK(aoti_torch_get_current_cuda_stream(device.index(), &stream));
   return static_cast<cudaStream_t>(stream);
 }
 
 inline void check_launch(const char* name) {
   const cudaError_t err = cudaGetLastError();
-  TP_CHECK(err == cudaSuccess, name, ": CUDA kernel launch failed: ",
-           cudaGetErrorString(err));
+  TP_CHECK(err == cudaSuccess, name, ": CUDA kernel launch failed: ", cudaGetErrorString(err));
 }
 
 // The rows a launch reports bad, [blocks] int64 on the GPU (-1: none): the
@@ -197,8 +186,7 @@ void for_rows(const Call& call, const char* what, F f) {
   } else {
     dispatch_float(call.weight.scalar_type(), what, [&](auto tag) {
       using scalar_t = decltype(tag);
-      f(DenseRows<scalar_t>{call.x.template const_data_ptr<scalar_t>(),
-                            call.x.size(0), call.in});
+      f(DenseRows<scalar_t>{call.x.template const_data_ptr<scalar_t>(), call.x.size(0), call.in});
     });
   }
 }
@@ -216,13 +204,10 @@ bool weights_in_smem(int64_t bytes) {
 // earliest one (first_bad_row): the host side of every rule's launch.
 template <typename Launch>
 int64_t launch_reporting(const Tensor& weight, int64_t slots, Launch launch) {
-  const torch::stable::accelerator::DeviceGuard guard(
-      weight.get_device_index());
-  const Tensor bad_row =
-      torch::stable::full(std::vector<int64_t>{slots}, -1.0, ScalarType::Long,
-                          std::nullopt, weight.device());
-  launch(current_stream(weight.device()),
-         bad_row.mutable_data_ptr<int64_t>());
+  const torch::stable::accelerator::DeviceGuard guard(weight.get_device_index());
+  const Tensor bad_row = torch::stable::full(std::vector<int64_t>{slots}, -1.0, ScalarType::Long,
+                                             std::nullopt, weight.device());
+  launch(current_stream(weight.device()), bad_row.mutable_data_ptr<int64_t>());
   return first_bad_row(bad_row);
 }
 

@@ -64,8 +64,7 @@ class PlainProgressBar(ProgressBar):
         if not self._enabled or trainer.sanity_checking:
             return
         metrics = self.get_metrics(trainer, pl_module)
-        names = sorted((n for n in metrics if n != "v_num"),
-                       key=lambda n: (not n.startswith("train"), n))
+        names = sorted((n for n in metrics if n != "v_num"), key=lambda n: (not n.startswith("train"), n))
         shown = ", ".join(f"{name} {_plain(metrics[name])}" for name in names)
         total = "" if trainer.max_epochs in (None, -1) else f"/{trainer.max_epochs}"
         self.print(f"epoch {trainer.current_epoch + 1}{total}: {shown}".rstrip(": "))

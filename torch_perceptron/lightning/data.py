@@ -121,12 +121,15 @@ def _as_tensor(value, name: str) -> Tensor:
         return value
     if isinstance(value, np.ndarray):
         return torch.as_tensor(value)
-    raise TypeError(f"{name}: expected a torch.Tensor or a numpy array, got "
-                    f"{type(value).__name__}; make one with torch.as_tensor({name})")
+    raise TypeError(
+        f"{name}: expected a torch.Tensor or a numpy array, got "
+        f"{type(value).__name__}; make one with torch.as_tensor({name})"
+    )
 
 
-def _split(y: Tensor, val_fraction: float, test_fraction: float, gen: torch.Generator,
-           stratify: bool) -> tuple[Tensor, Tensor, Tensor]:
+def _split(
+    y: Tensor, val_fraction: float, test_fraction: float, gen: torch.Generator, stratify: bool
+) -> tuple[Tensor, Tensor, Tensor]:
     """Index sets of a shuffled split, per class when ``stratify``."""
     groups = [torch.nonzero(y == c).flatten() for c in y.unique()] if stratify else [torch.arange(len(y))]
     parts: list[list[Tensor]] = [[], [], []]
@@ -135,8 +138,8 @@ def _split(y: Tensor, val_fraction: float, test_fraction: float, gen: torch.Gene
         n_test = round(len(idx) * test_fraction)
         n_val = round(len(idx) * val_fraction)
         parts[2].append(idx[:n_test])
-        parts[1].append(idx[n_test:n_test + n_val])
-        parts[0].append(idx[n_test + n_val:])
+        parts[1].append(idx[n_test : n_test + n_val])
+        parts[0].append(idx[n_test + n_val :])
     return tuple(torch.cat(p) for p in parts)  # type: ignore[return-value]
 
 
@@ -151,35 +154,55 @@ class TwoBlobsDataModule(TensorDataModule):
     note's.
     """
 
-    def __init__(self, n_per_class: int = 200, *, n_val_per_class: int = 50,
-                 test_fraction: float = 0.25, batch_size: int = 32, seed: int = 0) -> None:
+    def __init__(
+        self,
+        n_per_class: int = 200,
+        *,
+        n_val_per_class: int = 50,
+        test_fraction: float = 0.25,
+        batch_size: int = 32,
+        seed: int = 0,
+    ) -> None:
         if n_val_per_class < 0:
             raise ValueError(f"n_val_per_class: expected >= 0, got {n_val_per_class}")
         gen = torch.Generator().manual_seed(seed)
         x, y = two_blobs(n_per_class, generator=gen)
         val = two_blobs(n_val_per_class, generator=gen)
-        super().__init__(x, y, test_fraction=test_fraction, batch_size=batch_size, seed=seed,
-                         val=val)
+        super().__init__(x, y, test_fraction=test_fraction, batch_size=batch_size, seed=seed, val=val)
 
 
 class SklearnDataModule(TensorDataModule):
     """A data set that ships inside scikit-learn: "breast_cancer" (binary),
     "digits" or "iris" (multiclass); a stratified split."""
 
-    def __init__(self, name: Literal["breast_cancer", "digits", "iris"] = "breast_cancer", *,
-                 val_fraction: float = VAL_FRACTION, test_fraction: float = 0.25,
-                 batch_size: int = 32, seed: int = 0) -> None:
+    def __init__(
+        self,
+        name: Literal["breast_cancer", "digits", "iris"] = "breast_cancer",
+        *,
+        val_fraction: float = VAL_FRACTION,
+        test_fraction: float = 0.25,
+        batch_size: int = 32,
+        seed: int = 0,
+    ) -> None:
         from sklearn import datasets
 
-        loaders = {"breast_cancer": datasets.load_breast_cancer, "digits": datasets.load_digits,
-                   "iris": datasets.load_iris}
+        loaders = {
+            "breast_cancer": datasets.load_breast_cancer,
+            "digits": datasets.load_digits,
+            "iris": datasets.load_iris,
+        }
         if name not in loaders:
             raise ValueError(f"name: expected one of {sorted(loaders)}, got {name!r}")
         bunch = loaders[name]()
-        super().__init__(torch.as_tensor(bunch.data, dtype=torch.float64),
-                         torch.as_tensor(bunch.target, dtype=torch.int64),
-                         val_fraction=val_fraction, test_fraction=test_fraction,
-                         batch_size=batch_size, seed=seed, stratify=True)
+        super().__init__(
+            torch.as_tensor(bunch.data, dtype=torch.float64),
+            torch.as_tensor(bunch.target, dtype=torch.int64),
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            batch_size=batch_size,
+            seed=seed,
+            stratify=True,
+        )
         self.name = name
 
 
@@ -190,16 +213,30 @@ class CSVDataModule(TensorDataModule):
     original values). ``feature_columns`` defaults to every other column.
     """
 
-    def __init__(self, path: str, label_column: str = "label", *,
-                 feature_columns: Optional[Sequence[str]] = None,
-                 val_fraction: float = VAL_FRACTION, test_fraction: float = 0.25,
-                 batch_size: int = 32, seed: int = 0) -> None:
+    def __init__(
+        self,
+        path: str,
+        label_column: str = "label",
+        *,
+        feature_columns: Optional[Sequence[str]] = None,
+        val_fraction: float = VAL_FRACTION,
+        test_fraction: float = 0.25,
+        batch_size: int = 32,
+        seed: int = 0,
+    ) -> None:
         x, labels = _read_csv(path, label_column, feature_columns)
         self.classes = sorted(set(labels), key=_label_key)
         index = {c: i for i, c in enumerate(self.classes)}
         y = torch.tensor([index[v] for v in labels], dtype=torch.int64)
-        super().__init__(x, y, val_fraction=val_fraction, test_fraction=test_fraction,
-                         batch_size=batch_size, seed=seed, stratify=True)
+        super().__init__(
+            x,
+            y,
+            val_fraction=val_fraction,
+            test_fraction=test_fraction,
+            batch_size=batch_size,
+            seed=seed,
+            stratify=True,
+        )
         self.path = path
 
 
@@ -210,8 +247,7 @@ def _label_key(value: str) -> tuple[int, float, str]:
         return (1, 0.0, value)
 
 
-def _read_csv(path: str, label_column: str,
-              feature_columns: Optional[Sequence[str]]) -> tuple[Tensor, list[str]]:
+def _read_csv(path: str, label_column: str, feature_columns: Optional[Sequence[str]]) -> tuple[Tensor, list[str]]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"path: no CSV file at {path!r}")
     with open(path, newline="") as f:
@@ -242,7 +278,8 @@ def _read_csv(path: str, label_column: str,
                     v = float(row[c])
                 except ValueError:
                     raise ValueError(
-                        f"path: {path}:{line}: column {name!r}: expected a number, got {row[c]!r}") from None
+                        f"path: {path}:{line}: column {name!r}: expected a number, got {row[c]!r}"
+                    ) from None
                 if not math.isfinite(v):
                     raise ValueError(f"path: {path}:{line}: column {name!r}: expected a finite number, got {row[c]!r}")
                 values.append(v)

@@ -6,8 +6,8 @@ from typing import Any, Literal
 import lightning as L
 import torch
 import torch.distributed as dist
-from torch import Tensor
 from lightning.pytorch.callbacks import ModelSummary
+from torch import Tensor
 from torchmetrics.classification import Accuracy
 
 from ..layer import PerceptronLayer
@@ -137,8 +137,15 @@ class PerceptronClassifier(L.LightningModule):
             mistakes = int(self.layer.update(x, self._targets(y), rule=rule).sum())
         self._epoch_mistakes += mistakes
         self._count_step()
-        self.log("train_mistakes", float(mistakes), on_step=False, on_epoch=True,
-                 reduce_fx="sum", sync_dist=True, batch_size=max(1, len(y)))
+        self.log(
+            "train_mistakes",
+            float(mistakes),
+            on_step=False,
+            on_epoch=True,
+            reduce_fx="sum",
+            sync_dist=True,
+            batch_size=max(1, len(y)),
+        )
         self.log("train_acc", self.train_acc, on_step=False, on_epoch=True, prog_bar=True)
         if batch_idx + 1 == self.trainer.num_training_batches:
             self._close_epoch()

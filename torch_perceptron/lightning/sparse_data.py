@@ -88,8 +88,7 @@ class SparseDataModule(L.LightningDataModule):
             test_fraction = 0.0 if test is not None else 0.25
         if not 0 <= val_fraction < 1 or not 0 <= test_fraction < 1 or val_fraction + test_fraction >= 1:
             raise ValueError(
-                "val_fraction, test_fraction: expected 0 <= each, val + test < 1, "
-                f"got {val_fraction}, {test_fraction}"
+                f"val_fraction, test_fraction: expected 0 <= each, val + test < 1, got {val_fraction}, {test_fraction}"
             )
         rows = as_csr(x, dtype, name="x")
         y = torch.as_tensor(y).long()
@@ -102,21 +101,29 @@ class SparseDataModule(L.LightningDataModule):
         gen = torch.Generator().manual_seed(seed)
         train, val_idx, test_idx = _split(y, val_fraction, test_fraction, gen, stratify)
         self.train_set = CSRDataset(take_rows(rows, train), y[train])
-        self.val_set = (CSRDataset(take_rows(rows, val_idx), y[val_idx]) if val is None
-                        else CSRDataset(as_csr(val[0], dtype, name="val"), torch.as_tensor(val[1]).long()))
-        self.test_set = (CSRDataset(take_rows(rows, test_idx), y[test_idx]) if test is None
-                         else CSRDataset(as_csr(test[0], dtype, name="test"), torch.as_tensor(test[1]).long()))
+        self.val_set = (
+            CSRDataset(take_rows(rows, val_idx), y[val_idx])
+            if val is None
+            else CSRDataset(as_csr(val[0], dtype, name="val"), torch.as_tensor(val[1]).long())
+        )
+        self.test_set = (
+            CSRDataset(take_rows(rows, test_idx), y[test_idx])
+            if test is None
+            else CSRDataset(as_csr(test[0], dtype, name="test"), torch.as_tensor(test[1]).long())
+        )
         # Where each test sample sits in x (or in test) as given: predictions name it.
         self.test_index = test_idx if test is None else torch.arange(len(self.test_set))
 
     def train_dataloader(self) -> DataLoader:
         trainer = self.trainer
         sampler = DistributedSampler(
-            self.train_set, num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0, shuffle=True, seed=self.seed,
+            self.train_set,
+            num_replicas=trainer.world_size if trainer else 1,
+            rank=trainer.global_rank if trainer else 0,
+            shuffle=True,
+            seed=self.seed,
         )
-        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler,
-                          collate_fn=collate_csr)
+        return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_csr)
 
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_set, batch_size=max(self.batch_size, 1024), collate_fn=collate_csr)
@@ -144,7 +151,7 @@ def count_rows(span: Span) -> int:
                 break
             left -= len(block)
             if left > 0 and not block.endswith(b"\n"):
-                rest = f.readline()[: left]  # finish the line the block cut
+                rest = f.readline()[:left]  # finish the line the block cut
                 block += rest
                 left -= len(rest)
             count += len(_SAMPLE_LINE.findall(block))
@@ -171,8 +178,9 @@ class SvmlightBatches(IterableDataset):
     number of batches an epoch yields: empty batches pad a shorter share,
     a longer one stops there. ``len()`` is the number of batches."""
 
-    def __init__(self, chunks: SvmlightChunks, classes: Sequence[float], batch_size: int,
-                 steps: Optional[int] = None) -> None:
+    def __init__(
+        self, chunks: SvmlightChunks, classes: Sequence[float], batch_size: int, steps: Optional[int] = None
+    ) -> None:
         self.chunks, self.batch_size = chunks, batch_size
         self.classes = np.asarray(sorted(classes), dtype=np.float64)
         self.own_steps = sum(-(-count_rows(s) // batch_size) for s in chunks.spans)
@@ -187,8 +195,7 @@ class SvmlightBatches(IterableDataset):
         bad = self.classes[idx] != y
         if bad.any():
             raise ValueError(
-                f"{chunk.span.path}: label {float(y[bad][0])!r} is not one of the classes "
-                f"{self.classes.tolist()}"
+                f"{chunk.span.path}: label {float(y[bad][0])!r} is not one of the classes {self.classes.tolist()}"
             )
         return torch.from_numpy(idx.astype(np.int64))
 
@@ -202,9 +209,15 @@ class SvmlightBatches(IterableDataset):
                 stop = min(start + self.batch_size, len(chunk))
                 yield chunk.x.rows(start, stop), y[start:stop]
                 done += 1
-        empty = (CSRRows(torch.zeros(1, dtype=torch.int64), torch.zeros(0, dtype=torch.int64),
-                         torch.zeros(0, dtype=self.chunks.dtype), self.chunks.n_features),
-                 torch.zeros(0, dtype=torch.int64))
+        empty = (
+            CSRRows(
+                torch.zeros(1, dtype=torch.int64),
+                torch.zeros(0, dtype=torch.int64),
+                torch.zeros(0, dtype=self.chunks.dtype),
+                self.chunks.n_features,
+            ),
+            torch.zeros(0, dtype=torch.int64),
+        )
         for _ in range(done, self.steps):
             yield empty
 
@@ -260,11 +273,11 @@ class SvmlightDataModule(L.LightningDataModule):
             raise ValueError(f"uneven: expected 'pad' or 'drop', got {uneven!r}")
         # Checked now (a missing file is an argument error, not a failure at
         # the first epoch); read by rank at setup.
-        self.sources = {name: source for name, source in (("train", train), ("val", val),
-                                                          ("test", test)) if source is not None}
+        self.sources = {
+            name: source for name, source in (("train", train), ("val", val), ("test", test)) if source is not None
+        }
         paths = {name: _shards(name, source) for name, source in self.sources.items()}
-        self.classes = (sorted(float(c) for c in classes) if classes
-                        else scan_labels(paths["train"]))
+        self.classes = sorted(float(c) for c in classes) if classes else scan_labels(paths["train"])
         if len(self.classes) < 2:
             raise ValueError(f"classes: expected at least 2 labels, got {self.classes}")
         self.in_features = n_features
@@ -272,21 +285,29 @@ class SvmlightDataModule(L.LightningDataModule):
         self.batch_size, self.chunk_bytes = batch_size, chunk_bytes
         self.paths = paths
         self.uneven = uneven
-        self.zero_based = resolve_zero_based(
-            zero_based, [path for split in paths.values() for path in split])
+        self.zero_based = resolve_zero_based(zero_based, [path for split in paths.values() for path in split])
         self.datasets: dict = {}
         for split in ("val", "test"):
             if split not in self.sources:
                 # The base class's loader reads as "no such data" to Lightning,
                 # which then skips the loop (as TensorDataModule does).
-                setattr(self, f"{split}_dataloader", functools.partial(
-                    getattr(L.LightningDataModule, f"{split}_dataloader"), self))
+                setattr(
+                    self,
+                    f"{split}_dataloader",
+                    functools.partial(getattr(L.LightningDataModule, f"{split}_dataloader"), self),
+                )
 
     def _batches(self, split: str, agree: Optional[str]) -> SvmlightBatches:
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer else (0, 1)
-        chunks = SvmlightChunks(self.sources[split], self.in_features, self.chunk_bytes,
-                                rank=rank, world_size=world, zero_based=self.zero_based)
+        chunks = SvmlightChunks(
+            self.sources[split],
+            self.in_features,
+            self.chunk_bytes,
+            rank=rank,
+            world_size=world,
+            zero_based=self.zero_based,
+        )
         batches = SvmlightBatches(chunks, self.classes, self.batch_size)
         if agree is not None and world > 1 and dist.is_available() and dist.is_initialized():
             steps = torch.tensor([batches.own_steps], dtype=torch.int64)
@@ -316,8 +337,7 @@ class SvmlightDataModule(L.LightningDataModule):
 
     def predict_dataloader(self) -> DataLoader:
         if "test" not in self.sources:
-            raise ValueError("test: predict reads the test files, and none were given "
-                             "(--data.test FILE_OR_DIR)")
+            raise ValueError("test: predict reads the test files, and none were given (--data.test FILE_OR_DIR)")
         return self._loader("test")
 
     def n_samples(self, split: str) -> int:

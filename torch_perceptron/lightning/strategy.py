@@ -22,7 +22,8 @@ class PerceptronDDPStrategy(DDPStrategy):
     def register_strategies(cls, strategy_registry: dict) -> None:
         if cls.strategy_name not in strategy_registry:
             strategy_registry.register(
-                cls.strategy_name, cls,
+                cls.strategy_name,
+                cls,
                 description="DDP process groups without the DistributedDataParallel wrapper, "
                 "for modules trained by the perceptron rule",
             )

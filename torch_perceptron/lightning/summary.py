@@ -21,8 +21,7 @@ def count_weights(module: nn.Module) -> int:
     """Parameters plus the weight and bias of the PerceptronLayers in ``module``
     (not the averaged or pocket state beside them: it is training state)."""
     params = sum(p.numel() for p in module.parameters())
-    perceptrons = sum(m.weight.numel() + m.bias.numel() for m in module.modules()
-                      if isinstance(m, PerceptronLayer))
+    perceptrons = sum(m.weight.numel() + m.bias.numel() for m in module.modules() if isinstance(m, PerceptronLayer))
     return params + perceptrons
 
 

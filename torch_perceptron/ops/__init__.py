@@ -17,18 +17,20 @@ importing only those below it:
 from typing import Tuple
 
 # Declaring the ops, in schema order: dense, CSR, penalized.
-from . import dense  # noqa: F401,I001
-from . import csr  # noqa: F401
-from . import penalized  # noqa: F401
+from . import (
+    csr,  # noqa: F401
+    dense,  # noqa: F401,I001
+    penalized,  # noqa: F401
+)
 from .entry import forward, update
 from .state import (
     L1_NORM,
     SQ_NORM,
-    U,
     WSCALE,
     Averaged,
     Penalized,
     Pocket,
+    U,
     averaged_parameters,
     fold_penalty_scale_,
     penalty_l1_ratio,
@@ -42,6 +44,23 @@ OPS: Tuple[str, ...] = tuple(op.name for op in TABLE)
 # Each op's wrapper, as torch_perceptron.ops.<name>.
 globals().update({op.name: op.wrapper for op in TABLE})
 
-__all__ = [*OPS, "OPS", "TABLE", "Op", "update", "forward", "fresh_state", "Averaged",
-           "Pocket", "Penalized", "averaged_parameters", "penalty_state",
-           "fold_penalty_scale_", "penalty_l1_ratio", "WSCALE", "U", "SQ_NORM", "L1_NORM"]
+__all__ = [
+    *OPS,
+    "OPS",
+    "TABLE",
+    "Op",
+    "update",
+    "forward",
+    "fresh_state",
+    "Averaged",
+    "Pocket",
+    "Penalized",
+    "averaged_parameters",
+    "penalty_state",
+    "fold_penalty_scale_",
+    "penalty_l1_ratio",
+    "WSCALE",
+    "U",
+    "SQ_NORM",
+    "L1_NORM",
+]

@@ -51,9 +51,7 @@ def _check_loss(weight: Tensor, loss: Optional[Tensor]) -> None:
             loss.shape == (weight.shape[0],),
             lambda: f"loss: expected shape [{weight.shape[0]}], got {list(loss.shape)}",
         )
-        torch._check(
-            loss.dtype == torch.float64, lambda: f"loss: expected float64, got {loss.dtype}"
-        )
+        torch._check(loss.dtype == torch.float64, lambda: f"loss: expected float64, got {loss.dtype}")
 
 
 def _check_order(weight: Tensor, order: Optional[Tensor]) -> None:
@@ -65,25 +63,27 @@ def _check_order(weight: Tensor, order: Optional[Tensor]) -> None:
             order.dim() == 1 or (order.dim() == 2 and order.shape[0] == k),
             lambda: f"order: expected shape [M] or [{k}, M], got {list(order.shape)}",
         )
-        torch._check(
-            order.dtype == torch.int64, lambda: f"order: expected int64, got {order.dtype}"
-        )
+        torch._check(order.dtype == torch.int64, lambda: f"order: expected int64, got {order.dtype}")
 
 
 def _check_like(name: str, t: Tensor, like: Tensor, what: str) -> None:
     torch._check(t.shape == like.shape, lambda: f"{name}: expected {what}'s shape")
 
 
-def _check_penalized(weight: Tensor, bias: Tensor, state: Tensor, q: Optional[Tensor],
-                     loss: Optional[Tensor], objective: Optional[Tensor]) -> None:
+def _check_penalized(
+    weight: Tensor,
+    bias: Tensor,
+    state: Tensor,
+    q: Optional[Tensor],
+    loss: Optional[Tensor],
+    objective: Optional[Tensor],
+) -> None:
     """The penalized ops' state float64 [K, 4], ``q`` like the weights, and
     their sums float64 [K]."""
     torch._check(weight.dim() == 2, lambda: f"weight: expected 2-D, got {weight.dim()}-D")
     torch._check(bias.dim() == 1, lambda: f"bias: expected 1-D, got {bias.dim()}-D")
     k = weight.shape[0]
-    torch._check(
-        state.shape == (k, 4), lambda: f"state: expected shape [{k}, 4], got {list(state.shape)}"
-    )
+    torch._check(state.shape == (k, 4), lambda: f"state: expected shape [{k}, 4], got {list(state.shape)}")
     torch._check(state.dtype == torch.float64, lambda: f"state: expected float64, got {state.dtype}")
     if q is not None:
         torch._check(q.shape == weight.shape, lambda: "q: expected weight's shape")
@@ -98,8 +98,7 @@ def _check_csr(crow_indices, col_indices, values, n_features, weight, bias, **te
     """A CSR ``x``'s dims, dtypes and n_features, then every tensor's device."""
     torch._check(weight.dim() == 2, lambda: f"weight: expected 2-D, got {weight.dim()}-D")
     torch._check(bias.dim() == 1, lambda: f"bias: expected 1-D, got {bias.dim()}-D")
-    for name, t in (("crow_indices", crow_indices), ("col_indices", col_indices),
-                    ("values", values)):
+    for name, t in (("crow_indices", crow_indices), ("col_indices", col_indices), ("values", values)):
         torch._check(t.dim() == 1, lambda: f"{name}: expected 1-D, got {t.dim()}-D")
     torch._check(
         crow_indices.dtype in (torch.int32, torch.int64),
@@ -109,19 +108,17 @@ def _check_csr(crow_indices, col_indices, values, n_features, weight, bias, **te
         col_indices.dtype == crow_indices.dtype,
         lambda: f"col_indices: expected {crow_indices.dtype}, got {col_indices.dtype}",
     )
-    torch._check(
-        values.dtype == weight.dtype, lambda: f"values: expected {weight.dtype}, got {values.dtype}"
-    )
+    torch._check(values.dtype == weight.dtype, lambda: f"values: expected {weight.dtype}, got {values.dtype}")
     torch._check(
         n_features == weight.shape[1],
         lambda: f"n_features: expected {weight.shape[1]}, got {n_features}",
     )
-    _check_devices(weight, bias=bias, crow_indices=crow_indices, col_indices=col_indices,
-                   values=values, **tensors)
+    _check_devices(weight, bias=bias, crow_indices=crow_indices, col_indices=col_indices, values=values, **tensors)
 
 
-def make_fake(arg_names: Sequence[str], tensor_names: Sequence[str], forward: bool,
-              multiclass: bool) -> Callable[..., Tensor]:
+def make_fake(
+    arg_names: Sequence[str], tensor_names: Sequence[str], forward: bool, multiclass: bool
+) -> Callable[..., Tensor]:
     """The fake kernel of an op whose schema names ``arg_names`` (its tensors:
     ``tensor_names``): a forward op returns ``[N, K]``, an update op its
     mistakes, int64 ``[1]`` (multiclass) or ``[K]``."""
@@ -135,8 +132,7 @@ def make_fake(arg_names: Sequence[str], tensor_names: Sequence[str], forward: bo
         if not csr:
             _check_shapes(a["x"], weight, bias)
         if "state" in a:
-            _check_penalized(weight, bias, a["state"], a.get("q"), a.get("loss"),
-                             a.get("objective"))
+            _check_penalized(weight, bias, a["state"], a.get("q"), a.get("loss"), a.get("objective"))
         else:
             _check_loss(weight, a.get("loss"))
         _check_order(weight, a.get("order"))

@@ -10,13 +10,21 @@ device.
 
 from .table import declare
 
-decision_function = declare("decision_function", """\
-Net input ``z = x @ weight.T + bias``, ``[N, K]`` in x's dtype.""")
+decision_function = declare(
+    "decision_function",
+    """\
+Net input ``z = x @ weight.T + bias``, ``[N, K]`` in x's dtype.""",
+)
 
-predict = declare("predict", """\
-Threshold forward ``[z > 0]``: 0/1 predictions ``[N, K]`` in x's dtype.""")
+predict = declare(
+    "predict",
+    """\
+Threshold forward ``[z > 0]``: 0/1 predictions ``[N, K]`` in x's dtype.""",
+)
 
-online_update = declare("online_update", """\
+online_update = declare(
+    "online_update",
+    """\
 The online rule, in place, one sample after the other.
 
 For each sample ``i`` in order and each output ``k`` on its own:
@@ -49,9 +57,12 @@ follows, ``[K, M]`` for one per output (output k visits
 count the M visits. Every entry must lie in ``[0, N)``; that is checked
 before any write. None: the rows in order, once each.
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)
 
-multiclass_update = declare("multiclass_update", """\
+multiclass_update = declare(
+    "multiclass_update",
+    """\
 The multiclass perceptron rule, in place, one sample after the other.
 
 ``yhat = argmax_k z_k`` (the lowest index wins a tie); on a mistake
@@ -59,17 +70,23 @@ The multiclass perceptron rule, in place, one sample after the other.
 ``bias[yhat] -= lr`` (the bias's step scaled by ``bias_step``, as in the
 online rule). ``y`` holds class indices ``[N]`` in ``[0, K)``.
 
-Returns the number of mistakes, int64 ``[1]``.""")
+Returns the number of mistakes, int64 ``[1]``.""",
+)
 
-batch_update = declare("batch_update", """\
+batch_update = declare(
+    "batch_update",
+    """\
 The mini-batch rule, in place: the errors of the whole batch under the
 current weights, then one step ``weight += lr * err.T @ x``,
 ``bias += (lr * err.sum(0)) * bias_step``. Labels and ``bias_step`` as in
 the online rule.
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)
 
-online_update_averaged = declare("online_update_averaged", """\
+online_update_averaged = declare(
+    "online_update_averaged",
+    """\
 The online rule that also keeps the running average of the weights (the
 averaged perceptron, Freund & Schapire 1999), in place.
 
@@ -85,15 +102,21 @@ seen, over every call since. ``bias_acc`` follows the bias's own step
 as they are). Arguments otherwise as in the online rule, ``loss`` the sums
 of the weights the rule runs on (not the average's).
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)
 
-multiclass_update_averaged = declare("multiclass_update_averaged", """\
+multiclass_update_averaged = declare(
+    "multiclass_update_averaged",
+    """\
 The multiclass rule that also keeps the running average of the weights, as
 the online averaged op does; ``count`` is int64 ``[1]``.
 
-Returns the number of mistakes, int64 ``[1]``.""")
+Returns the number of mistakes, int64 ``[1]``.""",
+)
 
-online_update_pocket = declare("online_update_pocket", """\
+online_update_pocket = declare(
+    "online_update_pocket",
+    """\
 The online rule that also keeps, per output, the pocket (Gallant 1990):
 the weights that made the longest run of consecutive correct predictions,
 in place.
@@ -107,11 +130,15 @@ start with the pocket equal to the weights and both counters at zero.
 ``bias_step``, ``loss`` (of the weights the rule runs on, not the
 pocket's) and ``order`` (a run counts visits) as in the online rule.
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)
 
-multiclass_update_pocket = declare("multiclass_update_pocket", """\
+multiclass_update_pocket = declare(
+    "multiclass_update_pocket",
+    """\
 The multiclass rule that also keeps the pocket of the whole model (all K
 rows), as the online pocket op does; ``run`` and ``best_run`` are int64
 ``[1]``.
 
-Returns the number of mistakes, int64 ``[1]``.""")
+Returns the number of mistakes, int64 ``[1]``.""",
+)

@@ -46,8 +46,7 @@ def update(
     return op.overload(weight, bias, *(state or ()), *xs, y, lr, **kwargs)
 
 
-def forward(x: Union[Tensor, CSRRows], weight: Tensor, bias: Tensor, *,
-            threshold: bool = False) -> Tensor:
+def forward(x: Union[Tensor, CSRRows], weight: Tensor, bias: Tensor, *, threshold: bool = False) -> Tensor:
     """The net input ``x @ weight.T + bias`` ``[N, K]`` of dense or CSR ``x``,
     or with ``threshold`` the 0/1 predictions ``[z > 0]``."""
     fmt, xs = _x_args(x)

@@ -11,7 +11,9 @@ weights in ``weight`` as scikit-learn's ``reset_wscale`` does.
 
 from .table import declare
 
-online_update_penalized = declare("online_update_penalized", """\
+online_update_penalized = declare(
+    "online_update_penalized",
+    """\
 The online rule with scikit-learn's penalty, in place, one sample after
 the other, each of the K outputs on its own, in scikit-learn's order:
 
@@ -36,13 +38,17 @@ its bookkeeping's norms), in sample order. ``order`` (int64 ``[M]``, or
 ``x[order]``, ``y[order]`` and ``sample_weight[order]``, read in place.
 Every tensor on one device.
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)
 
-online_update_penalized_csr = declare("online_update_penalized_csr", """\
+online_update_penalized_csr = declare(
+    "online_update_penalized_csr",
+    """\
 The penalized rule over the rows of a canonical CSR ``x``: a sample's
 entries are its stored ones (explicit zeros included), so the step, the L1
 step and the norms' bookkeeping touch only those columns, as scikit-learn's
 loop does on sparse X; the shrink scales every weight. ``order`` reads CSR
 rows as it reads dense ones.
 
-Returns the mistakes per output, int64 ``[K]``.""")
+Returns the mistakes per output, int64 ``[K]``.""",
+)

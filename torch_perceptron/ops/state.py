@@ -92,10 +92,12 @@ def penalty_state(weight: Tensor, sq_norm=None, l1_norm=None) -> Tensor:
     w = weight.detach().to(torch.float64)
     state = torch.zeros(w.shape[0], 4, dtype=torch.float64, device=weight.device)
     state[:, WSCALE] = 1.0
-    state[:, SQ_NORM] = (w * w).sum(1) if sq_norm is None else torch.as_tensor(
-        sq_norm, dtype=torch.float64).to(weight.device)
-    state[:, L1_NORM] = w.abs().sum(1) if l1_norm is None else torch.as_tensor(
-        l1_norm, dtype=torch.float64).to(weight.device)
+    state[:, SQ_NORM] = (
+        (w * w).sum(1) if sq_norm is None else torch.as_tensor(sq_norm, dtype=torch.float64).to(weight.device)
+    )
+    state[:, L1_NORM] = (
+        w.abs().sum(1) if l1_norm is None else torch.as_tensor(l1_norm, dtype=torch.float64).to(weight.device)
+    )
     return state
 
 

@@ -30,8 +30,14 @@ _ops = torch.ops.torch_perceptron
 
 # The arguments an update op writes that are not the variant's state.
 _WRITTEN_NOT_STATE = ("weight", "bias", "loss", "objective")
-_ANNOTATIONS = {"Tensor": Tensor, "Optional[Tensor]": Optional[Tensor], "float": float,
-                "bool": bool, "SymInt": int, "int": int}
+_ANNOTATIONS = {
+    "Tensor": Tensor,
+    "Optional[Tensor]": Optional[Tensor],
+    "float": float,
+    "bool": bool,
+    "SymInt": int,
+    "int": int,
+}
 
 
 @dataclass(frozen=True)
@@ -103,17 +109,16 @@ def _wrapper(name: str, overload, schema, doc: str) -> Callable:
 
     def call(*args, **kwargs):
         if len(args) > positional:
-            raise TypeError(f"{name}() takes at most {positional} positional arguments "
-                            f"({len(args)} given)")
+            raise TypeError(f"{name}() takes at most {positional} positional arguments ({len(args)} given)")
         return overload(*args, **kwargs)
 
     params = []
     for i, a in enumerate(schema.arguments):
-        kind = (inspect.Parameter.POSITIONAL_OR_KEYWORD if i < positional
-                else inspect.Parameter.KEYWORD_ONLY)
+        kind = inspect.Parameter.POSITIONAL_OR_KEYWORD if i < positional else inspect.Parameter.KEYWORD_ONLY
         default = a.default_value if a.has_default_value() else inspect.Parameter.empty
-        params.append(inspect.Parameter(a.name, kind, default=default,
-                                        annotation=_ANNOTATIONS.get(_type_name(a), Tensor)))
+        params.append(
+            inspect.Parameter(a.name, kind, default=default, annotation=_ANNOTATIONS.get(_type_name(a), Tensor))
+        )
     call.__signature__ = inspect.Signature(params, return_annotation=Tensor)
     call.__name__ = call.__qualname__ = name
     call.__module__ = "torch_perceptron.ops"
@@ -131,21 +136,20 @@ def declare(name: str, doc: str) -> Callable:
     schema = overload._schema
     args = tuple(a.name for a in schema.arguments)
     tensors = tuple(a.name for a in schema.arguments if "Tensor" in str(a.type))
-    mutated = tuple(a.name for a in schema.arguments
-                    if a.alias_info is not None and a.alias_info.is_write)
+    mutated = tuple(a.name for a in schema.arguments if a.alias_info is not None and a.alias_info.is_write)
     rule, variant, fmt = _parse(name)
     state = tuple(n for n in mutated if n not in _WRITTEN_NOT_STATE)
     if state != (VARIANTS[variant]._fields if variant else ()):
         raise RuntimeError(f"{name}: its schema's state {state} is not the variant's")
-    op = Op(name, rule, variant, fmt, args, mutated, state, overload,
-            _wrapper(name, overload, schema, doc))
+    op = Op(name, rule, variant, fmt, args, mutated, state, overload, _wrapper(name, overload, schema, doc))
     # The ops record no graph by design: a fallthrough sends a call straight
     # to the device kernel, which runs with grad mode off, at no Python cost.
     _lib.impl(name, torch.library.fallthrough_kernel, "Autograd")
     if not _build_info.WITH_CUDA:
         _lib.impl(name, _not_built_with_cuda(name), "CUDA")
     torch.library.register_fake(f"torch_perceptron::{name}")(
-        make_fake(args, tensors, forward=not op.is_update, multiclass=rule == "multiclass"))
+        make_fake(args, tensors, forward=not op.is_update, multiclass=rule == "multiclass")
+    )
     TABLE.append(op)
     _BY_KEY[(rule, variant, fmt)] = op
     return op.wrapper

@@ -46,30 +46,49 @@ SPARSE_INTERCEPT_DECAY = 0.01
 
 # Each rule's arguments after ``x, y`` (name, default), in the ops' order.
 _OPTIONS = {
-    "online": (("lr", 1.0), ("sample_weight", None), ("zero_is_mistake", False),
-               ("bias_step", 1.0), ("loss", None), ("order", None)),
+    "online": (
+        ("lr", 1.0),
+        ("sample_weight", None),
+        ("zero_is_mistake", False),
+        ("bias_step", 1.0),
+        ("loss", None),
+        ("order", None),
+    ),
     "multiclass": (("lr", 1.0), ("sample_weight", None), ("bias_step", 1.0)),
-    "batch": (("lr", 1.0), ("sample_weight", None), ("zero_is_mistake", False),
-              ("bias_step", 1.0)),
-    "penalized": (("lr", 1.0), ("alpha", 0.0001), ("l1_ratio", 0.15), ("sample_weight", None),
-                  ("zero_is_mistake", False), ("bias_step", 1.0), ("loss", None),
-                  ("objective", None), ("order", None)),
+    "batch": (("lr", 1.0), ("sample_weight", None), ("zero_is_mistake", False), ("bias_step", 1.0)),
+    "penalized": (
+        ("lr", 1.0),
+        ("alpha", 0.0001),
+        ("l1_ratio", 0.15),
+        ("sample_weight", None),
+        ("zero_is_mistake", False),
+        ("bias_step", 1.0),
+        ("loss", None),
+        ("objective", None),
+        ("order", None),
+    ),
 }
 _REQUIRED = object()  # an argument without a default
 # Each variant's state after ``weight, bias``.
-_STATE = {None: (), "averaged": ("weight_sum", "bias_sum", "count"),
-          "pocket": ("pocket_weight", "pocket_bias", "run", "best_run"),
-          "penalized": ("state", "q")}
+_STATE = {
+    None: (),
+    "averaged": ("weight_sum", "bias_sum", "count"),
+    "pocket": ("pocket_weight", "pocket_bias", "run", "best_run"),
+    "penalized": ("state", "q"),
+}
 
 
-def _function(name: str, args: Sequence[Tuple[str, Any]], run: Callable[[Dict], Any],
-              doc: str) -> Callable:
+def _function(name: str, args: Sequence[Tuple[str, Any]], run: Callable[[Dict], Any], doc: str) -> Callable:
     """A public function ``name(*args)`` (each positional or keyword, with
     its default) whose body is ``run(arguments by name)``."""
-    sig = inspect.Signature([
-        inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                          default=inspect.Parameter.empty if d is _REQUIRED else d)
-        for n, d in args])
+    sig = inspect.Signature(
+        [
+            inspect.Parameter(
+                n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=inspect.Parameter.empty if d is _REQUIRED else d
+            )
+            for n, d in args
+        ]
+    )
 
     def function(*a, **kw):
         bound = sig.bind(*a, **kw)
@@ -88,11 +107,11 @@ def _loop(rule: str, a: Dict) -> Callable:
     lr, bias_step = a["lr"], a["bias_step"]
     if rule == "online":
         return lambda w, b, rows, y, sw, loss: _rules.online(
-            w, b, rows, y, lr, sw, a["zero_is_mistake"], bias_step, loss)
+            w, b, rows, y, lr, sw, a["zero_is_mistake"], bias_step, loss
+        )
     if rule == "multiclass":
         return lambda w, b, rows, y, sw, loss: _rules.multiclass(w, b, rows, y, lr, sw, bias_step)
-    return lambda w, b, rows, y, sw, loss: _rules.batch(
-        w, b, rows, y, lr, sw, a["zero_is_mistake"], bias_step)
+    return lambda w, b, rows, y, sw, loss: _rules.batch(w, b, rows, y, lr, sw, a["zero_is_mistake"], bias_step)
 
 
 def _with_variant(rule: str, variant, loop: Callable) -> Callable:
@@ -124,8 +143,7 @@ def _run(rule: str, variant, csr: bool) -> Callable[[Dict], Any]:
         rows = rows_of(a["x"], a["weight"], csr)
         fn = _with_variant(rule, variant, _loop(rule, a))
         if a.get("order") is not None:
-            return _rules.ordered(fn, state, rows, a["y"], a["sample_weight"], a.get("loss"),
-                                  a["order"])
+            return _rules.ordered(fn, state, rows, a["y"], a["sample_weight"], a.get("loss"), a["order"])
         return fn(*state, rows, a["y"], a["sample_weight"], a.get("loss"))
 
     return run
@@ -136,68 +154,117 @@ def _pair(name: str, rule: str, variant, doc: str) -> Tuple[Callable, Callable]:
     args = [(n, _REQUIRED) for n in ("weight", "bias") + _STATE[variant] + ("x", "y")]
     args += _OPTIONS["penalized" if variant == "penalized" else rule]
     if variant == "penalized":
+
         def body(csr):
             return lambda a: _penalized.penalized(
-                a["weight"], a["bias"], a["state"], a["q"],
-                _penalized.entries(a["x"], a["weight"], csr), a["y"], a["lr"], a["alpha"], a["l1_ratio"], a["sample_weight"],
-                a["zero_is_mistake"], a["bias_step"], a["loss"], a["objective"], a["order"])
+                a["weight"],
+                a["bias"],
+                a["state"],
+                a["q"],
+                _penalized.entries(a["x"], a["weight"], csr),
+                a["y"],
+                a["lr"],
+                a["alpha"],
+                a["l1_ratio"],
+                a["sample_weight"],
+                a["zero_is_mistake"],
+                a["bias_step"],
+                a["loss"],
+                a["objective"],
+                a["order"],
+            )
     else:
+
         def body(csr):
             return _run(rule, variant, csr)
-    csr_doc = (f":func:`{name}` over the rows of a sparse ``x`` (``order``: visit i reads "
-               "row ``order[i]``).")
-    return (_function(name, args, body(False), doc),
-            _function(name + "_csr", args, body(True), csr_doc))
+
+    csr_doc = f":func:`{name}` over the rows of a sparse ``x`` (``order``: visit i reads row ``order[i]``)."
+    return (_function(name, args, body(False), doc), _function(name + "_csr", args, body(True), csr_doc))
 
 
-online_update, online_update_csr = _pair("online_update", "online", None, """\
+online_update, online_update_csr = _pair(
+    "online_update",
+    "online",
+    None,
+    """\
 The seed's rule: for each sample, for each output on its own,
 ``yhat = [z > 0]``, ``err = y - yhat``, ``w += lr*err*x``, ``b += lr*err``.
 Returns ``(w, b, mistakes)``, and the loss sums last when ``loss`` is
-given (see the module docstring).""")
+given (see the module docstring).""",
+)
 
-multiclass_update, multiclass_update_csr = _pair("multiclass_update", "multiclass", None, """\
+multiclass_update, multiclass_update_csr = _pair(
+    "multiclass_update",
+    "multiclass",
+    None,
+    """\
 The multiclass rule: ``yhat = argmax z`` (lowest index on a tie); on a
-mistake the true class's row gains ``lr*x`` and the predicted one loses it.""")
+mistake the true class's row gains ``lr*x`` and the predicted one loses it.""",
+)
 
-batch_update, batch_update_csr = _pair("batch_update", "batch", None, """\
+batch_update, batch_update_csr = _pair(
+    "batch_update",
+    "batch",
+    None,
+    """\
 The mini-batch rule: all errors under the current weights, then one step
-of their sum.""")
+of their sum.""",
+)
 
 online_update_averaged, online_update_averaged_csr = _pair(
-    "online_update_averaged", "online", "averaged", """\
+    "online_update_averaged",
+    "online",
+    "averaged",
+    """\
 The averaged perceptron written literally: after every sample, add each
 output's weights to ``weight_sum`` / ``bias_sum`` and count the sample.
 The average is ``weight_sum / count``.
 
 Returns ``(w, b, weight_sum, bias_sum, count, mistakes)``, all new tensors
 (the kernels keep a different accumulator; see ops.averaged_parameters),
-and the loss sums last when ``loss`` is given.""")
+and the loss sums last when ``loss`` is given.""",
+)
 
 multiclass_update_averaged, multiclass_update_averaged_csr = _pair(
-    "multiclass_update_averaged", "multiclass", "averaged", """\
+    "multiclass_update_averaged",
+    "multiclass",
+    "averaged",
+    """\
 The averaged multiclass perceptron written literally; as the online
-averaged rule, ``count`` of shape ``[1]``.""")
+averaged rule, ``count`` of shape ``[1]``.""",
+)
 
 online_update_pocket, online_update_pocket_csr = _pair(
-    "online_update_pocket", "online", "pocket", """\
+    "online_update_pocket",
+    "online",
+    "pocket",
+    """\
 The pocket perceptron written literally, per output: after each correct
 prediction the run grows, and whenever it is longer than the record the
 current weights go into the pocket; a mistake ends the run.
 
 Returns ``(w, b, pocket_weight, pocket_bias, run, best_run, mistakes)``,
-and the loss sums last when ``loss`` is given.""")
+and the loss sums last when ``loss`` is given.""",
+)
 
 multiclass_update_pocket, multiclass_update_pocket_csr = _pair(
-    "multiclass_update_pocket", "multiclass", "pocket", """\
+    "multiclass_update_pocket",
+    "multiclass",
+    "pocket",
+    """\
 The pocket multiclass perceptron written literally (one run for the
-whole model); as the online pocket rule, counters of shape ``[1]``.""")
+whole model); as the online pocket rule, counters of shape ``[1]``.""",
+)
 
 online_update_penalized, online_update_penalized_csr = _pair(
-    "online_update_penalized", "online", "penalized", """\
+    "online_update_penalized",
+    "online",
+    "penalized",
+    """\
 The penalized rule (scikit-learn's ``_plain_sgd`` with a penalty) on
 copies, through ``order`` when given. Returns (weight, bias, state, q,
-mistakes, loss, objective); q, loss, objective None when not given.""")
+mistakes, loss, objective); q, loss, objective None when not given.""",
+)
 
 
 def decision_function(x: Tensor, weight: Tensor, bias: Tensor) -> Tensor:
@@ -222,11 +289,30 @@ def predict_csr(x: Any, weight: Tensor, bias: Tensor) -> Tensor:
 
 
 __all__ = [
-    "SPARSE_INTERCEPT_DECAY", "CSRRow", "DenseRow", "Result", "Row", "perceptron_loss",
-    "decision_function", "decision_function_csr", "predict", "predict_csr",
-    "online_update", "online_update_csr", "multiclass_update", "multiclass_update_csr",
-    "batch_update", "batch_update_csr", "online_update_averaged", "online_update_averaged_csr",
-    "multiclass_update_averaged", "multiclass_update_averaged_csr", "online_update_pocket",
-    "online_update_pocket_csr", "multiclass_update_pocket", "multiclass_update_pocket_csr",
-    "online_update_penalized", "online_update_penalized_csr",
+    "SPARSE_INTERCEPT_DECAY",
+    "CSRRow",
+    "DenseRow",
+    "Result",
+    "Row",
+    "perceptron_loss",
+    "decision_function",
+    "decision_function_csr",
+    "predict",
+    "predict_csr",
+    "online_update",
+    "online_update_csr",
+    "multiclass_update",
+    "multiclass_update_csr",
+    "batch_update",
+    "batch_update_csr",
+    "online_update_averaged",
+    "online_update_averaged_csr",
+    "multiclass_update_averaged",
+    "multiclass_update_averaged_csr",
+    "online_update_pocket",
+    "online_update_pocket_csr",
+    "multiclass_update_pocket",
+    "multiclass_update_pocket_csr",
+    "online_update_penalized",
+    "online_update_penalized_csr",
 ]

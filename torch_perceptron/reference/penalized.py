@@ -7,9 +7,8 @@ its float32 variant rounds (``_weight_vector.pyx.tp``). So on any data the
 kernels must give these bits. Public through :mod:`torch_perceptron.reference`.
 """
 
-from typing import Any
-
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -20,8 +19,7 @@ from ..sparse import as_csr
 __all__ = ["entries", "penalized"]
 
 
-def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bias_step,
-          loss, objective, f):
+def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bias_step, loss, objective, f):
     """One output's samples. w, q: numpy rows of dtype ``f`` (changed in
     place); st: [wscale, u, sq_norm, l1_norm] floats. Returns (b, mistakes,
     loss, objective)."""
@@ -45,8 +43,7 @@ def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bia
             loss += cur
             objective += cur
             norm = f(math.sqrt(sq_norm))
-            objective += alpha * ((1 - l1_ratio) * 0.5 * float(f(norm * norm))
-                                  + l1_ratio * float(f(l1_norm)))
+            objective += alpha * ((1 - l1_ratio) * 0.5 * float(f(norm * norm)) + l1_ratio * float(f(l1_norm)))
         mistake = z <= 0.0 if zero_is_mistake else ((p > 0.0) != (y[i] != 0))
         update = 0.0
         if mistake:
@@ -87,8 +84,23 @@ def _walk(w, b, st, q, entries, y, lr, alpha, l1_ratio, sw, zero_is_mistake, bia
     return b, mistakes, loss, objective
 
 
-def penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_weight,
-               zero_is_mistake, bias_step, loss, objective, order=None):
+def penalized(
+    weight,
+    bias,
+    state,
+    q,
+    entries,
+    y,
+    lr,
+    alpha,
+    l1_ratio,
+    sample_weight,
+    zero_is_mistake,
+    bias_step,
+    loss,
+    objective,
+    order=None,
+):
     """Every output's walk over ``entries`` (a list of the rows' (columns,
     values)), in the rows' order or, with ``order``, over the rows it names:
     ``[M]`` for every output, ``[K, M]`` one per output."""
@@ -118,18 +130,36 @@ def penalized(weight, bias, state, q, entries, y, lr, alpha, l1_ratio, sample_we
             yo = yo[visits]
             swo = None if sw is None else sw[visits]
         b[o], mistakes[o], lo, oo = _walk(
-            w[o], b[o], row, None if qn is None else qn[o], rows, yo, lr, alpha, l1_ratio, swo,
-            zero_is_mistake, bias_step, None if ls is None else float(ls[o]),
-            None if ob is None else float(ob[o]), f)
+            w[o],
+            b[o],
+            row,
+            None if qn is None else qn[o],
+            rows,
+            yo,
+            lr,
+            alpha,
+            l1_ratio,
+            swo,
+            zero_is_mistake,
+            bias_step,
+            None if ls is None else float(ls[o]),
+            None if ob is None else float(ob[o]),
+            f,
+        )
         st[o] = row
         if ls is not None:
             ls[o] = lo
         if ob is not None:
             ob[o] = oo
-    out = [torch.from_numpy(w), torch.from_numpy(b), torch.from_numpy(st),
-           None if qn is None else torch.from_numpy(qn), torch.from_numpy(mistakes),
-           None if ls is None else torch.from_numpy(ls),
-           None if ob is None else torch.from_numpy(ob)]
+    out = [
+        torch.from_numpy(w),
+        torch.from_numpy(b),
+        torch.from_numpy(st),
+        None if qn is None else torch.from_numpy(qn),
+        torch.from_numpy(mistakes),
+        None if ls is None else torch.from_numpy(ls),
+        None if ob is None else torch.from_numpy(ob),
+    ]
     return tuple(out)
 
 
@@ -138,8 +168,7 @@ def entries(x: Any, weight: Tensor, csr: bool) -> list:
     ones (``x`` anything :func:`~torch_perceptron.sparse.as_csr` takes)."""
     if csr:
         crow, col, values = (t.cpu().numpy() for t in as_csr(x, weight.dtype).tensors())
-        return [(list(col[crow[i]:crow[i + 1]]), list(values[crow[i]:crow[i + 1]]))
-                for i in range(len(crow) - 1)]
+        return [(list(col[crow[i] : crow[i + 1]]), list(values[crow[i] : crow[i + 1]])) for i in range(len(crow) - 1)]
     xn = x.detach().cpu().numpy()
     cols = list(range(xn.shape[1]))
     return [(cols, list(xn[i])) for i in range(xn.shape[0])]

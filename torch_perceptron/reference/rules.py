@@ -27,8 +27,7 @@ def step_size(lr: float, err: float, sample_weight: Optional[Tensor], i: int, dt
     return lr_t * err
 
 
-def online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step,
-           loss: Optional[Tensor] = None):
+def online(w, b, rows: Sequence[Row], y, lr, sample_weight, zero_is_mistake, bias_step, loss: Optional[Tensor] = None):
     w, b = w.clone(), b.clone()
     k = w.shape[0]
     y = y.reshape(len(rows), k).to(w.dtype)
@@ -114,8 +113,12 @@ def each_sample(update: Callable, w, b, rows, y, sample_weight, k, loss, after: 
     mistakes = torch.zeros(k, dtype=torch.int64)
     for i in range(len(rows)):
         w, b, m, *rest = update(
-            w, b, rows[i : i + 1], y[i : i + 1],
-            None if sample_weight is None else sample_weight[i : i + 1], loss,
+            w,
+            b,
+            rows[i : i + 1],
+            y[i : i + 1],
+            None if sample_weight is None else sample_weight[i : i + 1],
+            loss,
         )
         if loss is not None:
             loss = rest[0]
@@ -132,14 +135,12 @@ def averaged(update: Callable, w, b, ws, bs, c, rows, y, sample_weight, k, loss=
     def after(w, b, m):
         sums[:] = sums[0] + w, sums[1] + b, sums[2] + 1
 
-    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight, k,
-                                       loss, after)
+    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight, k, loss, after)
     out = (w, b, *sums, mistakes)
     return out if loss is None else out + (loss,)
 
 
-def pocket(update: Callable, w, b, pw, pb, run, best, rows, y, sample_weight,
-           per_output: bool, loss=None):
+def pocket(update: Callable, w, b, pw, pb, run, best, rows, y, sample_weight, per_output: bool, loss=None):
     """``update`` sample by sample, keeping the pocket: a run per output
     (``per_output``), else one for the whole model; a correct sample grows a
     run, a run longer than its record puts its weights in the pocket, a
@@ -158,14 +159,20 @@ def pocket(update: Callable, w, b, pw, pb, run, best, rows, y, sample_weight,
             else:
                 run[o] = 0
 
-    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight,
-                                       len(parts), loss, after)
+    w, b, mistakes, loss = each_sample(update, w.clone(), b.clone(), rows, y, sample_weight, len(parts), loss, after)
     out = (w, b, pw, pb, run, best, mistakes)
     return out if loss is None else out + (loss,)
 
 
-def ordered(rule, state: Sequence[Tensor], x: Tensor, y: Tensor,
-             sample_weight: Optional[Tensor], loss: Optional[Tensor], order: Tensor):
+def ordered(
+    rule,
+    state: Sequence[Tensor],
+    x: Tensor,
+    y: Tensor,
+    sample_weight: Optional[Tensor],
+    loss: Optional[Tensor],
+    order: Tensor,
+):
     """``rule(*state, x, y, sample_weight, loss)`` on the rows ``order``
     visits: gathered once for ``[M]``; for ``[K, M]`` output k alone (its rows
     of every per-output tensor of ``state``, and of ``loss``) on

@@ -26,8 +26,9 @@ class SGDArithmetic:
             return (idx == 1)[:, None]
         return idx[:, None] == np.arange(len(self.classes_))[None, :]
 
-    def _output_steps(self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray,
-                      dtype, fold_eta0: bool = True) -> tuple[list, float]:
+    def _output_steps(
+        self, y: np.ndarray, positive: np.ndarray, sample_weight: np.ndarray, dtype, fold_eta0: bool = True
+    ) -> tuple[list, float]:
         """Each output's step sizes ``[N]`` (outputs with equal steps share
         one array; None where every step is ``eta0``), and the ``lr`` to call
         the op with.
@@ -59,8 +60,7 @@ class SGDArithmetic:
                 if dtype == np.float32:
                     cls = np.where(positive[:, o], np.float32(p), np.float32(q))
                     both = cls * sample_weight.astype(np.float32)
-                    shared[key] = (both if not fold_eta0 else
-                                   (self.eta0 * both.astype(np.float64)).astype(np.float32))
+                    shared[key] = both if not fold_eta0 else (self.eta0 * both.astype(np.float64)).astype(np.float32)
                 else:
                     cls = np.where(positive[:, o], float(p), float(q))
                     both = cls * sample_weight
@@ -77,14 +77,11 @@ class SGDArithmetic:
         mask = np.zeros(n, dtype=np.bool_)
         if not self.early_stopping:
             return mask
-        cv = StratifiedShuffleSplit(
-            test_size=self.validation_fraction, random_state=self.random_state
-        )
+        cv = StratifiedShuffleSplit(test_size=self.validation_fraction, random_state=self.random_state)
         idx_train, idx_val = next(cv.split(np.zeros(shape=(n, 1)), y_split))
         if not np.any(sample_weight[idx_val] > 0):
             raise ValueError(
-                "The sample weights for validation set are all zero, consider using a"
-                " different random state."
+                "The sample weights for validation set are all zero, consider using a different random state."
             )
         if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
             raise ValueError(

@@ -21,13 +21,13 @@ class EpochData:
     """What every output's epochs read, on the estimator's device."""
 
     x: Union[torch.Tensor, CSRRows]  # [N, in], dense or canonical CSR
-    targets: torch.Tensor       # [N, K] of 0/1
-    steps: list                 # per output: [N] step sizes or None
+    targets: torch.Tensor  # [N, K] of 0/1
+    steps: list  # per output: [N] step sizes or None
     lr: float
-    mask: np.ndarray            # [N] bool, True on held-out samples
-    X_val: np.ndarray           # [N_val, in], the held-out rows (numpy, as scikit-learn scores)
-    sw_val: np.ndarray          # [N_val]
-    y_val: np.ndarray           # [N_val, K] of -1/+1
+    mask: np.ndarray  # [N] bool, True on held-out samples
+    X_val: np.ndarray  # [N_val, in], the held-out rows (numpy, as scikit-learn scores)
+    sw_val: np.ndarray  # [N_val]
+    y_val: np.ndarray  # [N_val, K] of -1/+1
     train_count: int
 
 

@@ -74,8 +74,7 @@ __all__ = ["Perceptron", "PerceptronClassifier"]
 _SPARSE_FORMATS = ["csr", "csc", "coo"]
 
 
-class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, VerboseOutput,
-                 BasePerceptron):
+class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, VerboseOutput, BasePerceptron):
     """Rosenblatt's perceptron as a scikit-learn classifier, run by the compiled op.
 
     Parameters
@@ -179,16 +178,15 @@ class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, Verbose
         from the last solution with ``warm_start``). X: [n_samples, n_features];
         y: [n_samples] class labels; sample_weight: [n_samples] >= 0."""
         self._check_params(for_partial_fit=False)
-        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS,
-                             dtype=[np.float64, np.float32], order="C", reset=True)
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE_FORMATS, dtype=[np.float64, np.float32], order="C", reset=True
+        )
         check_classification_targets(y)
         dtype = self._work_dtype(X.dtype)
         X = _as_rows(X, dtype)
         classes = np.unique(y)
         if len(classes) < 2:
-            raise ValueError(
-                f"The number of classes has to be greater than one; got {len(classes)} class"
-            )
+            raise ValueError(f"The number of classes has to be greater than one; got {len(classes)} class")
         n_outputs = 1 if len(classes) == 2 else len(classes)
         keep = (
             self.warm_start
@@ -200,8 +198,7 @@ class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, Verbose
         if keep:
             self._cast_state(dtype)
         else:
-            self._init_state(n_outputs, X.shape[1], dtype,
-                             self._feature_major(X, n_outputs))
+            self._init_state(n_outputs, X.shape[1], dtype, self._feature_major(X, n_outputs))
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=dtype, allow_all_zero_weights=bool(self.early_stopping)
         )
@@ -228,15 +225,13 @@ class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, Verbose
                     "class_weight 'balanced' is not supported for partial_fit: pass "
                     "compute_class_weight('balanced', classes=classes, y=y) as a dict"
                 )
-        X, y = validate_data(self, X, y, accept_sparse=_SPARSE_FORMATS,
-                             dtype=[np.float64, np.float32], order="C", reset=first)
+        X, y = validate_data(
+            self, X, y, accept_sparse=_SPARSE_FORMATS, dtype=[np.float64, np.float32], order="C", reset=first
+        )
         check_classification_targets(y)
         _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
-            raise ValueError(
-                "The number of classes has to be greater than one; got "
-                f"{len(self.classes_)} class"
-            )
+            raise ValueError(f"The number of classes has to be greater than one; got {len(self.classes_)} class")
         unknown = np.setdiff1d(np.unique(y), self.classes_)
         if unknown.size:
             raise ValueError(f"y: labels {unknown!r} are not in classes {self.classes_!r}")
@@ -262,16 +257,14 @@ class Perceptron(ClassifierMixin, EpochLoop, WeightState, SGDArithmetic, Verbose
         weights are float32, else in float64; returned in the dtype
         scikit-learn's ``X @ coef_.T + intercept_`` has."""
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=_SPARSE_FORMATS,
-                          dtype=[np.float64, np.float32], reset=False)
+        X = validate_data(self, X, accept_sparse=_SPARSE_FORMATS, dtype=[np.float64, np.float32], reset=False)
         w, b = self._inference_parameters()
         if X.dtype == np.float64 and w.dtype != torch.float64:
             w, b = w.to(torch.float64), b.to(torch.float64)
         z = ops.forward(self._tensor(X, _numpy_dtype(w.dtype)), w, b).cpu().numpy()
         # As scikit-learn's X @ coef_.T + intercept_ (a binary intercept_ is float64).
         b_dtype = np.float64 if len(self.classes_) == 2 else _numpy_dtype(self._weight.dtype)
-        z = z.astype(np.result_type(X.dtype, _numpy_dtype(self._weight.dtype), b_dtype),
-                     copy=False)
+        z = z.astype(np.result_type(X.dtype, _numpy_dtype(self._weight.dtype), b_dtype), copy=False)
         return z[:, 0] if z.shape[1] == 1 else z
 
     def predict(self, X) -> np.ndarray:

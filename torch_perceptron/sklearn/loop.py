@@ -41,14 +41,12 @@ class EpochLoop:
             return torch.zeros(2, n_outputs, dtype=torch.float64, device=self._weight.device)
         return torch.zeros(n_outputs, dtype=torch.float64, device=self._weight.device)
 
-    def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int,
-               dtype: np.dtype) -> int:
+    def _train(self, X: np.ndarray, y: np.ndarray, sample_weight: np.ndarray, max_iter: int, dtype: np.dtype) -> int:
         """Runs up to max_iter epochs of every output as scikit-learn's
         fit_binary would; returns the most epochs any output ran."""
         positive = self._output_targets(y)
         self._arrange_state(self._feature_major(X, positive.shape[1]))
-        steps, lr = self._output_steps(y, positive, sample_weight, dtype,
-                                       fold_eta0=self.penalty is None)
+        steps, lr = self._output_steps(y, positive, sample_weight, dtype, fold_eta0=self.penalty is None)
         on_device = {id(s): self._tensor(s, dtype) for s in steps if s is not None}
         mask, seeds = self._draw(y, positive, sample_weight)
         k = positive.shape[1]
@@ -82,8 +80,7 @@ class EpochLoop:
             self.mistakes_per_epoch_.append(sum(r.mistakes[e] for r in runs if e < r.ran))
         return epochs
 
-    def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData,
-                   max_iter: int) -> None:
+    def _run_group(self, group: list[OutputRun], perm: Optional[np.ndarray], data: EpochData, max_iter: int) -> None:
         """The epochs of outputs that visit the samples in one order (perm
         ``[N]``), or each in its own (``[len(group), N]``), each output
         stopping on its own (scikit-learn's ``_plain_sgd`` per output)."""
@@ -122,8 +119,7 @@ class EpochLoop:
             if perm is not None or held_out:
                 # Every output's order holds the same held-out rows: the
                 # rows left are as many in each.
-                visit = (order[~data.mask[order]].reshape(*order.shape[:-1], -1)
-                         if held_out else order)
+                visit = order[~data.mask[order]].reshape(*order.shape[:-1], -1) if held_out else order
             # One op call per set of outputs that share step sizes (and per
             # chunk of the epoch); the reports of the chunks add up.
             calls: dict[int, list[OutputRun]] = {}
@@ -157,14 +153,21 @@ class EpochLoop:
                 if run.stopping.update(value):
                     active.remove(run)
                     if self.verbose:
-                        say(run, f"Convergence after {epoch + 1} epochs took "
-                                 f"{time.time() - started:.2f} seconds")
+                        say(run, f"Convergence after {epoch + 1} epochs took {time.time() - started:.2f} seconds")
         for run in group if buffered else ():
             if run.log:
                 print("\n".join(run.log))
 
-    def _epoch(self, calls: dict, visit: Optional[np.ndarray], position: dict,
-               data: EpochData, losses: dict, reports: dict, columns: dict) -> None:
+    def _epoch(
+        self,
+        calls: dict,
+        visit: Optional[np.ndarray],
+        position: dict,
+        data: EpochData,
+        losses: dict,
+        reports: dict,
+        columns: dict,
+    ) -> None:
         """One epoch, dense or CSR x, penalized or not: one op call per set of
         outputs that share step sizes, reading x, the targets and the steps
         in place through the visiting order (``[M]`` for all, or a row per
@@ -188,12 +191,13 @@ class EpochLoop:
                 if targets is None:
                     # numpy on the CPU: torch's column gather of a small [N, K]
                     # ran on two threads, waking the second one each call.
-                    targets = (torch.from_numpy(data.targets.numpy()[:, rows].copy())
-                               if data.targets.device.type == "cpu"
-                               else data.targets[:, rows].contiguous())
+                    targets = (
+                        torch.from_numpy(data.targets.numpy()[:, rows].copy())
+                        if data.targets.device.type == "cpu"
+                        else data.targets[:, rows].contiguous()
+                    )
                     columns[tuple(rows)] = targets
-            reports[key] = self._update_rows(rows, data.x, targets, data.steps[rows[0]], data.lr,
-                                             losses[key], order)
+            reports[key] = self._update_rows(rows, data.x, targets, data.steps[rows[0]], data.lr, losses[key], order)
 
     def _validation_score(self, output: int, data: EpochData) -> float:
         """scikit-learn's _ValidationScoreCallback for one output: the

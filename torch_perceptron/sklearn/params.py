@@ -101,9 +101,7 @@ class BasePerceptron(BaseEstimator):
                 "average=False and pocket=False, or penalty=None)"
             )
         if self.dtype is not None and self.dtype not in (torch.float32, torch.float64):
-            raise ValueError(
-                f"dtype: expected torch.float32, torch.float64 or None, got {self.dtype!r}"
-            )
+            raise ValueError(f"dtype: expected torch.float32, torch.float64 or None, got {self.dtype!r}")
         if self.average and self.pocket:
             raise ValueError("average and pocket: expected at most one of them, got both")
         _check_device(self.device)
@@ -123,10 +121,7 @@ def _check_device(device) -> None:
     try:
         kind = torch.device(device).type
     except RuntimeError as err:
-        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda', got "
-                         f"{device!r} ({err})") from None
+        raise ValueError(f"device: expected a torch device such as 'cpu' or 'cuda', got {device!r} ({err})") from None
     if kind == "cuda" and not torch.cuda.is_available():
-        why = ("this torch was built without CUDA" if torch.version.cuda is None
-               else "torch sees no CUDA GPU here")
-        raise ValueError(f"device: got {device!r}, but {why} (torch {torch.__version__}); "
-                         "use device='cpu'")
+        why = "this torch was built without CUDA" if torch.version.cuda is None else "torch sees no CUDA GPU here"
+        raise ValueError(f"device: got {device!r}, but {why} (torch {torch.__version__}); use device='cpu'")

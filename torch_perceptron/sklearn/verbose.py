@@ -13,8 +13,9 @@ from .epochs import OutputRun
 class VerboseOutput:
     """The estimator's epoch lines."""
 
-    def _print_epoch(self, run: OutputRun, epoch: int, train_count: int, started: float,
-                     score: Optional[float], say) -> None:
+    def _print_epoch(
+        self, run: OutputRun, epoch: int, train_count: int, started: float, score: Optional[float], say
+    ) -> None:
         """scikit-learn's epoch lines (without a penalty the objective is the
         loss; with one, the norm is its bookkeeping's and NNZs counts the
         weights before the scale, as there)."""
@@ -30,8 +31,7 @@ class VerboseOutput:
             f"Bias: {float(self._bias[run.output]):.6f}",
             f"T: {(epoch + 1) * train_count}",
         ]
-        fields += [f"Avg. loss: {run.loss / train_count:f}",
-                   f"Objective: {objective / train_count:f}"]
+        fields += [f"Avg. loss: {run.loss / train_count:f}", f"Objective: {objective / train_count:f}"]
         if score is not None:
             fields.append(f"Validation score: {score:f}")
         say(run, f"-- Epoch {epoch + 1}")

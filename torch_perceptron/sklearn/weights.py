@@ -47,10 +47,16 @@ class WeightState:
         feature's cache line in that layout, so one thread runs them all, where
         the row-major layout's per-call copy splits them between threads
         (BENCHMARKS.md has the timings)."""
-        return (sp.issparse(X) and n_outputs >= 2 and not self.shuffle
-                and not self.average and not self.pocket and self.penalty is None
-                and torch.device(self.device).type == "cpu"
-                and torch.get_num_threads() == 1)
+        return (
+            sp.issparse(X)
+            and n_outputs >= 2
+            and not self.shuffle
+            and not self.average
+            and not self.pocket
+            and self.penalty is None
+            and torch.device(self.device).type == "cpu"
+            and torch.get_num_threads() == 1
+        )
 
     def _arrange_state(self, feature_major: bool) -> None:
         """The weights in the layout the coming epochs want (one copy when it
@@ -62,8 +68,7 @@ class WeightState:
         elif not feature_major and not w.is_contiguous():
             self._weight = w.contiguous()
 
-    def _init_state(self, n_outputs: int, n_features: int, dtype: np.dtype,
-                    feature_major: bool = False) -> None:
+    def _init_state(self, n_outputs: int, n_features: int, dtype: np.dtype, feature_major: bool = False) -> None:
         opts = {"dtype": _torch_dtype(dtype), "device": self.device}
         counters = {"dtype": torch.int64, "device": self.device}
         if feature_major:  # see _feature_major
@@ -73,12 +78,15 @@ class WeightState:
         self._bias = torch.zeros(n_outputs, **opts)
         if self.pocket:
             self._extra = (
-                torch.zeros(n_outputs, n_features, **opts), torch.zeros(n_outputs, **opts),
-                torch.zeros(n_outputs, **counters), torch.zeros(n_outputs, **counters),
+                torch.zeros(n_outputs, n_features, **opts),
+                torch.zeros(n_outputs, **opts),
+                torch.zeros(n_outputs, **counters),
+                torch.zeros(n_outputs, **counters),
             )
         elif self.average:
             self._extra = (
-                torch.zeros(n_outputs, n_features, **opts), torch.zeros(n_outputs, **opts),
+                torch.zeros(n_outputs, n_features, **opts),
+                torch.zeros(n_outputs, **opts),
                 torch.zeros(n_outputs, **counters),
             )
         else:
@@ -130,31 +138,38 @@ class WeightState:
             return 0.0
         return float(self.sparse_intercept_decay) if isinstance(x, CSRRows) else 1.0
 
-    def _update(self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor],
-                order: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def _update(
+        self, state, x, y, sw, lr: float, loss: Optional[torch.Tensor], order: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """The online op on ``state`` (weights, bias, then the variant's or
         the penalty's tensors), x dense or CSR. ``loss`` gains the epoch's
         loss sums; with a penalty it is float64 ``[2, K]``, the loss (row 0)
         and scikit-learn's objective (row 1)."""
         w, b, *extra = state
-        kw = {"sample_weight": sw, "zero_is_mistake": bool(self.zero_is_mistake),
-              "bias_step": self._bias_step(x), "order": order}
+        kw = {
+            "sample_weight": sw,
+            "zero_is_mistake": bool(self.zero_is_mistake),
+            "bias_step": self._bias_step(x),
+            "order": order,
+        }
         if self.penalty is not None:
             penalty_state, q = extra
             l1_ratio = self._ops_l1_ratio()
             variant = ops.Penalized(penalty_state, q if l1_ratio > 0 else None)
-            kw.update(alpha=float(self.alpha), l1_ratio=l1_ratio,
-                      loss=None if loss is None else loss[0],
-                      objective=None if loss is None else loss[1])
+            kw.update(
+                alpha=float(self.alpha),
+                l1_ratio=l1_ratio,
+                loss=None if loss is None else loss[0],
+                objective=None if loss is None else loss[1],
+            )
         else:
-            variant = (ops.Pocket(*extra) if self.pocket
-                       else ops.Averaged(*extra) if self.average else None)
+            variant = ops.Pocket(*extra) if self.pocket else ops.Averaged(*extra) if self.average else None
             kw["loss"] = loss
         return ops.update(w, b, x, y, lr, rule="online", state=variant, **kw)
 
-    def _update_rows(self, rows: list[int], x, y, sw, lr: float,
-                     loss: Optional[torch.Tensor],
-                     order: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def _update_rows(
+        self, rows: list[int], x, y, sw, lr: float, loss: Optional[torch.Tensor], order: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """The op on outputs ``rows`` of the state, in place: views when the
         rows are consecutive, else gathered copies written back. ``loss``
         (float64 ``[len(rows)]`` or None) gains their epoch loss sums;
@@ -218,8 +233,7 @@ def _assign(name: str, state: Optional[torch.Tensor], value) -> None:
     if state is None:
         raise AttributeError(f"{name}: not fitted yet; fit or partial_fit first")
     if value.shape != tuple(state.shape):
-        raise ValueError(f"{name}: expected shape {tuple(state.shape)} (set by fit), "
-                         f"got {value.shape}")
+        raise ValueError(f"{name}: expected shape {tuple(state.shape)} (set by fit), got {value.shape}")
     with torch.no_grad():
         state.copy_(torch.as_tensor(value, dtype=state.dtype))
 
