@@ -69,6 +69,27 @@ struct OnlineStep {
   TP_HOST_DEVICE static double loss_of(scalar_t z) { return fabs(static_cast<double>(z)); }
 };
 
+// The multiclass rule's arguments and step, as OnlineStep is the online
+// rule's: every multiclass loop (the CPU's dense SIMD groups, its CSR loops
+// row-major, on a feature-major copy and in place, the GPU kernel over dense
+// or CSR rows) takes its labels and its steps from here; each keeps its own
+// argmax over its layout (the lowest class wins a tie).
+template <typename scalar_t>
+struct MulticlassStep {
+  const int64_t* y;    // [N] class indices
+  const scalar_t* sw;  // [N] or nullptr
+  scalar_t lr;
+  scalar_t bias_step;  // b += bias_step * step; 0: the biases stay
+  int64_t* mistakes;   // [1]
+
+  // Row i's class.
+  TP_HOST_DEVICE int64_t target(int64_t i) const { return y[i]; }
+  // A mistake's step at row i: row t gains step * x_i, row yhat loses it.
+  TP_HOST_DEVICE scalar_t step(int64_t i) const { return sw != nullptr ? lr * sw[i] : lr; }
+  // What the biases of t and yhat gain and lose (check bias_step != 0 first).
+  TP_HOST_DEVICE scalar_t bias_gain(scalar_t step_) const { return step_ * bias_step; }
+};
+
 // The step of an online call's operands (operands.h, csr_operands.h: the same
 // fields, dense or CSR), in the loop's scalar_t.
 template <typename scalar_t, typename Operands>
@@ -83,6 +104,15 @@ OnlineStep<scalar_t> online_step(const Operands& call) {
           call.loss ? call.loss->template mutable_data_ptr<double>() : nullptr,
           call.order ? call.order->template const_data_ptr<int64_t>() : nullptr,
           call.order_stride};
+}
+
+// The step of a multiclass call's operands, dense or CSR.
+template <typename scalar_t, typename Operands>
+MulticlassStep<scalar_t> multiclass_step(const Operands& call) {
+  return {call.y.template const_data_ptr<int64_t>(),
+          call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
+          static_cast<scalar_t>(call.lr), static_cast<scalar_t>(call.bias_step),
+          call.mistakes.template mutable_data_ptr<int64_t>()};
 }
 
 }  // namespace torch_perceptron

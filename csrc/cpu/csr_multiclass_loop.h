@@ -36,8 +36,7 @@ struct CsrMulticlassModel {
 // decision values before it can update). Returns the first bad row, or -1.
 template <typename scalar_t, typename index_t, typename Policy>
 int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, scalar_t* b,
-                            const int64_t* y, const scalar_t* sw, int64_t k, scalar_t lr,
-                            scalar_t bias_step, int64_t* mistakes, const Policy& policy,
+                            int64_t k, const MulticlassStep<scalar_t>& rule, const Policy& policy,
                             UndoLog* log) {
   const int64_t in = x.in;
   const CsrMulticlassModel<scalar_t> model{w, b, k, in};
@@ -69,13 +68,13 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
       hooks.end();
       return i;
     }
-    const int64_t t = y[i];
+    const int64_t t = rule.target(i);
     if (yhat == t) {
       if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(1);
       continue;
     }
     ++wrong;
-    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    const scalar_t step = rule.step(i);
     hooks.mistake(i, row, t, yhat, step, model);
     if (log != nullptr) {
       log->save(w + t * in, row.cols, row.nnz, 1, 1);
@@ -85,15 +84,15 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
     }
     row.add_to(w + t * in, step);
     row.add_to(w + yhat * in, -step);
-    if (bias_step != 0) {
-      const scalar_t bias_by = step * bias_step;
+    if (rule.bias_step != 0) {
+      const scalar_t bias_by = rule.bias_gain(step);
       b[t] += bias_by;
       b[yhat] -= bias_by;
     }
   }
   hooks.done(model);
   hooks.end();
-  *mistakes += wrong;
+  *rule.mistakes += wrong;
   return -1;
 }
 
@@ -104,8 +103,7 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
 // every row was good; returns the first bad row, or -1.
 template <int G, typename scalar_t, typename index_t>
 int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x, scalar_t* w, scalar_t* b,
-                                     const int64_t* y, const scalar_t* sw, int64_t k, scalar_t lr,
-                                     scalar_t bias_step, int64_t* mistakes) {
+                                     int64_t k, const MulticlassStep<scalar_t>& rule) {
   using V = Vec<scalar_t>;
   constexpr int L = kLanes<scalar_t>;
   constexpr int64_t W = G * L;
@@ -156,25 +154,25 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x, scalar
       }
     }
     if (!finite) return i;
-    const int64_t t = y[i];
+    const int64_t t = rule.target(i);
     if (yhat == t) continue;
     ++wrong;
-    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    const scalar_t step = rule.step(i);
     for (int64_t q = 0; q < row.nnz; ++q) {
       scalar_t* col = wt + row.cols[q] * W;
       const scalar_t v = row.values[q];
       col[t] += step * v;
       col[yhat] += -step * v;
     }
-    if (bias_step != 0) {
-      const scalar_t bias_by = step * bias_step;
+    if (rule.bias_step != 0) {
+      const scalar_t bias_by = rule.bias_gain(step);
       bias[t] += bias_by;
       bias[yhat] -= bias_by;
     }
   }
   from_feature_major(wt, W, k, in, w);
   for (int64_t c = 0; c < k; ++c) b[c] = bias[c];
-  *mistakes += wrong;
+  *rule.mistakes += wrong;
   return -1;
 }
 
@@ -188,8 +186,8 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x, scalar
 // once every row was good. Returns the first bad row, or -1.
 template <typename scalar_t, typename index_t>
 int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* wt, int64_t stride,
-                                scalar_t* b, const int64_t* y, const scalar_t* sw, int64_t k,
-                                scalar_t lr, scalar_t bias_step, int64_t* mistakes, UndoLog* log) {
+                                scalar_t* b, int64_t k, const MulticlassStep<scalar_t>& rule,
+                                UndoLog* log) {
   const int64_t in = x.in;
   std::vector<scalar_t> bias(b, b + k), z0(k), z1(k);
   int64_t wrong = 0;
@@ -236,10 +234,10 @@ int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* w
       }
     }
     if (!finite) return i;
-    const int64_t t = y[i];
+    const int64_t t = rule.target(i);
     if (yhat == t) continue;
     ++wrong;
-    const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+    const scalar_t step = rule.step(i);
     if (log != nullptr) {
       log->save(wt + t, row.cols, row.nnz, stride, 1);
       log->save(wt + yhat, row.cols, row.nnz, stride, 1);
@@ -250,14 +248,14 @@ int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* w
       col[t] += step * v;
       col[yhat] += -step * v;
     }
-    if (bias_step != 0) {
-      const scalar_t bias_by = step * bias_step;
+    if (rule.bias_step != 0) {
+      const scalar_t bias_by = rule.bias_gain(step);
       bias[t] += bias_by;
       bias[yhat] -= bias_by;
     }
   }
   std::copy(bias.begin(), bias.end(), b);
-  *mistakes += wrong;
+  *rule.mistakes += wrong;
   return -1;
 }
 
@@ -306,9 +304,7 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
           if (fm_stride > 0) {
             bad_row = csr_multiclass_in_place(
                 rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(), fm_stride,
-                b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-                sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
-                static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(),
+                b.mutable_data_ptr<scalar_t>(), k, multiclass_step<scalar_t>(*this),
                 journal.open(sizeof(scalar_t)));
             return;
           }
@@ -317,9 +313,7 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
             auto run_fm = [&](auto g) {
               return csr_multiclass_feature_major<decltype(g)::value>(
                   rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
-                  b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-                  sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
-                  static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>());
+                  b.mutable_data_ptr<scalar_t>(), k, multiclass_step<scalar_t>(*this));
             };
             using std::integral_constant;
             switch ((k + L - 1) / L) {
@@ -333,9 +327,7 @@ struct CsrMulticlassCall : CsrMulticlassOperands {
         }
         bad_row = csr_multiclass_rows<scalar_t, index_t>(
             rows<scalar_t, index_t>(), w.mutable_data_ptr<scalar_t>(),
-            b.mutable_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-            sw ? sw->const_data_ptr<scalar_t>() : nullptr, k, static_cast<scalar_t>(lr),
-            static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(), policy,
+            b.mutable_data_ptr<scalar_t>(), k, multiclass_step<scalar_t>(*this), policy,
             journal.open(sizeof(scalar_t)));
       });
     });

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "../checks.h"
+#include "../online_step.h"
 #include "../operands.h"
 #include "../policies.h"
 #include "../rows.h"
@@ -69,9 +70,9 @@ template <typename scalar_t>
 
 // Returns the first row whose decision value is not finite, or -1.
 template <typename scalar_t, typename Policy>
-int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64_t* y,
-                        const scalar_t* sw, int64_t n, int64_t in, int64_t k, scalar_t lr,
-                        scalar_t bias_step, int64_t* mistakes, Policy& policy, UndoLog* log) {
+int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, int64_t n, int64_t in,
+                        int64_t k, const MulticlassStep<scalar_t>& rule, Policy& policy,
+                        UndoLog* log) {
   using V = Lanes<scalar_t>;
   using M = LaneMask<scalar_t>;
   constexpr int64_t G = kGroupRows;
@@ -108,7 +109,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64
     // lowest index wins a tie, as a strictly-greater scan does). Nothing of
     // a sample goes through memory: decision values stored on the heap and
     // read back made the loads of the weight rows wait on them whenever the
-    // two shared their address modulo 4 KiB, a third slower in some
+    // two shared their address modulo 4 KiB, measurably slower in some
     // processes than in others.
     scalar_t best = 0;
     int64_t yhat = 0;
@@ -132,10 +133,10 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64
       hooks.end();
       return i;
     }
-    const int64_t t = y[i];
+    const int64_t t = rule.target(i);
     if (yhat != t) {
       ++wrong;
-      const scalar_t step = sw != nullptr ? lr * sw[i] : lr;
+      const scalar_t step = rule.step(i);
       hooks.mistake(i, DenseRow<scalar_t>{xi, in}, t, yhat, step, model);
       if (direct) {
         if (!changed[t]) log->save(model_rows + t * stride, in);
@@ -144,8 +145,8 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64
       axpy_padded(model_rows + t * stride, xi, step, in);
       axpy_padded(model_rows + yhat * stride, xi, -step, in);
       changed[t] = changed[yhat] = 1;
-      if (bias_step != 0) {
-        const scalar_t bias_by = step * bias_step;
+      if (rule.bias_step != 0) {
+        const scalar_t bias_by = rule.bias_gain(step);
         bias[t / G][t % G] += bias_by;
         bias[yhat / G][yhat % G] -= bias_by;
       }
@@ -162,7 +163,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, const int64
     if (!direct) std::memcpy(w + c * in, wp.row(c), in * sizeof(scalar_t));
     b[c] = bias[c / G][c % G];
   }
-  *mistakes += wrong;
+  *rule.mistakes += wrong;
   return -1;
 }
 
@@ -186,9 +187,7 @@ struct MulticlassCall : MulticlassOperands {
       auto policy = make(scalar_t{});
       bad_row = multiclass_rows<scalar_t>(
           w.mutable_data_ptr<scalar_t>(), b.mutable_data_ptr<scalar_t>(),
-          x.const_data_ptr<scalar_t>(), y.const_data_ptr<int64_t>(),
-          sw ? sw->const_data_ptr<scalar_t>() : nullptr, n, in, k, static_cast<scalar_t>(lr),
-          static_cast<scalar_t>(bias_step), mistakes.mutable_data_ptr<int64_t>(), policy,
+          x.const_data_ptr<scalar_t>(), n, in, k, multiclass_step<scalar_t>(*this), policy,
           journal.open(sizeof(scalar_t)));
     });
     return bad_row;

@@ -21,6 +21,7 @@
 #include <algorithm>
 
 #include "../csr_operands.h"
+#include "../online_step.h"
 #include "../operands.h"
 #include "../policies.h"
 #include "rules.cuh"
@@ -47,20 +48,16 @@ struct MulticlassBlockModel {
 // What the kernel gets by value, its policy and scratch included.
 template <typename scalar_t, typename Rows, typename Policy>
 struct MulticlassKernelArgs {
-  Rows x;              // the rows of x, dense or CSR
-  scalar_t* w;         // [K, in], contiguous
-  scalar_t* b;         // [K]
-  const int64_t* y;    // [N] class indices in [0, K)
-  const scalar_t* sw;  // [N] or nullptr
-  scalar_t* z;         // [max_chunk, K] scratch for the chunk's values
+  Rows x;       // the rows of x, dense or CSR
+  scalar_t* w;  // [K, in], contiguous
+  scalar_t* b;  // [K]
+  scalar_t* z;  // [max_chunk, K] scratch for the chunk's values
   int64_t n, in, k;
   int min_chunk, max_chunk;  // samples per chunk
-  scalar_t lr;
-  scalar_t bias_step;  // b += bias_step * step; 0: the biases stay
   bool weights_in_smem;
-  int64_t* mistakes;  // [1]
-  int64_t* bad_row;   // [1]: first row with a non-finite value, or -1
-  Policy policy;      // its hooks copied into every thread
+  int64_t* bad_row;  // [1]: first row with a non-finite value, or -1
+  MulticlassStep<scalar_t> rule;
+  Policy policy;  // its hooks copied into every thread
 };
 
 template <typename scalar_t, typename Rows, typename Policy>
@@ -120,7 +117,7 @@ __global__ void __launch_bounds__(1024)
               yhat = c;
             }
           }
-          event = yhat < 0 || yhat != a.y[i0 + s];
+          event = yhat < 0 || yhat != a.rule.target(i0 + s);
         }
         const unsigned hits = __ballot_sync(kFullMask, event);
         if (hits != 0) {
@@ -150,8 +147,8 @@ __global__ void __launch_bounds__(1024)
     }
     // The samples before the first event were predicted correctly.
     if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(f);
-    const int64_t t = a.y[i];
-    const scalar_t step = a.sw != nullptr ? a.lr * a.sw[i] : a.lr;
+    const int64_t t = a.rule.target(i);
+    const scalar_t step = a.rule.step(i);
     const auto row = a.x.row(i);
     hooks.mistake(i, row, t, yhat, step, model);
     // As in online_kernel: a row that shares its non-zeros among the threads
@@ -159,8 +156,8 @@ __global__ void __launch_bounds__(1024)
     if constexpr (!decltype(row)::kSharesByElement) __syncthreads();
     row.add_to(w + t * in, step, tid, blockDim.x);
     row.add_to(w + yhat * in, -step, tid, blockDim.x);
-    if (a.bias_step != 0 && tid == 0) {
-      const scalar_t bias_by = step * a.bias_step;
+    if (a.rule.bias_step != 0 && tid == 0) {
+      const scalar_t bias_by = a.rule.bias_gain(step);
       a.b[t] += bias_by;
       a.b[yhat] -= bias_by;
     }
@@ -178,7 +175,7 @@ __global__ void __launch_bounds__(1024)
   if (a.weights_in_smem) {
     for (int64_t j = tid; j < k * in; j += blockDim.x) a.w[j] = w[j];
   }
-  if (tid == 0) *a.mistakes = mistakes;
+  if (tid == 0) *a.rule.mistakes = mistakes;
 }
 
 // Launches multiclass_kernel over `rows`, the call's x as a row source, with
@@ -206,19 +203,15 @@ void launch_multiclass(const Call& call, const Rows& rows, MakePolicy make, cuda
       rows,
       call.w.template mutable_data_ptr<scalar_t>(),
       call.b.template mutable_data_ptr<scalar_t>(),
-      call.y.template const_data_ptr<int64_t>(),
-      call.sw ? call.sw->template const_data_ptr<scalar_t>() : nullptr,
       z.mutable_data_ptr<scalar_t>(),
       call.n,
       call.in,
       k,
       min_chunk,
       max_chunk,
-      static_cast<scalar_t>(call.lr),
-      static_cast<scalar_t>(call.bias_step),
       in_smem,
-      call.mistakes.template mutable_data_ptr<int64_t>(),
       bad_row,
+      multiclass_step<scalar_t>(call),
       policy};
   const size_t smem = in_smem ? static_cast<size_t>(bytes) : 0;
   multiclass_kernel<scalar_t, Rows, Policy><<<1, threads, smem, stream>>>(args);
