@@ -26,12 +26,13 @@ void dispatch_real(const Tensor& t, F&& f) {
 }
 
 // On the CPU the checks read memory directly: a chain of small ATen ops
-// (isfinite, all, item) costs tens of microseconds per call, which a training
-// loop over small batches pays on every step.
+// (isfinite, all, item) costs a dispatch each per call, which a training
+// loop over small batches pays on every step (measured: BENCHMARKS.md,
+// "Figures moved out of code comments").
 // The inner loop has no exit and ORs into an int, so it vectorises (an early
 // exit per element, or a bool reduction, which GCC leaves scalar, made the
-// label check of a [100000, 10] epoch cost 2 ms); the check still stops at the
-// first block that fails.
+// label check of a [100000, 10] epoch measurably slower: BENCHMARKS.md, "Where
+// the targets stand"); the check still stops at the first block that fails.
 template <typename Pred>
 bool cpu_all_of(const Tensor& t, Pred pred) {
   constexpr int64_t kBlock = 4096;

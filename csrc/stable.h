@@ -146,8 +146,9 @@ inline bool item_bool(const Tensor& t) {
 
 // The AOTI shim's own entry points (clone, copy_, empty_strided, zero_) call
 // ATen directly; the torch::stable wrappers of the same ops go through
-// torch_call_dispatcher, which looks the op up by name on every call: about
-// 2 us each, which a training loop over small batches pays per step.
+// torch_call_dispatcher, which looks the op up by name on every call, a cost
+// that a training loop over small batches pays per step (measured: BENCHMARKS.md,
+// "Figures moved out of code comments").
 inline Tensor zeros(std::initializer_list<int64_t> size, ScalarType dtype, const Device& device) {
   std::vector<int64_t> sizes(size), strides(size.size(), 1);
   for (int64_t d = static_cast<int64_t>(sizes.size()) - 2; d >= 0; --d) {
@@ -168,7 +169,8 @@ inline Tensor snapshot(const Tensor& t) {
   if (t.is_cpu() && t.is_contiguous()) {
     // One memcpy on this thread: ATen's clone of a megabyte runs on torch's
     // thread pool, whose wake-up, on a busy machine, cost a small call of
-    // the sparse op 30 times its own work (measured: 12 ms against 0.4 ms).
+    // the sparse op many times its own work (measured: BENCHMARKS.md, the
+    // sparse section's rerun after the sparse-speed branch).
     const auto sizes = t.sizes();
     std::vector<int64_t> size(sizes.begin(), sizes.end()), strides(size.size(), 1);
     for (int64_t d = static_cast<int64_t>(size.size()) - 2; d >= 0; --d) {

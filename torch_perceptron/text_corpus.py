@@ -4,8 +4,8 @@ archive section (``python``, ``libs``, ``games``, ``science``, ... 58 of them).
 
 Why this one (measured in docs/sparse_corpus.md): tens of thousands of short
 documents written by many people, 58 unbalanced classes, and a task a hashed
-linear model does well on but far from perfectly (about 65-70 % against 11 % for
-the largest class); the ``fortunes`` package's quotes by category are fewer
+linear model does well on but far from perfectly (well above the largest class's
+share); the ``fortunes`` package's quotes by category are fewer
 (15,000), noisier and near chance. The text is what ``apt-get update`` puts in
 apt's lists, read through ``apt-cache dumpavail`` (which undoes whatever
 compression the lists use); nothing is downloaded at run time.

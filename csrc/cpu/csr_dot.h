@@ -6,10 +6,10 @@
 // double); lane l adds the products of the row's non-zeros p = l, l + L, ...
 // in turn (each product rounded, then added), and the lanes are combined
 // pairwise by vec.h's reduce. That is one vector register of an AVX2 gather
-// loop: the K = 1 epoch of RCV1-shaped data (benchmarks/sparse.py) took about
-// 0.7x the time of a scalar loop with four partial sums (the loop
+// loop: the K = 1 epoch of RCV1-shaped data (benchmarks/sparse.py) was
+// measured faster than with a scalar loop with four partial sums (the loop
 // scikit-learn's epoch matches, bound by issuing a load per non-zero; see
-// docs/sparse_design.md). Where the gather does not apply (no AVX2 in the
+// docs/sparse_design.md, session 6). Where the gather does not apply (no AVX2 in the
 // build, int64 column indices) a scalar loop keeps the same lanes, so every
 // path gives the same bits (tests/test_csr_dot_order.py).
 //
@@ -17,8 +17,8 @@
 // (csr_checks.h), fused into the same loop: `good` says whether the columns
 // strictly increase from >= 0 to < features. A column is clamped into range
 // before its weight is read, so a bad row never reads out of bounds; its
-// value is thrown away. (A separate pass over the columns cost a third of the
-// K = 1 epoch.)
+// value is thrown away. (A separate pass over the columns added a large share
+// to the K = 1 epoch, measured: docs/sparse_design.md.)
 #pragma once
 
 #include <algorithm>

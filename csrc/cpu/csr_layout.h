@@ -50,14 +50,14 @@ template <typename Mask>
 // A buffer of `count` scalars on a cache line, zeroed. A large one is mapped
 // from the kernel and unmapped when done: from malloc, glibc raises its mmap
 // threshold after the first free of one, keeps the next ones in the threads'
-// arenas, and a fit's calls on two threads then grew the process by 20 MiB an
-// epoch (200,000 x 2^18, K = 20: 43 MiB extra after one epoch, 203 MiB after
-// ten; mapped, 62 MiB after either). A mapped one starts on a 2 MiB boundary
-// and asks for transparent huge pages (where the system gives them on
-// request): the loops read it at random, a line per non-zero, and a 16 MiB
-// buffer in 4 KiB pages spans twice the pages the second-level TLB holds
-// (on this data, one thread's 16 outputs: 96-100 ms an epoch against
-// 110-117 ms, docs/sparse_design.md).
+// arenas, and a fit's calls on two threads then grew the process epoch after
+// epoch, where mapped ones kept it flat (measured on 200,000 x 2^18, K = 20:
+// BENCHMARKS.md, the sparse section after session 5's merges). A mapped one
+// starts on a 2 MiB boundary and asks for transparent huge pages (where the
+// system gives them on request): the loops read it at random, a line per
+// non-zero, and a 16 MiB buffer in 4 KiB pages spans twice the pages the
+// second-level TLB holds (huge pages measured faster on this data:
+// docs/sparse_design.md, session 6).
 template <typename scalar_t>
 struct AlignedBuffer {
   static constexpr size_t kMapBytes = size_t{1} << 20;
@@ -98,7 +98,8 @@ struct AlignedBuffer {
 // [in][W], in tiles of kTile features: a tile's k row pieces are whole cache
 // lines, and its kTile buffer rows stay in L1 while the k pieces go by. (Row
 // by row, or feature by feature, every access of one side lands on another
-// line: the copies then took a third of a K = 20 epoch, measured.)
+// line: the copies then took a large share of a K = 20 epoch, measured:
+// docs/sparse_design.md.)
 constexpr int64_t kTile = 16;
 
 template <typename scalar_t>

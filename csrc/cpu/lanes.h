@@ -199,7 +199,8 @@ template <int R, typename scalar_t>
 // [1, kGroupRows]: one instance of a group's body per group size, inlined
 // into the loop. The hot helpers are always_inline: a call per sample passes
 // the group's vectors through memory, and GCC's heuristics left some of them
-// out of line in the extension (a third more time per epoch).
+// out of line in the extension, which measurably lengthened the epoch
+// (BENCHMARKS.md, "Figures moved out of code comments").
 template <typename F>
 [[gnu::always_inline]] inline decltype(auto) with_rows(int64_t rows, F&& f) {
   using std::integral_constant;

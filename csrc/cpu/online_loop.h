@@ -7,8 +7,9 @@
 // threads and K <= kRowBlock the first thread starts with all outputs and
 // hands half to the second when it comes (Handoff). K = 1 runs on one thread. (Each thread reads
 // all of x. Two threads that walked the same samples in step, each prefetching half of the lines,
-// were 3-6 % slower at 100,000 x 100 and no faster at 1,000,000 x 100 on a 2-core Xeon: the time
-// goes to the dots and the mistakes' dependency chains, not to memory.)
+// were measured slower at 100,000 x 100 and no faster at 1,000,000 x 100 (BENCHMARKS.md, "Where
+// the targets stand"): the time goes to the dots and the mistakes' dependency chains, not to
+// memory.)
 //
 // What a variant does beyond the rule is a policy, whose hooks the loop calls
 // as policies.h describes (each thread asks it for the hooks of its block of

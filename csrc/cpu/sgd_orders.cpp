@@ -5,8 +5,9 @@
 //
 // It is compiled because it is sequential twice over: xorshift's next state
 // needs the last, and Fisher-Yates' swap i needs the array that swaps 0..i-1
-// left. In numpy it took 2-13 ms per seed (n = 1,797-20,000, vectorised with
-// jump tables and pointer jumping); this loop takes microseconds.
+// left. In numpy, even vectorised with jump tables and pointer jumping, it was
+// far slower per seed than this loop (measured: BENCHMARKS.md, issue 13's
+// section).
 #include <cstdint>
 #include <numeric>
 #include <utility>
