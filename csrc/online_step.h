@@ -69,11 +69,41 @@ struct OnlineStep {
   TP_HOST_DEVICE static double loss_of(scalar_t z) { return fabs(static_cast<double>(z)); }
 };
 
+// The multiclass rule's prediction: the argmax of a sample's K decision
+// values, the lowest class winning a tie (a later class takes over only with
+// a strictly larger value), and whether every value was finite (a sample with
+// one that is not is a bad row). Every multiclass loop predicts with it, each
+// computing the values its layout's way and offering them in class order.
+template <typename scalar_t>
+struct ClassArgmax {
+  scalar_t best = 0;
+  int64_t yhat = -1;
+  bool finite = true;
+
+  // Class c's decision value, c after every class offered so far.
+  TP_HOST_DEVICE void offer(int64_t c, scalar_t z) {
+#ifdef __CUDA_ARCH__
+    finite &= isfinite(z);
+#else
+    finite &= std::isfinite(z);
+#endif
+    offer_top(c, z);
+  }
+  // The largest value of a run of classes and the first class holding it,
+  // their finiteness checked by the caller (a SIMD group checks its lanes at
+  // once). Branch-free: the SIMD loop's next group need not wait on it.
+  TP_HOST_DEVICE void offer_top(int64_t c, scalar_t top) {
+    const bool take = yhat < 0 || top > best;
+    best = take ? top : best;
+    yhat = take ? c : yhat;
+  }
+};
+
 // The multiclass rule's arguments and step, as OnlineStep is the online
 // rule's: every multiclass loop (the CPU's dense SIMD groups, its CSR loops
 // row-major, on a feature-major copy and in place, the GPU kernel over dense
-// or CSR rows) takes its labels and its steps from here; each keeps its own
-// argmax over its layout (the lowest class wins a tie).
+// or CSR rows) takes its labels, its steps and its biases' move from here, and
+// predicts with ClassArgmax.
 template <typename scalar_t>
 struct MulticlassStep {
   const int64_t* y;    // [N] class indices
@@ -88,6 +118,16 @@ struct MulticlassStep {
   TP_HOST_DEVICE scalar_t step(int64_t i) const { return sw != nullptr ? lr * sw[i] : lr; }
   // What the biases of t and yhat gain and lose (check bias_step != 0 first).
   TP_HOST_DEVICE scalar_t bias_gain(scalar_t step_) const { return step_ * bias_step; }
+  // A mistake's move of the biases: t's gains, yhat's loses; with bias_step
+  // 0 they keep their bits (-0 included). bias(c) is class c's bias, a
+  // reference into the loop's copy of them.
+  template <typename Bias>
+  TP_HOST_DEVICE void move_biases(Bias&& bias, int64_t t, int64_t yhat, scalar_t step_) const {
+    if (bias_step == 0) return;
+    const scalar_t by = bias_gain(step_);
+    bias(t) += by;
+    bias(yhat) -= by;
+  }
 };
 
 // The step of an online call's operands (operands.h, csr_operands.h: the same

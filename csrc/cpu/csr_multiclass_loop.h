@@ -44,11 +44,8 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
   int64_t wrong = 0;
   for (int64_t i = 0; i < x.n; ++i) {
     const CsrRow<scalar_t, index_t> row = x.row(i);
-    // The argmax with the lowest index winning a tie: strictly greater
-    // takes over. The first class's dot checks the row.
-    scalar_t best = 0;
-    int64_t yhat = 0;
-    bool finite = true;
+    // The first class's dot checks the row.
+    ClassArgmax<scalar_t> argmax;
     for (int64_t c = 0; c < k; ++c) {
       bool good = true;
       const scalar_t* w_c = w + c * in;
@@ -58,16 +55,13 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
         hooks.end();
         return i;
       }
-      finite &= std::isfinite(z);
-      if (c == 0 || z > best) {
-        best = z;
-        yhat = c;
-      }
+      argmax.offer(c, z);
     }
-    if (!finite) {
+    if (!argmax.finite) {
       hooks.end();
       return i;
     }
+    const int64_t yhat = argmax.yhat;
     const int64_t t = rule.target(i);
     if (yhat == t) {
       if constexpr (decltype(hooks)::kCountsCorrect) hooks.correct(1);
@@ -84,16 +78,25 @@ int64_t csr_multiclass_rows(const CsrRows<scalar_t, index_t>& x, scalar_t* w, sc
     }
     row.add_to(w + t * in, step);
     row.add_to(w + yhat * in, -step);
-    if (rule.bias_step != 0) {
-      const scalar_t bias_by = rule.bias_gain(step);
-      b[t] += bias_by;
-      b[yhat] -= bias_by;
-    }
+    rule.move_biases([b](int64_t c) -> scalar_t& { return b[c]; }, t, yhat, step);
   }
   hooks.done(model);
   hooks.end();
   *rule.mistakes += wrong;
   return -1;
+}
+
+// A multiclass mistake on feature-major weights (class c's weight of feature
+// j at wt[j * stride + c]): class t gains step * x, class yhat loses it.
+template <typename scalar_t, typename index_t>
+inline void move_feature_major(const CsrRow<scalar_t, index_t>& row, scalar_t* wt, int64_t stride,
+                               int64_t t, int64_t yhat, scalar_t step) {
+  for (int64_t q = 0; q < row.nnz; ++q) {
+    scalar_t* col = wt + static_cast<int64_t>(row.cols[q]) * stride;
+    const scalar_t v = row.values[q];
+    col[t] += step * v;
+    col[yhat] += -step * v;
+  }
 }
 
 // The multiclass rule on a feature-major copy of the K weight rows (as
@@ -142,33 +145,16 @@ int64_t csr_multiclass_feature_major(const CsrRows<scalar_t, index_t>& x, scalar
       for (int g = 0; g < G; ++g) z0[g] += row.values[p] * load(c0 + g * L);
     }
     for (int g = 0; g < G; ++g) store(z + g * L, (z0[g] + z1[g]) + load(bias + g * L));
-    // The argmax with the lowest index winning a tie.
-    scalar_t best = z[0];
-    int64_t yhat = 0;
-    bool finite = true;
-    for (int64_t c = 0; c < k; ++c) {
-      finite &= std::isfinite(z[c]);
-      if (z[c] > best) {
-        best = z[c];
-        yhat = c;
-      }
-    }
-    if (!finite) return i;
+    ClassArgmax<scalar_t> argmax;
+    for (int64_t c = 0; c < k; ++c) argmax.offer(c, z[c]);
+    if (!argmax.finite) return i;
+    const int64_t yhat = argmax.yhat;
     const int64_t t = rule.target(i);
     if (yhat == t) continue;
     ++wrong;
     const scalar_t step = rule.step(i);
-    for (int64_t q = 0; q < row.nnz; ++q) {
-      scalar_t* col = wt + row.cols[q] * W;
-      const scalar_t v = row.values[q];
-      col[t] += step * v;
-      col[yhat] += -step * v;
-    }
-    if (rule.bias_step != 0) {
-      const scalar_t bias_by = rule.bias_gain(step);
-      bias[t] += bias_by;
-      bias[yhat] -= bias_by;
-    }
+    move_feature_major(row, wt, W, t, yhat, step);
+    rule.move_biases([&bias](int64_t c) -> scalar_t& { return bias[c]; }, t, yhat, step);
   }
   from_feature_major(wt, W, k, in, w);
   for (int64_t c = 0; c < k; ++c) b[c] = bias[c];
@@ -221,19 +207,10 @@ int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* w
       const scalar_t v0 = row.values[p];
       for (int64_t c = 0; c < k; ++c) z0[c] += v0 * c0[c];
     }
-    // The argmax with the lowest index winning a tie.
-    scalar_t best = 0;
-    int64_t yhat = 0;
-    bool finite = true;
-    for (int64_t c = 0; c < k; ++c) {
-      const scalar_t z = (z0[c] + z1[c]) + bias[c];
-      finite &= std::isfinite(z);
-      if (c == 0 || z > best) {
-        best = z;
-        yhat = c;
-      }
-    }
-    if (!finite) return i;
+    ClassArgmax<scalar_t> argmax;
+    for (int64_t c = 0; c < k; ++c) argmax.offer(c, (z0[c] + z1[c]) + bias[c]);
+    if (!argmax.finite) return i;
+    const int64_t yhat = argmax.yhat;
     const int64_t t = rule.target(i);
     if (yhat == t) continue;
     ++wrong;
@@ -242,17 +219,8 @@ int64_t csr_multiclass_in_place(const CsrRows<scalar_t, index_t>& x, scalar_t* w
       log->save(wt + t, row.cols, row.nnz, stride, 1);
       log->save(wt + yhat, row.cols, row.nnz, stride, 1);
     }
-    for (int64_t q = 0; q < row.nnz; ++q) {
-      scalar_t* col = wt + static_cast<int64_t>(row.cols[q]) * stride;
-      const scalar_t v = row.values[q];
-      col[t] += step * v;
-      col[yhat] += -step * v;
-    }
-    if (rule.bias_step != 0) {
-      const scalar_t bias_by = rule.bias_gain(step);
-      bias[t] += bias_by;
-      bias[yhat] -= bias_by;
-    }
+    move_feature_major(row, wt, stride, t, yhat, step);
+    rule.move_biases([&bias](int64_t c) -> scalar_t& { return bias[c]; }, t, yhat, step);
   }
   std::copy(bias.begin(), bias.end(), b);
   *rule.mistakes += wrong;

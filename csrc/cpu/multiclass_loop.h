@@ -104,35 +104,30 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, int64_t n, 
     const scalar_t* xi = x + i * in;
     prefetch_row_ahead(x, i, n, in);
     // Group by group: the decision values, whether they are finite, and the
-    // running argmax (the group's largest value and its first class holding
-    // it; a later group takes over only with a strictly larger value, so the
-    // lowest index wins a tie, as a strictly-greater scan does). Nothing of
-    // a sample goes through memory: decision values stored on the heap and
-    // read back made the loads of the weight rows wait on them whenever the
-    // two shared their address modulo 4 KiB, measurably slower in some
+    // group's largest value with its first class, offered to the argmax (so
+    // the lowest index wins a tie, as a strictly-greater scan does). Nothing
+    // of a sample goes through memory: decision values stored on the heap
+    // and read back made the loads of the weight rows wait on them whenever
+    // the two shared their address modulo 4 KiB, measurably slower in some
     // processes than in others.
-    scalar_t best = 0;
-    int64_t yhat = 0;
-    bool finite = true;
+    ClassArgmax<scalar_t> argmax;
     auto group = [&](int64_t g, auto rows) __attribute__((always_inline)) {
       constexpr int R = decltype(rows)::value;
       const V z = dots_group<R>(model_rows + g * G * stride, stride, xi, in) + bias[g];
       // Not finite: inf - inf and NaN - NaN are NaN; finite z - z is 0.
-      finite &= (lane_bits(M((z - z) != 0)) & ((1u << R) - 1)) == 0;
+      argmax.finite &= (lane_bits(M((z - z) != 0)) & ((1u << R) - 1)) == 0;
       const scalar_t top = max_lane<scalar_t>(z);
       const unsigned hit = lane_bits(M(z == (V{} + top)));
       // (A NaN top hits no lane; the sample is rejected anyway.)
-      const int64_t c = g * G + __builtin_ctz(hit | 1u << kGroupRows);
-      const bool take = g == 0 || top > best;
-      best = take ? top : best;
-      yhat = take ? c : yhat;
+      argmax.offer_top(g * G + __builtin_ctz(hit | 1u << kGroupRows), top);
     };
     for (int64_t g = 0; g + 1 < groups; ++g) { group(g, std::integral_constant<int, G>{}); }
     with_rows(last, [&](auto r) __attribute__((always_inline)) { group(groups - 1, r); });
-    if (!finite) {
+    if (!argmax.finite) {
       hooks.end();
       return i;
     }
+    const int64_t yhat = argmax.yhat;
     const int64_t t = rule.target(i);
     if (yhat != t) {
       ++wrong;
@@ -145,11 +140,7 @@ int64_t multiclass_rows(scalar_t* w, scalar_t* b, const scalar_t* x, int64_t n, 
       axpy_padded(model_rows + t * stride, xi, step, in);
       axpy_padded(model_rows + yhat * stride, xi, -step, in);
       changed[t] = changed[yhat] = 1;
-      if (rule.bias_step != 0) {
-        const scalar_t bias_by = rule.bias_gain(step);
-        bias[t / G][t % G] += bias_by;
-        bias[yhat / G][yhat % G] -= bias_by;
-      }
+      rule.move_biases([&](int64_t c) -> scalar_t& { return bias[c / G][c % G]; }, t, yhat, step);
     } else if constexpr (decltype(hooks)::kCountsCorrect) {
       hooks.correct(1);
     }

@@ -105,18 +105,9 @@ __global__ void __launch_bounds__(1024)
         int64_t yhat = 0;
         if (s < m) {
           const scalar_t* zs = a.z + s * k;
-          scalar_t best = 0;
-          for (int64_t c = 0; c < k; ++c) {
-            const scalar_t zc = zs[c];
-            if (!isfinite(zc)) {
-              yhat = -1;
-              break;
-            }
-            if (c == 0 || zc > best) {
-              best = zc;
-              yhat = c;
-            }
-          }
+          ClassArgmax<scalar_t> argmax;
+          for (int64_t c = 0; c < k && argmax.finite; ++c) argmax.offer(c, zs[c]);
+          yhat = argmax.finite ? argmax.yhat : -1;
           event = yhat < 0 || yhat != a.rule.target(i0 + s);
         }
         const unsigned hits = __ballot_sync(kFullMask, event);
@@ -156,10 +147,9 @@ __global__ void __launch_bounds__(1024)
     if constexpr (!decltype(row)::kSharesByElement) __syncthreads();
     row.add_to(w + t * in, step, tid, blockDim.x);
     row.add_to(w + yhat * in, -step, tid, blockDim.x);
-    if (a.rule.bias_step != 0 && tid == 0) {
-      const scalar_t bias_by = a.rule.bias_gain(step);
-      a.b[t] += bias_by;
-      a.b[yhat] -= bias_by;
+    if (tid == 0) {
+      scalar_t* b = a.b;
+      a.rule.move_biases([b](int64_t c) -> scalar_t& { return b[c]; }, t, yhat, step);
     }
     mistakes += 1;
     // The update (weights and bias) is visible to every warp, and z and the
