@@ -48,22 +48,37 @@ def run(quick: bool) -> list[dict]:
     w, b = _zeros(1, 7)
     m = ops.online_update(w, b, data.x, data.y)
     rw, rb, rm = reference.online_update(*_zeros(1, 7), data.x, data.y)
-    out.append(_check("online_update == reference (K=1, 300x7)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb])),
-                      f"{int(m.sum())} mistakes"))
+    out.append(
+        _check(
+            "online_update == reference (K=1, 300x7)",
+            torch.equal(m, rm),
+            _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb])),
+            f"{int(m.sum())} mistakes",
+        )
+    )
     mc = teacher_multiclass(200, 5, 3, seed=2, dtype=F64)
     w, b = _zeros(3, 5)
     m = ops.online_update(w, b, mc.x, mc.onehot)
     rw, rb, rm = reference.online_update(*_zeros(3, 5), mc.x, mc.onehot)
-    out.append(_check("online_update == reference (one-vs-rest K=3, 200x5)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]))))
+    out.append(
+        _check(
+            "online_update == reference (one-vs-rest K=3, 200x5)",
+            torch.equal(m, rm),
+            _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb])),
+        )
+    )
 
     # 2. multiclass_update == reference.multiclass_update.
     w, b = _zeros(3, 5)
     m = ops.multiclass_update(w, b, mc.x, mc.labels)
     rw, rb, rm = reference.multiclass_update(*_zeros(3, 5), mc.x, mc.labels)
-    out.append(_check("multiclass_update == reference (K=3, 200x5)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]))))
+    out.append(
+        _check(
+            "multiclass_update == reference (K=3, 200x5)",
+            torch.equal(m, rm),
+            _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb])),
+        )
+    )
 
     # 3. online_update == the seed's per-sample loop.
     data = teacher_binary(n, d, seed=3, dtype=F64)
@@ -71,38 +86,63 @@ def run(quick: bool) -> list[dict]:
     m = ops.online_update(w, b, data.x, data.y)
     seed = baselines.SeedPerceptron(d, dtype=F64)
     sm = seed.train_epoch(data.x, data.y, count=True)
-    out.append(_check(f"online_update == seed's loop ({n}x{d})", int(m.sum()) == sm,
-                      _close(torch.cat([w.flatten(), b]), torch.cat([seed.weights.flatten(), seed.bias])),
-                      f"{sm} mistakes"))
+    out.append(
+        _check(
+            f"online_update == seed's loop ({n}x{d})",
+            int(m.sum()) == sm,
+            _close(torch.cat([w.flatten(), b]), torch.cat([seed.weights.flatten(), seed.bias])),
+            f"{sm} mistakes",
+        )
+    )
 
     # 4. The pure-PyTorch mini-batch rule: B=1 is the online rule; each batch
     #    is one batch_update call.
     y2 = data.y[:, None]
     wt, bt = _zeros(1, d)
     mt = baselines.torch_minibatch_epoch(wt, bt, data.x, y2, batch_size=1)
-    out.append(_check(f"pure-PyTorch mini-batch B=1 == online_update ({n}x{d})", torch.equal(mt, m),
-                      _close(torch.cat([wt.flatten(), bt]), torch.cat([w.flatten(), b]))))
+    out.append(
+        _check(
+            f"pure-PyTorch mini-batch B=1 == online_update ({n}x{d})",
+            torch.equal(mt, m),
+            _close(torch.cat([wt.flatten(), bt]), torch.cat([w.flatten(), b])),
+        )
+    )
     bs = 64
     wt, bt = _zeros(1, d)
     mt = baselines.torch_minibatch_epoch(wt, bt, data.x, y2, batch_size=bs)
     wo, bo = _zeros(1, d)
     mo = sum(ops.batch_update(wo, bo, data.x[s : s + bs], y2[s : s + bs]) for s in range(0, n, bs))
-    out.append(_check(f"pure-PyTorch mini-batch B={bs} == batch_update per batch ({n}x{d})",
-                      torch.equal(mt, mo), _close(torch.cat([wt.flatten(), bt]), torch.cat([wo.flatten(), bo]))))
+    out.append(
+        _check(
+            f"pure-PyTorch mini-batch B={bs} == batch_update per batch ({n}x{d})",
+            torch.equal(mt, mo),
+            _close(torch.cat([wt.flatten(), bt]), torch.cat([wo.flatten(), bo])),
+        )
+    )
 
     # 5. scikit-learn's Perceptron is the same rule with a zero decision value
     #    counted as a mistake (y * z <= 0): identical weights in float64.
     w, b = _zeros(1, d)
     ops.online_update(w, b, data.x, data.y, zero_is_mistake=True)
     sk = baselines.sklearn_fit(baselines.sklearn_perceptron(), data.x.numpy(), data.y.numpy())
-    out.append(_check(f"online_update(zero_is_mistake) == scikit-learn Perceptron ({n}x{d})", True,
-                      _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_]))))
+    out.append(
+        _check(
+            f"online_update(zero_is_mistake) == scikit-learn Perceptron ({n}x{d})",
+            True,
+            _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_])),
+        )
+    )
     mc = teacher_multiclass(n, d, 10, seed=4, dtype=F64)
     w, b = _zeros(10, d)
     ops.online_update(w, b, mc.x, mc.onehot, zero_is_mistake=True)
     sk = baselines.sklearn_fit(baselines.sklearn_perceptron(n_jobs=2), mc.x.numpy(), mc.labels.numpy())
-    out.append(_check(f"one-vs-rest K=10 (zero_is_mistake) == scikit-learn multi-class ({n}x{d})", True,
-                      _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_]))))
+    out.append(
+        _check(
+            f"one-vs-rest K=10 (zero_is_mistake) == scikit-learn multi-class ({n}x{d})",
+            True,
+            _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_])),
+        )
+    )
 
     # 6. float32: the kernel against the reference in the benchmark's dtype
     #    (summation order may differ: the mistakes must match, weights to 1e-4).
@@ -110,8 +150,13 @@ def run(quick: bool) -> list[dict]:
     w, b = torch.zeros(1, 9), torch.zeros(1)
     m = ops.online_update(w, b, data.x, data.y)
     rw, rb, rm = reference.online_update(torch.zeros(1, 9), torch.zeros(1), data.x, data.y)
-    out.append(_check("online_update == reference, float32 (300x9)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]), rtol=1e-4, atol=1e-4)))
+    out.append(
+        _check(
+            "online_update == reference, float32 (300x9)",
+            torch.equal(m, rm),
+            _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]), rtol=1e-4, atol=1e-4),
+        )
+    )
     return out
 
 
@@ -123,6 +168,12 @@ def accuracy_sane(rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         bad = {k: row[k] for k in floor if row[k] <= floor[k]}
-        out.append(dict(group="check", check=f"accuracy above chance: {row['method']}",
-                        passed=not bad, detail=f"below the floor: {bad}" if bad else "all above"))
+        out.append(
+            dict(
+                group="check",
+                check=f"accuracy above chance: {row['method']}",
+                passed=not bad,
+                detail=f"below the floor: {bad}" if bad else "all above",
+            )
+        )
     return out

@@ -36,9 +36,7 @@ def median_seconds(
             setup()
         run()
     times: list[float] = []
-    while len(times) < repeats or (
-        sum(times) < MIN_TOTAL_SECONDS and len(times) < MAX_REPEATS
-    ):
+    while len(times) < repeats or (sum(times) < MIN_TOTAL_SECONDS and len(times) < MAX_REPEATS):
         if setup is not None:
             setup()
         if sync:

@@ -28,9 +28,7 @@ def _cuda_param():
         marks=[
             pytest.mark.cuda,
             pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU available"),
-            pytest.mark.skipif(
-                not with_cuda(), reason="torch_perceptron was built without CUDA"
-            ),
+            pytest.mark.skipif(not with_cuda(), reason="torch_perceptron was built without CUDA"),
         ],
     )
 
@@ -155,8 +153,10 @@ def noncontiguous(t: Tensor, kind: str) -> Tensor:
         out = t.t().contiguous().t()
     elif kind == "strided":
         big = torch.full(
-            tuple(2 * s + 1 for s in t.shape), 7.0 if t.is_floating_point() else 1,
-            dtype=t.dtype, device=t.device,
+            tuple(2 * s + 1 for s in t.shape),
+            7.0 if t.is_floating_point() else 1,
+            dtype=t.dtype,
+            device=t.device,
         )
         index = tuple(slice(1, None, 2) for _ in t.shape)
         big[index] = t

@@ -18,8 +18,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def run(args, cwd, timeout=300) -> str:
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                         timeout=timeout, cwd=cwd, env=env)
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     return out.stdout
 
@@ -44,8 +43,7 @@ def test_vectorization_measures_every_way(tmp_path):
     assert list(result["epoch"]) == ["seed data 300x2", "random 100,000x100"]
     for data_name, timings in result["epoch"].items():
         ways = {t["name"]: t for t in timings}
-        assert list(ways) == ["Python loop", "per-sample torch", "compiled op",
-                              "mini-batch rule (B=256)"]
+        assert list(ways) == ["Python loop", "per-sample torch", "compiled op", "mini-batch rule (B=256)"]
         for t in timings:
             assert t["mean"] > 0 and t["total"] > 0
             assert t["extrapolated"] == (t["done"] < t["total"])
@@ -102,7 +100,6 @@ def test_learning_animation_has_a_frame_per_mistake(tmp_path):
 
 
 def test_trace_cost_times_the_three_ways(tmp_path):
-    out = run([example("trace_cost.py"), "--n", "3000", "--d", "10", "--epochs", "2",
-               "--repeats", "1"], cwd=tmp_path)
+    out = run([example("trace_cost.py"), "--n", "3000", "--d", "10", "--epochs", "2", "--repeats", "1"], cwd=tmp_path)
     assert out.count("update_traced") == 2 and out.count("op per sample") == 2
     assert "seed 300x2: 2 epochs," in out and "random 3,000x10: 2 epochs," in out

@@ -31,8 +31,12 @@ HERE = os.path.dirname(__file__)
 def trainer(tmp_path, **kwargs) -> L.Trainer:
     kwargs.setdefault("logger", False)
     return L.Trainer(
-        accelerator="cpu", devices=1, default_root_dir=tmp_path, enable_progress_bar=False,
-        enable_model_summary=False, **kwargs,
+        accelerator="cpu",
+        devices=1,
+        default_root_dir=tmp_path,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **kwargs,
     )
 
 
@@ -40,8 +44,7 @@ def manual_epochs(data, layer, epochs, target=lambda y: y, shards=1, rank=0):
     """The rule applied by hand in the order the data module's sampler gives."""
     mistakes = []
     for epoch in range(epochs):
-        sampler = DistributedSampler(data.train_set, num_replicas=shards, rank=rank, shuffle=True,
-                                     seed=data.seed)
+        sampler = DistributedSampler(data.train_set, num_replicas=shards, rank=rank, shuffle=True, seed=data.seed)
         sampler.set_epoch(epoch)
         order = torch.tensor(list(sampler))
         x, y = data.train_set.tensors
@@ -173,9 +176,11 @@ def test_every_data_module_holds_out_validation_data_by_default(tmp_path):
     assert [len(d) for d in (csv.train_set, csv.val_set, csv.test_set)] == [24, 6, 10]
 
 
-@pytest.mark.parametrize("make", [lambda: TwoBlobsDataModule(batch_size=64),
-                                  lambda: SklearnDataModule("iris", batch_size=32)],
-                         ids=["blobs", "iris"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: TwoBlobsDataModule(batch_size=64), lambda: SklearnDataModule("iris", batch_size=32)],
+    ids=["blobs", "iris"],
+)
 def test_checkpoint_monitoring_val_acc_works_out_of_the_box(tmp_path, make):
     data = make()
     model = PerceptronClassifier(data.in_features, data.num_classes)
@@ -188,12 +193,16 @@ def test_checkpoint_monitoring_val_acc_works_out_of_the_box(tmp_path, make):
     assert not [w for w in caught if "val_acc" in str(w.message) or "across ranks" in str(w.message)]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: TwoBlobsDataModule(n_val_per_class=0),
-    lambda: SklearnDataModule("iris", val_fraction=0.0),
-    # Too few samples per class to spare one for validation.
-    lambda: TensorDataModule(torch.arange(6.0)[:, None], torch.arange(6) % 2, stratify=True),
-], ids=["blobs", "iris", "tiny"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TwoBlobsDataModule(n_val_per_class=0),
+        lambda: SklearnDataModule("iris", val_fraction=0.0),
+        # Too few samples per class to spare one for validation.
+        lambda: TensorDataModule(torch.arange(6.0)[:, None], torch.arange(6) % 2, stratify=True),
+    ],
+    ids=["blobs", "iris", "tiny"],
+)
 def test_no_validation_data_skips_the_val_loop_without_an_empty_loader(tmp_path, make):
     data = make()
     assert len(data.val_set) == 0
@@ -252,7 +261,11 @@ def test_two_process_ddp_mixes_weights(tmp_path, mix):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     run = subprocess.run(
         [sys.executable, os.path.join(HERE, "scripts", "ddp_train.py"), str(tmp_path), "2", mix],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
