@@ -1,4 +1,6 @@
-"""Data makers and comparisons shared by the tests.
+"""Data makers and comparisons shared by the tests, and the quiet Trainer and
+the subprocess runner of the tests that train through Lightning or run a
+script.
 
 Exactness: with *dyadic* data (small integers divided by 4) and a learning rate
 that is a power of two, every product and sum the rules compute is exactly
@@ -7,6 +9,9 @@ order gives the same bits. On such data the compiled kernels must match the
 reference bit for bit; on continuous data only up to rounding.
 """
 
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from typing import Optional
 
@@ -16,6 +21,8 @@ from torch import Tensor
 
 import torch_perceptron
 from torch_perceptron import reference
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DTYPES = [torch.float32, torch.float64]
 
@@ -171,3 +178,32 @@ def noncontiguous(t: Tensor, kind: str) -> Tensor:
 
 def maybe(t: Optional[Tensor], device) -> Optional[Tensor]:
     return None if t is None else t.to(device)
+
+
+# A Trainer that prints and writes nothing of its own.
+QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+
+
+def quiet_trainer(tmp_path, **kwargs):
+    """A Lightning Trainer with no logger, checkpoint, progress bar or model
+    summary (``QUIET``), its root under ``tmp_path``; ``kwargs`` add to those
+    settings or override them."""
+    import lightning as L
+
+    return L.Trainer(default_root_dir=tmp_path, **{**QUIET, **kwargs})
+
+
+def example(name: str) -> str:
+    """The path of examples/``name``."""
+    return os.path.join(ROOT, "examples", name)
+
+
+def run_python(args, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
+    """``python *args`` as a user runs it: a fresh interpreter in ``cwd`` that
+    imports what the tests import (their sys.path as PYTHONPATH), ``env`` added
+    to the environment. Asserts that it exited with 0 (the ends of its output
+    in the message) and returns what it printed."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), **env)
+    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return out

@@ -4,10 +4,7 @@ one process and two (gloo, perceptron_ddp), each equal to the same rule applied
 by hand to the same batches; and the command line's fit on svmlight files."""
 
 import os
-import subprocess
-import sys
 
-import lightning as L
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,6 +12,7 @@ import torch
 from sklearn.datasets import dump_svmlight_file, load_digits
 from torch.utils.data.distributed import DistributedSampler
 
+from support import quiet_trainer, run_python
 from torch_perceptron import PerceptronLayer
 from torch_perceptron.cli import main
 from torch_perceptron.lightning import PerceptronClassifier, SparseDataModule, SvmlightDataModule
@@ -27,17 +25,7 @@ N_FEATURES = 200
 
 
 def trainer(tmp_path, epochs=2, **kw):
-    return L.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        devices=1,
-        default_root_dir=tmp_path,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **kw,
-    )
+    return quiet_trainer(tmp_path, max_epochs=epochs, accelerator="cpu", devices=1, **kw)
 
 
 def write_shards(directory, sizes, seed=0, k=2):
@@ -142,24 +130,8 @@ def test_two_process_ddp_on_svmlight_shards(tmp_path, uneven):
     # different numbers of batches, which pad or drop make equal.
     source = str(write_shards(tmp_path / "shards", [130, 40, 75]))
     chunk_bytes = 2500
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    run = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(HERE, "scripts", "ddp_svmlight.py"),
-            source,
-            str(tmp_path),
-            str(N_FEATURES),
-            str(chunk_bytes),
-            uneven,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    script = os.path.join(HERE, "scripts", "ddp_svmlight.py")
+    run_python([script, source, str(tmp_path), str(N_FEATURES), str(chunk_bytes), uneven], tmp_path)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(r0["weight"], r1["weight"]) and torch.equal(r0["bias"], r1["bias"])
     assert r0["mistakes"] == r1["mistakes"]
