@@ -8,6 +8,7 @@ from typing import Optional
 from . import fresh
 from .data import load, save_multiclass
 from .online import timed_update
+from .timing import measured, size_row
 
 READ = "floor: read x once (x.sum(), 1 thread)"
 OVR = "torch_perceptron online_update, one-vs-rest K={k} (CPU, {t} threads)"
@@ -96,18 +97,8 @@ def rows(n: int, d: int, k: int, labelled: list[tuple[str, dict]]) -> list[dict]
                 f"; {note}" if note else ""
             )
         out.append(
-            dict(
-                group="multiclass",
-                size=f"{n}x{d}",
-                n=n,
-                d=d,
-                k=k,
-                method=method,
-                seconds=r["seconds"],
-                times=r["times"],
-                mistakes=r["mistakes"],
-                note=note,
-                round_seconds=r.get("round_seconds"),
+            size_row(
+                "multiclass", n, d, k=k, method=method, **measured(r), note=note, round_seconds=r.get("round_seconds")
             )
         )
     return out

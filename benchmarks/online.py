@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 from . import fresh
 from .data import load, save_binary
-from .timing import median_seconds
+from .timing import measured, median_seconds, size_row
 
 READ = "floor: read x once (x.sum(), 1 thread)"
 MATVEC = "floor: one matrix-vector product (x @ w, 1 thread)"
@@ -175,19 +175,7 @@ def rows(n: int, d: int, labelled: list[tuple[str, dict]]) -> list[dict]:
         if method == KERNEL_CUDA and "GPU;" in note:
             note, device = note.split("; ", 1)
             method = f"{KERNEL_CUDA} {device}"
-        out.append(
-            dict(
-                group="online",
-                size=f"{n}x{d}",
-                n=n,
-                d=d,
-                method=method,
-                seconds=r["seconds"],
-                times=r["times"],
-                mistakes=r["mistakes"],
-                note=note,
-            )
-        )
+        out.append(size_row("online", n, d, method=method, **measured(r), note=note))
     return out
 
 

@@ -7,7 +7,7 @@ import torch
 from torch_perceptron import ops
 
 from . import baselines
-from .timing import median_seconds
+from .timing import median_seconds, size_row
 
 CALLS = 100  # calls per timed repeat, so that the timer's own cost vanishes
 
@@ -42,17 +42,7 @@ def run(n: int, d: int, k: int, repeats: int, log=print) -> list[dict]:
 
         t, ts = median_seconds(many, repeats, setup=reset)
         rows.append(
-            dict(
-                group="overhead",
-                size=f"{n}x{d}",
-                n=n,
-                d=d,
-                k=k,
-                method=method,
-                seconds=t / CALLS,
-                times=[u / CALLS for u in ts],
-                note="",
-            )
+            size_row("overhead", n, d, k=k, method=method, seconds=t / CALLS, times=[u / CALLS for u in ts], note="")
         )
         log(f"  {n}x{d} K={k} {method}: {t / CALLS * 1e6:.1f} us")
     base = rows[0]["seconds"]

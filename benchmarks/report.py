@@ -52,66 +52,28 @@ def machine_md(info: dict) -> str:
     return "\n".join(f"- {k}: {v}" for k, v in info.items())
 
 
-def online_md(rows: list[dict]) -> str:
+def _epoch_md(rows: list[dict], versus: dict[str, str]) -> str:
+    """A table of one epoch per method: its time, spread and rate, then the
+    ratios of ``versus`` (each column's header: the rows' key), the read floor,
+    the mistakes and the note."""
+    lead = ["size (N x D)", "method", "time (median)", "spread", "samples/s"]
     return _table(
+        [*lead, *versus, "vs read floor", "mistakes", "note"],
         [
-            "size (N x D)",
-            "method",
-            "time (median)",
-            "spread",
-            "samples/s",
-            "vs scikit-learn",
-            "vs read floor",
-            "mistakes",
-            "note",
-        ],
-        [
-            [
-                r["size"],
-                r["method"],
-                _ms(r["seconds"]),
-                _spread(r),
-                _rate(r["samples_per_s"]),
-                _x(r["vs_sklearn"]),
-                _x(r["vs_read"]),
-                _mistakes(r["mistakes"]),
-                r["note"],
-            ]
+            [r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"])]
+            + [_x(r[key]) for key in versus.values()]
+            + [_x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]]
             for r in rows
         ],
     )
+
+
+def online_md(rows: list[dict]) -> str:
+    return _epoch_md(rows, {"vs scikit-learn": "vs_sklearn"})
 
 
 def multiclass_md(rows: list[dict]) -> str:
-    return _table(
-        [
-            "size (N x D)",
-            "method",
-            "time (median)",
-            "spread",
-            "samples/s",
-            "vs sklearn n_jobs=1",
-            "vs sklearn n_jobs=2",
-            "vs read floor",
-            "mistakes",
-            "note",
-        ],
-        [
-            [
-                r["size"],
-                r["method"],
-                _ms(r["seconds"]),
-                _spread(r),
-                _rate(r["samples_per_s"]),
-                _x(r["vs_sklearn_1"]),
-                _x(r["vs_sklearn_2"]),
-                _x(r["vs_read"]),
-                _mistakes(r["mistakes"]),
-                r["note"],
-            ]
-            for r in rows
-        ],
-    )
+    return _epoch_md(rows, {"vs sklearn n_jobs=1": "vs_sklearn_1", "vs sklearn n_jobs=2": "vs_sklearn_2"})
 
 
 def pinning_md(rows: list[dict]) -> str:

@@ -41,55 +41,45 @@ OURS = "torch_perceptron PerceptronClassifier"
 THEIRS = "scikit-learn Perceptron"
 
 
+def _case(name: str, data, sparse: bool, params: dict) -> dict:
+    """A case named by its data, then its parameters (none: "defaults")."""
+    settings = ", ".join(f"{key}={value}" for key, value in params.items()) or "defaults"
+    return dict(name=f"{name}, {settings}", data=data, sparse=sparse, params=params)
+
+
+def _teacher(n: int, d: int, k: int, sparse: bool = False, **params) -> dict:
+    """A teacher problem of n x d (as CSR where ``sparse``), k classes."""
+    return _case(f"teacher {n}x{d}{' as CSR' if sparse else ''}, {k} classes", (n, d, k), sparse, params)
+
+
+def _digits(sparse: bool = False, **params) -> dict:
+    return _case("digits as CSR" if sparse else "digits", "digits", sparse, params)
+
+
 def cases(quick: bool) -> list[dict]:
-    """name, the data (bundled digits as loaded, or a teacher problem) and the
-    parameters both sides get (none: the defaults)."""
+    """name, the data (bundled digits as loaded, or a teacher problem), whether
+    X is CSR, and the parameters both sides get (none: the defaults)."""
     full = [
-        dict(name="digits 1797x64, 10 classes, defaults", data="digits", params={}),
-        dict(name="teacher 100000x100, 2 classes, defaults", data=(100_000, 100, 2), params={}),
-        dict(name="teacher 20000x100, 10 classes, defaults", data=(20_000, 100, 10), params={}),
-        dict(
-            name="teacher 100000x100, 2 classes, tol=None, max_iter=10",
-            data=(100_000, 100, 2),
-            params=dict(tol=None, max_iter=10),
-        ),
-        dict(
-            name="teacher 20000x100, 10 classes, tol=None, max_iter=10",
-            data=(20_000, 100, 10),
-            params=dict(tol=None, max_iter=10),
-        ),
-        dict(
-            name="teacher 20000x100, 10 classes, shuffle=False, tol=None, max_iter=10",
-            data=(20_000, 100, 10),
-            params=dict(shuffle=False, tol=None, max_iter=10),
-        ),
+        dict(name="digits 1797x64, 10 classes, defaults", data="digits", sparse=False, params={}),
+        _teacher(100_000, 100, 2),
+        _teacher(20_000, 100, 10),
+        _teacher(100_000, 100, 2, tol=None, max_iter=10),
+        _teacher(20_000, 100, 10, tol=None, max_iter=10),
+        _teacher(20_000, 100, 10, shuffle=False, tol=None, max_iter=10),
         # scikit-learn's penalties (the penalized ops, the same order argument),
         # and sparse X (scipy CSR) with and without one.
-        dict(name="digits, penalty=l2", data="digits", params=dict(penalty="l2")),
-        dict(name="digits, penalty=elasticnet", data="digits", params=dict(penalty="elasticnet")),
-        dict(name="digits as CSR, defaults", data="digits", sparse=True, params={}),
-        dict(name="digits as CSR, penalty=l2", data="digits", sparse=True, params=dict(penalty="l2")),
-        dict(name="digits as CSR, penalty=elasticnet", data="digits", sparse=True, params=dict(penalty="elasticnet")),
-        dict(
-            name="teacher 20000x100, 10 classes, penalty=l2, tol=None, max_iter=10",
-            data=(20_000, 100, 10),
-            params=dict(penalty="l2", tol=None, max_iter=10),
-        ),
+        _digits(penalty="l2"),
+        _digits(penalty="elasticnet"),
+        _digits(sparse=True),
+        _digits(sparse=True, penalty="l2"),
+        _digits(sparse=True, penalty="elasticnet"),
+        _teacher(20_000, 100, 10, penalty="l2", tol=None, max_iter=10),
     ]
     if quick:
         return [
             full[0],
-            dict(
-                name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
-                data=(2_000, 20, 4),
-                params=dict(tol=None, max_iter=5),
-            ),
-            dict(
-                name="teacher 2000x20 as CSR, 4 classes, penalty=l2, tol=None, max_iter=5",
-                data=(2_000, 20, 4),
-                sparse=True,
-                params=dict(penalty="l2", tol=None, max_iter=5),
-            ),
+            _teacher(2_000, 20, 4, tol=None, max_iter=5),
+            _teacher(2_000, 20, 4, sparse=True, penalty="l2", tol=None, max_iter=5),
         ]
     return full
 
@@ -190,7 +180,7 @@ def run(quick: bool, repeats: int, log=print) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         for i, case in enumerate(todo):
             x, y = make_data(case["data"])
-            _save_x(folder, i, x, case.get("sparse", False))
+            _save_x(folder, i, x, case["sparse"])
             np.save(os.path.join(folder, f"y{i}.npy"), y)
         with open(os.path.join(folder, "cases.json"), "w") as f:
             json.dump([dict(name=c["name"], params=c["params"]) for c in todo], f)

@@ -247,42 +247,19 @@ def plan(paths: dict, repeats: int, folder: str) -> list:
     for case in CASES:
         k = 1 if case == "K=1" else K
         x, y = paths[f"x{1 if k == 1 else K}"], paths[f"y{1 if k == 1 else K}"]
-        if case != "K=20 multiclass":
+        data = dict(x_path=x, y_path=y)
+        multiclass = case == "K=20 multiclass"
+        if not multiclass:
             for side, n_jobs in (("ours", None), ("sklearn", 1), ("sklearn", 2)):
                 label = OURS_FIT if side == "ours" else SK_FIT.format(j=n_jobs)
                 coef = os.path.join(folder, f"coef_{case}_{side}_{n_jobs}.npy".replace(" ", "_"))
-                jobs.append(
-                    (
-                        case,
-                        label,
-                        fresh.job(
-                            "sparse:time_fit",
-                            side=side,
-                            x_path=x,
-                            y_path=y,
-                            n_jobs=n_jobs,
-                            repeats=repeats,
-                            coef_path=coef,
-                        ),
-                    )
-                )
-        jobs.append(
-            (
-                case,
-                EPOCH,
-                fresh.job(
-                    "sparse:time_layer_epoch",
-                    x_path=x,
-                    y_path=y,
-                    k=k,
-                    multiclass=case == "K=20 multiclass",
-                    repeats=max(repeats, 5),
-                ),
-            )
-        )
+                fit = fresh.job("sparse:time_fit", side=side, **data, n_jobs=n_jobs, repeats=repeats, coef_path=coef)
+                jobs.append((case, label, fit))
+        epoch = fresh.job("sparse:time_layer_epoch", **data, k=k, multiclass=multiclass, repeats=max(repeats, 5))
+        jobs.append((case, EPOCH, epoch))
         if k == 1:
-            jobs.append((case, PLAIN, fresh.job("sparse:time_plain_loop", x_path=x, y_path=y, repeats=max(repeats, 5))))
-        jobs.append((case, FLOOR, fresh.job("sparse:time_read_floor", x_path=x, y_path=y)))
+            jobs.append((case, PLAIN, fresh.job("sparse:time_plain_loop", **data, repeats=max(repeats, 5))))
+        jobs.append((case, FLOOR, fresh.job("sparse:time_read_floor", **data)))
     return jobs
 
 

@@ -49,6 +49,18 @@ def median_seconds(
     return statistics.median(times), times
 
 
+def size_row(group: str, n: int, d: int, **fields) -> dict:
+    """A result row of a measurement on n x d data: ``size`` ("NxD") is what
+    the tables and the chart group rows by."""
+    return dict(group=group, size=f"{n}x{d}", n=n, d=d, **fields)
+
+
+def measured(result: dict) -> dict:
+    """A fresh process's timing of a method (median, every repeat) and its
+    mistakes, as a row holds them."""
+    return {key: result[key] for key in ("seconds", "times", "mistakes")}
+
+
 def _lscpu() -> dict[str, str]:
     try:
         out = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
