@@ -28,6 +28,7 @@ the "CUDA" column on the CPU: a check of this script on a machine without a GPU
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -137,9 +138,11 @@ def print_sklearn(result, epoch1):
     )
 
 
-def run_epochs(name, epochs, make_state, update, data, data_cpu, timer, x_bytes, read_s, latency):
+def run_epochs(data, data_cpu, x_bytes, read_s, timer, epochs, name, make_state, update, latency):
     """Epochs of ``update(*state, *data)`` from ``make_state(device)`` on both
-    devices; returns epoch 1's (device, CPU) seconds."""
+    devices; returns epoch 1's (device, CPU) seconds. The first six arguments
+    are a section's (its data, the floor, the timer, the epochs), the rest a
+    run's."""
     device = data[0].device.type
     state, state_cpu = make_state(device), make_state("cpu")
     print(f"\n{name}")
@@ -240,19 +243,10 @@ def main():
     x_cpu, y_cpu = x.cpu(), y.cpu()
     x_bytes, read_s = x.numel() * x.element_size(), timer(lambda: x.sum(), repeat=5)
     size = f"{args.n} x {args.d} float32, K=1"
+    section = functools.partial(run_epochs, (x, y), (x_cpu, y_cpu), x_bytes, read_s, timer, args.epochs)
     for suffix, make_state in states(1, args.d, 1).items():
-        first = run_epochs(
-            f"online rule{suffix.replace('_', ', ')}, {size}",
-            args.epochs,
-            make_state,
-            getattr(ops, f"online_update{suffix}"),
-            (x, y),
-            (x_cpu, y_cpu),
-            timer,
-            x_bytes,
-            read_s,
-            latency,
-        )
+        update = getattr(ops, f"online_update{suffix}")
+        first = section(f"online rule{suffix.replace('_', ', ')}, {size}", make_state, update, latency)
         if not suffix:
             print_sklearn(sklearn_epoch(x_cpu.numpy(), y_cpu.numpy().ravel(), args.sklearn_repeats), first)
 
@@ -264,20 +258,9 @@ def main():
             total += ops.batch_update(w, b, xs[s : s + rows], ys[s : s + rows])
         return total
 
-    run_epochs(
-        f"mini-batch rule, {size}, batches of {rows}",
-        args.epochs,
-        states(1, args.d, 1)[""],
-        batches,
-        (x, y),
-        (x_cpu, y_cpu),
-        timer,
-        x_bytes,
-        read_s,
-        0.0,
-    )
+    section(f"mini-batch rule, {size}, batches of {rows}", states(1, args.d, 1)[""], batches, 0.0)
     dense_ops(x, x_cpu, 1, timer)
-    del x, y, x_cpu, y_cpu, z
+    del x, y, x_cpu, y_cpu, z, section
     if device == "cuda":
         torch.cuda.empty_cache()
 
@@ -287,19 +270,10 @@ def main():
     x_cpu, c_cpu = x.cpu(), c.cpu()
     x_bytes, read_s = x.numel() * x.element_size(), timer(lambda: x.sum(), repeat=20)
     size = f"{args.mc_n} x {args.mc_d} float32, K={args.mc_k}"
+    section = functools.partial(run_epochs, (x, c), (x_cpu, c_cpu), x_bytes, read_s, timer, args.epochs)
     for suffix, make_state in states(args.mc_k, args.mc_d, 1).items():
-        first = run_epochs(
-            f"multiclass rule{suffix.replace('_', ', ')}, {size}",
-            args.epochs,
-            make_state,
-            getattr(ops, f"multiclass_update{suffix}"),
-            (x, c),
-            (x_cpu, c_cpu),
-            timer,
-            x_bytes,
-            read_s,
-            latency,
-        )
+        update = getattr(ops, f"multiclass_update{suffix}")
+        first = section(f"multiclass rule{suffix.replace('_', ', ')}, {size}", make_state, update, latency)
         if not suffix:
             print_sklearn(sklearn_epoch(x_cpu.numpy(), c_cpu.numpy(), args.sklearn_repeats), first)
 
