@@ -25,6 +25,9 @@ from torch_perceptron import reference
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 DTYPES = [torch.float32, torch.float64]
+# The three online ops (the plain rule, averaged, pocket), which take the same
+# order, loss and sample arguments.
+ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
 
 def _cuda_param():
@@ -48,6 +51,10 @@ DEVICES = ["cpu", _cuda_param()]
 ACCELERATORS = [_cuda_param()]
 
 OPS = torch.ops.torch_perceptron
+# The dense ops but the penalized one (which takes more), in the order of
+# torch_perceptron.ops.OPS: the two forwards, then the seven update rules.
+DENSE_OPS = [name for name in torch_perceptron.ops.OPS if not name.endswith("_csr") and "_penalized" not in name]
+UPDATE_RULES = DENSE_OPS[2:]
 
 # The formats of x an op takes, a test parameter beside the device; and the
 # same with CSR's two index dtypes, as (format, index dtype).
@@ -198,12 +205,17 @@ def example(name: str) -> str:
     return os.path.join(ROOT, "examples", name)
 
 
-def run_python(args, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
-    """``python *args`` as a user runs it: a fresh interpreter in ``cwd`` that
-    imports what the tests import (their sys.path as PYTHONPATH), ``env`` added
-    to the environment. Asserts that it exited with 0 (the ends of its output
-    in the message) and returns what it printed."""
+def run_command(command, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
+    """``command`` as a user runs it, in ``cwd``, importing what the tests
+    import (their sys.path as PYTHONPATH), ``env`` added to the environment;
+    returns what it printed and its exit status."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), **env)
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+def run_python(args, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
+    """``python *args`` in a fresh interpreter (``run_command``), asserted to
+    exit with 0 (the ends of its output in the message)."""
+    out = run_command([sys.executable, *args], cwd, timeout, **env)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
     return out

@@ -8,11 +8,11 @@ table of errors in this process, through main(), which returns the status."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
+from support import run_command
 from test_cli_and_examples import write_csv
 from torch_perceptron.cli import main
 
@@ -80,11 +80,6 @@ def console_script() -> str:
     return path
 
 
-def run(command, cwd):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
-
-
 @pytest.fixture
 def data_csv(tmp_path):
     write_csv(tmp_path / "data.csv")
@@ -92,21 +87,8 @@ def data_csv(tmp_path):
 
 
 def test_console_script_fit_exits_0_ends_with_the_accuracy_and_prints_nothing_else(tmp_path, data_csv):
-    out = run(
-        [
-            console_script(),
-            "fit",
-            "--data",
-            "CSVDataModule",
-            "--data.path",
-            str(data_csv),
-            "--data.label_column",
-            "label",
-            "--trainer.max_epochs",
-            "3",
-        ],
-        cwd=tmp_path,
-    )
+    data = ["--data", "CSVDataModule", "--data.path", str(data_csv), "--data.label_column", "label"]
+    out = run_command([console_script(), "fit", *data, "--trainer.max_epochs", "3"], cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.fullmatch(r"Validation accuracy: \d+\.\d\d% \(36 samples\)", out.stdout.splitlines()[-1])
     assert "4         Weights" in out.stderr  # 3 features and a bias, not "0 params"
@@ -117,7 +99,7 @@ def test_console_script_fit_exits_0_ends_with_the_accuracy_and_prints_nothing_el
 @pytest.mark.parametrize("entry", ["script", "module"])
 def test_a_failure_exits_non_zero_with_one_line(tmp_path, entry):
     command = [console_script()] if entry == "script" else [sys.executable, "-m", "torch_perceptron"]
-    out = run([*command, "fit", "--data", "CSVDataModule", "--data.path", "missing.csv"], cwd=tmp_path)
+    out = run_command([*command, "fit", "--data", "CSVDataModule", "--data.path", "missing.csv"], cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
         "torch-perceptron: error: --data.path: no CSV file at 'missing.csv' (--debug shows the traceback)"
@@ -208,14 +190,14 @@ def test_help_offers_only_what_applies(capsys, argv):
 
 def test_predict_writes_the_predictions_beside_the_checkpoint_and_test_is_quiet(tmp_path, data_csv):
     data = ["--data", "CSVDataModule", "--data.path", str(data_csv)]
-    fitted = run(
+    fitted = run_command(
         [console_script(), "fit", *data, "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"],
         cwd=tmp_path,
     )
     assert fitted.returncode == 0, fitted.stderr
     ckpt = re.search(r"^Checkpoint: (\S+)$", fitted.stdout, re.M).group(1)
     for command in ("predict", "test"):
-        out = run([console_script(), command, *data, "--ckpt_path", ckpt], cwd=tmp_path)
+        out = run_command([console_script(), command, *data, "--ckpt_path", ckpt], cwd=tmp_path)
         assert out.returncode == 0, out.stdout + out.stderr
         assert_quiet(out.stdout + out.stderr)
         if command == "predict":
@@ -254,22 +236,8 @@ def write_libsvm(path, rows, seed):
 def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(tmp_path, held_out, last_line):
     write_libsvm(tmp_path / "train.txt", 150, seed=1)
     write_libsvm(tmp_path / "val.txt", 40, seed=2)
-    out = run(
-        [
-            console_script(),
-            "fit",
-            "--data",
-            "SvmlightDataModule",
-            "--data.train",
-            "train.txt",
-            "--data.n_features",
-            "3",
-            *held_out,
-            "--trainer.max_epochs",
-            "3",
-        ],
-        cwd=tmp_path,
-    )
+    data = ["--data", "SvmlightDataModule", "--data.train", "train.txt", "--data.n_features", "3", *held_out]
+    out = run_command([console_script(), "fit", *data, "--trainer.max_epochs", "3"], cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.fullmatch(last_line, out.stdout.splitlines()[-1]), out.stdout
     assert float(re.search(r"(\d+\.\d\d)%", out.stdout.splitlines()[-1]).group(1)) > 80
@@ -282,8 +250,8 @@ def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(tm
 def test_help_texts_are_our_own_and_whole(tmp_path):
     from torch_perceptron.cli import CKPT_PATH_HELP, SUBCOMMANDS
 
-    top = run([console_script(), "--help"], cwd=tmp_path)
-    fit_help = run([console_script(), "fit", "--help"], cwd=tmp_path)
+    top = run_command([console_script(), "--help"], cwd=tmp_path)
+    fit_help = run_command([console_script(), "fit", "--help"], cwd=tmp_path)
     assert top.returncode == 0 and fit_help.returncode == 0
     flat = " ".join(top.stdout.split())
     for text in SUBCOMMANDS.values():

@@ -19,8 +19,10 @@ from csr_cases import bits, random_csr
 from order_cases import fresh_state as state
 from support import (
     DEVICES,
+    DTYPES,
     FORMATS,
     INDEXED_FORMATS,
+    ONLINE,
     assert_bits_equal,
     binary_labels,
     dyadic,
@@ -29,9 +31,6 @@ from support import (
     torch_threads,
 )
 from torch_perceptron import ops, reference
-
-DTYPES = [torch.float32, torch.float64]
-ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
 # (N, in_features, K, density) of CSR x: K = 1; K > 1 with many non-zeros per
 # feature (the plain op's feature-major copy) and with few (outputs row by

@@ -8,7 +8,18 @@ import torch
 
 import csr_cases
 import device_support as ds
-from support import ACCELERATORS, DEVICES, OPS, binary_labels, class_labels, dyadic, dyadic_sample_weight, gen
+from support import (
+    ACCELERATORS,
+    DENSE_OPS,
+    DEVICES,
+    ONLINE,
+    OPS,
+    binary_labels,
+    class_labels,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
+)
 from torch_perceptron import ops
 from torch_perceptron.ops import OPS as ALL_OPS
 
@@ -17,7 +28,6 @@ from torch_perceptron.ops import OPS as ALL_OPS
 OP_NAMES = tuple(name for name in ALL_OPS if "_penalized" not in name)
 
 MULTICLASS = ("multiclass_update", "multiclass_update_averaged", "multiclass_update_pocket")
-ONLINE = ("online_update", "online_update_averaged", "online_update_pocket")
 
 
 def variant_state(op, w, b):
@@ -225,18 +235,7 @@ def test_ops_record_no_graph_even_with_grad_enabled():
 # Ten hand-made calls (every op, and K = 1 labels as a 1-D tensor) on every
 # device but the CPU, the first check of the CUDA registrations.
 
-OPCHECK_CASES = [
-    "decision_function",
-    "predict",
-    "online_update",
-    "online_update_k1_labels",
-    "multiclass_update",
-    "batch_update",
-    "online_update_averaged",
-    "multiclass_update_averaged",
-    "online_update_pocket",
-    "multiclass_update_pocket",
-]
+OPCHECK_CASES = [*DENSE_OPS[:3], "online_update_k1_labels", *DENSE_OPS[3:]]
 
 
 def _opcheck_sample(case, dtype, device):

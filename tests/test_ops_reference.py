@@ -16,6 +16,7 @@ from support import (
     DEVICES,
     DTYPES,
     OPS,
+    UPDATE_RULES,
     assert_bits_equal,
     assert_same_result,
     binary_labels,
@@ -321,15 +322,6 @@ def test_batch_rule_by_hand(device):
 # ------------------------------------------- the reference's CSR form against
 # its dense form
 
-ALL_RULES = [
-    "online_update",
-    "multiclass_update",
-    "batch_update",
-    "online_update_averaged",
-    "multiclass_update_averaged",
-    "online_update_pocket",
-    "multiclass_update_pocket",
-]
 # Exact in every dtype (powers of two), plus scikit-learn's damping, which is
 # not dyadic but rounds the same in both forms: ``b + step * 0.01``.
 REFERENCE_BIAS_STEPS = [1.0, 0.0, 0.25, SPARSE_INTERCEPT_DECAY]
@@ -381,7 +373,7 @@ def assert_all_bits_equal(got, want):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    rule=st.sampled_from(ALL_RULES),
+    rule=st.sampled_from(UPDATE_RULES),
     n=st.integers(0, 12),
     d=st.integers(1, 20),
     k=st.integers(1, 4),
@@ -424,7 +416,7 @@ def test_sparse_rule_equals_dense_rule_bit_for_bit(
     assert_all_bits_equal(sparse, dense)
 
 
-@pytest.mark.parametrize("rule", ALL_RULES)
+@pytest.mark.parametrize("rule", UPDATE_RULES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rules_learn_and_agree_on_a_fixed_problem(rule, dtype):
     """Not vacuous: from zero weights the rules make mistakes and move the

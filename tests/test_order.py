@@ -19,8 +19,10 @@ from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
 from order_cases import fresh_state as state
 from support import (
     DEVICES,
+    DTYPES,
     FORMATS,
     INDEXED_FORMATS,
+    ONLINE,
     assert_bits_equal,
     binary_labels,
     dyadic,
@@ -30,9 +32,6 @@ from support import (
 from torch_perceptron import ops, reference
 from torch_perceptron.sparse import CSRRows
 from torch_perceptron.sparse_batches import take_rows
-
-DTYPES = [torch.float32, torch.float64]
-ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
 
 def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False, index_dtype=torch.int64, density=0.3):

@@ -129,18 +129,8 @@ def test_bias_step_matches_reference(rule, bias_step, dtype, fmt, device):
     ref = getattr(reference, f"{rule}_update")
     for part in (slice(0, 25), slice(25, n)):
         rw, rb, rm = ref(rw, rb, x[part], y[part], 0.5, sw[part], *kw.values(), bias_step=bias_step)
-        m = update_in(
-            fmt,
-            f"{rule}_update",
-            w,
-            b,
-            x[part].to(device),
-            y[part].to(device),
-            0.5,
-            sample_weight=sw[part].to(device),
-            bias_step=bias_step,
-            **kw,
-        )
+        xp, yp, swp = on(device, x[part], y[part], sw[part])
+        m = update_in(fmt, f"{rule}_update", w, b, xp, yp, 0.5, sample_weight=swp, bias_step=bias_step, **kw)
         assert_same(m, rm)
         assert_same(w, rw)
         assert_same(b, rb)
@@ -150,16 +140,12 @@ def test_bias_step_matches_reference(rule, bias_step, dtype, fmt, device):
         assert not torch.equal(b.cpu(), b0)
 
 
+# (rule, N, in_features, K) of the comparison on Gaussian float64 data.
+GAUSSIAN_CASES = [("online", 400, 30, 1), ("online", 500, 50, 6), ("online", 100, 6000, 2), ("multiclass", 800, 40, 10)]
+
+
 @pytest.mark.parametrize("device", ACCELERATORS)
-@pytest.mark.parametrize(
-    "rule, n, d, k",
-    [
-        ("online", 400, 30, 1),
-        ("online", 500, 50, 6),
-        ("online", 100, 6000, 2),
-        ("multiclass", 800, 40, 10),
-    ],
-)
+@pytest.mark.parametrize("rule, n, d, k", GAUSSIAN_CASES)
 def test_matches_cpu_on_gaussian_float64(rule, n, d, k, device):
     g = torch.Generator().manual_seed(d if rule == "online" else 9)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)

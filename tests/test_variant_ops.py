@@ -312,30 +312,13 @@ def test_online_averaged_matches_literal_average(dtype, k, zero_is_mistake, devi
     # Two epochs of two batches each: the average runs over all 160 samples.
     for _ in range(2):
         for part in (slice(0, 17), slice(17, n)):
-            m = ops.online_update_averaged(
-                w,
-                b,
-                wacc,
-                bacc,
-                count,
-                xd[part],
-                yd[part],
-                0.5,
-                sample_weight=swd[part],
-                zero_is_mistake=zero_is_mistake,
-            )
+            batch = (xd[part], yd[part], 0.5)
+            kw = dict(sample_weight=swd[part], zero_is_mistake=zero_is_mistake)
+            m = ops.online_update_averaged(w, b, wacc, bacc, count, *batch, **kw)
             rw, rb, rws, rbs, rc, rm = reference.online_update_averaged(
                 rw, rb, rws, rbs, rc, x[part], y[part], 0.5, sw[part], zero_is_mistake
             )
-            pm = ops.online_update(
-                plain_w,
-                plain_b,
-                xd[part],
-                yd[part],
-                0.5,
-                sample_weight=swd[part],
-                zero_is_mistake=zero_is_mistake,
-            )
+            pm = ops.online_update(plain_w, plain_b, *batch, **kw)
             assert torch.equal(m.cpu(), rm) and torch.equal(m, pm)
     assert torch.equal(count.cpu(), rc) and count.tolist() == [2 * n] * k
     # The weights are the plain rule's, bit for bit.
@@ -457,15 +440,8 @@ def test_variant_matches_reference(variant, dtype, multiclass, bias_step, device
     kw = {} if multiclass else {"zero_is_mistake": True}
     for _ in range(epochs):
         for part in (slice(0, cut), slice(cut, n)):
-            m = update(
-                *state,
-                x[part].to(device),
-                y[part].to(device),
-                0.5,
-                sample_weight=sw[part].to(device),
-                bias_step=bias_step,
-                **kw,
-            )
+            xp, yp, swp = on(device, x[part], y[part], sw[part])
+            m = update(*state, xp, yp, 0.5, sample_weight=swp, bias_step=bias_step, **kw)
             *ref, rm = ref_update(*ref, x[part], y[part], 0.5, sw[part], *extra, bias_step=bias_step)
             assert_same(m, rm)
     if variant == "pocket":
