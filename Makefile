@@ -51,8 +51,8 @@ $(FORMAT_DEPS): requirements-format.txt
 	touch $@
 
 # Rewrites the tree: imports sorted (the only fix ruff makes here), Python
-# formatted (pyproject.toml's [tool.ruff]: all but tests/ and benchmarks/,
-# which are linted only), csrc/ formatted (.clang-format).
+# formatted (pyproject.toml's [tool.ruff]: every .py file, tests/ and
+# benchmarks/ included), csrc/ formatted (.clang-format).
 format: $(FORMAT_DEPS)
 	$(RUFF) check --select I --fix --quiet .
 	$(RUFF) format .

@@ -111,7 +111,9 @@ def worker(build: str, data: str) -> dict:
 def run_one(build: str, data: str) -> dict:
     proc = subprocess.run(
         [sys.executable, os.path.abspath(__file__), "--worker", build, "--data", data],
-        capture_output=True, text=True, cwd=build,
+        capture_output=True,
+        text=True,
+        cwd=build,
     )
     if proc.returncode != 0:
         raise RuntimeError(f"worker for {build} failed:\n{proc.stderr[-4000:]}")
@@ -120,8 +122,9 @@ def run_one(build: str, data: str) -> dict:
 
 def describe(build: str) -> str:
     try:
-        return subprocess.run(["git", "-C", build, "log", "-1", "--format=%h %s"],
-                              capture_output=True, text=True, check=True).stdout.strip()[:60]
+        return subprocess.run(
+            ["git", "-C", build, "log", "-1", "--format=%h %s"], capture_output=True, text=True, check=True
+        ).stdout.strip()[:60]
     except (OSError, subprocess.CalledProcessError):
         return build
 
@@ -159,9 +162,11 @@ def main() -> None:
     print(f"Builds (torch {__import__('torch').__version__}, {threads} intra-op threads):")
     for i, b in enumerate(builds):
         print(f"- {'AB'[i] if i < 2 else chr(65 + i)}: `{b}` ({describe(b)})")
-    print(f"\n{args.rounds} rounds, each build in its own fresh process per round; load average "
-          f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
-          f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after.\n")
+    print(
+        f"\n{args.rounds} rounds, each build in its own fresh process per round; load average "
+        f"{load_before[0]:.2f}/{load_before[1]:.2f}/{load_before[2]:.2f} before, "
+        f"{load_after[0]:.2f}/{load_after[1]:.2f}/{load_after[2]:.2f} after.\n"
+    )
     names = [chr(65 + i) for i in range(len(builds))]
     header = ["case"] + names + [f"{n}/A per round: median (min-max)" for n in names[1:]]
     print("| " + " | ".join(header) + " |")

@@ -26,9 +26,7 @@ def load(name: str, seed: int):
     from sklearn.preprocessing import StandardScaler
 
     x, y = getattr(datasets, f"load_{name}")(return_X_y=True)
-    x_tr, x_te, y_tr, y_te = train_test_split(
-        x, y, test_size=0.25, stratify=y, random_state=seed
-    )
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, random_state=seed)
     scaler = StandardScaler().fit(x_tr)
     return scaler.transform(x_tr), y_tr, scaler.transform(x_te), y_te
 

@@ -28,6 +28,7 @@ the "CUDA" column on the CPU: a check of this script on a machine without a GPU
 """
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -45,7 +46,7 @@ from torch_perceptron import ops
 # users would not have: its process gets the environment without them.
 THREAD_SETTINGS = ("OMP_", "GOMP_", "KMP_")
 
-SKLEARN_FIT = ("""\
+SKLEARN_FIT = """\
 import json, os, sys, time, warnings
 # Before scikit-learn's import, which sets two KMP_ variables of its own.
 omp = sorted(k for k in os.environ if k.startswith(%r))
@@ -64,7 +65,7 @@ for _ in range(int(sys.argv[3])):
 print(json.dumps({"seconds": seconds, "dtype": str(model.coef_.dtype),
                   "version": sklearn.__version__,
                   "omp": omp}))
-""" % (THREAD_SETTINGS,))
+""" % (THREAD_SETTINGS,)
 
 
 def cuda_time(fn, repeat=1):
@@ -117,8 +118,9 @@ def sklearn_epoch(x, y, repeats):
         paths = [os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")]
         np.save(paths[0], x)
         np.save(paths[1], y)
-        proc = subprocess.run([sys.executable, "-c", SKLEARN_FIT, *paths, str(repeats)],
-                              capture_output=True, text=True, env=env)
+        proc = subprocess.run(
+            [sys.executable, "-c", SKLEARN_FIT, *paths, str(repeats)], capture_output=True, text=True, env=env
+        )
     if proc.returncode != 0:
         raise RuntimeError(f"scikit-learn's process failed:\n{proc.stderr}")
     return json.loads(proc.stdout.splitlines()[-1])
@@ -128,21 +130,26 @@ def print_sklearn(result, epoch1):
     """The scikit-learn line beside epoch 1's CUDA and CPU seconds."""
     t = float(np.median(result["seconds"]))
     t_dev, t_cpu = epoch1
-    print(f"scikit-learn {result['version']} Perceptron, one epoch from zero weights "
-          f"({result['dtype']}, fresh process, OpenMP settings: {result['omp'] or 'none'}, "
-          f"median of {len(result['seconds'])}): {t:.4f} s; "
-          f"sklearn / CUDA = {t / t_dev:.2f}, sklearn / CPU kernel = {t / t_cpu:.2f}")
+    print(
+        f"scikit-learn {result['version']} Perceptron, one epoch from zero weights "
+        f"({result['dtype']}, fresh process, OpenMP settings: {result['omp'] or 'none'}, "
+        f"median of {len(result['seconds'])}): {t:.4f} s; "
+        f"sklearn / CUDA = {t / t_dev:.2f}, sklearn / CPU kernel = {t / t_cpu:.2f}"
+    )
 
 
-def run_epochs(name, epochs, make_state, update, data, data_cpu, timer, x_bytes, read_s,
-               latency):
+def run_epochs(data, data_cpu, x_bytes, read_s, timer, epochs, name, make_state, update, latency):
     """Epochs of ``update(*state, *data)`` from ``make_state(device)`` on both
-    devices; returns epoch 1's (device, CPU) seconds."""
+    devices; returns epoch 1's (device, CPU) seconds. The first six arguments
+    are a section's (its data, the floor, the timer, the epochs), the rest a
+    run's."""
     device = data[0].device.type
     state, state_cpu = make_state(device), make_state("cpu")
     print(f"\n{name}")
-    print(f"{'epoch':>5} {'CUDA s':>9} {'CPU s':>9} {'CPU/CUDA':>9} "
-          f"{'mistakes CUDA':>14} {'mistakes CPU':>13} {'latency floor s':>16}")
+    print(
+        f"{'epoch':>5} {'CUDA s':>9} {'CPU s':>9} {'CPU/CUDA':>9} "
+        f"{'mistakes CUDA':>14} {'mistakes CPU':>13} {'latency floor s':>16}"
+    )
     first = None
     for epoch in range(1, epochs + 1):
         holder = {}
@@ -151,12 +158,15 @@ def run_epochs(name, epochs, make_state, update, data, data_cpu, timer, x_bytes,
         first = first or (t_dev, t_cpu)
         m_dev, m_cpu = int(holder["m"].sum()), int(holder["c"].sum())
         flag = "" if m_dev == m_cpu else "  (differ)"
-        print(f"{epoch:>5} {t_dev:>9.4f} {t_cpu:>9.4f} {t_cpu / t_dev:>9.2f} "
-              f"{m_dev:>14} {m_cpu:>13} {m_dev * latency:>16.4f}{flag}")
-    diff = max((a.cpu() - b).abs().max().item()
-               for a, b in zip(state, state_cpu) if a.is_floating_point())
-    print(f"read floor (x.sum()): {read_s:.4f} s for {x_bytes / 1e9:.2f} GB "
-          f"({x_bytes / read_s / 1e12:.2f} TB/s); max |state_cuda - state_cpu| = {diff:.3g}")
+        print(
+            f"{epoch:>5} {t_dev:>9.4f} {t_cpu:>9.4f} {t_cpu / t_dev:>9.2f} "
+            f"{m_dev:>14} {m_cpu:>13} {m_dev * latency:>16.4f}{flag}"
+        )
+    diff = max((a.cpu() - b).abs().max().item() for a, b in zip(state, state_cpu) if a.is_floating_point())
+    print(
+        f"read floor (x.sum()): {read_s:.4f} s for {x_bytes / 1e9:.2f} GB "
+        f"({x_bytes / read_s / 1e12:.2f} TB/s); max |state_cuda - state_cpu| = {diff:.3g}"
+    )
     return first
 
 
@@ -164,13 +174,13 @@ def states(k, d, counters):
     """{op-name suffix: make_state} for the plain rule and its variants, all
     zero: (w, b), (w, b, w_acc, b_acc, count), (w, b, pocket_w, pocket_b, run,
     best_run); a zero pocket equals the zero weights, as the pocket ops ask."""
+
     def zeros(*shape, dtype=torch.float32):
         return lambda device: torch.zeros(*shape, device=device, dtype=dtype)
 
     floats, count = [zeros(k, d), zeros(k)], zeros(counters, dtype=torch.int64)
     kinds = {"": floats, "_averaged": floats * 2 + [count], "_pocket": floats * 2 + [count] * 2}
-    return {suffix: (lambda device, m=makers: [make(device) for make in m])
-            for suffix, makers in kinds.items()}
+    return {suffix: (lambda device, m=makers: [make(device) for make in m]) for suffix, makers in kinds.items()}
 
 
 def dense_ops(x, x_cpu, k, timer):
@@ -185,8 +195,10 @@ def dense_ops(x, x_cpu, k, timer):
         t_dev = timer(lambda: op(x, w, b), repeat=10)
         t_cpu = cpu_time(lambda: op(x_cpu, w_cpu, b_cpu), repeat=3)
         diff = (op(x, w, b).cpu().double() - op(x_cpu, w_cpu, b_cpu).double()).abs().max().item()
-        print(f"{name:>17}: CUDA {t_dev:.5f} s ({gb / t_dev:.0f} GB/s), CPU {t_cpu:.4f} s "
-              f"({gb / t_cpu:.1f} GB/s), CPU/CUDA {t_cpu / t_dev:.1f}; max |CUDA - CPU| = {diff:.3g}")
+        print(
+            f"{name:>17}: CUDA {t_dev:.5f} s ({gb / t_dev:.0f} GB/s), CPU {t_cpu:.4f} s "
+            f"({gb / t_cpu:.1f} GB/s), CPU/CUDA {t_cpu / t_dev:.1f}; max |CUDA - CPU| = {diff:.3g}"
+        )
 
 
 def main():
@@ -208,16 +220,21 @@ def main():
             print("no GPU available: nothing to time (see benchmarks/cuda_notes.md)")
             return
         if not torch_perceptron._extension.with_cuda():
-            raise SystemExit("torch_perceptron was built without CUDA: "
-                             "TORCH_PERCEPTRON_CUDA=1 pip install --no-build-isolation -e .")
+            raise SystemExit(
+                "torch_perceptron was built without CUDA: TORCH_PERCEPTRON_CUDA=1 pip install --no-build-isolation -e ."
+            )
         props = torch.cuda.get_device_properties(0)
-        print(f"device: {props.name}, {props.multi_processor_count} SMs; "
-              f"torch {torch.__version__}; CPU threads: {torch.get_num_threads()}")
+        print(
+            f"device: {props.name}, {props.multi_processor_count} SMs; "
+            f"torch {torch.__version__}; CPU threads: {torch.get_num_threads()}"
+        )
         timer, latency = cuda_time, launch_sync_latency()
         print(f"launch + synchronize latency: {latency * 1e6:.1f} us")
     else:
-        print(f"--device cpu: the CUDA column runs on the CPU (a check of this script, "
-              f"no measurement); torch {torch.__version__}")
+        print(
+            f"--device cpu: the CUDA column runs on the CPU (a check of this script, "
+            f"no measurement); torch {torch.__version__}"
+        )
         timer, latency = cpu_time, 0.0
 
     # Online rule, K = 1, with its variants, the mini-batch rule and the dense ops.
@@ -226,28 +243,24 @@ def main():
     x_cpu, y_cpu = x.cpu(), y.cpu()
     x_bytes, read_s = x.numel() * x.element_size(), timer(lambda: x.sum(), repeat=5)
     size = f"{args.n} x {args.d} float32, K=1"
+    section = functools.partial(run_epochs, (x, y), (x_cpu, y_cpu), x_bytes, read_s, timer, args.epochs)
     for suffix, make_state in states(1, args.d, 1).items():
-        first = run_epochs(
-            f"online rule{suffix.replace('_', ', ')}, {size}", args.epochs, make_state,
-            getattr(ops, f"online_update{suffix}"), (x, y), (x_cpu, y_cpu),
-            timer, x_bytes, read_s, latency)
+        update = getattr(ops, f"online_update{suffix}")
+        first = section(f"online rule{suffix.replace('_', ', ')}, {size}", make_state, update, latency)
         if not suffix:
-            print_sklearn(sklearn_epoch(x_cpu.numpy(), y_cpu.numpy().ravel(),
-                                        args.sklearn_repeats), first)
+            print_sklearn(sklearn_epoch(x_cpu.numpy(), y_cpu.numpy().ravel(), args.sklearn_repeats), first)
 
     rows = args.batch_rows
 
     def batches(w, b, xs, ys):
         total = torch.zeros(1, dtype=torch.int64, device=xs.device)
         for s in range(0, xs.shape[0], rows):
-            total += ops.batch_update(w, b, xs[s:s + rows], ys[s:s + rows])
+            total += ops.batch_update(w, b, xs[s : s + rows], ys[s : s + rows])
         return total
 
-    run_epochs(f"mini-batch rule, {size}, batches of {rows}", args.epochs,
-               states(1, args.d, 1)[""], batches, (x, y), (x_cpu, y_cpu),
-               timer, x_bytes, read_s, 0.0)
+    section(f"mini-batch rule, {size}, batches of {rows}", states(1, args.d, 1)[""], batches, 0.0)
     dense_ops(x, x_cpu, 1, timer)
-    del x, y, x_cpu, y_cpu, z
+    del x, y, x_cpu, y_cpu, z, section
     if device == "cuda":
         torch.cuda.empty_cache()
 
@@ -257,14 +270,12 @@ def main():
     x_cpu, c_cpu = x.cpu(), c.cpu()
     x_bytes, read_s = x.numel() * x.element_size(), timer(lambda: x.sum(), repeat=20)
     size = f"{args.mc_n} x {args.mc_d} float32, K={args.mc_k}"
+    section = functools.partial(run_epochs, (x, c), (x_cpu, c_cpu), x_bytes, read_s, timer, args.epochs)
     for suffix, make_state in states(args.mc_k, args.mc_d, 1).items():
-        first = run_epochs(
-            f"multiclass rule{suffix.replace('_', ', ')}, {size}", args.epochs, make_state,
-            getattr(ops, f"multiclass_update{suffix}"), (x, c), (x_cpu, c_cpu),
-            timer, x_bytes, read_s, latency)
+        update = getattr(ops, f"multiclass_update{suffix}")
+        first = section(f"multiclass rule{suffix.replace('_', ', ')}, {size}", make_state, update, latency)
         if not suffix:
-            print_sklearn(sklearn_epoch(x_cpu.numpy(), c_cpu.numpy(), args.sklearn_repeats),
-                          first)
+            print_sklearn(sklearn_epoch(x_cpu.numpy(), c_cpu.numpy(), args.sklearn_repeats), first)
 
 
 if __name__ == "__main__":

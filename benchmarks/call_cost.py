@@ -73,11 +73,16 @@ def _median(run: Callable[[], object], repeats: int, budget: float = 0.3) -> flo
 
 def grid_sizes(quick: bool):
     if quick:
-        return dict(rows=(1, 10), features=(1 << 10, 1 << 12), outputs=(1, 10),
-                    dense_features=(64, 256), dense_outputs=(1, 10))
-    return dict(rows=(1, 10, 1000), features=(1 << 14, 1 << 16, 1 << 18, 1 << 20),
-                outputs=(1, 10, 58), dense_features=(1 << 10, 1 << 12, 1 << 14),
-                dense_outputs=(1, 10, 58))
+        return dict(
+            rows=(1, 10), features=(1 << 10, 1 << 12), outputs=(1, 10), dense_features=(64, 256), dense_outputs=(1, 10)
+        )
+    return dict(
+        rows=(1, 10, 1000),
+        features=(1 << 14, 1 << 16, 1 << 18, 1 << 20),
+        outputs=(1, 10, 58),
+        dense_features=(1 << 10, 1 << 12, 1 << 14),
+        dense_outputs=(1, 10, 58),
+    )
 
 
 def _call(fmt: str, variant: str, k: int, f: int, x, y, multiclass: bool):
@@ -87,8 +92,7 @@ def _call(fmt: str, variant: str, k: int, f: int, x, y, multiclass: bool):
     from torch_perceptron import PerceptronLayer
     from torch_perceptron.sparse import CSRRows
 
-    layer = PerceptronLayer(f, k, multiclass=multiclass, average=variant == "averaged",
-                            pocket=variant == "pocket")
+    layer = PerceptronLayer(f, k, multiclass=multiclass, average=variant == "averaged", pocket=variant == "pocket")
     if fmt == "csr":
         x = CSRRows(*x, f)
     return lambda: layer.update(x, y)
@@ -117,12 +121,17 @@ def grid(quick: bool, repeats: int, log=print) -> list[dict]:
                         for variant in ("online", *variants):
                             run = _call(fmt, variant, k, f, x, y, rule == "multiclass")
                             sec = _median(run, repeats, budget=0.05 if quick else 0.3)
-                            rows_out.append(dict(format=fmt, rule=rule, variant=variant, k=k,
-                                                 features=f, rows=n, seconds=sec))
-                    log(f"  {fmt} K={k} F={f} rows={n}: "
-                        + ", ".join(f"{r['rule']}/{r['variant']} {r['seconds'] * 1e3:.3f} ms"
-                                    for r in rows_out if (r['format'], r['k'], r['features'],
-                                                          r['rows']) == (fmt, k, f, n)))
+                            rows_out.append(
+                                dict(format=fmt, rule=rule, variant=variant, k=k, features=f, rows=n, seconds=sec)
+                            )
+                    log(
+                        f"  {fmt} K={k} F={f} rows={n}: "
+                        + ", ".join(
+                            f"{r['rule']}/{r['variant']} {r['seconds'] * 1e3:.3f} ms"
+                            for r in rows_out
+                            if (r["format"], r["k"], r["features"], r["rows"]) == (fmt, k, f, n)
+                        )
+                    )
     return rows_out
 
 
@@ -132,13 +141,24 @@ def flatness(rows: list[dict]) -> list[dict]:
     out = []
     keys = {(r["format"], r["rule"], r["variant"], r["k"], r["rows"]) for r in rows}
     for key in sorted(keys):
-        same = sorted((r for r in rows if (r["format"], r["rule"], r["variant"], r["k"],
-                                             r["rows"]) == key), key=lambda r: r["features"])
+        same = sorted(
+            (r for r in rows if (r["format"], r["rule"], r["variant"], r["k"], r["rows"]) == key),
+            key=lambda r: r["features"],
+        )
         if len(same) < 2:
             continue
-        out.append(dict(format=key[0], rule=key[1], variant=key[2], k=key[3], rows=key[4],
-                        small=same[0]["features"], large=same[-1]["features"],
-                        ratio=same[-1]["seconds"] / same[0]["seconds"]))
+        out.append(
+            dict(
+                format=key[0],
+                rule=key[1],
+                variant=key[2],
+                k=key[3],
+                rows=key[4],
+                small=same[0]["features"],
+                large=same[-1]["features"],
+                ratio=same[-1]["seconds"] / same[0]["seconds"],
+            )
+        )
     return out
 
 
@@ -155,9 +175,11 @@ def dense_reads(quick: bool, repeats: int) -> list[dict]:
         x = torch.rand(1, f, generator=g) - 0.5
         y = (torch.rand(1, k, generator=g) < 0.5).float()
         c = torch.randint(0, k, (1,), generator=g)
-        runs = {"x @ W.T": lambda: x @ w.T,
-                "online": lambda: ops.online_update(w, b, x, y),
-                "multiclass": lambda: ops.multiclass_update(w, b, x, c)}
+        runs = {
+            "x @ W.T": lambda: x @ w.T,
+            "online": lambda: ops.online_update(w, b, x, y),
+            "multiclass": lambda: ops.multiclass_update(w, b, x, c),
+        }
         times = {name: [] for name in runs}
         for _ in range(3):
             for name, run in runs.items():
@@ -184,8 +206,10 @@ def one_row(quick: bool, repeats: int) -> list[dict]:
     dense = PerceptronLayer(100, 10)
     x = torch.rand(1, 100, generator=g) - 0.5
     y_dense = (torch.rand(1, 10, generator=g) < 0.5).float()
-    runs = {f"CSR row, {k} x 2^{f.bit_length() - 1}": lambda: sparse.update(rows, y_sparse),
-            "dense row, 10 x 100": lambda: dense.update(x, y_dense)}
+    runs = {
+        f"CSR row, {k} x 2^{f.bit_length() - 1}": lambda: sparse.update(rows, y_sparse),
+        "dense row, 10 x 100": lambda: dense.update(x, y_dense),
+    }
     times = {name: [] for name in runs}
     for _ in range(3):
         for name, run in runs.items():
@@ -203,8 +227,8 @@ def stream(quick: bool) -> list[dict]:
 
     x, y, _, _ = seed_split()
     reps = 5 if quick else 100
-    xs = [x[i:i + 1] for i in range(len(x))] * reps
-    ys = [y[i:i + 1] for i in range(len(y))] * reps
+    xs = [x[i : i + 1] for i in range(len(x))] * reps
+    ys = [y[i : i + 1] for i in range(len(y))] * reps
     out = []
     layer = PerceptronLayer(2)
     for a, c in zip(xs[:200], ys[:200]):
@@ -290,7 +314,7 @@ def text(quick: bool) -> Optional[dict]:
     hashed = []
     start = time.perf_counter()
     for i in range(0, len(docs), chunk):
-        part = docs[i:i + chunk]
+        part = docs[i : i + chunk]
         hashed.append((vec.transform([p.text for p in part]), np.array([p.section for p in part])))
     out["hash_seconds"] = time.perf_counter() - start
     for name, model in (("ours", PerceptronClassifier()), ("scikit-learn", Perceptron())):
@@ -311,9 +335,14 @@ def text(quick: bool) -> Optional[dict]:
                 model.learn_one(dict(zip(row.indices.tolist(), row.data.tolist())), y[i])
                 count += 1
         sec = time.perf_counter() - start
-        out["learners"].append(dict(method="river OneVsRest(Perceptron)", docs=count,
-                                    learn_seconds=sec * len(docs) / count,
-                                    note=f"timed on {count} documents, scaled"))
+        out["learners"].append(
+            dict(
+                method="river OneVsRest(Perceptron)",
+                docs=count,
+                learn_seconds=sec * len(docs) / count,
+                note=f"timed on {count} documents, scaled",
+            )
+        )
     except ImportError:
         pass
     try:
@@ -321,13 +350,16 @@ def text(quick: bool) -> Optional[dict]:
 
         index = {c: i + 1 for i, c in enumerate(classes)}
         vw = vowpalwabbit.Workspace(f"--oaa {len(classes)} --loss_function hinge -b 18 --quiet")
-        lines = [f"{index[p.section]} | " + " ".join(w for w in p.text.replace("|", " ").replace(
-            ":", " ").split()) for p in docs]
+        lines = [
+            f"{index[p.section]} | " + " ".join(w for w in p.text.replace("|", " ").replace(":", " ").split())
+            for p in docs
+        ]
         start = time.perf_counter()
         for line in lines:
             vw.learn(line)
-        out["learners"].append(dict(method="Vowpal Wabbit --oaa (its own hashing)",
-                                    learn_seconds=time.perf_counter() - start))
+        out["learners"].append(
+            dict(method="Vowpal Wabbit --oaa (its own hashing)", learn_seconds=time.perf_counter() - start)
+        )
         vw.finish()
     except ImportError:
         pass
@@ -383,9 +415,13 @@ def busy(quick: bool, repeats: int) -> list[dict]:
         time.sleep(0.5)
         env = {k: v for k, v in os.environ.items() if k not in ("OMP_PROC_BIND", "OMP_PLACES")}
         for side in ("theirs", "ours"):
-            res = subprocess.run([sys.executable, "-c", _BUSY_CHILD, side,
-                                  str(2 if quick else repeats)],
-                                 capture_output=True, text=True, env=env, check=True)
+            res = subprocess.run(
+                [sys.executable, "-c", _BUSY_CHILD, side, str(2 if quick else repeats)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
             sides[side] = json.loads(res.stdout.strip().splitlines()[-1])
     finally:
         hog.kill()
@@ -393,10 +429,14 @@ def busy(quick: bool, repeats: int) -> list[dict]:
     rows = []
     for key, theirs in sides["theirs"].items():
         ours = sides["ours"][key]
-        rows.append({"params": "GridSearchCV(n_jobs=2), 6 candidates x 5 folds" if key == "grid"
-                     else json.loads(key),
-                     "scikit-learn": theirs["default"], "ours, default threads": ours["default"],
-                     "ours, one thread": ours.get("one thread")})
+        rows.append(
+            {
+                "params": "GridSearchCV(n_jobs=2), 6 candidates x 5 folds" if key == "grid" else json.loads(key),
+                "scikit-learn": theirs["default"],
+                "ours, default threads": ours["default"],
+                "ours, one thread": ours.get("one thread"),
+            }
+        )
     return rows
 
 
@@ -415,36 +455,46 @@ def checks(quick: bool) -> list[dict]:
     crow, col, val = _csr(40, f, g, dtype=torch.float64)
     dense = torch.zeros(40, f, dtype=torch.float64)
     for i in range(40):
-        dense[i, col[i * NNZ:(i + 1) * NNZ]] = val[i * NNZ:(i + 1) * NNZ]
+        dense[i, col[i * NNZ : (i + 1) * NNZ]] = val[i * NNZ : (i + 1) * NNZ]
     y = (torch.rand(40, k, generator=g) < 0.3).to(torch.float64)
     w, b = torch.zeros(k, f, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
     ok = True
     for start, step in ((0, 1), (1, 10), (11, 29)):
         rows = slice(start, start + step)
         nz = slice(start * NNZ, (start + step) * NNZ)
-        ops.online_update_csr(w, b, crow[start:start + step + 1] - crow[start], col[nz], val[nz],
-                              f, y[rows])
+        ops.online_update_csr(w, b, crow[start : start + step + 1] - crow[start], col[nz], val[nz], f, y[rows])
         before = (w.clone(), b.clone())
         bad = val[nz].clone()
         bad[-1] = float("nan")
         try:
-            ops.online_update_csr(w, b, crow[start:start + step + 1] - crow[start], col[nz], bad,
-                                  f, y[rows])
+            ops.online_update_csr(w, b, crow[start : start + step + 1] - crow[start], col[nz], bad, f, y[rows])
             ok = False
         except ValueError:
             ok &= torch.equal(w, before[0]) and torch.equal(b, before[1])
-    w_ref, b_ref, _ = reference.online_update(torch.zeros(k, f, dtype=torch.float64),
-                                              torch.zeros(k, dtype=torch.float64), dense, y)
+    w_ref, b_ref, _ = reference.online_update(
+        torch.zeros(k, f, dtype=torch.float64), torch.zeros(k, dtype=torch.float64), dense, y
+    )
     ok &= torch.equal(w, w_ref) and torch.equal(b, b_ref)
-    out.append(dict(group="check", check="call cost: a CSR stream of 1-, 10- and 29-row calls "
-                    "equals the reference; rejected calls change nothing", passed=bool(ok),
-                    detail=f"K={k}, F={f}"))
+    out.append(
+        dict(
+            group="check",
+            check="call cost: a CSR stream of 1-, 10- and 29-row calls "
+            "equals the reference; rejected calls change nothing",
+            passed=bool(ok),
+            detail=f"K={k}, F={f}",
+        )
+    )
     w2, b2 = torch.zeros(k, f, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
     for i in range(40):
-        ops.online_update(w2, b2, dense[i:i + 1], y[i:i + 1])
-    out.append(dict(group="check", check="call cost: one dense row a call equals the reference",
-                    passed=bool(torch.equal(w2, w_ref) and torch.equal(b2, b_ref)),
-                    detail=f"K={k}, F={f}"))
+        ops.online_update(w2, b2, dense[i : i + 1], y[i : i + 1])
+    out.append(
+        dict(
+            group="check",
+            check="call cost: one dense row a call equals the reference",
+            passed=bool(torch.equal(w2, w_ref) and torch.equal(b2, b_ref)),
+            detail=f"K={k}, F={f}",
+        )
+    )
     return out
 
 
@@ -460,14 +510,19 @@ def _table(header: str, rows, title: str = "") -> list[str]:
 def _grid_md(grid: list[dict]) -> list[str]:
     return _table(
         "| format | rule | variant | K | rows | F small | F large | large / small |",
-        [f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | {r['rows']} | "
-         f"2^{r['small'].bit_length() - 1} | 2^{r['large'].bit_length() - 1} | x{r['ratio']:.2f} |"
-         for r in flatness(grid)],
+        [
+            f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | {r['rows']} | "
+            f"2^{r['small'].bit_length() - 1} | 2^{r['large'].bit_length() - 1} | x{r['ratio']:.2f} |"
+            for r in flatness(grid)
+        ],
         "Per call (ms) against the model's size; ratio = largest F over smallest:",
     ) + _table(
         "| format | rule | variant | K | F | rows | ms a call |",
-        [f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | "
-         f"2^{r['features'].bit_length() - 1} | {r['rows']} | {r['seconds'] * 1e3:.3f} |" for r in grid],
+        [
+            f"| {r['format']} | {r['rule']} | {r['variant']} | {r['k']} | "
+            f"2^{r['features'].bit_length() - 1} | {r['rows']} | {r['seconds'] * 1e3:.3f} |"
+            for r in grid
+        ],
     )
 
 
@@ -476,23 +531,44 @@ def _text_md(t: dict) -> list[str]:
         return [f"Text stream: skipped ({t['skipped']})", ""]
     return _table(
         "| learner | learning s | docs/s learning | learning / hashing |",
-        [f"| {r['method']} | {r['learn_seconds']:.2f} | {t['docs'] / r['learn_seconds']:.0f} | "
-         f"{r['learn_seconds'] / t['hash_seconds']:.2f} |" for r in t["learners"]],
+        [
+            f"| {r['method']} | {r['learn_seconds']:.2f} | {t['docs'] / r['learn_seconds']:.0f} | "
+            f"{r['learn_seconds'] / t['hash_seconds']:.2f} |"
+            for r in t["learners"]
+        ],
         f"Text stream, {t['docs']} documents: hashing {t['hash_seconds']:.2f} s",
     )
 
 
 # The other parts' tables, in the order they print: (part, title, header, one row).
 _TABLES = (
-    ("dense_reads", "One dense row (ms) against one `x @ W.T`:", "| in x K | method | ms | over x @ W.T |",
-     lambda r: f"| {r['features']} x {r['k']} | {r['method']} | {r['seconds'] * 1e3:.4f} | x{r['over_read']:.2f} |"),
-    ("one_row", "One row a call through PerceptronLayer.update (ms):", "| call | ms |",
-     lambda r: f"| {r['method']} | {r['seconds'] * 1e3:.4f} |"),
-    ("stream", "One sample a call, 2 features (us a sample):", "| method | us |",
-     lambda r: f"| {r['method']} | {r['us']:.2f} |"),
-    ("estimator", "partial_fit a call (ms):", "| method | rows | K | F | ms |",
-     lambda r: f"| {r['method']} | {r['rows']} | {r['k']} | 2^{r['features'].bit_length() - 1} | "
-               f"{r['seconds'] * 1e3:.2f} |"),
+    (
+        "dense_reads",
+        "One dense row (ms) against one `x @ W.T`:",
+        "| in x K | method | ms | over x @ W.T |",
+        lambda r: f"| {r['features']} x {r['k']} | {r['method']} | {r['seconds'] * 1e3:.4f} | x{r['over_read']:.2f} |",
+    ),
+    (
+        "one_row",
+        "One row a call through PerceptronLayer.update (ms):",
+        "| call | ms |",
+        lambda r: f"| {r['method']} | {r['seconds'] * 1e3:.4f} |",
+    ),
+    (
+        "stream",
+        "One sample a call, 2 features (us a sample):",
+        "| method | us |",
+        lambda r: f"| {r['method']} | {r['us']:.2f} |",
+    ),
+    (
+        "estimator",
+        "partial_fit a call (ms):",
+        "| method | rows | K | F | ms |",
+        lambda r: (
+            f"| {r['method']} | {r['rows']} | {r['k']} | 2^{r['features'].bit_length() - 1} | "
+            f"{r['seconds'] * 1e3:.2f} |"
+        ),
+    ),
 )
 
 
@@ -504,11 +580,15 @@ def markdown(res: dict) -> str:
     if res.get("text"):
         lines += _text_md(res["text"])
     if res.get("busy"):
-        lines += _table("| case | scikit-learn | ours, default threads | ours, one thread |",
-                        [f"| {r['params']} | {r['scikit-learn'] * 1e3:.1f} | "
-                         f"{r['ours, default threads'] * 1e3:.1f} | {_ms_or_blank(r.get('ours, one thread'))} |"
-                         for r in res["busy"]],
-                        "Another process keeps one core busy (ms a fit, digits):")
+        lines += _table(
+            "| case | scikit-learn | ours, default threads | ours, one thread |",
+            [
+                f"| {r['params']} | {r['scikit-learn'] * 1e3:.1f} | "
+                f"{r['ours, default threads'] * 1e3:.1f} | {_ms_or_blank(r.get('ours, one thread'))} |"
+                for r in res["busy"]
+            ],
+            "Another process keeps one core busy (ms a fit, digits):",
+        )
     return "\n".join(lines)
 
 
@@ -551,8 +631,9 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         timing.MIN_TOTAL_SECONDS = 0.0
-    res = run(args.quick, args.repeats, log=lambda s: print(s, file=sys.stderr, flush=True),
-              only=tuple(args.only.split(",")))
+    res = run(
+        args.quick, args.repeats, log=lambda s: print(s, file=sys.stderr, flush=True), only=tuple(args.only.split(","))
+    )
     print(markdown(res))
     for c in res["checks"]:
         print(f"{'ok' if c['passed'] else 'FAILED'}: {c['check']} ({c['detail']})")

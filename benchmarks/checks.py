@@ -34,8 +34,34 @@ def _check(name: str, same_mistakes: bool, weights_close: tuple[bool, float], de
     )
 
 
-def _zeros(k, d):
-    return torch.zeros(k, d, dtype=F64), torch.zeros(k, dtype=F64)
+def _zeros(k, d, dtype=F64):
+    return torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype)
+
+
+def _flat(w, b) -> torch.Tensor:
+    """The weights and the biases as one vector, to compare in one call."""
+    return torch.cat([w.flatten(), b])
+
+
+def _against_reference(name: str, rule: str, x, y, k: int, count: bool = False, **tol) -> dict:
+    """The op ``rule`` against reference's rule of that name, both from zero
+    weights in x's dtype: the same mistakes, the weights close (``tol``:
+    _close's). ``count``: the detail gives the number of mistakes."""
+    w, b = _zeros(k, x.shape[1], x.dtype)
+    m = getattr(ops, rule)(w, b, x, y)
+    rw, rb, rm = getattr(reference, rule)(*_zeros(k, x.shape[1], x.dtype), x, y)
+    detail = f"{int(m.sum())} mistakes" if count else ""
+    return _check(name, torch.equal(m, rm), _close(_flat(w, b), _flat(rw, rb), **tol), detail)
+
+
+def _against_sklearn(name: str, x, y, labels, k: int, estimator) -> dict:
+    """online_update(zero_is_mistake) from zero weights (labels ``y``, K=k)
+    against ``estimator`` fitted on the same arrays (``labels``): the weights
+    close."""
+    w, b = _zeros(k, x.shape[1])
+    ops.online_update(w, b, x, y, zero_is_mistake=True)
+    sk = baselines.sklearn_fit(estimator, x.numpy(), labels.numpy())
+    return _check(name, True, _close(_flat(w, b), np.concatenate([sk.coef_.ravel(), sk.intercept_])))
 
 
 def run(quick: bool) -> list[dict]:
@@ -45,25 +71,15 @@ def run(quick: bool) -> list[dict]:
 
     # 1. online_update == reference.online_update (K=1 and one-vs-rest K=3).
     data = teacher_binary(300, 7, seed=1, dtype=F64)
-    w, b = _zeros(1, 7)
-    m = ops.online_update(w, b, data.x, data.y)
-    rw, rb, rm = reference.online_update(*_zeros(1, 7), data.x, data.y)
-    out.append(_check("online_update == reference (K=1, 300x7)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb])),
-                      f"{int(m.sum())} mistakes"))
+    name = "online_update == reference (K=1, 300x7)"
+    out.append(_against_reference(name, "online_update", data.x, data.y, 1, count=True))
     mc = teacher_multiclass(200, 5, 3, seed=2, dtype=F64)
-    w, b = _zeros(3, 5)
-    m = ops.online_update(w, b, mc.x, mc.onehot)
-    rw, rb, rm = reference.online_update(*_zeros(3, 5), mc.x, mc.onehot)
-    out.append(_check("online_update == reference (one-vs-rest K=3, 200x5)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]))))
+    name = "online_update == reference (one-vs-rest K=3, 200x5)"
+    out.append(_against_reference(name, "online_update", mc.x, mc.onehot, 3))
 
     # 2. multiclass_update == reference.multiclass_update.
-    w, b = _zeros(3, 5)
-    m = ops.multiclass_update(w, b, mc.x, mc.labels)
-    rw, rb, rm = reference.multiclass_update(*_zeros(3, 5), mc.x, mc.labels)
-    out.append(_check("multiclass_update == reference (K=3, 200x5)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]))))
+    name = "multiclass_update == reference (K=3, 200x5)"
+    out.append(_against_reference(name, "multiclass_update", mc.x, mc.labels, 3))
 
     # 3. online_update == the seed's per-sample loop.
     data = teacher_binary(n, d, seed=3, dtype=F64)
@@ -71,47 +87,53 @@ def run(quick: bool) -> list[dict]:
     m = ops.online_update(w, b, data.x, data.y)
     seed = baselines.SeedPerceptron(d, dtype=F64)
     sm = seed.train_epoch(data.x, data.y, count=True)
-    out.append(_check(f"online_update == seed's loop ({n}x{d})", int(m.sum()) == sm,
-                      _close(torch.cat([w.flatten(), b]), torch.cat([seed.weights.flatten(), seed.bias])),
-                      f"{sm} mistakes"))
+    out.append(
+        _check(
+            f"online_update == seed's loop ({n}x{d})",
+            int(m.sum()) == sm,
+            _close(_flat(w, b), _flat(seed.weights, seed.bias)),
+            f"{sm} mistakes",
+        )
+    )
 
     # 4. The pure-PyTorch mini-batch rule: B=1 is the online rule; each batch
     #    is one batch_update call.
     y2 = data.y[:, None]
     wt, bt = _zeros(1, d)
     mt = baselines.torch_minibatch_epoch(wt, bt, data.x, y2, batch_size=1)
-    out.append(_check(f"pure-PyTorch mini-batch B=1 == online_update ({n}x{d})", torch.equal(mt, m),
-                      _close(torch.cat([wt.flatten(), bt]), torch.cat([w.flatten(), b]))))
+    out.append(
+        _check(
+            f"pure-PyTorch mini-batch B=1 == online_update ({n}x{d})",
+            torch.equal(mt, m),
+            _close(_flat(wt, bt), _flat(w, b)),
+        )
+    )
     bs = 64
     wt, bt = _zeros(1, d)
     mt = baselines.torch_minibatch_epoch(wt, bt, data.x, y2, batch_size=bs)
     wo, bo = _zeros(1, d)
     mo = sum(ops.batch_update(wo, bo, data.x[s : s + bs], y2[s : s + bs]) for s in range(0, n, bs))
-    out.append(_check(f"pure-PyTorch mini-batch B={bs} == batch_update per batch ({n}x{d})",
-                      torch.equal(mt, mo), _close(torch.cat([wt.flatten(), bt]), torch.cat([wo.flatten(), bo]))))
+    out.append(
+        _check(
+            f"pure-PyTorch mini-batch B={bs} == batch_update per batch ({n}x{d})",
+            torch.equal(mt, mo),
+            _close(_flat(wt, bt), _flat(wo, bo)),
+        )
+    )
 
     # 5. scikit-learn's Perceptron is the same rule with a zero decision value
     #    counted as a mistake (y * z <= 0): identical weights in float64.
-    w, b = _zeros(1, d)
-    ops.online_update(w, b, data.x, data.y, zero_is_mistake=True)
-    sk = baselines.sklearn_fit(baselines.sklearn_perceptron(), data.x.numpy(), data.y.numpy())
-    out.append(_check(f"online_update(zero_is_mistake) == scikit-learn Perceptron ({n}x{d})", True,
-                      _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_]))))
+    name = f"online_update(zero_is_mistake) == scikit-learn Perceptron ({n}x{d})"
+    out.append(_against_sklearn(name, data.x, data.y, data.y, 1, baselines.sklearn_perceptron()))
     mc = teacher_multiclass(n, d, 10, seed=4, dtype=F64)
-    w, b = _zeros(10, d)
-    ops.online_update(w, b, mc.x, mc.onehot, zero_is_mistake=True)
-    sk = baselines.sklearn_fit(baselines.sklearn_perceptron(n_jobs=2), mc.x.numpy(), mc.labels.numpy())
-    out.append(_check(f"one-vs-rest K=10 (zero_is_mistake) == scikit-learn multi-class ({n}x{d})", True,
-                      _close(torch.cat([w.flatten(), b]), np.concatenate([sk.coef_.ravel(), sk.intercept_]))))
+    name = f"one-vs-rest K=10 (zero_is_mistake) == scikit-learn multi-class ({n}x{d})"
+    out.append(_against_sklearn(name, mc.x, mc.onehot, mc.labels, 10, baselines.sklearn_perceptron(n_jobs=2)))
 
     # 6. float32: the kernel against the reference in the benchmark's dtype
     #    (summation order may differ: the mistakes must match, weights to 1e-4).
     data = teacher_binary(300, 9, seed=5)
-    w, b = torch.zeros(1, 9), torch.zeros(1)
-    m = ops.online_update(w, b, data.x, data.y)
-    rw, rb, rm = reference.online_update(torch.zeros(1, 9), torch.zeros(1), data.x, data.y)
-    out.append(_check("online_update == reference, float32 (300x9)", torch.equal(m, rm),
-                      _close(torch.cat([w.flatten(), b]), torch.cat([rw.flatten(), rb]), rtol=1e-4, atol=1e-4)))
+    name = "online_update == reference, float32 (300x9)"
+    out.append(_against_reference(name, "online_update", data.x, data.y, 1, rtol=1e-4, atol=1e-4))
     return out
 
 
@@ -123,6 +145,12 @@ def accuracy_sane(rows: list[dict]) -> list[dict]:
     out = []
     for row in rows:
         bad = {k: row[k] for k in floor if row[k] <= floor[k]}
-        out.append(dict(group="check", check=f"accuracy above chance: {row['method']}",
-                        passed=not bad, detail=f"below the floor: {bad}" if bad else "all above"))
+        out.append(
+            dict(
+                group="check",
+                check=f"accuracy above chance: {row['method']}",
+                passed=not bad,
+                detail=f"below the floor: {bad}" if bad else "all above",
+            )
+        )
     return out

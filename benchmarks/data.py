@@ -47,9 +47,7 @@ def teacher_binary(n: int, d: int, seed: int = 0, dtype: torch.dtype = torch.flo
     return Binary(x, y)
 
 
-def teacher_multiclass(
-    n: int, d: int, k: int, seed: int = 0, dtype: torch.dtype = torch.float32
-) -> Multiclass:
+def teacher_multiclass(n: int, d: int, k: int, seed: int = 0, dtype: torch.dtype = torch.float32) -> Multiclass:
     """``x ~ N(0, 1)^[n, d]``, class ``argmax_k (x . W*_k + b*_k)`` for a random
     teacher ``W* [k, d]``; also returned one-hot for the one-vs-rest rule."""
     gen = torch.Generator().manual_seed(seed)
@@ -85,7 +83,7 @@ def sparse_rows(
     exponent ``zipf``; deterministic from ``seed``."""
     rng = np.random.default_rng(seed)
     ranks = np.arange(1, n_features + 1, dtype=np.float64)
-    p = ranks ** -zipf
+    p = ranks**-zipf
     p /= p.sum()
     cdf = np.cumsum(p)
     # Frequent "words" land on scattered columns, as hashed features do.
@@ -108,11 +106,15 @@ def sparse_rows(
     np.cumsum(np.bincount(row_of, minlength=n), out=indptr[1:])
     norms = np.sqrt(np.add.reduceat(values * values, indptr[:-1])) if keys.shape[0] else values
     counts = np.diff(indptr)
-    values /= np.repeat(np.where(counts > 0, norms[: n] if n else norms, 1.0), counts)
+    values /= np.repeat(np.where(counts > 0, norms[:n] if n else norms, 1.0), counts)
     index = np.int32 if max(n_features, keys.shape[0]) < 2**31 else np.int64
     return as_csr(
-        CSRRows(torch.from_numpy(indptr.astype(index)), torch.from_numpy(col.astype(index)),
-                torch.from_numpy(values), n_features),
+        CSRRows(
+            torch.from_numpy(indptr.astype(index)),
+            torch.from_numpy(col.astype(index)),
+            torch.from_numpy(values),
+            n_features,
+        ),
         dtype,
     )
 
@@ -133,8 +135,16 @@ def _planted_scores(x: CSRRows, k: int, support: int, noise: float, rng) -> np.n
     return z
 
 
-def _sparse_planted(n: int, k: int, stream: int, support: int = 1024, noise: float = 0.1, seed: int = 0,
-                    dtype: torch.dtype = torch.float32, **rows) -> Tuple[CSRRows, np.ndarray]:
+def _sparse_planted(
+    n: int,
+    k: int,
+    stream: int,
+    support: int = 1024,
+    noise: float = 0.1,
+    seed: int = 0,
+    dtype: torch.dtype = torch.float32,
+    **rows,
+) -> Tuple[CSRRows, np.ndarray]:
     """``sparse_rows(n, seed=seed, dtype=dtype, **rows)`` (``rows``: its
     ``n_features``, ``nnz``, ``zipf``) and their ``k`` planted scores
     (:func:`_planted_scores`), drawn from the random ``stream`` of ``seed``."""
@@ -202,8 +212,11 @@ def save_multiclass(directory: str, n: int, d: int, k: int, seed: int) -> dict[s
     if os.path.exists(f"{stem}_onehot.npy"):
         return dict(x=f"{stem}_x.npy", labels=f"{stem}_labels.npy", onehot=f"{stem}_onehot.npy")
     data = teacher_multiclass(n, d, k, seed)
-    return dict(x=_save(f"{stem}_x.npy", data.x), labels=_save(f"{stem}_labels.npy", data.labels),
-                onehot=_save(f"{stem}_onehot.npy", data.onehot))
+    return dict(
+        x=_save(f"{stem}_x.npy", data.x),
+        labels=_save(f"{stem}_labels.npy", data.labels),
+        onehot=_save(f"{stem}_onehot.npy", data.onehot),
+    )
 
 
 def load(path: str) -> Tensor:

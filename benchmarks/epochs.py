@@ -43,14 +43,15 @@ def main(repeats: int = 9) -> dict:
         return lambda: [t.zero_() for t in ts]
 
     y1 = (z[:, 0] > 0).float()
-    out["K=1 online, 100000x100"] = _median_ms(lambda: ops.online_update(w1, b1, x, y1),
-                                               zero(w1, b1), repeats)
+    out["K=1 online, 100000x100"] = _median_ms(lambda: ops.online_update(w1, b1, x, y1), zero(w1, b1), repeats)
     y10 = torch.nn.functional.one_hot(z.argmax(1), 10).float()
     out["K=10 one-vs-rest, 100000x100"] = _median_ms(
-        lambda: ops.online_update(w10, b10, x, y10), zero(w10, b10), repeats)
+        lambda: ops.online_update(w10, b10, x, y10), zero(w10, b10), repeats
+    )
     c10 = z.argmax(1)
     out["K=10 multiclass, 100000x100"] = _median_ms(
-        lambda: ops.multiclass_update(w10, b10, x, c10), zero(w10, b10), repeats)
+        lambda: ops.multiclass_update(w10, b10, x, c10), zero(w10, b10), repeats
+    )
 
     rows, f, nnz = 50_000, 1 << 18, 56
     cols = torch.argsort(torch.rand(rows, 4096, generator=g), dim=1)[:, :nnz] * 64
@@ -60,12 +61,13 @@ def main(repeats: int = 9) -> dict:
     wf1, bf1 = torch.zeros(1, f), torch.zeros(1)
     ys1 = (torch.rand(rows, generator=g) < 0.3).float()
     out["CSR K=1, 50000x2^18"] = _median_ms(
-        lambda: ops.online_update_csr(wf1, bf1, crow, col, val, f, ys1), zero(wf1, bf1), repeats)
+        lambda: ops.online_update_csr(wf1, bf1, crow, col, val, f, ys1), zero(wf1, bf1), repeats
+    )
     w20, b20 = torch.zeros(20, f), torch.zeros(20)
     ys20 = torch.nn.functional.one_hot(torch.randint(0, 20, (rows,), generator=g), 20).float()
     out["CSR K=20 one-vs-rest, 50000x2^18"] = _median_ms(
-        lambda: ops.online_update_csr(w20, b20, crow, col, val, f, ys20), zero(w20, b20),
-        repeats)
+        lambda: ops.online_update_csr(w20, b20, crow, col, val, f, ys20), zero(w20, b20), repeats
+    )
     return out
 
 

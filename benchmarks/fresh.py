@@ -55,8 +55,12 @@ def run(jobs: list[dict], env: Optional[dict[str, str]] = None, min_total_second
     (default: the caller's environment) and returns their results."""
     payload = json.dumps(dict(jobs=jobs, min_total_seconds=min_total_seconds))
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.fresh"], input=payload, capture_output=True, text=True,
-        cwd=ROOT, env=environment() if env is None else env,
+        [sys.executable, "-m", "benchmarks.fresh"],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment() if env is None else env,
     )
     if proc.returncode != 0:
         targets = [j["target"] for j in jobs]
@@ -65,8 +69,13 @@ def run(jobs: list[dict], env: Optional[dict[str, str]] = None, min_total_second
 
 
 def run_each(
-    planned: list[tuple[str, dict]], shared: bool = False, env: Optional[dict[str, str]] = None,
-    min_total_seconds: float = 0.5, log=print, prefix: str = "", rounds: int = 1,
+    planned: list[tuple[str, dict]],
+    shared: bool = False,
+    env: Optional[dict[str, str]] = None,
+    min_total_seconds: float = 0.5,
+    log=print,
+    prefix: str = "",
+    rounds: int = 1,
 ) -> list[tuple[str, dict]]:
     """Runs each (label, job) pair in its own fresh interpreter (``shared``:
     all in one, for quick mode) and returns (label, result) pairs. With

@@ -26,21 +26,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data = save_multiclass(tmp, n, d, k, seed=7)
         r = args.repeats
-        planned = [(f"one-vs-rest, {t} thread(s)",
-                    fresh.job("multiclass:time_ovr", x=data["x"], onehot=data["onehot"], repeats=r, threads=t))
-                   for t in (1, 2)]
-        planned += [(f"multiclass, {t} thread(s)",
-                     fresh.job("multiclass:time_multi", x=data["x"], labels=data["labels"], k=k, repeats=r,
-                               threads=t)) for t in (1, 2)]
-        planned.append(("scikit-learn Perceptron n_jobs=2",
-                        fresh.job("sklearn_peer:time_fit", x_path=data["x"], y_path=data["labels"],
-                                  repeats=max(3, r // 4), n_jobs=2)))
+        planned = [
+            (
+                f"one-vs-rest, {t} thread(s)",
+                fresh.job("multiclass:time_ovr", x=data["x"], onehot=data["onehot"], repeats=r, threads=t),
+            )
+            for t in (1, 2)
+        ]
+        planned += [
+            (
+                f"multiclass, {t} thread(s)",
+                fresh.job("multiclass:time_multi", x=data["x"], labels=data["labels"], k=k, repeats=r, threads=t),
+            )
+            for t in (1, 2)
+        ]
+        planned.append(
+            (
+                "scikit-learn Perceptron n_jobs=2",
+                fresh.job(
+                    "sklearn_peer:time_fit", x_path=data["x"], y_path=data["labels"], repeats=max(3, r // 4), n_jobs=2
+                ),
+            )
+        )
         medians: dict[str, list[float]] = {}
         for _ in range(args.rounds):
             for label, result in fresh.run_each(planned, log=lambda s: None):
                 medians.setdefault(label, []).append(result["seconds"])
-                print(f"{label}: median {result['seconds'] * 1e3:.2f} ms, "
-                      f"min {min(result['times']) * 1e3:.2f} ms, mistakes {result['mistakes']}", flush=True)
+                print(
+                    f"{label}: median {result['seconds'] * 1e3:.2f} ms, "
+                    f"min {min(result['times']) * 1e3:.2f} ms, mistakes {result['mistakes']}",
+                    flush=True,
+                )
     sk = statistics.median(medians["scikit-learn Perceptron n_jobs=2"])
     for label, values in medians.items():
         m = statistics.median(values)

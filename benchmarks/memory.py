@@ -114,7 +114,7 @@ def _spawn(cases: list[str], n: int, d: int) -> list[dict]:
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=root, env=env)
     if proc.returncode != 0:
         raise RuntimeError(f"memory cases {cases} failed:\n{proc.stderr}")
-    return [json.loads(line) for line in proc.stdout.strip().splitlines()[-len(cases):]]
+    return [json.loads(line) for line in proc.stdout.strip().splitlines()[-len(cases) :]]
 
 
 def measure(cases: list[str], n: int, d: int, shared: bool = False) -> list[dict]:

@@ -8,6 +8,7 @@ from typing import Optional
 from . import fresh
 from .data import load, save_multiclass
 from .online import timed_update
+from .timing import measured, size_row
 
 READ = "floor: read x once (x.sum(), 1 thread)"
 OVR = "torch_perceptron online_update, one-vs-rest K={k} (CPU, {t} threads)"
@@ -46,25 +47,34 @@ def time_multi(x: str, labels: str, k: int, repeats: int, threads: Optional[int]
     return timed_update(lambda w, b: ops.multiclass_update(w, b, xt, yt), k, xt.shape[1], repeats)
 
 
-def plan(n: int, d: int, k: int, data_dir: str, repeats: int, batch_size: int,
-         cuda: bool = False) -> list[tuple[str, dict]]:
+def plan(
+    n: int, d: int, k: int, data_dir: str, repeats: int, batch_size: int, cuda: bool = False
+) -> list[tuple[str, dict]]:
     """The (method, job) pairs of the K-class table."""
     p = save_multiclass(data_dir, n, d, k, seed=7)
     out = [
         (READ, fresh.job("online:time_read", x=p["x"], repeats=repeats)),
         (OVR, fresh.job("multiclass:time_ovr", x=p["x"], onehot=p["onehot"], repeats=repeats)),
-        (MULTI.format(k=k), fresh.job("multiclass:time_multi", x=p["x"], labels=p["labels"], k=k,
-                                      repeats=repeats)),
-        (MINIBATCH.format(k=k, b=batch_size),
-         fresh.job("online:time_minibatch", x=p["x"], y=p["onehot"], repeats=repeats, batch_size=batch_size)),
+        (MULTI.format(k=k), fresh.job("multiclass:time_multi", x=p["x"], labels=p["labels"], k=k, repeats=repeats)),
+        (
+            MINIBATCH.format(k=k, b=batch_size),
+            fresh.job("online:time_minibatch", x=p["x"], y=p["onehot"], repeats=repeats, batch_size=batch_size),
+        ),
     ]
-    out += [(SKLEARN.format(j=j), fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["labels"],
-                                            repeats=repeats, n_jobs=j)) for j in (1, 2)]
+    out += [
+        (
+            SKLEARN.format(j=j),
+            fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["labels"], repeats=repeats, n_jobs=j),
+        )
+        for j in (1, 2)
+    ]
     if cuda:
         out += [
             (OVR_CUDA.format(k=k), fresh.job("online:time_cuda", x=p["x"], y=p["onehot"], repeats=repeats, k=k)),
-            (MULTI_CUDA.format(k=k), fresh.job("online:time_cuda", x=p["x"], y=p["labels"], repeats=repeats,
-                                               multiclass=True, k=k)),
+            (
+                MULTI_CUDA.format(k=k),
+                fresh.job("online:time_cuda", x=p["x"], y=p["labels"], repeats=repeats, multiclass=True, k=k),
+            ),
         ]
     return out
 
@@ -84,10 +94,13 @@ def rows(n: int, d: int, k: int, labelled: list[tuple[str, dict]]) -> list[dict]
         if "round_seconds" in r:
             rounds = ", ".join(f"{t * 1e3:.3g}" for t in r["round_seconds"])
             note = f"median of {len(r['round_seconds'])} processes' medians ({rounds} ms)" + (
-                f"; {note}" if note else "")
-        out.append(dict(group="multiclass", size=f"{n}x{d}", n=n, d=d, k=k, method=method,
-                        seconds=r["seconds"], times=r["times"], mistakes=r["mistakes"], note=note,
-                        round_seconds=r.get("round_seconds")))
+                f"; {note}" if note else ""
+            )
+        out.append(
+            size_row(
+                "multiclass", n, d, k=k, method=method, **measured(r), note=note, round_seconds=r.get("round_seconds")
+            )
+        )
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 from . import fresh
 from .data import load, save_binary
-from .timing import median_seconds
+from .timing import measured, median_seconds, size_row
 
 READ = "floor: read x once (x.sum(), 1 thread)"
 MATVEC = "floor: one matrix-vector product (x @ w, 1 thread)"
@@ -41,6 +41,7 @@ def _result(t: float, ts: list[float], mistakes: Optional[int] = None, note: str
 
 # What the fresh processes run: each loads the saved data and times one method.
 
+
 def time_read(x: str, repeats: int) -> dict:
     xt = load(x)
     return _result(*median_seconds(one_thread(lambda: xt.sum()), repeats))
@@ -66,8 +67,7 @@ def timed_update(update, k: int, d: int, repeats: int, device: str = "cpu") -> d
         w.zero_()
         b.zero_()
 
-    t, ts = median_seconds(lambda: out.__setitem__("m", update(w, b)), repeats, setup=zero,
-                           sync=device != "cpu")
+    t, ts = median_seconds(lambda: out.__setitem__("m", update(w, b)), repeats, setup=zero, sync=device != "cpu")
     return _result(t, ts, int(out["m"].sum()))
 
 
@@ -111,8 +111,9 @@ def time_minibatch(x: str, y: str, repeats: int, batch_size: int) -> dict:
 
     xt, yt = load(x), load(y)
     yt = yt.reshape(yt.shape[0], -1)
-    return timed_update(lambda w, b: baselines.torch_minibatch_epoch(w, b, xt, yt, batch_size),
-                         yt.shape[1], xt.shape[1], repeats)
+    return timed_update(
+        lambda w, b: baselines.torch_minibatch_epoch(w, b, xt, yt, batch_size), yt.shape[1], xt.shape[1], repeats
+    )
 
 
 def time_cuda(x: str, y: str, repeats: int, multiclass: bool = False, k: int = 1) -> dict:
@@ -134,24 +135,26 @@ def time_cuda(x: str, y: str, repeats: int, multiclass: bool = False, k: int = 1
 
 # The parent's side: the rows of one size, each method in a fresh process.
 
-def plan(n: int, d: int, data_dir: str, repeats: int, seed_slice: int, batch_size: int,
-         cuda: bool = False) -> list[tuple[str, dict]]:
+
+def plan(
+    n: int, d: int, data_dir: str, repeats: int, seed_slice: int, batch_size: int, cuda: bool = False
+) -> list[tuple[str, dict]]:
     """The (method, job) pairs of one size."""
     p = save_binary(data_dir, n, d, seed=n + d)
     out = [
         (READ, fresh.job("online:time_read", x=p["x"], repeats=repeats)),
         (MATVEC, fresh.job("online:time_matvec", x=p["x"], repeats=repeats)),
-        (KERNEL, fresh.job("online:time_kernel", x=p["x"], y=p["y"], repeats=repeats,
-                           seed_slice=seed_slice)),
+        (KERNEL, fresh.job("online:time_kernel", x=p["x"], y=p["y"], repeats=repeats, seed_slice=seed_slice)),
         (SEED, fresh.job("online:time_seed", x=p["x"], y=p["y"], repeats=repeats, seed_slice=seed_slice)),
-        (MINIBATCH.format(b=batch_size),
-         fresh.job("online:time_minibatch", x=p["x"], y=p["y"], repeats=repeats, batch_size=batch_size)),
+        (
+            MINIBATCH.format(b=batch_size),
+            fresh.job("online:time_minibatch", x=p["x"], y=p["y"], repeats=repeats, batch_size=batch_size),
+        ),
         # scikit-learn fitted on the float32 arrays a user would pass; any
         # conversion inside fit is part of the time. Then what it costs in
         # float64, the precision older versions always used.
         (SKLEARN, fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["y"], repeats=repeats)),
-        (SKLEARN_64, fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["y"], repeats=repeats,
-                               float64=True)),
+        (SKLEARN_64, fresh.job("sklearn_peer:time_fit", x_path=p["x"], y_path=p["y"], repeats=repeats, float64=True)),
     ]
     if cuda:
         out.append((KERNEL_CUDA, fresh.job("online:time_cuda", x=p["x"], y=p["y"], repeats=repeats)))
@@ -168,13 +171,11 @@ def rows(n: int, d: int, labelled: list[tuple[str, dict]]) -> list[dict]:
             s = r["slice"]
             note = f"the CPU kernel on the same {s} samples: {by_method[KERNEL]['slice_mistakes']} mistakes"
             if s < n:
-                note = (f"timed on the first {s} samples and scaled by {r['scale']:.4g}; "
-                        f"mistakes of those {s} ({note})")
+                note = f"timed on the first {s} samples and scaled by {r['scale']:.4g}; mistakes of those {s} ({note})"
         if method == KERNEL_CUDA and "GPU;" in note:
             note, device = note.split("; ", 1)
             method = f"{KERNEL_CUDA} {device}"
-        out.append(dict(group="online", size=f"{n}x{d}", n=n, d=d, method=method, seconds=r["seconds"],
-                        times=r["times"], mistakes=r["mistakes"], note=note))
+        out.append(size_row("online", n, d, method=method, **measured(r), note=note))
     return out
 
 

@@ -7,7 +7,7 @@ import torch
 from torch_perceptron import ops
 
 from . import baselines
-from .timing import median_seconds
+from .timing import median_seconds, size_row
 
 CALLS = 100  # calls per timed repeat, so that the timer's own cost vanishes
 
@@ -31,6 +31,7 @@ def run(n: int, d: int, k: int, repeats: int, log=print) -> list[dict]:
     ]
     rows = []
     for method, call in calls:
+
         def many(call=call):
             for _ in range(CALLS):
                 call()
@@ -40,8 +41,9 @@ def run(n: int, d: int, k: int, repeats: int, log=print) -> list[dict]:
             b.copy_(b0)
 
         t, ts = median_seconds(many, repeats, setup=reset)
-        rows.append(dict(group="overhead", size=f"{n}x{d}", n=n, d=d, k=k, method=method,
-                         seconds=t / CALLS, times=[u / CALLS for u in ts], note=""))
+        rows.append(
+            size_row("overhead", n, d, k=k, method=method, seconds=t / CALLS, times=[u / CALLS for u in ts], note="")
+        )
         log(f"  {n}x{d} K={k} {method}: {t / CALLS * 1e6:.1f} us")
     base = rows[0]["seconds"]
     for row in rows:

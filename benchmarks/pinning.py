@@ -10,8 +10,9 @@ every method in its own process with the caller's environment (fresh.py)."""
 from . import fresh, multiclass, online
 
 
-def plan(n: int, d: int, k: int, data_dir: str, repeats: int, seed_slice: int,
-         batch_size: int) -> list[tuple[str, dict]]:
+def plan(
+    n: int, d: int, k: int, data_dir: str, repeats: int, seed_slice: int, batch_size: int
+) -> list[tuple[str, dict]]:
     """The methods of the pinning table, K = 1 and K = ``k``."""
     one = dict(online.plan(n, d, data_dir, repeats, seed_slice, batch_size))
     many = dict(multiclass.plan(n, d, k, data_dir, repeats, batch_size))
@@ -24,14 +25,18 @@ def plan(n: int, d: int, k: int, data_dir: str, repeats: int, seed_slice: int,
         (f"{label}, K=1: {online.SKLEARN}", one[online.SKLEARN]),
         (f"{label}, K={k}: {multiclass.OVR.split(' (')[0].format(k=k)} (CPU)", many[multiclass.OVR]),
         (f"{label}, K={k}: {multiclass.MULTI.format(k=k)}", many[multiclass.MULTI.format(k=k)]),
-        (f"{label}, K={k}: {multiclass.MINIBATCH.format(k=k, b=batch_size)}",
-         many[multiclass.MINIBATCH.format(k=k, b=batch_size)]),
+        (
+            f"{label}, K={k}: {multiclass.MINIBATCH.format(k=k, b=batch_size)}",
+            many[multiclass.MINIBATCH.format(k=k, b=batch_size)],
+        ),
         (f"{label}, K={k}: {multiclass.SKLEARN_1}", many[multiclass.SKLEARN_1]),
         (f"{label}, K={k}: {multiclass.SKLEARN_2}", many[multiclass.SKLEARN_2]),
         # What the suite used to time: scikit-learn in a process that has
         # loaded torch (and with it an OpenMP runtime).
-        (f"{label}, K={k}: {multiclass.SKLEARN_2}, in a process that imported torch",
-         _with_torch(many[multiclass.SKLEARN_2])),
+        (
+            f"{label}, K={k}: {multiclass.SKLEARN_2}, in a process that imported torch",
+            _with_torch(many[multiclass.SKLEARN_2]),
+        ),
     ]
 
 
@@ -54,9 +59,17 @@ def run(planned: list[tuple[str, dict]], shared: bool, min_total_seconds: float,
             pinned += fresh.run_each([p], False, pinned_env, min_total_seconds, log, "pinned: ")
     out = []
     for (method, a), (_, b) in zip(default, pinned):
-        out.append(dict(group="pinning", method=method, seconds=a["seconds"], times=a["times"],
-                        pinned_seconds=b["seconds"], pinned_times=b["times"],
-                        pinned_over_default=b["seconds"] / a["seconds"] if a["seconds"] > 0 else None))
+        out.append(
+            dict(
+                group="pinning",
+                method=method,
+                seconds=a["seconds"],
+                times=a["times"],
+                pinned_seconds=b["seconds"],
+                pinned_times=b["times"],
+                pinned_over_default=b["seconds"] / a["seconds"] if a["seconds"] > 0 else None,
+            )
+        )
     return out
 
 

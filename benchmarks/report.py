@@ -52,47 +52,77 @@ def machine_md(info: dict) -> str:
     return "\n".join(f"- {k}: {v}" for k, v in info.items())
 
 
-def online_md(rows: list[dict]) -> str:
+def _epoch_md(rows: list[dict], versus: dict[str, str]) -> str:
+    """A table of one epoch per method: its time, spread and rate, then the
+    ratios of ``versus`` (each column's header: the rows' key), the read floor,
+    the mistakes and the note."""
+    lead = ["size (N x D)", "method", "time (median)", "spread", "samples/s"]
     return _table(
-        ["size (N x D)", "method", "time (median)", "spread", "samples/s", "vs scikit-learn",
-         "vs read floor", "mistakes", "note"],
-        [[r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"]), _x(r["vs_sklearn"]),
-          _x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]] for r in rows],
+        [*lead, *versus, "vs read floor", "mistakes", "note"],
+        [
+            [r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"])]
+            + [_x(r[key]) for key in versus.values()]
+            + [_x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]]
+            for r in rows
+        ],
     )
+
+
+def online_md(rows: list[dict]) -> str:
+    return _epoch_md(rows, {"vs scikit-learn": "vs_sklearn"})
 
 
 def multiclass_md(rows: list[dict]) -> str:
-    return _table(
-        ["size (N x D)", "method", "time (median)", "spread", "samples/s", "vs sklearn n_jobs=1",
-         "vs sklearn n_jobs=2", "vs read floor", "mistakes", "note"],
-        [[r["size"], r["method"], _ms(r["seconds"]), _spread(r), _rate(r["samples_per_s"]), _x(r["vs_sklearn_1"]),
-          _x(r["vs_sklearn_2"]), _x(r["vs_read"]), _mistakes(r["mistakes"]), r["note"]] for r in rows],
-    )
+    return _epoch_md(rows, {"vs sklearn n_jobs=1": "vs_sklearn_1", "vs sklearn n_jobs=2": "vs_sklearn_2"})
 
 
 def pinning_md(rows: list[dict]) -> str:
     return _table(
-        ["method", "default environment (median)", "spread", "OMP_PROC_BIND=spread OMP_PLACES=cores (median)",
-         "spread", "pinned / default"],
-        [[r["method"], _ms(r["seconds"]), _spread(r), _ms(r["pinned_seconds"]),
-          _spread(dict(times=r["pinned_times"], seconds=r["pinned_seconds"])), _x(r["pinned_over_default"])]
-         for r in rows],
+        [
+            "method",
+            "default environment (median)",
+            "spread",
+            "OMP_PROC_BIND=spread OMP_PLACES=cores (median)",
+            "spread",
+            "pinned / default",
+        ],
+        [
+            [
+                r["method"],
+                _ms(r["seconds"]),
+                _spread(r),
+                _ms(r["pinned_seconds"]),
+                _spread(dict(times=r["pinned_times"], seconds=r["pinned_seconds"])),
+                _x(r["pinned_over_default"]),
+            ]
+            for r in rows
+        ],
     )
 
 
 def overhead_md(rows: list[dict]) -> str:
     return _table(
         ["batch (N x D), K", "call", "time per call (median)", "spread", "vs plain addmm"],
-        [[f"{r['size']}, K={r['k']}", r["method"], f"{r['seconds'] * 1e6:.3g} us", _spread(r),
-          _x(r["vs_addmm"])] for r in rows],
+        [
+            [f"{r['size']}, K={r['k']}", r["method"], f"{r['seconds'] * 1e6:.3g} us", _spread(r), _x(r["vs_addmm"])]
+            for r in rows
+        ],
     )
 
 
 def memory_md(rows: list[dict]) -> str:
     return _table(
         ["case (N x D)", "x (MiB)", "peak extra (MiB)", "extra / x", "weights dtype"],
-        [[f"{r['method']} ({r['n']}x{r['d']})", f"{r['data_mib']:.1f}", f"{r['extra_mib']:.1f}",
-          f"{r['extra_over_data']:.2f}", r["weights_dtype"]] for r in rows],
+        [
+            [
+                f"{r['method']} ({r['n']}x{r['d']})",
+                f"{r['data_mib']:.1f}",
+                f"{r['extra_mib']:.1f}",
+                f"{r['extra_over_data']:.2f}",
+                r["weights_dtype"],
+            ]
+            for r in rows
+        ],
     )
 
 
@@ -106,8 +136,9 @@ def accuracy_md(rows: list[dict]) -> str:
 
 
 def checks_md(rows: list[dict]) -> str:
-    return _table(["check", "result", "detail"],
-                  [[r["check"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in rows])
+    return _table(
+        ["check", "result", "detail"], [[r["check"], "pass" if r["passed"] else "FAIL", r["detail"]] for r in rows]
+    )
 
 
 def exit_status(checks: list[dict]) -> int:
@@ -155,8 +186,11 @@ def markdown(results: dict) -> str:
         "### Peak extra memory during one epoch",
         "Resident-set high-water mark during the call minus the resident set just before it "
         "(Linux /proc/self/status, the mark reset before the call), "
-        + ("each case in a fresh process." if all(r.get("fresh_process") for r in results["memory"])
-           else "all cases one after the other in one process (quick mode).")
+        + (
+            "each case in a fresh process."
+            if all(r.get("fresh_process") for r in results["memory"])
+            else "all cases one after the other in one process (quick mode)."
+        )
         + " The strided control passes a non-contiguous view, which the op must copy: it shows "
         "that the measurement sees a copy of x.",
         memory_md(results["memory"]) if results["memory"] else "(skipped)",
@@ -174,22 +208,28 @@ def markdown(results: dict) -> str:
 # the module under benchmarks/ whose markdown() draws the table), the heading,
 # and how it was measured ({m.NAME}: a constant of that module).
 OPTIONAL_SECTIONS = (
-    ("sklearn_estimator",
-     "### The scikit-learn estimator's fit against scikit-learn's Perceptron",
-     "Each side in its own fresh process, default environment, the same arrays; medians; "
-     "ratio = scikit-learn's time / ours (> 1: faster). With the defaults both stop on "
-     "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
-     "rows run a fixed number of epochs to the same model."),
-    ("sparse",
-     "### Sparse input: RCV1-shaped CSR, K=1, K=20 one-vs-rest, K=20 multiclass",
-     "Each method in its own fresh process, default environment, the same CSR; medians. "
-     "fit = fit(max_iter={m.MAX_ITER}, tol=None, shuffle=False); ratio = scikit-learn's "
-     "time / ours. The layer's epoch is one PerceptronLayer.update from zeros over every row, "
-     "against the floor of reading values and col_indices once."),
-    ("call_cost",
-     "### What a call costs",
-     "PerceptronLayer.update calls as users make them, medians, side by side in this "
-     "process (benchmarks/call_cost.py)."),
+    (
+        "sklearn_estimator",
+        "### The scikit-learn estimator's fit against scikit-learn's Perceptron",
+        "Each side in its own fresh process, default environment, the same arrays; medians; "
+        "ratio = scikit-learn's time / ours (> 1: faster). With the defaults both stop on "
+        "scikit-learn's tol rule on the epoch loss, after the same epochs; the tol=None "
+        "rows run a fixed number of epochs to the same model.",
+    ),
+    (
+        "sparse",
+        "### Sparse input: RCV1-shaped CSR, K=1, K=20 one-vs-rest, K=20 multiclass",
+        "Each method in its own fresh process, default environment, the same CSR; medians. "
+        "fit = fit(max_iter={m.MAX_ITER}, tol=None, shuffle=False); ratio = scikit-learn's "
+        "time / ours. The layer's epoch is one PerceptronLayer.update from zeros over every row, "
+        "against the floor of reading values and col_indices once.",
+    ),
+    (
+        "call_cost",
+        "### What a call costs",
+        "PerceptronLayer.update calls as users make them, medians, side by side in this "
+        "process (benchmarks/call_cost.py).",
+    ),
 )
 
 
@@ -222,8 +262,7 @@ def chart(results: dict, path: str) -> None:
         for size in sizes:
             match = [r for r in results["online"] if r["size"] == size and _short(r["method"]) == method]
             values.append(match[0]["samples_per_s"] if match else float("nan"))
-        ax.bar([i + (j - (len(methods) - 1) / 2) * width for i in range(len(sizes))], values, width,
-               label=method)
+        ax.bar([i + (j - (len(methods) - 1) / 2) * width for i in range(len(sizes))], values, width, label=method)
     ax.set_yscale("log")
     ax.set_xticks(range(len(sizes)), [s.replace("x", " x ") for s in sizes])
     ax.set_ylabel("samples per second (log)")
@@ -233,9 +272,16 @@ def chart(results: dict, path: str) -> None:
 
     ax = axes[1]
     rows = results["multiclass"]
-    colors = ["tab:gray" if r["method"].startswith("floor") else
-              "tab:green" if r["method"].startswith("torch_perceptron") else
-              "tab:brown" if r["method"].startswith("scikit-learn") else "tab:purple" for r in rows]
+    colors = [
+        "tab:gray"
+        if r["method"].startswith("floor")
+        else "tab:green"
+        if r["method"].startswith("torch_perceptron")
+        else "tab:brown"
+        if r["method"].startswith("scikit-learn")
+        else "tab:purple"
+        for r in rows
+    ]
     ax.barh([_short(r["method"]) for r in rows], [r["seconds"] * 1e3 for r in rows], color=colors)
     ax.set_xscale("log")
     ax.set_xlabel("ms per epoch (log)")
@@ -250,8 +296,12 @@ def chart(results: dict, path: str) -> None:
     acc = results["accuracy"]
     width = 0.8 / len(acc)
     for j, row in enumerate(acc):
-        ax.bar([i + (j - (len(acc) - 1) / 2) * width for i in range(len(DATASETS))],
-               [row[name] for name in DATASETS], width, label=_short(row["method"]))
+        ax.bar(
+            [i + (j - (len(acc) - 1) / 2) * width for i in range(len(DATASETS))],
+            [row[name] for name in DATASETS],
+            width,
+            label=_short(row["method"]),
+        )
     ax.set_xticks(range(len(DATASETS)), DATASETS)
     ax.set_ylim(0.5, 1.0)
     ax.set_ylabel("test accuracy")
@@ -260,9 +310,11 @@ def chart(results: dict, path: str) -> None:
     ax.grid(axis="y", alpha=0.3)
 
     m = results["machine"]
-    fig.suptitle(f"torch_perceptron benchmarks: {m['cpu']}, {m['cpus']} CPUs, torch {m['torch']}"
-                 + (f", {m['gpu']}" if m.get("gpu") else "")
-                 + (" (quick mode: tiny sizes)" if results["params"]["quick"] else ""))
+    fig.suptitle(
+        f"torch_perceptron benchmarks: {m['cpu']}, {m['cpus']} CPUs, torch {m['torch']}"
+        + (f", {m['gpu']}" if m.get("gpu") else "")
+        + (" (quick mode: tiny sizes)" if results["params"]["quick"] else "")
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)

@@ -41,38 +41,46 @@ OURS = "torch_perceptron PerceptronClassifier"
 THEIRS = "scikit-learn Perceptron"
 
 
+def _case(name: str, data, sparse: bool, params: dict) -> dict:
+    """A case named by its data, then its parameters (none: "defaults")."""
+    settings = ", ".join(f"{key}={value}" for key, value in params.items()) or "defaults"
+    return dict(name=f"{name}, {settings}", data=data, sparse=sparse, params=params)
+
+
+def _teacher(n: int, d: int, k: int, sparse: bool = False, **params) -> dict:
+    """A teacher problem of n x d (as CSR where ``sparse``), k classes."""
+    return _case(f"teacher {n}x{d}{' as CSR' if sparse else ''}, {k} classes", (n, d, k), sparse, params)
+
+
+def _digits(sparse: bool = False, **params) -> dict:
+    return _case("digits as CSR" if sparse else "digits", "digits", sparse, params)
+
+
 def cases(quick: bool) -> list[dict]:
-    """name, the data (bundled digits as loaded, or a teacher problem) and the
-    parameters both sides get (none: the defaults)."""
+    """name, the data (bundled digits as loaded, or a teacher problem), whether
+    X is CSR, and the parameters both sides get (none: the defaults)."""
     full = [
-        dict(name="digits 1797x64, 10 classes, defaults", data="digits", params={}),
-        dict(name="teacher 100000x100, 2 classes, defaults", data=(100_000, 100, 2), params={}),
-        dict(name="teacher 20000x100, 10 classes, defaults", data=(20_000, 100, 10), params={}),
-        dict(name="teacher 100000x100, 2 classes, tol=None, max_iter=10",
-             data=(100_000, 100, 2), params=dict(tol=None, max_iter=10)),
-        dict(name="teacher 20000x100, 10 classes, tol=None, max_iter=10",
-             data=(20_000, 100, 10), params=dict(tol=None, max_iter=10)),
-        dict(name="teacher 20000x100, 10 classes, shuffle=False, tol=None, max_iter=10",
-             data=(20_000, 100, 10), params=dict(shuffle=False, tol=None, max_iter=10)),
+        dict(name="digits 1797x64, 10 classes, defaults", data="digits", sparse=False, params={}),
+        _teacher(100_000, 100, 2),
+        _teacher(20_000, 100, 10),
+        _teacher(100_000, 100, 2, tol=None, max_iter=10),
+        _teacher(20_000, 100, 10, tol=None, max_iter=10),
+        _teacher(20_000, 100, 10, shuffle=False, tol=None, max_iter=10),
         # scikit-learn's penalties (the penalized ops, the same order argument),
         # and sparse X (scipy CSR) with and without one.
-        dict(name="digits, penalty=l2", data="digits", params=dict(penalty="l2")),
-        dict(name="digits, penalty=elasticnet", data="digits", params=dict(penalty="elasticnet")),
-        dict(name="digits as CSR, defaults", data="digits", sparse=True, params={}),
-        dict(name="digits as CSR, penalty=l2", data="digits", sparse=True,
-             params=dict(penalty="l2")),
-        dict(name="digits as CSR, penalty=elasticnet", data="digits", sparse=True,
-             params=dict(penalty="elasticnet")),
-        dict(name="teacher 20000x100, 10 classes, penalty=l2, tol=None, max_iter=10",
-             data=(20_000, 100, 10), params=dict(penalty="l2", tol=None, max_iter=10)),
+        _digits(penalty="l2"),
+        _digits(penalty="elasticnet"),
+        _digits(sparse=True),
+        _digits(sparse=True, penalty="l2"),
+        _digits(sparse=True, penalty="elasticnet"),
+        _teacher(20_000, 100, 10, penalty="l2", tol=None, max_iter=10),
     ]
     if quick:
-        return [full[0],
-                dict(name="teacher 2000x20, 4 classes, tol=None, max_iter=5",
-                     data=(2_000, 20, 4), params=dict(tol=None, max_iter=5)),
-                dict(name="teacher 2000x20 as CSR, 4 classes, penalty=l2, tol=None, max_iter=5",
-                     data=(2_000, 20, 4), sparse=True,
-                     params=dict(penalty="l2", tol=None, max_iter=5))]
+        return [
+            full[0],
+            _teacher(2_000, 20, 4, tol=None, max_iter=5),
+            _teacher(2_000, 20, 4, sparse=True, penalty="l2", tol=None, max_iter=5),
+        ]
     return full
 
 
@@ -136,18 +144,30 @@ def _child(side: str, folder: str, repeats: int) -> None:
                 model.fit(x, y)
                 times.append(time.perf_counter() - start)
         np.save(os.path.join(folder, f"coef_{side}_{i}.npy"), model.coef_)
-        print(json.dumps(dict(case=case["name"], times=times, seconds=float(np.median(times)),
-                              n_iter=int(model.n_iter_), accuracy=float(model.score(x, y)))),
-              flush=True)
+        print(
+            json.dumps(
+                dict(
+                    case=case["name"],
+                    times=times,
+                    seconds=float(np.median(times)),
+                    n_iter=int(model.n_iter_),
+                    accuracy=float(model.score(x, y)),
+                )
+            ),
+            flush=True,
+        )
 
 
 def _run_side(side: str, folder: str, repeats: int) -> dict[str, dict]:
     env = {k: v for k, v in os.environ.items() if k not in SUITE_ONLY_ENV}
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.sklearn_estimator", "--child", side, folder,
-         str(repeats)],
-        cwd=root, env=env, capture_output=True, text=True, check=True,
+        [sys.executable, "-m", "benchmarks.sklearn_estimator", "--child", side, folder, str(repeats)],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     return {r["case"]: r for r in rows}
@@ -160,7 +180,7 @@ def run(quick: bool, repeats: int, log=print) -> list[dict]:
     with tempfile.TemporaryDirectory() as folder:
         for i, case in enumerate(todo):
             x, y = make_data(case["data"])
-            _save_x(folder, i, x, case.get("sparse", False))
+            _save_x(folder, i, x, case["sparse"])
             np.save(os.path.join(folder, f"y{i}.npy"), y)
         with open(os.path.join(folder, "cases.json"), "w") as f:
             json.dump([dict(name=c["name"], params=c["params"]) for c in todo], f)
@@ -169,39 +189,75 @@ def run(quick: bool, repeats: int, log=print) -> list[dict]:
         rows = []
         for i, case in enumerate(todo):
             a, b = ours[case["name"]], theirs[case["name"]]
-            same = np.array_equal(np.load(os.path.join(folder, f"coef_ours_{i}.npy")),
-                                  np.load(os.path.join(folder, f"coef_theirs_{i}.npy")))
-            row = dict(group="sklearn_estimator", case=case["name"], params=case["params"],
-                       ours_seconds=a["seconds"], theirs_seconds=b["seconds"],
-                       ours_times=a["times"], theirs_times=b["times"],
-                       ours_n_iter=a["n_iter"], theirs_n_iter=b["n_iter"],
-                       ours_accuracy=a["accuracy"], theirs_accuracy=b["accuracy"],
-                       same_coef=bool(same),
-                       vs_sklearn=b["seconds"] / a["seconds"] if a["seconds"] > 0 else None)
+            same = np.array_equal(
+                np.load(os.path.join(folder, f"coef_ours_{i}.npy")),
+                np.load(os.path.join(folder, f"coef_theirs_{i}.npy")),
+            )
+            row = dict(
+                group="sklearn_estimator",
+                case=case["name"],
+                params=case["params"],
+                ours_seconds=a["seconds"],
+                theirs_seconds=b["seconds"],
+                ours_times=a["times"],
+                theirs_times=b["times"],
+                ours_n_iter=a["n_iter"],
+                theirs_n_iter=b["n_iter"],
+                ours_accuracy=a["accuracy"],
+                theirs_accuracy=b["accuracy"],
+                same_coef=bool(same),
+                vs_sklearn=b["seconds"] / a["seconds"] if a["seconds"] > 0 else None,
+            )
             rows.append(row)
-            log(f"  {case['name']}: ours {a['seconds'] * 1e3:.1f} ms ({a['n_iter']} epochs), "
+            log(
+                f"  {case['name']}: ours {a['seconds'] * 1e3:.1f} ms ({a['n_iter']} epochs), "
                 f"scikit-learn {b['seconds'] * 1e3:.1f} ms ({b['n_iter']} epochs), "
-                f"x{row['vs_sklearn']:.2f}, same coef_: {same}")
+                f"x{row['vs_sklearn']:.2f}, same coef_: {same}"
+            )
     return rows
 
 
 def checks(rows: list[dict]) -> list[dict]:
     """The like-for-like rows (tol=None) must give scikit-learn's model."""
-    return [dict(group="check", check=f"PerceptronClassifier == scikit-learn Perceptron: {r['case']}",
-                 passed=r["same_coef"], detail="coef_ equal" if r["same_coef"] else "coef_ differ")
-            for r in rows if r["params"].get("tol", 1e-3) is None]
+    return [
+        dict(
+            group="check",
+            check=f"PerceptronClassifier == scikit-learn Perceptron: {r['case']}",
+            passed=r["same_coef"],
+            detail="coef_ equal" if r["same_coef"] else "coef_ differ",
+        )
+        for r in rows
+        if r["params"].get("tol", 1e-3) is None
+    ]
 
 
 def markdown(rows: list[dict]) -> str:
-    head = ["case", f"{OURS} fit", f"{THEIRS} fit", "ratio", "epochs (ours / theirs)",
-            "train accuracy (ours / theirs)", "same coef_"]
+    head = [
+        "case",
+        f"{OURS} fit",
+        f"{THEIRS} fit",
+        "ratio",
+        "epochs (ours / theirs)",
+        "train accuracy (ours / theirs)",
+        "same coef_",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
-        lines.append("| " + " | ".join([
-            r["case"], f"{r['ours_seconds'] * 1e3:.1f} ms", f"{r['theirs_seconds'] * 1e3:.1f} ms",
-            f"x{r['vs_sklearn']:.2f}", f"{r['ours_n_iter']} / {r['theirs_n_iter']}",
-            f"{r['ours_accuracy']:.3f} / {r['theirs_accuracy']:.3f}",
-            "yes" if r["same_coef"] else "no"]) + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    r["case"],
+                    f"{r['ours_seconds'] * 1e3:.1f} ms",
+                    f"{r['theirs_seconds'] * 1e3:.1f} ms",
+                    f"x{r['vs_sklearn']:.2f}",
+                    f"{r['ours_n_iter']} / {r['theirs_n_iter']}",
+                    f"{r['ours_accuracy']:.3f} / {r['theirs_accuracy']:.3f}",
+                    "yes" if r["same_coef"] else "no",
+                ]
+            )
+            + " |"
+        )
     return "\n".join(lines)
 
 

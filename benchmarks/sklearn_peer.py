@@ -35,8 +35,9 @@ def sklearn_dtype_note(model) -> str:
     return f"scikit-learn {sklearn.__version__} ran it in {model.coef_.dtype} (coef_ dtype)"
 
 
-def time_fit(x_path: str, y_path: str, repeats: int, n_jobs=None, float64: bool = False,
-             import_torch: bool = False) -> dict:
+def time_fit(
+    x_path: str, y_path: str, repeats: int, n_jobs=None, float64: bool = False, import_torch: bool = False
+) -> dict:
     """Times ``Perceptron(n_jobs=...).fit`` on the arrays saved at ``x_path``
     and ``y_path`` (``float64``: on a float64 copy, made before the timing).
     ``import_torch``: import torch first, as a process that also runs this

@@ -68,8 +68,7 @@ def save(directory: str, n: int, n_features: int, seed: int = 0) -> dict:
     paths = {}
     binary = sparse_teacher_binary(n, n_features=n_features, seed=seed)
     multi = sparse_teacher_multiclass(n, K, n_features=n_features, seed=seed)
-    for name, x, y in (("1", binary.x, binary.y.numpy().astype(np.int64)),
-                       ("20", multi.x, multi.labels.numpy())):
+    for name, x, y in (("1", binary.x, binary.y.numpy().astype(np.int64)), ("20", multi.x, multi.labels.numpy())):
         paths[f"x{name}"] = os.path.join(directory, f"sparse_x{name}.npz")
         paths[f"y{name}"] = os.path.join(directory, f"sparse_y{name}.npy")
         sp.save_npz(paths[f"x{name}"], x.to_scipy(), compressed=False)
@@ -87,8 +86,7 @@ def _load(x_path: str, y_path: str):
 # --- jobs, each run in a fresh process (fresh.py) ------------------------------
 
 
-def time_fit(side: str, x_path: str, y_path: str, n_jobs=None, repeats: int = 3,
-             coef_path=None) -> dict:
+def time_fit(side: str, x_path: str, y_path: str, n_jobs=None, repeats: int = 3, coef_path=None) -> dict:
     """``fit(max_iter=10, tol=None, shuffle=False)`` of ``side`` ("ours" or
     "sklearn"), a fresh estimator each time; the median of ``repeats``."""
     from .timing import median_seconds
@@ -107,8 +105,14 @@ def time_fit(side: str, x_path: str, y_path: str, n_jobs=None, repeats: int = 3,
     model = models[-1]
     if coef_path:
         np.save(coef_path, model.coef_)
-    return dict(seconds=seconds, times=times, mistakes=None, n_iter=int(model.n_iter_),
-                accuracy=float(model.score(x, y)), note="")
+    return dict(
+        seconds=seconds,
+        times=times,
+        mistakes=None,
+        n_iter=int(model.n_iter_),
+        accuracy=float(model.score(x, y)),
+        note="",
+    )
 
 
 def time_layer_epoch(x_path: str, y_path: str, k: int, multiclass: bool, repeats: int = 5) -> dict:
@@ -131,10 +135,10 @@ def time_layer_epoch(x_path: str, y_path: str, k: int, multiclass: bool, repeats
         layer = PerceptronLayer(rows.n_features, k)
         y = torch.nn.functional.one_hot(labels, k).float()
     mistakes = []
-    seconds, times = median_seconds(lambda: mistakes.append(int(layer.update(rows, y).sum())),
-                                    repeats, setup=layer.reset_parameters)
-    return dict(seconds=seconds, times=times, mistakes=mistakes[-1], note="",
-                threads=torch.get_num_threads())
+    seconds, times = median_seconds(
+        lambda: mistakes.append(int(layer.update(rows, y).sum())), repeats, setup=layer.reset_parameters
+    )
+    return dict(seconds=seconds, times=times, mistakes=mistakes[-1], note="", threads=torch.get_num_threads())
 
 
 def time_read_floor(x_path: str, y_path: str, repeats: int = 7) -> dict:
@@ -147,8 +151,13 @@ def time_read_floor(x_path: str, y_path: str, repeats: int = 7) -> dict:
     x, _ = _load(x_path, y_path)
     rows = as_csr(x, torch.float32)
     seconds = read_floor_seconds(rows, repeats)
-    return dict(seconds=seconds, times=[seconds], mistakes=None, note="",
-                nbytes=rows.values.nbytes + rows.col_indices.numpy().nbytes)
+    return dict(
+        seconds=seconds,
+        times=[seconds],
+        mistakes=None,
+        note="",
+        nbytes=rows.values.nbytes + rows.col_indices.numpy().nbytes,
+    )
 
 
 def time_plain_loop(x_path: str, y_path: str, repeats: int = 5) -> dict:
@@ -170,8 +179,13 @@ def time_plain_loop(x_path: str, y_path: str, repeats: int = 5) -> dict:
         flags = ["-O3", "-march=native", "-ffp-contract=off", "-shared", "-fPIC"]
         done = subprocess.run([compiler, *flags, source, "-o", lib_path], capture_output=True)
         if done.returncode != 0:
-            return dict(seconds=0.0, times=[], mistakes=None, skipped=True,
-                        note=f"{compiler} failed: {done.stderr.decode()[-200:]}")
+            return dict(
+                seconds=0.0,
+                times=[],
+                mistakes=None,
+                skipped=True,
+                note=f"{compiler} failed: {done.stderr.decode()[-200:]}",
+            )
         lib = ctypes.CDLL(lib_path)
     lib.plain_epoch.restype = ctypes.c_long
     x, labels = _load(x_path, y_path)
@@ -184,9 +198,12 @@ def time_plain_loop(x_path: str, y_path: str, repeats: int = 5) -> dict:
     ptr = lambda a: a.ctypes.data_as(ctypes.c_void_p)  # noqa: E731
     mistakes = []
     seconds, times = median_seconds(
-        lambda: mistakes.append(lib.plain_epoch(ptr(crow), ptr(col), ptr(values), ptr(y),
-                                                x.shape[0], ptr(w), ctypes.byref(bias))),
-        repeats, setup=lambda: w.fill(0))
+        lambda: mistakes.append(
+            lib.plain_epoch(ptr(crow), ptr(col), ptr(values), ptr(y), x.shape[0], ptr(w), ctypes.byref(bias))
+        ),
+        repeats,
+        setup=lambda: w.fill(0),
+    )
     return dict(seconds=seconds, times=times, mistakes=int(mistakes[-1]), note=compiler)
 
 
@@ -207,9 +224,17 @@ def peak_fit(side: str, x_path: str, y_path: str) -> dict:
     model = make(**params).fit(x, y)
     extra = max(0, _status_kib("VmHWM") - before) * 1024
     csr = x.data.nbytes + x.indices.nbytes + x.indptr.nbytes
-    return dict(seconds=0.0, times=[], mistakes=None, note="", extra_bytes=extra,
-                csr_bytes=csr, weight_bytes=model.coef_.nbytes, peak_reset=reset,
-                dense_bytes=x.shape[0] * x.shape[1] * x.dtype.itemsize)
+    return dict(
+        seconds=0.0,
+        times=[],
+        mistakes=None,
+        note="",
+        extra_bytes=extra,
+        csr_bytes=csr,
+        weight_bytes=model.coef_.nbytes,
+        peak_reset=reset,
+        dense_bytes=x.shape[0] * x.shape[1] * x.dtype.itemsize,
+    )
 
 
 # --- the section ---------------------------------------------------------------
@@ -222,20 +247,19 @@ def plan(paths: dict, repeats: int, folder: str) -> list:
     for case in CASES:
         k = 1 if case == "K=1" else K
         x, y = paths[f"x{1 if k == 1 else K}"], paths[f"y{1 if k == 1 else K}"]
-        if case != "K=20 multiclass":
+        data = dict(x_path=x, y_path=y)
+        multiclass = case == "K=20 multiclass"
+        if not multiclass:
             for side, n_jobs in (("ours", None), ("sklearn", 1), ("sklearn", 2)):
                 label = OURS_FIT if side == "ours" else SK_FIT.format(j=n_jobs)
                 coef = os.path.join(folder, f"coef_{case}_{side}_{n_jobs}.npy".replace(" ", "_"))
-                jobs.append((case, label, fresh.job("sparse:time_fit", side=side, x_path=x,
-                                                     y_path=y, n_jobs=n_jobs, repeats=repeats,
-                                                     coef_path=coef)))
-        jobs.append((case, EPOCH, fresh.job("sparse:time_layer_epoch", x_path=x, y_path=y, k=k,
-                                            multiclass=case == "K=20 multiclass",
-                                            repeats=max(repeats, 5))))
+                fit = fresh.job("sparse:time_fit", side=side, **data, n_jobs=n_jobs, repeats=repeats, coef_path=coef)
+                jobs.append((case, label, fit))
+        epoch = fresh.job("sparse:time_layer_epoch", **data, k=k, multiclass=multiclass, repeats=max(repeats, 5))
+        jobs.append((case, EPOCH, epoch))
         if k == 1:
-            jobs.append((case, PLAIN, fresh.job("sparse:time_plain_loop", x_path=x, y_path=y,
-                                                repeats=max(repeats, 5))))
-        jobs.append((case, FLOOR, fresh.job("sparse:time_read_floor", x_path=x, y_path=y)))
+            jobs.append((case, PLAIN, fresh.job("sparse:time_plain_loop", **data, repeats=max(repeats, 5))))
+        jobs.append((case, FLOOR, fresh.job("sparse:time_read_floor", **data)))
     return jobs
 
 
@@ -254,9 +278,13 @@ def run(quick: bool, repeats: int, log=print, shared: bool = False, rounds: int 
         log(f"sparse data {size['n']} x {size['n_features']} ...")
         paths = save(folder, size["n"], size["n_features"])
         planned = plan(paths, repeats, folder)
-        done = fresh.run_each([(f"{case}: {label}", job) for case, label, job in planned],
-                              shared=shared, log=log, prefix="sparse ",
-                              rounds=rounds)
+        done = fresh.run_each(
+            [(f"{case}: {label}", job) for case, label, job in planned],
+            shared=shared,
+            log=log,
+            prefix="sparse ",
+            rounds=rounds,
+        )
         rows = []
         for (case, label, job), (_, r) in zip(planned, done):
             rows.append(dict(group="sparse", case=case, method=label, **r))
@@ -275,26 +303,25 @@ def run(quick: bool, repeats: int, log=print, shared: bool = False, rounds: int 
                 if ours and theirs:
                     theirs["vs_ours"] = theirs["seconds"] / ours["seconds"]
                     if "round_seconds" in theirs:
-                        per_round = [t / o for t, o in zip(theirs["round_seconds"],
-                                                           ours["round_seconds"])]
+                        per_round = [t / o for t, o in zip(theirs["round_seconds"], ours["round_seconds"])]
                         theirs["vs_ours_rounds"] = per_round
                         theirs["vs_ours"] = statistics.median(per_round)
         memory = []
         for side in ("ours", "sklearn"):
             for k in (1, K):
-                job = fresh.job("sparse:peak_fit", side=side, x_path=paths[f"x{k}"],
-                                y_path=paths[f"y{k}"])
+                job = fresh.job("sparse:peak_fit", side=side, x_path=paths[f"x{k}"], y_path=paths[f"y{k}"])
                 # glibc's fixed mmap threshold, as benchmarks/memory.py sets it:
                 # a freed large buffer goes back to the system, so the mark
                 # sees every allocation (a raised threshold would reuse pages).
                 r = fresh.run([job], env=dict(fresh.environment(), MALLOC_MMAP_THRESHOLD_="131072"))[0]
                 r.update(side=side, k=k)
                 memory.append(r)
-                log(f"  sparse memory {side} K={k}: {r['extra_bytes'] / 2**20:.1f} MiB extra "
-                    f"(CSR {r['csr_bytes'] / 2**20:.1f} MiB, weights {r['weight_bytes'] / 2**20:.1f} MiB)")
+                log(
+                    f"  sparse memory {side} K={k}: {r['extra_bytes'] / 2**20:.1f} MiB extra "
+                    f"(CSR {r['csr_bytes'] / 2**20:.1f} MiB, weights {r['weight_bytes'] / 2**20:.1f} MiB)"
+                )
         same = {case: _same_coef(folder, case) for case in CASES[:2]}
-    return dict(size=size, rows=rows, memory=memory, same_float32_coef=same,
-                checks=checks(memory) + correctness(quick))
+    return dict(size=size, rows=rows, memory=memory, same_float32_coef=same, checks=checks(memory) + correctness(quick))
 
 
 def _same_coef(folder: str, case: str) -> bool:
@@ -312,10 +339,14 @@ def checks(memory: list) -> list:
     for r in memory:
         if r["side"] != "ours":
             continue
-        out.append(dict(group="check", check=f"sparse fit without a dense copy: K={r['k']}",
-                        passed=r["extra_bytes"] < r["dense_bytes"] / 4,
-                        detail=f"{r['extra_bytes'] / 2**20:.1f} MiB extra; dense x = "
-                               f"{r['dense_bytes'] / 2**20:.0f} MiB"))
+        out.append(
+            dict(
+                group="check",
+                check=f"sparse fit without a dense copy: K={r['k']}",
+                passed=r["extra_bytes"] < r["dense_bytes"] / 4,
+                detail=f"{r['extra_bytes'] / 2**20:.1f} MiB extra; dense x = {r['dense_bytes'] / 2**20:.0f} MiB",
+            )
+        )
     return out
 
 
@@ -337,25 +368,40 @@ def correctness(quick: bool) -> list:
     for k, target in ((1, (y == 0).astype(np.int64)), (5, y)):
         ours = PerceptronClassifier(max_iter=5, tol=None, shuffle=False).fit(x, target)
         theirs = Perceptron(max_iter=5, tol=None, shuffle=False).fit(x, target)
-        same = (np.array_equal(ours.coef_, theirs.coef_)
-                and np.array_equal(ours.intercept_, theirs.intercept_))
-        out.append(dict(group="check", check=f"sparse fit == scikit-learn Perceptron: K={k}",
-                        passed=same, detail="coef_ and intercept_ equal" if same else "differ"))
+        same = np.array_equal(ours.coef_, theirs.coef_) and np.array_equal(ours.intercept_, theirs.intercept_)
+        out.append(
+            dict(
+                group="check",
+                check=f"sparse fit == scikit-learn Perceptron: K={k}",
+                passed=same,
+                detail="coef_ and intercept_ equal" if same else "differ",
+            )
+        )
     dense = data.x.to_scipy().toarray()
     a, b = PerceptronLayer(1 << 12, 5, dtype=torch.float64), PerceptronLayer(1 << 12, 5, dtype=torch.float64)
     ma = a.update(data.x, data.onehot)
     mb = b.update(torch.from_numpy(dense), data.onehot)
     same = torch.equal(ma, mb) and torch.allclose(a.weight, b.weight, rtol=0, atol=1e-12)
-    out.append(dict(group="check", check="sparse layer epoch == dense layer epoch (K=5)",
-                    passed=bool(same), detail=f"mistakes {ma.tolist()} / {mb.tolist()}"))
+    out.append(
+        dict(
+            group="check",
+            check="sparse layer epoch == dense layer epoch (K=5)",
+            passed=bool(same),
+            detail=f"mistakes {ma.tolist()} / {mb.tolist()}",
+        )
+    )
     return out
 
 
 def markdown(section: dict) -> str:
     size = section["size"]
-    lines = [f"Data: {size['n']:,} rows x {size['n_features']:,} features, float32 CSR, "
-             "50-80 non-zeros per row (Zipf columns).", "",
-             "| case | method | time | ratio | note |", "|---|---|---|---|---|"]
+    lines = [
+        f"Data: {size['n']:,} rows x {size['n_features']:,} features, float32 CSR, "
+        "50-80 non-zeros per row (Zipf columns).",
+        "",
+        "| case | method | time | ratio | note |",
+        "|---|---|---|---|---|",
+    ]
     for r in section["rows"]:
         if r["method"] == EPOCH:
             ratio, note = f"{r['vs_floor']:.2f}x the floor", f"{r['mistakes']} mistakes"
@@ -371,26 +417,33 @@ def markdown(section: dict) -> str:
             ratio, note = f"ours x{r['vs_ours']:.2f} faster", f"{r['n_iter']} epochs"
             if "vs_ours_rounds" in r:
                 spread = r["vs_ours_rounds"]
-                ratio += (f" (median of {len(spread)} rounds' ratios, "
-                          f"{min(spread):.2f}-{max(spread):.2f})")
+                ratio += f" (median of {len(spread)} rounds' ratios, {min(spread):.2f}-{max(spread):.2f})"
         elif r["method"] == OURS_FIT:
             ratio, note = "", f"{r['n_iter']} epochs, train accuracy {r['accuracy']:.3f}"
         else:
             ratio, note = "", ""
         lines.append(f"| {r['case']} | {r['method']} | {r['seconds'] * 1e3:.1f} ms | {ratio} | {note} |")
-    lines += ["", "| fit | peak extra memory | CSR bytes | weights | peak / (CSR + weights) "
-              "| dense x would be |", "|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| fit | peak extra memory | CSR bytes | weights | peak / (CSR + weights) | dense x would be |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in section["memory"]:
         # The issue's measure: the fit's peak (the CSR it was given, plus
         # everything the fit adds, the weights among it) over CSR + weights.
         ratio = (r["csr_bytes"] + r["extra_bytes"]) / (r["csr_bytes"] + r["weight_bytes"])
-        lines.append(f"| {r['side']}, K={r['k']} | {r['extra_bytes'] / 2**20:.1f} MiB | "
-                     f"{r['csr_bytes'] / 2**20:.1f} MiB | {r['weight_bytes'] / 2**20:.1f} MiB | "
-                     f"{ratio:.2f} | {r['dense_bytes'] / 2**30:.1f} GiB |")
+        lines.append(
+            f"| {r['side']}, K={r['k']} | {r['extra_bytes'] / 2**20:.1f} MiB | "
+            f"{r['csr_bytes'] / 2**20:.1f} MiB | {r['weight_bytes'] / 2**20:.1f} MiB | "
+            f"{ratio:.2f} | {r['dense_bytes'] / 2**30:.1f} GiB |"
+        )
     same = section.get("same_float32_coef", {})
     if same:
-        lines += ["", "float32 coef_ equal to scikit-learn's (n_jobs=1): " + ", ".join(
-            f"{case} {'yes' if v else 'no'}" for case, v in same.items())]
+        lines += [
+            "",
+            "float32 coef_ equal to scikit-learn's (n_jobs=1): "
+            + ", ".join(f"{case} {'yes' if v else 'no'}" for case, v in same.items()),
+        ]
     return "\n".join(lines)
 
 
@@ -398,13 +451,20 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true", help="small data, 2 repeats, one process")
     p.add_argument("--repeats", type=int, help="timed calls per row (default 3, quick 2)")
-    p.add_argument("--rounds", type=int, default=1,
-                   help="run every row this many times, round after round, in fresh "
-                        "processes; report medians (default 1)")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every row this many times, round after round, in fresh processes; report medians (default 1)",
+    )
     args = p.parse_args(argv)
-    section = run(args.quick, args.repeats or (2 if args.quick else 3),
-                  log=lambda s: print(s, file=sys.stderr, flush=True), shared=args.quick,
-                  rounds=args.rounds)
+    section = run(
+        args.quick,
+        args.repeats or (2 if args.quick else 3),
+        log=lambda s: print(s, file=sys.stderr, flush=True),
+        shared=args.quick,
+        rounds=args.rounds,
+    )
     print(markdown(section))
     print(json.dumps(section, default=float))
     return report.exit_status(section["checks"])

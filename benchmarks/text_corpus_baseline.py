@@ -24,10 +24,11 @@ def main() -> None:
     train, test = text_corpus.load("train"), text_corpus.load("test")
     counts = collections.Counter(p.section for p in train + test)
     classes = np.array(sorted(counts))
-    print(f"packages {len(train) + len(test)} (train {len(train)}, test {len(test)}), "
-          f"classes {len(classes)}, mean words {np.mean([len(p.text.split()) for p in train]):.1f}")
-    print("largest classes", ", ".join(f"{c} {n / sum(counts.values()):.3f}"
-                                       for c, n in counts.most_common(5)))
+    print(
+        f"packages {len(train) + len(test)} (train {len(train)}, test {len(test)}), "
+        f"classes {len(classes)}, mean words {np.mean([len(p.text.split()) for p in train]):.1f}"
+    )
+    print("largest classes", ", ".join(f"{c} {n / sum(counts.values()):.3f}" for c, n in counts.most_common(5)))
     majority = np.mean([p.section == counts.most_common(1)[0][0] for p in test])
     print(f"majority class on test {majority:.3f}")
     hv = HashingVectorizer(n_features=1 << 18, alternate_sign=False, ngram_range=(1, 2))
@@ -42,9 +43,11 @@ def main() -> None:
             for chunk in text_corpus.iter_chunks(args.chunk, "train"):
                 x = hv.transform([p.text for p in chunk])
                 model.partial_fit(x, np.array([p.section for p in chunk]), classes=classes)
-            print(f"{name}: epoch {epoch + 1} of partial_fit in chunks of {args.chunk}: "
-                  f"test accuracy {model.score(x_test, y_test):.3f} "
-                  f"({time.perf_counter() - start:.0f} s)")
+            print(
+                f"{name}: epoch {epoch + 1} of partial_fit in chunks of {args.chunk}: "
+                f"test accuracy {model.score(x_test, y_test):.3f} "
+                f"({time.perf_counter() - start:.0f} s)"
+            )
 
 
 if __name__ == "__main__":

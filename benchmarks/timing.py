@@ -36,9 +36,7 @@ def median_seconds(
             setup()
         run()
     times: list[float] = []
-    while len(times) < repeats or (
-        sum(times) < MIN_TOTAL_SECONDS and len(times) < MAX_REPEATS
-    ):
+    while len(times) < repeats or (sum(times) < MIN_TOTAL_SECONDS and len(times) < MAX_REPEATS):
         if setup is not None:
             setup()
         if sync:
@@ -49,6 +47,18 @@ def median_seconds(
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
     return statistics.median(times), times
+
+
+def size_row(group: str, n: int, d: int, **fields) -> dict:
+    """A result row of a measurement on n x d data: ``size`` ("NxD") is what
+    the tables and the chart group rows by."""
+    return dict(group=group, size=f"{n}x{d}", n=n, d=d, **fields)
+
+
+def measured(result: dict) -> dict:
+    """A fresh process's timing of a method (median, every repeat) and its
+    mistakes, as a row holds them."""
+    return {key: result[key] for key in ("seconds", "times", "mistakes")}
 
 
 def _lscpu() -> dict[str, str]:

@@ -70,6 +70,19 @@ def boundary(w: Tensor, b: float) -> tuple[list[float], list[float]]:
     return [], []
 
 
+def square(ax, reach: float, ticks, xlabel: str, ylabel: str) -> None:
+    """Axes over [-reach, reach] both ways, equal in scale, the same ticks on both."""
+    ax.set(
+        xlim=(-reach, reach),
+        ylim=(-reach, reach),
+        xlabel=xlabel,
+        ylabel=ylabel,
+        aspect="equal",
+        xticks=ticks,
+        yticks=ticks,
+    )
+
+
 def build(frames: list[Frame], x: Tensor, y: Tensor):
     """The figure and a function that draws frame k into it."""
     fig, (ax, wax) = plt.subplots(1, 2, figsize=(7.0, 3.5))
@@ -77,16 +90,7 @@ def build(frames: list[Frame], x: Tensor, y: Tensor):
         pts = x[y == label]
         ax.scatter(pts[:, 0], pts[:, 1], marker=marker, s=10, c=color, label=f"class {label}", linewidths=0)
     # Fixed ticks and title positions spare every frame a layout pass.
-    ticks = [-2, 0, 2]
-    ax.set(
-        xlim=(-LIMIT, LIMIT),
-        ylim=(-LIMIT, LIMIT),
-        xlabel="feature 1",
-        ylabel="feature 2",
-        aspect="equal",
-        xticks=ticks,
-        yticks=ticks,
-    )
+    square(ax, LIMIT, [-2, 0, 2], "feature 1", "feature 2")
     (line,) = ax.plot([], [], "k-", lw=1.5, label="boundary")
     (ring,) = ax.plot([], [], "o", ms=10, mfc="none", mec="red", mew=2, label="mistake")
     arrow = ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops={"arrowstyle": "->", "color": "tab:green", "lw": 2})
@@ -96,15 +100,7 @@ def build(frames: list[Frame], x: Tensor, y: Tensor):
     ws = torch.stack([f.weight for f in frames])
     reach = float(ws.abs().max()) * 1.15 or 1.0
     wticks = [t for t in MaxNLocator(4, symmetric=True).tick_values(-reach, reach) if abs(t) <= reach]
-    wax.set(
-        xlim=(-reach, reach),
-        ylim=(-reach, reach),
-        xlabel="$w_1$",
-        ylabel="$w_2$",
-        aspect="equal",
-        xticks=wticks,
-        yticks=wticks,
-    )
+    square(wax, reach, wticks, "$w_1$", "$w_2$")
     wax.set_title("the weight vector w", fontsize=9, y=1.01)
     wax.axhline(0, color="0.8", lw=1)
     wax.axvline(0, color="0.8", lw=1)

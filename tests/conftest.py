@@ -10,11 +10,16 @@ from hypothesis import HealthCheck, settings
 # Property tests: no deadline (the reference loops are slow and this machine is
 # shared); in CI the examples are derandomized so a run is reproducible.
 settings.register_profile(
-    "default", deadline=None, max_examples=100,
+    "default",
+    deadline=None,
+    max_examples=100,
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.register_profile(
-    "ci", parent=settings.get_profile("default"), derandomize=True, print_blob=True,
+    "ci",
+    parent=settings.get_profile("default"),
+    derandomize=True,
+    print_blob=True,
 )
 settings.load_profile("ci" if os.environ.get("CI") else "default")
 

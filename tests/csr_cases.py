@@ -13,8 +13,7 @@ from torch import Tensor
 from torch_perceptron import ops
 
 FORWARDS = ("decision_function_csr", "predict_csr")
-MULTICLASS = ("multiclass_update_csr", "multiclass_update_averaged_csr",
-              "multiclass_update_pocket_csr")
+MULTICLASS = ("multiclass_update_csr", "multiclass_update_averaged_csr", "multiclass_update_pocket_csr")
 # (The penalized op has its own state and tests: test_penalized_ops.py.)
 CSR_OPS = tuple(name for name in ops.OPS if name.endswith("_csr") and "_penalized" not in name)
 UPDATES = tuple(name for name in CSR_OPS if name not in FORWARDS)
@@ -24,8 +23,7 @@ def variant_of(op):
     return "averaged" if "_averaged" in op else "pocket" if "_pocket" in op else None
 
 
-def random_csr(n, d, g, *, density=0.2, dtype=torch.float64, index_dtype=torch.int64,
-               device="cpu"):
+def random_csr(n, d, g, *, density=0.2, dtype=torch.float64, index_dtype=torch.int64, device="cpu"):
     """(dense x [n, d], crow, col, values): canonical CSR of x, every third row
     empty, some stored values zero."""
     mask = torch.rand(n, d, generator=g) < density
@@ -38,8 +36,12 @@ def random_csr(n, d, g, *, density=0.2, dtype=torch.float64, index_dtype=torch.i
     crow[1:] = counts.cumsum(0)
     col = nz[:, 1]
     values = x[nz[:, 0], nz[:, 1]]  # some are 0: explicit zeros
-    return (x.to(dtype).to(device), crow.to(index_dtype).to(device),
-            col.to(index_dtype).to(device), values.to(dtype).to(device))
+    return (
+        x.to(dtype).to(device),
+        crow.to(index_dtype).to(device),
+        col.to(index_dtype).to(device),
+        values.to(dtype).to(device),
+    )
 
 
 def labels(op, n, k, g, device="cpu"):
@@ -57,18 +59,25 @@ def state(op, w, b, g=None):
     dev = w.device
     if variant == "averaged":
         if g is None:
-            return [torch.zeros_like(w), torch.zeros_like(b),
-                    torch.zeros(counters, dtype=torch.int64, device=dev)]
-        return [(torch.randint(-8, 9, w.shape, generator=g) / 4).to(w),
-                (torch.randint(-8, 9, b.shape, generator=g) / 4).to(b),
-                torch.randint(0, 50, (counters,), generator=g).to(dev)]
-    if g is None:
-        return [w.clone(), b.clone(), torch.zeros(counters, dtype=torch.int64, device=dev),
-                torch.zeros(counters, dtype=torch.int64, device=dev)]
-    return [(torch.randint(-8, 9, w.shape, generator=g) / 4).to(w),
+            return [torch.zeros_like(w), torch.zeros_like(b), torch.zeros(counters, dtype=torch.int64, device=dev)]
+        return [
+            (torch.randint(-8, 9, w.shape, generator=g) / 4).to(w),
             (torch.randint(-8, 9, b.shape, generator=g) / 4).to(b),
-            torch.randint(0, 6, (counters,), generator=g).to(dev),
-            torch.randint(0, 4, (counters,), generator=g).to(dev)]
+            torch.randint(0, 50, (counters,), generator=g).to(dev),
+        ]
+    if g is None:
+        return [
+            w.clone(),
+            b.clone(),
+            torch.zeros(counters, dtype=torch.int64, device=dev),
+            torch.zeros(counters, dtype=torch.int64, device=dev),
+        ]
+    return [
+        (torch.randint(-8, 9, w.shape, generator=g) / 4).to(w),
+        (torch.randint(-8, 9, b.shape, generator=g) / 4).to(b),
+        torch.randint(0, 6, (counters,), generator=g).to(dev),
+        torch.randint(0, 4, (counters,), generator=g).to(dev),
+    ]
 
 
 def csr_args(op, w, b, st, crow, col, values, n_features, y):

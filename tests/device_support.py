@@ -19,13 +19,28 @@ DTYPES = [torch.float32, torch.float64]
 # chunks, K past twice the SM count (smaller blocks), and rows too long for
 # shared memory (the CUDA kernels then keep the weights in global memory).
 ONLINE_SHAPES = [
-    (0, 5, 1), (1, 1, 1), (7, 3, 1), (300, 1, 2), (257, 17, 1), (1000, 33, 4),
-    (600, 100, 10), (200, 8, 300), (120, 10300, 1), (60, 5200, 3),
+    (0, 5, 1),
+    (1, 1, 1),
+    (7, 3, 1),
+    (300, 1, 2),
+    (257, 17, 1),
+    (1000, 33, 4),
+    (600, 100, 10),
+    (200, 8, 300),
+    (120, 10300, 1),
+    (60, 5200, 3),
 ]
 # (N, in, K) with K >= 2 classes; the last two exceed the shared-memory budget.
 MULTICLASS_SHAPES = [
-    (0, 4, 3), (1, 1, 2), (9, 3, 2), (500, 20, 10), (700, 7, 3), (300, 30, 40),
-    (200, 64, 300), (80, 2100, 5), (50, 1100, 5),
+    (0, 4, 3),
+    (1, 1, 2),
+    (9, 3, 2),
+    (500, 20, 10),
+    (700, 7, 3),
+    (300, 30, 40),
+    (200, 64, 300),
+    (80, 2100, 5),
+    (50, 1100, 5),
 ]
 
 
@@ -49,8 +64,10 @@ def binary_labels(n, k, generator):
 def start_weights(k, d, dtype, generator, dyadic_values=True):
     if dyadic_values:
         return dyadic((k, d), generator).to(dtype), dyadic((k,), generator).to(dtype)
-    return (torch.randn(k, d, generator=generator, dtype=torch.float64).to(dtype),
-            torch.randn(k, generator=generator, dtype=torch.float64).to(dtype))
+    return (
+        torch.randn(k, d, generator=generator, dtype=torch.float64).to(dtype),
+        torch.randn(k, generator=generator, dtype=torch.float64).to(dtype),
+    )
 
 
 def params_on(device, k, d, dtype=torch.float32):
@@ -90,8 +107,7 @@ def variant_state(variant, k, d, dtype, counters, generator=None):
     history as earlier calls could have left it."""
     if generator is None:
         floats = torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype)
-        return [*floats, *(torch.zeros(counters, dtype=torch.int64)
-                           for _ in range(1 if variant == "averaged" else 2))]
+        return [*floats, *(torch.zeros(counters, dtype=torch.int64) for _ in range(1 if variant == "averaged" else 2))]
     floats = [t.to(dtype) for t in (dyadic((k, d), generator), dyadic((k,), generator))]
     if variant == "averaged":
         return [*floats, torch.randint(0, 50, (counters,), generator=generator)]

@@ -31,10 +31,8 @@ def bad_orders(n: int, k: int, device) -> list:
         (torch.arange(n, dtype=torch.float64), RuntimeError, r"order: expected dtype int64"),
         (torch.zeros(3, n, dtype=torch.int64), RuntimeError, r"order: expected .*\[K, M\] with K=2"),
         (torch.zeros(2, 2, n, dtype=torch.int64), RuntimeError, r"order: expected"),
-        (torch.tensor([0, 1, n], dtype=torch.int64), ValueError,
-         rf"order: expected row indices of x in \[0, {n}\)"),
-        (torch.tensor([[0, -1], [1, 2]], dtype=torch.int64), ValueError,
-         r"order: expected row indices"),
+        (torch.tensor([0, 1, n], dtype=torch.int64), ValueError, rf"order: expected row indices of x in \[0, {n}\)"),
+        (torch.tensor([[0, -1], [1, 2]], dtype=torch.int64), ValueError, r"order: expected row indices"),
     ]
     cases = [(order.to(device), exc, match) for order, exc, match in cases]
     if torch.device(device).type != "cpu":

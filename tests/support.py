@@ -1,4 +1,6 @@
-"""Data makers and comparisons shared by the tests.
+"""Data makers and comparisons shared by the tests, and the quiet Trainer and
+the subprocess runner of the tests that train through Lightning or run a
+script.
 
 Exactness: with *dyadic* data (small integers divided by 4) and a learning rate
 that is a power of two, every product and sum the rules compute is exactly
@@ -7,6 +9,9 @@ order gives the same bits. On such data the compiled kernels must match the
 reference bit for bit; on continuous data only up to rounding.
 """
 
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 from typing import Optional
 
@@ -17,7 +22,12 @@ from torch import Tensor
 import torch_perceptron
 from torch_perceptron import reference
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 DTYPES = [torch.float32, torch.float64]
+# The three online ops (the plain rule, averaged, pocket), which take the same
+# order, loss and sample arguments.
+ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
 
 def _cuda_param():
@@ -28,9 +38,7 @@ def _cuda_param():
         marks=[
             pytest.mark.cuda,
             pytest.mark.skipif(not torch.cuda.is_available(), reason="no GPU available"),
-            pytest.mark.skipif(
-                not with_cuda(), reason="torch_perceptron was built without CUDA"
-            ),
+            pytest.mark.skipif(not with_cuda(), reason="torch_perceptron was built without CUDA"),
         ],
     )
 
@@ -43,6 +51,10 @@ DEVICES = ["cpu", _cuda_param()]
 ACCELERATORS = [_cuda_param()]
 
 OPS = torch.ops.torch_perceptron
+# The dense ops but the penalized one (which takes more), in the order of
+# torch_perceptron.ops.OPS: the two forwards, then the seven update rules.
+DENSE_OPS = [name for name in torch_perceptron.ops.OPS if not name.endswith("_csr") and "_penalized" not in name]
+UPDATE_RULES = DENSE_OPS[2:]
 
 # The formats of x an op takes, a test parameter beside the device; and the
 # same with CSR's two index dtypes, as (format, index dtype).
@@ -155,8 +167,10 @@ def noncontiguous(t: Tensor, kind: str) -> Tensor:
         out = t.t().contiguous().t()
     elif kind == "strided":
         big = torch.full(
-            tuple(2 * s + 1 for s in t.shape), 7.0 if t.is_floating_point() else 1,
-            dtype=t.dtype, device=t.device,
+            tuple(2 * s + 1 for s in t.shape),
+            7.0 if t.is_floating_point() else 1,
+            dtype=t.dtype,
+            device=t.device,
         )
         index = tuple(slice(1, None, 2) for _ in t.shape)
         big[index] = t
@@ -171,3 +185,37 @@ def noncontiguous(t: Tensor, kind: str) -> Tensor:
 
 def maybe(t: Optional[Tensor], device) -> Optional[Tensor]:
     return None if t is None else t.to(device)
+
+
+# A Trainer that prints and writes nothing of its own.
+QUIET = dict(logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+
+
+def quiet_trainer(tmp_path, **kwargs):
+    """A Lightning Trainer with no logger, checkpoint, progress bar or model
+    summary (``QUIET``), its root under ``tmp_path``; ``kwargs`` add to those
+    settings or override them."""
+    import lightning as L
+
+    return L.Trainer(default_root_dir=tmp_path, **{**QUIET, **kwargs})
+
+
+def example(name: str) -> str:
+    """The path of examples/``name``."""
+    return os.path.join(ROOT, "examples", name)
+
+
+def run_command(command, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
+    """``command`` as a user runs it, in ``cwd``, importing what the tests
+    import (their sys.path as PYTHONPATH), ``env`` added to the environment;
+    returns what it printed and its exit status."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), **env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+
+
+def run_python(args, cwd, timeout=300, **env) -> subprocess.CompletedProcess:
+    """``python *args`` in a fresh interpreter (``run_command``), asserted to
+    exit with 0 (the ends of its output in the message)."""
+    out = run_command([sys.executable, *args], cwd, timeout, **env)
+    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    return out

@@ -17,7 +17,10 @@ def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks.run", "--quick", "--out-dir", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     return proc, out
 
@@ -34,14 +37,24 @@ def test_every_correctness_check_passes(quick_run):
     failed = [c for c in results["checks"] if not c["passed"]]
     assert not failed
     # The checks the suite promises are all there.
-    for expected in ("online_update == reference", "multiclass_update == reference",
-                     "seed's loop", "mini-batch B=1 == online_update", "== batch_update per batch",
-                     "== scikit-learn Perceptron", "== scikit-learn multi-class",
-                     "no copy of x: online_update", "sees a copy of x", "accuracy above chance",
-                     "every row present", "sparse fit == scikit-learn Perceptron: K=1",
-                     "sparse fit == scikit-learn Perceptron: K=5",
-                     "sparse layer epoch == dense layer epoch",
-                     "sparse fit without a dense copy: K=1", "sparse fit without a dense copy: K=20"):
+    for expected in (
+        "online_update == reference",
+        "multiclass_update == reference",
+        "seed's loop",
+        "mini-batch B=1 == online_update",
+        "== batch_update per batch",
+        "== scikit-learn Perceptron",
+        "== scikit-learn multi-class",
+        "no copy of x: online_update",
+        "sees a copy of x",
+        "accuracy above chance",
+        "every row present",
+        "sparse fit == scikit-learn Perceptron: K=1",
+        "sparse fit == scikit-learn Perceptron: K=5",
+        "sparse layer epoch == dense layer epoch",
+        "sparse fit without a dense copy: K=1",
+        "sparse fit without a dense copy: K=20",
+    ):
         assert any(expected in n for n in names), expected
 
 
@@ -49,9 +62,15 @@ def test_tables_have_every_row(quick_run):
     proc, out = quick_run
     results = json.loads((out / "latest.json").read_text())
     sizes = results["params"]["sizes"]
-    online_methods = {"floor: read x once", "floor: one matrix-vector product", "seed's per-sample",
-                      "pure-PyTorch mini-batch", "scikit-learn Perceptron (fit on the float32",
-                      "scikit-learn Perceptron (fit on a float64", "online_update (CPU)"}
+    online_methods = {
+        "floor: read x once",
+        "floor: one matrix-vector product",
+        "seed's per-sample",
+        "pure-PyTorch mini-batch",
+        "scikit-learn Perceptron (fit on the float32",
+        "scikit-learn Perceptron (fit on a float64",
+        "online_update (CPU)",
+    }
     for size in sizes:
         rows = [r for r in results["online"] if r["size"] == size]
         for method in online_methods:
@@ -67,8 +86,14 @@ def test_tables_have_every_row(quick_run):
         assert method in methods
     # Each method with and without the OpenMP binding variables, both timed.
     pinning = results["pinning"]
-    for method in ("online_update (CPU)", "one-vs-rest K=10", "multiclass_update K=10", "n_jobs=2",
-                   "seed's per-sample", "mini-batch"):
+    for method in (
+        "online_update (CPU)",
+        "one-vs-rest K=10",
+        "multiclass_update K=10",
+        "n_jobs=2",
+        "seed's per-sample",
+        "mini-batch",
+    ):
         assert any(method in r["method"] for r in pinning), method
     assert all(r["seconds"] > 0 and r["pinned_seconds"] > 0 for r in pinning)
     assert "### The OpenMP binding variables" in proc.stdout
@@ -77,15 +102,20 @@ def test_tables_have_every_row(quick_run):
         assert method in overhead
     assert {r["case"] for r in results["memory"]} >= {"online_update", "sklearn"}
     assert {r["method"] for r in results["accuracy"]} >= {
-        "scikit-learn Perceptron", 'scikit-learn SGDClassifier(loss="perceptron", average=True)'}
+        "scikit-learn Perceptron",
+        'scikit-learn SGDClassifier(loss="perceptron", average=True)',
+    }
     for row in results["accuracy"]:
         assert {"breast_cancer", "digits", "iris"} <= row.keys()
     sparse = {(r["case"], r["method"]): r for r in results["sparse"]["rows"]}
     for case in ("K=1", "K=20 one-vs-rest", "K=20 multiclass"):
         assert sparse[(case, "ours: PerceptronLayer.update, one epoch")]["vs_floor"] > 0
     for case in ("K=1", "K=20 one-vs-rest"):
-        for method in ("ours: PerceptronClassifier.fit", "scikit-learn Perceptron.fit, n_jobs=1",
-                       "scikit-learn Perceptron.fit, n_jobs=2"):
+        for method in (
+            "ours: PerceptronClassifier.fit",
+            "scikit-learn Perceptron.fit, n_jobs=1",
+            "scikit-learn Perceptron.fit, n_jobs=2",
+        ):
             assert sparse[(case, method)]["seconds"] > 0
     assert "### Sparse input" in proc.stdout
 

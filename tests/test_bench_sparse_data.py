@@ -6,7 +6,10 @@ import numpy as np
 import torch
 
 from benchmarks.data import (
-    read_floor_seconds, sparse_rows, sparse_teacher_binary, sparse_teacher_multiclass,
+    read_floor_seconds,
+    sparse_rows,
+    sparse_teacher_binary,
+    sparse_teacher_multiclass,
 )
 from torch_perceptron.sparse import as_csr
 
@@ -20,7 +23,8 @@ def test_rows_are_canonical_rcv1_shaped_and_deterministic():
     assert counts.max() <= 80 and counts.min() >= 1
     assert 45 <= counts.float().mean() <= 80
     norms = torch.zeros(2000, dtype=torch.float64).index_add_(
-        0, torch.repeat_interleave(torch.arange(2000), counts), x.values.double() ** 2)
+        0, torch.repeat_interleave(torch.arange(2000), counts), x.values.double() ** 2
+    )
     torch.testing.assert_close(norms, torch.ones(2000, dtype=torch.float64), rtol=1e-5, atol=0)
     # Zipf: a few columns are in many rows, most in few.
     df = np.bincount(x.col_indices.numpy(), minlength=1 << 18)

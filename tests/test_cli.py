@@ -8,21 +8,24 @@ table of errors in this process, through main(), which returns the status."""
 import os
 import re
 import shutil
-import subprocess
 import sys
 
 import pytest
 
+from support import run_command
 from test_cli_and_examples import write_csv
 from torch_perceptron.cli import main
 
 # Lines Lightning and our commands may print on a fit (stdout and stderr, not
 # on a terminal); anything else is a line a user would have to ask about.
 ALLOWED = [
-    r"GPU available: .*", r"TPU available: .*",
+    r"GPU available: .*",
+    r"TPU available: .*",
     r"",
     # PerceptronSummary's table.
-    r"\s*\| Name\s+\| Type\s+\| Weights\s+\| Mode", r"-+", r"\d+ \| \w+\s+\| \w+\s+\| [\d,]+\s+\| (train|eval)",
+    r"\s*\| Name\s+\| Type\s+\| Weights\s+\| Mode",
+    r"-+",
+    r"\d+ \| \w+\s+\| \w+\s+\| [\d,]+\s+\| (train|eval)",
     r"\d[\d,]*\s+Weights \(buffers, learned by the perceptron rule\)",
     r"0\s+Trainable params \(learned by an optimizer\)",
     r"\d+\.\d{3}\s+Total estimated model size \(MB\)",
@@ -35,13 +38,26 @@ ALLOWED = [
     # test and predict, from a checkpoint.
     r"Restoring states from the checkpoint path at \S+\.ckpt",
     r"Loaded model weights from the checkpoint at \S+\.ckpt",
-    r"[─]+", r"\s+Test metric\s+DataLoader 0", r"\s+test_acc\s+\d\.\d+",
+    r"[─]+",
+    r"\s+Test metric\s+DataLoader 0",
+    r"\s+test_acc\s+\d\.\d+",
 ]
 # What used to be printed, named, so a failure says which came back.
-KNOWN_NOISE = ["💡 Tip", "litlogger", "litmodels", "LeafSpec", "tensorboardX",
-               "smaller than the logging interval", "across ranks is zero", "Total params",
-               "Traceback", "\r", "PerceptronCLI object at", "dirpath has changed",
-               "callbacks used to create the checkpoint"]
+KNOWN_NOISE = [
+    "💡 Tip",
+    "litlogger",
+    "litmodels",
+    "LeafSpec",
+    "tensorboardX",
+    "smaller than the logging interval",
+    "across ranks is zero",
+    "Total params",
+    "Traceback",
+    "\r",
+    "PerceptronCLI object at",
+    "dirpath has changed",
+    "callbacks used to create the checkpoint",
+]
 
 
 def unexpected_lines(output: str, allowed=ALLOWED) -> list[str]:
@@ -64,11 +80,6 @@ def console_script() -> str:
     return path
 
 
-def run(command, cwd):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    return subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
-
-
 @pytest.fixture
 def data_csv(tmp_path):
     write_csv(tmp_path / "data.csv")
@@ -76,8 +87,8 @@ def data_csv(tmp_path):
 
 
 def test_console_script_fit_exits_0_ends_with_the_accuracy_and_prints_nothing_else(tmp_path, data_csv):
-    out = run([console_script(), "fit", "--data", "CSVDataModule", "--data.path", str(data_csv),
-               "--data.label_column", "label", "--trainer.max_epochs", "3"], cwd=tmp_path)
+    data = ["--data", "CSVDataModule", "--data.path", str(data_csv), "--data.label_column", "label"]
+    out = run_command([console_script(), "fit", *data, "--trainer.max_epochs", "3"], cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.fullmatch(r"Validation accuracy: \d+\.\d\d% \(36 samples\)", out.stdout.splitlines()[-1])
     assert "4         Weights" in out.stderr  # 3 features and a bias, not "0 params"
@@ -88,11 +99,11 @@ def test_console_script_fit_exits_0_ends_with_the_accuracy_and_prints_nothing_el
 @pytest.mark.parametrize("entry", ["script", "module"])
 def test_a_failure_exits_non_zero_with_one_line(tmp_path, entry):
     command = [console_script()] if entry == "script" else [sys.executable, "-m", "torch_perceptron"]
-    out = run([*command, "fit", "--data", "CSVDataModule", "--data.path", "missing.csv"], cwd=tmp_path)
+    out = run_command([*command, "fit", "--data", "CSVDataModule", "--data.path", "missing.csv"], cwd=tmp_path)
     assert out.returncode == 2
     assert out.stderr.strip().splitlines() == [
-        "torch-perceptron: error: --data.path: no CSV file at 'missing.csv' "
-        "(--debug shows the traceback)"]
+        "torch-perceptron: error: --data.path: no CSV file at 'missing.csv' (--debug shows the traceback)"
+    ]
 
 
 @pytest.fixture(autouse=True)
@@ -102,20 +113,35 @@ def command_line(monkeypatch):
 
 
 def fit(args, root):
-    return main(["fit", *args, "--trainer.max_epochs", "2", "--trainer.default_root_dir", str(root),
-                 "--trainer.enable_progress_bar", "false"])
+    return main(
+        [
+            "fit",
+            *args,
+            "--trainer.max_epochs",
+            "2",
+            "--trainer.default_root_dir",
+            str(root),
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--data.path", "{dir}/nope.csv"], r"--data\.path: no CSV file at '.*nope\.csv'"),
-    (["--data.path", "{csv}", "--data.label_column", "target"],
-     r"--data\.label_column: no column 'target' in '.*data\.csv'; columns: \['f1', 'f2', 'f3', 'label'\]"),
-    (["--data.path", "{bad}"], r"--data\.path: .*bad\.csv:3: column 'b': expected a number, got 'x'"),
-    ([], r"--data\.path: required, not given"),
-    (["--data.path", "{csv}", "--model.lr", "-1"], r"--model\.lr: expected a finite value > 0, got -1\.0"),
-    (["--data.path", "{csv}", "--trainer.max_epochs", "x"], r"--trainer\.max_epochs: .*int.*'x'"),
-    (["--data.path", "{csv}", "--optimizer", "Adam"], r"unrecognized arguments: --optimizer Adam"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--data.path", "{dir}/nope.csv"], r"--data\.path: no CSV file at '.*nope\.csv'"),
+        (
+            ["--data.path", "{csv}", "--data.label_column", "target"],
+            r"--data\.label_column: no column 'target' in '.*data\.csv'; columns: \['f1', 'f2', 'f3', 'label'\]",
+        ),
+        (["--data.path", "{bad}"], r"--data\.path: .*bad\.csv:3: column 'b': expected a number, got 'x'"),
+        ([], r"--data\.path: required, not given"),
+        (["--data.path", "{csv}", "--model.lr", "-1"], r"--model\.lr: expected a finite value > 0, got -1\.0"),
+        (["--data.path", "{csv}", "--trainer.max_epochs", "x"], r"--trainer\.max_epochs: .*int.*'x'"),
+        (["--data.path", "{csv}", "--optimizer", "Adam"], r"unrecognized arguments: --optimizer Adam"),
+    ],
+)
 def test_bad_arguments_give_one_line_naming_the_argument(tmp_path, data_csv, capsys, args, message):
     (tmp_path / "bad.csv").write_text("a,b,label\n1,2,0\n3,x,1\n")
     args = [a.format(dir=tmp_path, csv=data_csv, bad=tmp_path / "bad.csv") for a in args]
@@ -136,8 +162,7 @@ def test_debug_keeps_the_traceback(tmp_path):
 
 
 def test_without_validation_data_fit_ends_with_the_test_accuracy(tmp_path, data_csv, capsys):
-    assert fit(["--data", "CSVDataModule", "--data.path", str(data_csv),
-                "--data.val_fraction", "0"], tmp_path) == 0
+    assert fit(["--data", "CSVDataModule", "--data.path", str(data_csv), "--data.val_fraction", "0"], tmp_path) == 0
     out = capsys.readouterr().out.strip().splitlines()
     assert re.fullmatch(r"Test accuracy: \d+\.\d\d% \(60 samples\)", out[-1]), out
 
@@ -146,10 +171,16 @@ def test_without_validation_data_fit_ends_with_the_test_accuracy(tmp_path, data_
 def test_help_offers_only_what_applies(capsys, argv):
     assert main(argv) == 0
     text = capsys.readouterr().out
-    for meaningless in ("--optimizer", "--lr_scheduler", "--trainer.gradient_clip_val",
-                        "--trainer.gradient_clip_algorithm", "--trainer.accumulate_grad_batches",
-                        "--trainer.detect_anomaly", "--trainer.sync_batchnorm",
-                        "--trainer.model_registry"):
+    for meaningless in (
+        "--optimizer",
+        "--lr_scheduler",
+        "--trainer.gradient_clip_val",
+        "--trainer.gradient_clip_algorithm",
+        "--trainer.accumulate_grad_batches",
+        "--trainer.detect_anomaly",
+        "--trainer.sync_batchnorm",
+        "--trainer.model_registry",
+    ):
         assert meaningless not in text
     if argv[0] == "fit":
         assert "--debug" in text and "--model.rule" in text and "--trainer.max_epochs" in text
@@ -159,12 +190,14 @@ def test_help_offers_only_what_applies(capsys, argv):
 
 def test_predict_writes_the_predictions_beside_the_checkpoint_and_test_is_quiet(tmp_path, data_csv):
     data = ["--data", "CSVDataModule", "--data.path", str(data_csv)]
-    fitted = run([console_script(), "fit", *data, "--trainer.max_epochs", "2",
-                  "--trainer.enable_progress_bar", "false"], cwd=tmp_path)
+    fitted = run_command(
+        [console_script(), "fit", *data, "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"],
+        cwd=tmp_path,
+    )
     assert fitted.returncode == 0, fitted.stderr
     ckpt = re.search(r"^Checkpoint: (\S+)$", fitted.stdout, re.M).group(1)
     for command in ("predict", "test"):
-        out = run([console_script(), command, *data, "--ckpt_path", ckpt], cwd=tmp_path)
+        out = run_command([console_script(), command, *data, "--ckpt_path", ckpt], cwd=tmp_path)
         assert out.returncode == 0, out.stdout + out.stderr
         assert_quiet(out.stdout + out.stderr)
         if command == "predict":
@@ -193,17 +226,18 @@ def write_libsvm(path, rows, seed):
     path.write_text("\n".join(lines) + "\n")
 
 
-@pytest.mark.parametrize("held_out, last_line", [
-    ([], r"Training accuracy: \d+\.\d\d% \(150 samples\)"),
-    (["--data.val", "val.txt"], r"Validation accuracy: \d+\.\d\d% \(40 samples\)"),
-])
-def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(
-        tmp_path, held_out, last_line):
+@pytest.mark.parametrize(
+    "held_out, last_line",
+    [
+        ([], r"Training accuracy: \d+\.\d\d% \(150 samples\)"),
+        (["--data.val", "val.txt"], r"Validation accuracy: \d+\.\d\d% \(40 samples\)"),
+    ],
+)
+def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(tmp_path, held_out, last_line):
     write_libsvm(tmp_path / "train.txt", 150, seed=1)
     write_libsvm(tmp_path / "val.txt", 40, seed=2)
-    out = run([console_script(), "fit", "--data", "SvmlightDataModule", "--data.train",
-               "train.txt", "--data.n_features", "3", *held_out, "--trainer.max_epochs", "3"],
-              cwd=tmp_path)
+    data = ["--data", "SvmlightDataModule", "--data.train", "train.txt", "--data.n_features", "3", *held_out]
+    out = run_command([console_script(), "fit", *data, "--trainer.max_epochs", "3"], cwd=tmp_path)
     assert out.returncode == 0, out.stdout + out.stderr
     assert re.fullmatch(last_line, out.stdout.splitlines()[-1]), out.stdout
     assert float(re.search(r"(\d+\.\d\d)%", out.stdout.splitlines()[-1]).group(1)) > 80
@@ -216,15 +250,21 @@ def test_fit_on_a_libsvm_file_ends_with_an_accuracy_line_and_its_sample_count(
 def test_help_texts_are_our_own_and_whole(tmp_path):
     from torch_perceptron.cli import CKPT_PATH_HELP, SUBCOMMANDS
 
-    top = run([console_script(), "--help"], cwd=tmp_path)
-    fit_help = run([console_script(), "fit", "--help"], cwd=tmp_path)
+    top = run_command([console_script(), "--help"], cwd=tmp_path)
+    fit_help = run_command([console_script(), "fit", "--help"], cwd=tmp_path)
     assert top.returncode == 0 and fit_help.returncode == 0
     flat = " ".join(top.stdout.split())
     for text in SUBCOMMANDS.values():
         assert " ".join(text.split()) in flat
     fit_flat = " ".join(fit_help.stdout.split())
     assert SUBCOMMANDS["fit"] in fit_flat and CKPT_PATH_HELP["fit"] in fit_flat
-    for lightnings in ("Runs the full optimization routine", "Perform one evaluation epoch",
-                       "It's separated from fit", "Run inference on your data",
-                       "registry", "weights_only", "return_predictions"):
+    for lightnings in (
+        "Runs the full optimization routine",
+        "Perform one evaluation epoch",
+        "It's separated from fit",
+        "Run inference on your data",
+        "registry",
+        "weights_only",
+        "return_predictions",
+    ):
         assert lightnings not in top.stdout + fit_help.stdout

@@ -3,21 +3,11 @@
 import glob
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 import torch
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(args, cwd, timeout=300):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout,
-                         cwd=cwd, env=env)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
-    return out.stdout
+from support import ROOT, example, run_python
 
 
 def write_csv(path):
@@ -25,8 +15,9 @@ def write_csv(path):
     g = torch.Generator().manual_seed(0)
     x = torch.randn(240, 3, generator=g)
     y = x @ torch.tensor([1.0, -2.0, 0.5]) > 0
-    lines = ["f1,f2,f3,label"] + [f"{a:.5f},{b:.5f},{c:.5f},{'pos' if t else 'neg'}"
-                                  for (a, b, c), t in zip(x.tolist(), y.tolist())]
+    lines = ["f1,f2,f3,label"] + [
+        f"{a:.5f},{b:.5f},{c:.5f},{'pos' if t else 'neg'}" for (a, b, c), t in zip(x.tolist(), y.tolist())
+    ]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -37,7 +28,7 @@ def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
         "data:\n  class_path: torch_perceptron.lightning.CSVDataModule\n"
         "  init_args:\n    path: data.csv\n    label_column: label\n    batch_size: 16\n"
     )
-    out = run(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], cwd=tmp_path)
+    out = run_python(["-m", "torch_perceptron", "fit", "--config", "config.yaml"], tmp_path).stdout
     assert re.fullmatch(r"Validation accuracy: \d+\.\d\d% \(36 samples\)", out.splitlines()[-1])
     ckpts = glob.glob(str(tmp_path / "runs" / "**" / "*.ckpt"), recursive=True)
     assert len(ckpts) == 1
@@ -47,19 +38,36 @@ def test_cli_trains_on_a_csv_with_a_config_file(tmp_path):
     # A separable teacher: the learned direction points the same way.
     assert torch.nn.functional.cosine_similarity(w, torch.tensor([1.0, -2.0, 0.5]), dim=0) > 0.9
     # The same run from flags alone, through the short class name.
-    run(["-m", "torch_perceptron", "test", "--data", "CSVDataModule", "--data.path", "data.csv",
-         "--ckpt_path", ckpts[0], "--trainer.default_root_dir", "runs2"], cwd=tmp_path)
+    run_python(
+        [
+            "-m",
+            "torch_perceptron",
+            "test",
+            "--data",
+            "CSVDataModule",
+            "--data.path",
+            "data.csv",
+            "--ckpt_path",
+            ckpts[0],
+            "--trainer.default_root_dir",
+            "runs2",
+        ],
+        tmp_path,
+    )
 
 
 # Every line `make run` may print; anything else is a line a user would have
 # to ask about (see also tests/test_cli.py for the command line's).
 MAKE_RUN_LINES = [
     r"X_train: \(300, 2\) X_test: \(100, 2\)",
-    r"GPU available: .*", r"TPU available: .*",
+    r"GPU available: .*",
+    r"TPU available: .*",
     r"`Trainer.fit` stopped: `max_epochs=5` reached\.",
     r"Plots: \S+seed_decision_boundary\.png \S+seed_mistakes_per_epoch\.png",
-    r"Mistakes per epoch: \[\d+(, \d+){4}\]", r"Model parameters:",
-    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)", r"  Bias: tensor\(\[-?\d+\.\]\) \(learned with the weights(; it happens to end at 0 with this seed)?\)",
+    r"Mistakes per epoch: \[\d+(, \d+){4}\]",
+    r"Model parameters:",
+    r"  Weights: tensor\(\[\[-?\d+\.\d+, -?\d+\.\d+\]\]\)",
+    r"  Bias: tensor\(\[-?\d+\.\]\) \(learned with the weights(; it happens to end at 0 with this seed)?\)",
     r"Test set accuracy: \d+\.\d\d%",
 ]
 
@@ -68,11 +76,7 @@ MAKE_RUN_LINES = [
 def make_run(tmp_path_factory):
     """What `make run` prints (stdout and stderr), and where its plots went."""
     out_dir = tmp_path_factory.mktemp("make_run")
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", "seed_experiment.py"),
-                          "--out", str(out_dir)], capture_output=True, text=True, timeout=300,
-                         cwd=out_dir, env=env)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
+    out = run_python([example("seed_experiment.py"), "--out", str(out_dir)], out_dir)
     return out.stdout, out.stderr, out_dir
 
 
@@ -110,7 +114,7 @@ def test_make_run_prints_no_line_a_user_would_ask_about(make_run):
 
 
 def test_plain_pytorch_loop_prints_the_same_run_as_make_run(make_run, tmp_path):
-    plain = run([os.path.join(ROOT, "examples", "plain_pytorch_loop.py")], cwd=tmp_path)
+    plain = run_python([example("plain_pytorch_loop.py")], tmp_path).stdout
     assert "lightning" not in plain.lower()
     report = plain.splitlines()[-5:]
     assert report[0].startswith("Mistakes per epoch:") and report[-1].startswith("Test set accuracy:")
@@ -119,6 +123,6 @@ def test_plain_pytorch_loop_prints_the_same_run_as_make_run(make_run, tmp_path):
 
 
 def test_digits_multiclass_example(tmp_path):
-    out = run([os.path.join(ROOT, "examples", "digits_multiclass.py"), "--epochs", "3"], cwd=tmp_path)
+    out = run_python([example("digits_multiclass.py"), "--epochs", "3"], tmp_path).stdout
     acc = float(out.split("Test accuracy:")[1].split("%")[0])
     assert acc > 85.0

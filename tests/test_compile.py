@@ -8,7 +8,13 @@ import torch
 
 from csr_cases import random_csr
 from support import (
-    DEVICES, FORMATS, assert_bits_equal, binary_labels, class_labels, dyadic, gen,
+    DEVICES,
+    FORMATS,
+    assert_bits_equal,
+    binary_labels,
+    class_labels,
+    dyadic,
+    gen,
 )
 from torch_perceptron import PerceptronLayer, ops
 
@@ -37,8 +43,7 @@ def dense_epoch(w, b, wc, bc, x, y, yc):
 def csr_epoch(w, b, wc, bc, acc, bacc, count, crow, col, values, n_features, y, yc):
     """The ops through their wrappers, an averaged one too."""
     m1 = ops.online_update_csr(w, b, crow, col, values, n_features, y, 0.5)
-    m2 = ops.batch_update_csr(w, b, crow, col, values, n_features, y, 0.25, zero_is_mistake=True,
-                              bias_step=0.01)
+    m2 = ops.batch_update_csr(w, b, crow, col, values, n_features, y, 0.25, zero_is_mistake=True, bias_step=0.01)
     m3 = ops.multiclass_update_csr(wc, bc, crow, col, values, n_features, yc)
     m4 = ops.online_update_averaged_csr(w, b, acc, bacc, count, crow, col, values, n_features, y)
     z = ops.decision_function_csr(crow, col, values, n_features, w, b)
@@ -59,13 +64,18 @@ def problem(fmt, device):
         return [w, b, torch.zeros(4, 5, device=device), torch.zeros(4, device=device)], [x, y, yc]
     g = gen(1)
     n, d = 40, 12
-    _, crow, col, values = random_csr(n, d, g, dtype=torch.float32, index_dtype=torch.int32,
-                                      device=device)
+    _, crow, col, values = random_csr(n, d, g, dtype=torch.float32, index_dtype=torch.int32, device=device)
     w = torch.zeros(3, d, device=device)
     b = torch.zeros(3, device=device)
-    state = [w, b, torch.zeros(4, d, device=device), torch.zeros(4, device=device),
-             torch.zeros_like(w), torch.zeros_like(b),
-             torch.zeros(3, dtype=torch.int64, device=device)]
+    state = [
+        w,
+        b,
+        torch.zeros(4, d, device=device),
+        torch.zeros(4, device=device),
+        torch.zeros_like(w),
+        torch.zeros_like(b),
+        torch.zeros(3, dtype=torch.int64, device=device),
+    ]
     y = torch.randint(0, 2, (n, 3), generator=g).to(device)
     yc = torch.randint(0, 4, (n,), generator=g).to(device)
     return state, [crow, col, values, d, y, yc]
@@ -85,9 +95,11 @@ def test_compiled_ops_match_eager(backend, dynamic, fmt, device):
     got = compiled(*got_state, *data)
     for a, e, what in zip(got, want, ["mistakes", "multiclass mistakes", "z", "p"]):
         assert_bits_equal(a, e, what)
-    for a, e, what in zip(got_state, eager_state, ["weight", "bias", "multiclass weight",
-                                                    "multiclass bias", "weight_acc", "bias_acc",
-                                                    "count"]):
+    for a, e, what in zip(
+        got_state,
+        eager_state,
+        ["weight", "bias", "multiclass weight", "multiclass bias", "weight_acc", "bias_acc", "count"],
+    ):
         assert_bits_equal(a, e, what)
     assert int(want[0].sum()) > 0  # the updates moved the weights
 

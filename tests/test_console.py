@@ -5,9 +5,9 @@ import io
 import logging
 import warnings
 
-import lightning as L
 from lightning.pytorch.callbacks import ModelSummary
 
+from support import quiet_trainer
 from torch_perceptron.lightning import PerceptronClassifier, PerceptronSummary, TwoBlobsDataModule
 from torch_perceptron.lightning.console import PlainProgressBar, progress_bar_for, quiet_lightning
 from torch_perceptron.lightning.summary import count_weights, format_summary
@@ -24,8 +24,7 @@ def test_tips_filter_drops_the_tips_only(caplog):
     logger.info("💡 Tip: For seamless cloud logging, try installing litlogger")
     logger.info("GPU available: False, used: False")
     logging.getLogger("somewhere.else").warning("💡 Tip: not Lightning's")
-    assert [r.getMessage() for r in caplog.records] == [
-        "GPU available: False, used: False", "💡 Tip: not Lightning's"]
+    assert [r.getMessage() for r in caplog.records] == ["GPU available: False, used: False", "💡 Tip: not Lightning's"]
 
 
 def test_leafspec_filter_is_narrow():
@@ -41,10 +40,10 @@ def test_leafspec_filter_is_narrow():
         _tree_flatten(1)
         # The same text from anywhere else, and any other warning, still shows.
         warnings.warn_explicit(message, FutureWarning, "user.py", 1, module="user")
-        warnings.warn_explicit("something else", FutureWarning, "_pytree.py", 1,
-                               module="lightning.pytorch.utilities._pytree")
-    assert [(str(w.message), w.filename) for w in caught] == [
-        (message, "user.py"), ("something else", "_pytree.py")]
+        warnings.warn_explicit(
+            "something else", FutureWarning, "_pytree.py", 1, module="lightning.pytorch.utilities._pytree"
+        )
+    assert [(str(w.message), w.filename) for w in caught] == [(message, "user.py"), ("something else", "_pytree.py")]
 
 
 def test_summary_counts_the_weights_held_in_buffers():
@@ -60,23 +59,20 @@ def test_summary_counts_the_weights_held_in_buffers():
 def test_the_module_puts_its_summary_in_place_of_lightnings(tmp_path):
     data = TwoBlobsDataModule(batch_size=100)
     model = PerceptronClassifier(2)
-    trainer = L.Trainer(max_epochs=1, default_root_dir=tmp_path, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False)
+    trainer = quiet_trainer(tmp_path, max_epochs=1, enable_model_summary=True)
     assert [type(cb) for cb in trainer.callbacks if isinstance(cb, ModelSummary)] == [ModelSummary]
     trainer.fit(model, data)
     summaries = [cb for cb in trainer.callbacks if isinstance(cb, ModelSummary)]
     assert [type(cb) for cb in summaries] == [PerceptronSummary]
     # A summary switched off stays off.
-    quiet = L.Trainer(max_epochs=1, default_root_dir=tmp_path, logger=False, enable_checkpointing=False,
-                      enable_progress_bar=False, enable_model_summary=False)
+    quiet = quiet_trainer(tmp_path, max_epochs=1)
     quiet.fit(PerceptronClassifier(2), data)
     assert not [cb for cb in quiet.callbacks if isinstance(cb, ModelSummary)]
 
 
 def test_plain_progress_bar_prints_one_line_per_epoch(tmp_path, capsys):
     data = TwoBlobsDataModule(batch_size=32)
-    trainer = L.Trainer(max_epochs=3, default_root_dir=tmp_path, logger=False, enable_checkpointing=False,
-                        enable_model_summary=False, callbacks=[PlainProgressBar()])
+    trainer = quiet_trainer(tmp_path, max_epochs=3, enable_progress_bar=True, callbacks=[PlainProgressBar()])
     trainer.fit(PerceptronClassifier(2), data)
     out = capsys.readouterr().out
     lines = [line for line in out.splitlines() if line.startswith("epoch")]

@@ -78,15 +78,13 @@ def _rules(dtype, index_dtype, seed):
     for kk in (1, k):
         w, b = w0[:kk].clone(), b0[:kk].clone()
         loss = torch.zeros(kk, dtype=torch.float64)
-        m = ops.online_update_csr(w, b, crow, col, values, d, y[:, :kk], 0.3,
-                                  sample_weight=sw, loss=loss)
+        m = ops.online_update_csr(w, b, crow, col, values, d, y[:, :kk], 0.3, sample_weight=sw, loss=loss)
         out += [w, b, m, loss]
     w, b = w0.clone(), b0.clone()
     out += [w, b, ops.multiclass_update_csr(w, b, crow, col, values, d, labels, 0.3)]
     w, b = w0.clone(), b0.clone()
     acc = [torch.zeros_like(w), torch.zeros_like(b), torch.zeros(k, dtype=torch.int64)]
-    out += [w, b, *acc,
-            ops.online_update_averaged_csr(w, b, *acc, crow, col, values, d, y, 0.3)]
+    out += [w, b, *acc, ops.online_update_averaged_csr(w, b, *acc, crow, col, values, d, y, 0.3)]
     out.append(ops.decision_function_csr(crow, col, values, d, w, b))
     return out
 
@@ -101,8 +99,10 @@ def test_rules_agree_bit_for_bit_across_index_types(dtype, seed):
     assert len(narrow) == len(wide)
     for a, b in zip(narrow, wide):
         if a.is_floating_point():
-            assert torch.equal(a.view(torch.int64 if a.element_size() == 8 else torch.int32),
-                               b.view(torch.int64 if b.element_size() == 8 else torch.int32))
+            assert torch.equal(
+                a.view(torch.int64 if a.element_size() == 8 else torch.int32),
+                b.view(torch.int64 if b.element_size() == 8 else torch.int32),
+            )
         else:
             assert torch.equal(a, b)
     # Not vacuous: the problem makes mistakes and moves the weights.
@@ -135,6 +135,5 @@ def test_a_bad_column_in_any_lane_is_caught(dtype, index_dtype):
                     ops.decision_function_csr(crow, cols.to(index_dtype), values, d, w, b)
                 before = w.clone()
                 with pytest.raises(ValueError, match="col_indices"):
-                    ops.online_update_csr(w, b, crow, cols.to(index_dtype), values, d,
-                                          torch.zeros(1, 1, dtype=dtype))
+                    ops.online_update_csr(w, b, crow, cols.to(index_dtype), values, d, torch.zeros(1, 1, dtype=dtype))
                 assert torch.equal(w, before)

@@ -41,8 +41,9 @@ def test_sparse_stream_keeps_feature_major_weights_and_the_rule(multiclass, k):
     for start in range(0, n, 7):  # a stream of small calls
         part = slice(start, min(n, start + 7))
         lo, hi = rows.crow_indices[part.start], rows.crow_indices[part.stop]
-        chunk = CSRRows(rows.crow_indices[part.start:part.stop + 1] - lo,
-                        rows.col_indices[lo:hi], rows.values[lo:hi], d)
+        chunk = CSRRows(
+            rows.crow_indices[part.start : part.stop + 1] - lo, rows.col_indices[lo:hi], rows.values[lo:hi], d
+        )
         layer.update(chunk, y[part])
         assert is_feature_major(layer.weight)
         # padded to whole cache lines, as the op updates them in place

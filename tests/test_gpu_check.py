@@ -22,7 +22,10 @@ GPU_STAGES = ["build", "cuda_tests", "memcheck", "racecheck", "bench", "suite"]
 
 def run_check(out, **env):
     return subprocess.run(
-        ["bash", str(SCRIPT), str(out)], capture_output=True, text=True, timeout=120,
+        ["bash", str(SCRIPT), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "CUDA_VISIBLE_DEVICES": "", **env},
     )
 
@@ -54,10 +57,13 @@ def test_without_a_gpu_every_gpu_stage_skips(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["build.log", "summary.txt"]
 
 
-@pytest.mark.parametrize("env,note", [
-    ({"PYTHON": "false"}, "exit 1 (see build.log)"),
-    ({"PYTHON": sys.executable, "GPU_CHECK_BUDGET": "5"}, "not run: no time left of 5 s"),
-])
+@pytest.mark.parametrize(
+    "env,note",
+    [
+        ({"PYTHON": "false"}, "exit 1 (see build.log)"),
+        ({"PYTHON": sys.executable, "GPU_CHECK_BUDGET": "5"}, "not run: no time left of 5 s"),
+    ],
+)
 def test_a_failed_stage_fails_the_check_and_the_rest_still_report(tmp_path, env, note):
     proc = run_check(tmp_path, **env)
     assert proc.returncode == 1, proc.stdout + proc.stderr
@@ -68,18 +74,47 @@ def test_a_failed_stage_fails_the_check_and_the_rest_still_report(tmp_path, env,
 
 
 def test_bench_cuda_runs_every_case_with_its_cuda_column_on_the_cpu():
-    args = ["--device", "cpu", "--n", "3000", "--d", "20", "--mc-n", "2000", "--mc-d", "8",
-            "--mc-k", "4", "--epochs", "2", "--batch-rows", "500", "--sklearn-repeats", "1"]
+    args = [
+        "--device",
+        "cpu",
+        "--n",
+        "3000",
+        "--d",
+        "20",
+        "--mc-n",
+        "2000",
+        "--mc-d",
+        "8",
+        "--mc-k",
+        "4",
+        "--epochs",
+        "2",
+        "--batch-rows",
+        "500",
+        "--sklearn-repeats",
+        "1",
+    ]
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks.bench_cuda", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=300, env={**os.environ, "OMP_PROC_BIND": "spread"},
+        [sys.executable, "-m", "benchmarks.bench_cuda", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_PROC_BIND": "spread"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     out = proc.stdout
-    for case in ["online rule, 3000 x 20", "online rule, averaged, 3000 x 20",
-                 "online rule, pocket, 3000 x 20", "mini-batch rule, 3000 x 20",
-                 "decision_function:", "predict:", "multiclass rule, 2000 x 8 float32, K=4",
-                 "multiclass rule, averaged, 2000", "multiclass rule, pocket, 2000"]:
+    for case in [
+        "online rule, 3000 x 20",
+        "online rule, averaged, 3000 x 20",
+        "online rule, pocket, 3000 x 20",
+        "mini-batch rule, 3000 x 20",
+        "decision_function:",
+        "predict:",
+        "multiclass rule, 2000 x 8 float32, K=4",
+        "multiclass rule, averaged, 2000",
+        "multiclass rule, pocket, 2000",
+    ]:
         assert case in out, case
     # The same kernel on both sides: the same mistakes, the same weights.
     assert "(differ)" not in out and out.count("max |state_cuda - state_cpu| = 0\n") == 7

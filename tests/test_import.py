@@ -79,7 +79,10 @@ def _import_copy(tmp_path, edit):
     )
     return subprocess.run(
         [sys.executable, "-c", code],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
         env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)},
     )
 
@@ -100,9 +103,7 @@ def test_loads_in_a_later_torch_than_it_was_built_against(tmp_path):
 
 def test_import_error_in_a_torch_older_than_the_stable_abi_target(tmp_path):
     def edit(pkg):
-        (pkg / "_build_info.py").write_text(
-            'TORCH_VERSION = "99.0.0"\nMIN_TORCH = "99.0"\nWITH_CUDA = False\n'
-        )
+        (pkg / "_build_info.py").write_text('TORCH_VERSION = "99.0.0"\nMIN_TORCH = "99.0"\nWITH_CUDA = False\n')
 
     out = _import_copy(tmp_path, edit)
     assert out.returncode != 0

@@ -183,7 +183,9 @@ def test_update_rules_match_reference(device):
     for rule, ref in (("online", reference.online_update), ("batch", reference.batch_update)):
         layer = PerceptronLayer(4, 2, lr=0.5, device=device, dtype=torch.float64)
         m = layer.update(x, y, rule=rule)
-        rw, rb, rm = ref(torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), x.cpu(), y.cpu(), 0.5)
+        rw, rb, rm = ref(
+            torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), x.cpu(), y.cpu(), 0.5
+        )
         assert_bits_equal(m, rm.to(m.device), f"{rule} mistakes")
         assert_bits_equal(layer.weight.cpu(), rw, f"{rule} weight")
         assert_bits_equal(layer.bias.cpu(), rb, f"{rule} bias")
@@ -193,15 +195,21 @@ def test_update_rules_match_reference(device):
     layer = PerceptronLayer(4, 3, multiclass=True, lr=2.0, device=device, dtype=torch.float64)
     m = layer.update(x, yc, sample_weight=sw)
     rw, rb, rm = reference.multiclass_update(
-        torch.zeros(3, 4, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), x.cpu(), yc.cpu(), 2.0, sw.cpu())
+        torch.zeros(3, 4, dtype=torch.float64), torch.zeros(3, dtype=torch.float64), x.cpu(), yc.cpu(), 2.0, sw.cpu()
+    )
     assert m.shape == (1,) and m.item() == rm.item()
     assert_bits_equal(layer.weight.cpu(), rw, "multiclass weight")
     # zero_is_mistake passes through.
     layer = PerceptronLayer(4, 2, device=device, dtype=torch.float64)
     m = layer.update(x, y, zero_is_mistake=True)
     rw, _, rm = reference.online_update(
-        torch.zeros(2, 4, dtype=torch.float64), torch.zeros(2, dtype=torch.float64), x.cpu(), y.cpu(), 1.0,
-        zero_is_mistake=True)
+        torch.zeros(2, 4, dtype=torch.float64),
+        torch.zeros(2, dtype=torch.float64),
+        x.cpu(),
+        y.cpu(),
+        1.0,
+        zero_is_mistake=True,
+    )
     assert_bits_equal(m.cpu(), rm)
     assert_bits_equal(layer.weight.cpu(), rw)
 
@@ -216,9 +224,7 @@ def test_reset_parameters():
 
 
 def test_extra_repr():
-    assert repr(PerceptronLayer(3)) == (
-        "PerceptronLayer(in_features=3, out_features=1, multiclass=False, lr=1.0)"
-    )
+    assert repr(PerceptronLayer(3)) == ("PerceptronLayer(in_features=3, out_features=1, multiclass=False, lr=1.0)")
     assert "in_features=2, out_features=5, multiclass=True, lr=0.25" in repr(
         PerceptronLayer(2, 5, multiclass=True, lr=0.25)
     )
@@ -284,7 +290,7 @@ def test_update_argument_errors():
 def train_both(cpu_layer, dev_layer, x, labels, device):
     """One epoch in batches of 128 on both layers: the same mistakes."""
     for start in range(0, x.shape[0], 128):
-        xb, yb = x[start:start + 128], labels[start:start + 128]
+        xb, yb = x[start : start + 128], labels[start : start + 128]
         m_cpu = cpu_layer.update(xb, yb)
         m_dev = dev_layer.update(xb.to(device), yb.to(device))
         ds.assert_same(m_dev, m_cpu)
@@ -329,8 +335,7 @@ def test_variant_layer_on_another_device_trains_like_on_cpu(variant, dtype, mult
     x = ds.dyadic((n, d), g).to(dtype)
     y = ds.teacher_labels(x, k, g, multiclass=True)
     labels = y if multiclass else torch.nn.functional.one_hot(y, k)
-    cpu_layer = PerceptronLayer(d, k, multiclass=multiclass, lr=0.5, dtype=dtype,
-                                **{variant: True})
+    cpu_layer = PerceptronLayer(d, k, multiclass=multiclass, lr=0.5, dtype=dtype, **{variant: True})
     dev_layer = copy.deepcopy(cpu_layer).to(device)
     buffers = dict(cpu_layer.named_buffers())
     assert len(buffers) == (5 if variant == "average" else 6)

@@ -23,12 +23,10 @@ def test_numpy_arrays_are_taken_as_tensors(device):
     x, y = data()
     layer, twin = PerceptronLayer(3, device=device), PerceptronLayer(3, device=device)
     mistakes = layer.update(x, y, sample_weight=np.ones(len(y), dtype=np.float32))
-    assert torch.equal(mistakes, twin.update(torch.as_tensor(x, device=device),
-                                             torch.as_tensor(y, device=device)))
+    assert torch.equal(mistakes, twin.update(torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)))
     assert torch.equal(layer.weight, twin.weight) and torch.equal(layer.bias, twin.bias)
     assert torch.equal(layer(x), twin(torch.as_tensor(x, device=device)))
-    assert torch.equal(layer.decision_function(x),
-                       twin.decision_function(torch.as_tensor(x, device=device)))
+    assert torch.equal(layer.decision_function(x), twin.decision_function(torch.as_tensor(x, device=device)))
     assert layer(x).device.type == torch.device(device).type
 
 
@@ -38,18 +36,25 @@ def test_anything_else_is_refused_in_one_line_that_says_what_to_pass():
         layer([[1.0, 2.0, 3.0]])
     assert str(info.value) == (
         "x: expected a torch.Tensor, a numpy array or a sparse matrix [N, 3], got list; "
-        "make one with torch.as_tensor(x, dtype=layer.weight.dtype)")
-    with pytest.raises(TypeError, match=r"^y: expected a torch\.Tensor, a numpy array or a "
-                                        r"number, got list; make one with torch\.as_tensor\(y\)$"):
+        "make one with torch.as_tensor(x, dtype=layer.weight.dtype)"
+    )
+    with pytest.raises(
+        TypeError,
+        match=r"^y: expected a torch\.Tensor, a numpy array or a "
+        r"number, got list; make one with torch\.as_tensor\(y\)$",
+    ):
         layer.update(torch.zeros(2, 3), [0, 1])
 
 
-@pytest.mark.parametrize("make", [
-    pytest.param(lambda x: torch.as_tensor(x), id="tensor"),
-    pytest.param(lambda x: x, id="numpy"),
-    pytest.param(lambda x: sp.csr_matrix(x), id="scipy-csr"),
-    pytest.param(lambda x: torch.as_tensor(x).to_sparse_csr(), id="torch-csr"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        pytest.param(lambda x: torch.as_tensor(x), id="tensor"),
+        pytest.param(lambda x: x, id="numpy"),
+        pytest.param(lambda x: sp.csr_matrix(x), id="scipy-csr"),
+        pytest.param(lambda x: torch.as_tensor(x).to_sparse_csr(), id="torch-csr"),
+    ],
+)
 @pytest.mark.parametrize("call", ["forward", "decision_function", "update"])
 def test_one_dtype_rule_for_dense_and_sparse_x(make, call):
     # float64 x into a float32 layer: refused alike, dense or sparse, in one
@@ -88,9 +93,14 @@ def test_one_vs_rest_update_takes_one_sample_with_its_row_of_labels():
     assert torch.equal(layer.weight, torch.tensor([[1.0, 0.0, -1.0], [0.0, 0.0, 0.0]]))
 
 
-@pytest.mark.parametrize("y, where", [([0, 1, 2, 0], "found 2 at y[2]"),
-                                      ([0.0, 1.0, 0.5, 1.0], "found 0.5 at y[2]"),
-                                      ([0, -1, 1, 0], "found -1 at y[1]")])
+@pytest.mark.parametrize(
+    "y, where",
+    [
+        ([0, 1, 2, 0], "found 2 at y[2]"),
+        ([0.0, 1.0, 0.5, 1.0], "found 0.5 at y[2]"),
+        ([0, -1, 1, 0], "found -1 at y[1]"),
+    ],
+)
 def test_binary_label_errors_name_the_value_found(y, where):
     layer = PerceptronLayer(3)
     with pytest.raises(ValueError) as info:
@@ -99,11 +109,17 @@ def test_binary_label_errors_name_the_value_found(y, where):
 
 
 def test_one_vs_rest_and_class_index_errors_name_the_value_and_its_place():
-    with pytest.raises(ValueError, match=r"^y: expected binary labels with values 0 or 1, "
-                                         r"found 3 at y\[1, 0\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^y: expected binary labels with values 0 or 1, "
+        r"found 3 at y\[1, 0\]$",
+    ):
         PerceptronLayer(3, 2).update(torch.zeros(2, 3), torch.tensor([[0, 1], [3, 0]]))
-    with pytest.raises(ValueError, match=r"^y: expected class indices in \[0, 4\) \(one per row "
-                                         r"of weight\), found 7 at y\[2\]$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^y: expected class indices in \[0, 4\) \(one per row "
+        r"of weight\), found 7 at y\[2\]$",
+    ):
         PerceptronLayer(3, 4, multiclass=True).update(torch.zeros(4, 3), torch.tensor([0, 1, 7, 3]))
 
 

@@ -7,8 +7,14 @@ import pytest
 import torch
 
 from support import (
-    DEVICES, DTYPES, assert_bits_equal, binary_labels, class_labels, dyadic,
-    dyadic_sample_weight, gen,
+    DEVICES,
+    DTYPES,
+    assert_bits_equal,
+    binary_labels,
+    class_labels,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
 )
 from torch_perceptron import PerceptronLayer, reference
 

@@ -21,18 +21,20 @@ def sparse_dyadic(n, d, g, dtype, density=0.2, index_dtype=torch.int64):
     if n > 2:
         vals[2] = 0
     x = vals.to_sparse_csr()
-    return torch.sparse_csr_tensor(x.crow_indices().to(index_dtype), x.col_indices().to(index_dtype),
-                                   x.values(), x.shape)
+    return torch.sparse_csr_tensor(
+        x.crow_indices().to(index_dtype), x.col_indices().to(index_dtype), x.values(), x.shape
+    )
 
 
 FORMATS = {
     "torch-csr": lambda x: x,
     "torch-coo": lambda x: x.to_sparse_coo(),
-    "scipy-csr": lambda x: sp.csr_array((x.values().numpy(), x.col_indices().numpy(),
-                                         x.crow_indices().numpy()), shape=tuple(x.shape)),
-    "scipy-csc_matrix": lambda x: sp.csc_matrix(sp.csr_array(
-        (x.values().numpy(), x.col_indices().numpy(), x.crow_indices().numpy()),
-        shape=tuple(x.shape))),
+    "scipy-csr": lambda x: sp.csr_array(
+        (x.values().numpy(), x.col_indices().numpy(), x.crow_indices().numpy()), shape=tuple(x.shape)
+    ),
+    "scipy-csc_matrix": lambda x: sp.csc_matrix(
+        sp.csr_array((x.values().numpy(), x.col_indices().numpy(), x.crow_indices().numpy()), shape=tuple(x.shape))
+    ),
     "CSRRows": lambda x: as_csr(x),
 }
 
@@ -48,8 +50,12 @@ def assert_same_state(a: PerceptronLayer, b: PerceptronLayer):
 
 
 VARIANTS = [
-    ("online", {}), ("batch", {}), ("online", {"average": True}), ("online", {"pocket": True}),
-    ("online", {"bias": False}), ("online", {"average": True, "bias": False}),
+    ("online", {}),
+    ("batch", {}),
+    ("online", {"average": True}),
+    ("online", {"pocket": True}),
+    ("online", {"bias": False}),
+    ("online", {"average": True, "bias": False}),
 ]
 
 
@@ -111,16 +117,16 @@ def test_sparse_update_equals_the_reference_csr_rule(dtype):
     sw = torch.randint(1, 4, (50,), generator=g).to(dtype) / 2
     layer = PerceptronLayer(9, 2, dtype=dtype, lr=0.5)
     mistakes = layer.update(x, y, sample_weight=sw, zero_is_mistake=True)
-    w, b, m = reference.online_update_csr(torch.zeros(2, 9, dtype=dtype), torch.zeros(2, dtype=dtype),
-                                          x, y, 0.5, sw, True, 1.0)
+    w, b, m = reference.online_update_csr(
+        torch.zeros(2, 9, dtype=dtype), torch.zeros(2, dtype=dtype), x, y, 0.5, sw, True, 1.0
+    )
     assert_bits_equal(layer.weight, w, "weight")
     assert_bits_equal(layer.bias, b, "bias")
     assert torch.equal(mistakes, m)
 
 
 def test_empty_rows_move_only_the_bias():
-    x = torch.sparse_csr_tensor(torch.tensor([0, 0, 0]), torch.tensor([], dtype=torch.int64),
-                                torch.tensor([]), (2, 4))
+    x = torch.sparse_csr_tensor(torch.tensor([0, 0, 0]), torch.tensor([], dtype=torch.int64), torch.tensor([]), (2, 4))
     layer = PerceptronLayer(4)
     assert int(layer.update(x, torch.tensor([1.0, 1.0])).sum()) == 1  # z = b: 0, then 1
     assert torch.all(layer.weight == 0) and layer.bias.item() == 1.0
@@ -162,8 +168,11 @@ def test_csrrows_input_in_the_weights_dtype_and_no_other():
     y = torch.randint(0, 2, (20,), generator=g).double()
     layer = PerceptronLayer(6, dtype=torch.float64)
     for wrong in (x, x.to_scipy()):
-        with pytest.raises(TypeError, match=r"x: expected dtype torch\.float64 .*, got "
-                                            r"(torch|numpy)\.float32; convert it once"):
+        with pytest.raises(
+            TypeError,
+            match=r"x: expected dtype torch\.float64 .*, got "
+            r"(torch|numpy)\.float32; convert it once",
+        ):
             layer.update(wrong, y)
     assert torch.all(layer.weight == 0)
     x64 = x.to(torch.float64)

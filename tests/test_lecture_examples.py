@@ -3,29 +3,15 @@ run as a user runs them, in quick modes, writing into a temporary folder."""
 
 import json
 import os
-import subprocess
-import sys
 
 import torch
 from PIL import Image
 
+from support import example, run_python
 from torch_perceptron import PerceptronLayer
 from torch_perceptron.datasets import seed_split
 
 PNG = b"\x89PNG\r\n\x1a\n"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run(args, cwd, timeout=300) -> str:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True,
-                         timeout=timeout, cwd=cwd, env=env)
-    assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-3000:]
-    return out.stdout
-
-
-def example(name: str) -> str:
-    return os.path.join(ROOT, "examples", name)
 
 
 def is_png(path) -> bool:
@@ -34,7 +20,7 @@ def is_png(path) -> bool:
 
 
 def test_vectorization_measures_every_way(tmp_path):
-    out = run([example("vectorization.py"), "--quick", "--out", str(tmp_path)], cwd=tmp_path)
+    out = run_python([example("vectorization.py"), "--quick", "--out", str(tmp_path)], tmp_path).stdout
     result = json.loads((tmp_path / "vectorization.json").read_text())
     dots = {t["name"]: t for t in result["dot_product"]}
     assert set(dots) == {"for loop", "generator + sum()", "x.dot(w)", "for loop over floats"}
@@ -44,8 +30,7 @@ def test_vectorization_measures_every_way(tmp_path):
     assert list(result["epoch"]) == ["seed data 300x2", "random 100,000x100"]
     for data_name, timings in result["epoch"].items():
         ways = {t["name"]: t for t in timings}
-        assert list(ways) == ["Python loop", "per-sample torch", "compiled op",
-                              "mini-batch rule (B=256)"]
+        assert list(ways) == ["Python loop", "per-sample torch", "compiled op", "mini-batch rule (B=256)"]
         for t in timings:
             assert t["mean"] > 0 and t["total"] > 0
             assert t["extrapolated"] == (t["done"] < t["total"])
@@ -62,7 +47,7 @@ def test_vectorization_measures_every_way(tmp_path):
 
 
 def test_logic_gates_learn_and_or_nand_but_never_xor(tmp_path):
-    run([example("logic_gates.py"), "--epochs", "12", "--out", str(tmp_path)], cwd=tmp_path)
+    run_python([example("logic_gates.py"), "--epochs", "12", "--out", str(tmp_path)], tmp_path).stdout
     result = json.loads((tmp_path / "logic_gates.json").read_text())
     gates = result["gates"]
     for name in ("AND", "OR", "NAND"):
@@ -82,7 +67,7 @@ def test_logic_gates_learn_and_or_nand_but_never_xor(tmp_path):
 
 
 def test_learning_animation_has_a_frame_per_mistake(tmp_path):
-    out = run([example("learning_animation.py"), "--quick", "--out", str(tmp_path)], cwd=tmp_path)
+    out = run_python([example("learning_animation.py"), "--quick", "--out", str(tmp_path)], tmp_path).stdout
     result = json.loads((tmp_path / "learning_animation.json").read_text())
     mistakes = sum(result["mistakes_per_epoch"])
     assert mistakes > 10
@@ -102,7 +87,8 @@ def test_learning_animation_has_a_frame_per_mistake(tmp_path):
 
 
 def test_trace_cost_times_the_three_ways(tmp_path):
-    out = run([example("trace_cost.py"), "--n", "3000", "--d", "10", "--epochs", "2",
-               "--repeats", "1"], cwd=tmp_path)
+    out = run_python(
+        [example("trace_cost.py"), "--n", "3000", "--d", "10", "--epochs", "2", "--repeats", "1"], tmp_path
+    ).stdout
     assert out.count("update_traced") == 2 and out.count("op per sample") == 2
     assert "seed 300x2: 2 epochs," in out and "random 3,000x10: 2 epochs," in out

@@ -4,8 +4,6 @@ the real Lightning Trainer."""
 import glob
 import os
 import pickle
-import subprocess
-import sys
 import warnings
 
 import lightning as L
@@ -15,6 +13,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from torch.utils.data.distributed import DistributedSampler
 
+from support import quiet_trainer, run_python
 from torch_perceptron import PerceptronLayer
 from torch_perceptron.datasets import seed_split
 from torch_perceptron.lightning import (
@@ -29,19 +28,17 @@ HERE = os.path.dirname(__file__)
 
 
 def trainer(tmp_path, **kwargs) -> L.Trainer:
-    kwargs.setdefault("logger", False)
-    return L.Trainer(
-        accelerator="cpu", devices=1, default_root_dir=tmp_path, enable_progress_bar=False,
-        enable_model_summary=False, **kwargs,
-    )
+    """The quiet Trainer on one CPU, checkpointing as Lightning does by default
+    unless a test says otherwise."""
+    kwargs.setdefault("enable_checkpointing", True)
+    return quiet_trainer(tmp_path, accelerator="cpu", devices=1, **kwargs)
 
 
 def manual_epochs(data, layer, epochs, target=lambda y: y, shards=1, rank=0):
     """The rule applied by hand in the order the data module's sampler gives."""
     mistakes = []
     for epoch in range(epochs):
-        sampler = DistributedSampler(data.train_set, num_replicas=shards, rank=rank, shuffle=True,
-                                     seed=data.seed)
+        sampler = DistributedSampler(data.train_set, num_replicas=shards, rank=rank, shuffle=True, seed=data.seed)
         sampler.set_epoch(epoch)
         order = torch.tensor(list(sampler))
         x, y = data.train_set.tensors
@@ -173,9 +170,11 @@ def test_every_data_module_holds_out_validation_data_by_default(tmp_path):
     assert [len(d) for d in (csv.train_set, csv.val_set, csv.test_set)] == [24, 6, 10]
 
 
-@pytest.mark.parametrize("make", [lambda: TwoBlobsDataModule(batch_size=64),
-                                  lambda: SklearnDataModule("iris", batch_size=32)],
-                         ids=["blobs", "iris"])
+@pytest.mark.parametrize(
+    "make",
+    [lambda: TwoBlobsDataModule(batch_size=64), lambda: SklearnDataModule("iris", batch_size=32)],
+    ids=["blobs", "iris"],
+)
 def test_checkpoint_monitoring_val_acc_works_out_of_the_box(tmp_path, make):
     data = make()
     model = PerceptronClassifier(data.in_features, data.num_classes)
@@ -188,12 +187,16 @@ def test_checkpoint_monitoring_val_acc_works_out_of_the_box(tmp_path, make):
     assert not [w for w in caught if "val_acc" in str(w.message) or "across ranks" in str(w.message)]
 
 
-@pytest.mark.parametrize("make", [
-    lambda: TwoBlobsDataModule(n_val_per_class=0),
-    lambda: SklearnDataModule("iris", val_fraction=0.0),
-    # Too few samples per class to spare one for validation.
-    lambda: TensorDataModule(torch.arange(6.0)[:, None], torch.arange(6) % 2, stratify=True),
-], ids=["blobs", "iris", "tiny"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TwoBlobsDataModule(n_val_per_class=0),
+        lambda: SklearnDataModule("iris", val_fraction=0.0),
+        # Too few samples per class to spare one for validation.
+        lambda: TensorDataModule(torch.arange(6.0)[:, None], torch.arange(6) % 2, stratify=True),
+    ],
+    ids=["blobs", "iris", "tiny"],
+)
 def test_no_validation_data_skips_the_val_loop_without_an_empty_loader(tmp_path, make):
     data = make()
     assert len(data.val_set) == 0
@@ -249,12 +252,7 @@ def test_importing_the_package_registers_the_strategy():
 
 @pytest.mark.parametrize("mix", ["average", "mistakes"])
 def test_two_process_ddp_mixes_weights(tmp_path, mix):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    run = subprocess.run(
-        [sys.executable, os.path.join(HERE, "scripts", "ddp_train.py"), str(tmp_path), "2", mix],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    run_python([os.path.join(HERE, "scripts", "ddp_train.py"), str(tmp_path), "2", mix], tmp_path)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(r0["weight"], r1["weight"]) and torch.equal(r0["bias"], r1["bias"])
     assert r0["mistakes"] == r1["mistakes"]

@@ -2,15 +2,11 @@
 module, labels outside num_classes named by the module, and a console as
 quiet as the command line's."""
 
-import os
-import subprocess
-import sys
-
-import lightning as L
 import numpy as np
 import pytest
 import torch
 
+from support import quiet_trainer, run_python
 from torch_perceptron.lightning import PerceptronClassifier, TensorDataModule
 
 
@@ -21,17 +17,12 @@ def blobs(n=80, seed=0, classes=2):
     return x, y
 
 
-def trainer(tmp_path, **kwargs):
-    return L.Trainer(accelerator="cpu", devices=1, default_root_dir=tmp_path, logger=False,
-                     enable_progress_bar=False, enable_model_summary=False,
-                     enable_checkpointing=False, **kwargs)
-
-
 def test_tensor_data_module_takes_numpy_arrays_as_tensors():
     x, y = blobs()
     from_numpy = TensorDataModule(x, y, val=(x[:10], y[:10]))
-    from_tensors = TensorDataModule(torch.as_tensor(x), torch.as_tensor(y),
-                                    val=(torch.as_tensor(x[:10]), torch.as_tensor(y[:10])))
+    from_tensors = TensorDataModule(
+        torch.as_tensor(x), torch.as_tensor(y), val=(torch.as_tensor(x[:10]), torch.as_tensor(y[:10]))
+    )
     for split in ("train_set", "val_set", "test_set"):
         for a, b in zip(getattr(from_numpy, split).tensors, getattr(from_tensors, split).tensors):
             assert torch.equal(a, b)
@@ -45,14 +36,12 @@ def test_tensor_data_module_takes_numpy_arrays_as_tensors():
 def test_labels_outside_num_classes_are_named_by_the_module(tmp_path, where, rule):
     x, y = blobs(classes=3)
     y2 = np.minimum(y, 1)
-    data = (TensorDataModule(x, y) if where == "train"
-            else TensorDataModule(x, y2, val=(x[:20], y[:20])))
+    data = TensorDataModule(x, y) if where == "train" else TensorDataModule(x, y2, val=(x[:20], y[:20]))
     model = PerceptronClassifier(2, 2, rule=rule)
     with pytest.raises(ValueError) as info:
-        trainer(tmp_path, max_epochs=1).fit(model, data)
+        quiet_trainer(tmp_path, accelerator="cpu", devices=1, max_epochs=1).fit(model, data)
     message = str(info.value)
-    assert message.startswith("y: expected class indices in [0, 2) (the model's num_classes=2), "
-                              "found 2 at position ")
+    assert message.startswith("y: expected class indices in [0, 2) (the model's num_classes=2), found 2 at position ")
     assert "\n" not in message
 
 
@@ -67,9 +56,6 @@ def test_the_python_api_prints_no_lightning_tips_or_deprecations(tmp_path):
         "trainer.fit(model, data)\n"
         "trainer.test(model, data, verbose=False)\n"
     )
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path), PYTHONWARNINGS="default")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=300, cwd=tmp_path, env=env)
-    assert out.returncode == 0, out.stderr[-3000:]
+    out = run_python(["-c", code], tmp_path, PYTHONWARNINGS="default")
     for noise in ("💡 Tip", "litlogger", "litmodels", "LeafSpec"):
         assert noise not in out.stdout + out.stderr, out.stdout + out.stderr

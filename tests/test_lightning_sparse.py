@@ -4,10 +4,7 @@ one process and two (gloo, perceptron_ddp), each equal to the same rule applied
 by hand to the same batches; and the command line's fit on svmlight files."""
 
 import os
-import subprocess
-import sys
 
-import lightning as L
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -15,6 +12,7 @@ import torch
 from sklearn.datasets import dump_svmlight_file, load_digits
 from torch.utils.data.distributed import DistributedSampler
 
+from support import quiet_trainer, run_python
 from torch_perceptron import PerceptronLayer
 from torch_perceptron.cli import main
 from torch_perceptron.lightning import PerceptronClassifier, SparseDataModule, SvmlightDataModule
@@ -27,9 +25,7 @@ N_FEATURES = 200
 
 
 def trainer(tmp_path, epochs=2, **kw):
-    return L.Trainer(max_epochs=epochs, accelerator="cpu", devices=1, default_root_dir=tmp_path,
-                     logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                     enable_model_summary=False, **kw)
+    return quiet_trainer(tmp_path, max_epochs=epochs, accelerator="cpu", devices=1, **kw)
 
 
 def write_shards(directory, sizes, seed=0, k=2):
@@ -78,7 +74,7 @@ def hand_batches(source, chunk_bytes, rank, world, batch_size, classes):
     for chunk in SvmlightChunks(source, N_FEATURES, chunk_bytes, rank=rank, world_size=world):
         y = torch.from_numpy(np.searchsorted(classes, chunk.y.numpy()))
         for s in range(0, len(chunk), batch_size):
-            out.append((chunk.x.rows(s, min(s + batch_size, len(chunk))), y[s:s + batch_size]))
+            out.append((chunk.x.rows(s, min(s + batch_size, len(chunk))), y[s : s + batch_size]))
     return out
 
 
@@ -86,8 +82,7 @@ def hand_batches(source, chunk_bytes, rank, world, batch_size, classes):
 def test_svmlight_module_streams_shards_like_a_hand_loop(tmp_path, k):
     source = write_shards(tmp_path / "shards", [150, 90, 60], k=k)
     val = write_shards(tmp_path / "val", [100], seed=1, k=k)
-    data = SvmlightDataModule(str(source), N_FEATURES, val=str(val), batch_size=16,
-                              chunk_bytes=3000)
+    data = SvmlightDataModule(str(source), N_FEATURES, val=str(val), batch_size=16, chunk_bytes=3000)
     classes = [-1.0, 1.0] if k == 2 else [1.0, 2.0, 3.0, 4.0]
     assert data.classes == classes and data.num_classes == k
     model = PerceptronClassifier(N_FEATURES, k)
@@ -135,13 +130,8 @@ def test_two_process_ddp_on_svmlight_shards(tmp_path, uneven):
     # different numbers of batches, which pad or drop make equal.
     source = str(write_shards(tmp_path / "shards", [130, 40, 75]))
     chunk_bytes = 2500
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    run = subprocess.run(
-        [sys.executable, os.path.join(HERE, "scripts", "ddp_svmlight.py"), source, str(tmp_path),
-         str(N_FEATURES), str(chunk_bytes), uneven],
-        capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    script = os.path.join(HERE, "scripts", "ddp_svmlight.py")
+    run_python([script, source, str(tmp_path), str(N_FEATURES), str(chunk_bytes), uneven], tmp_path)
     r0, r1 = (torch.load(tmp_path / f"rank{r}.pt") for r in (0, 1))
     assert torch.equal(r0["weight"], r1["weight"]) and torch.equal(r0["bias"], r1["bias"])
     assert r0["mistakes"] == r1["mistakes"]
@@ -154,8 +144,7 @@ def test_two_process_ddp_on_svmlight_shards(tmp_path, uneven):
     layers = [PerceptronLayer(N_FEATURES), PerceptronLayer(N_FEATURES)]
     totals = []
     for _ in range(2):
-        counts = [sum(int(layer.update(x, y).sum()) for x, y in share[:steps])
-                  for layer, share in zip(layers, shares)]
+        counts = [sum(int(layer.update(x, y).sum()) for x, y in share[:steps]) for layer, share in zip(layers, shares)]
         w = sum(0.5 * layer.weight.double() for layer in layers)
         b = sum(0.5 * layer.bias.double() for layer in layers)
         for layer in layers:
@@ -170,15 +159,34 @@ def test_two_process_ddp_on_svmlight_shards(tmp_path, uneven):
 def test_cli_fits_on_svmlight_files(tmp_path, capsys):
     source = write_shards(tmp_path / "shards", [120, 80], k=3)
     val = write_shards(tmp_path / "val", [60], seed=2, k=3)
-    status = main([
-        "fit", "--data", "SvmlightDataModule", "--data.train", str(source),
-        "--data.n_features", str(N_FEATURES), "--data.val", str(val), "--data.batch_size", "32",
-        "--model.rule", "multiclass", "--trainer.max_epochs", "3",
-        "--trainer.default_root_dir", str(tmp_path), "--trainer.enable_progress_bar", "false",
-    ])
+    status = main(
+        [
+            "fit",
+            "--data",
+            "SvmlightDataModule",
+            "--data.train",
+            str(source),
+            "--data.n_features",
+            str(N_FEATURES),
+            "--data.val",
+            str(val),
+            "--data.batch_size",
+            "32",
+            "--model.rule",
+            "multiclass",
+            "--trainer.max_epochs",
+            "3",
+            "--trainer.default_root_dir",
+            str(tmp_path),
+            "--trainer.enable_progress_bar",
+            "false",
+        ]
+    )
     out = capsys.readouterr()
     assert status == 0, out.err[-2000:]
     assert "Validation accuracy:" in out.out
-    assert main(["fit", "--data", "SvmlightDataModule", "--data.train", str(tmp_path / "none"),
-                 "--data.n_features", "5"]) == 2
+    assert (
+        main(["fit", "--data", "SvmlightDataModule", "--data.train", str(tmp_path / "none"), "--data.n_features", "5"])
+        == 2
+    )
     assert "--data.train: no file or directory" in capsys.readouterr().err

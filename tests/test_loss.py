@@ -18,13 +18,19 @@ import torch
 from csr_cases import bits, random_csr
 from order_cases import fresh_state as state
 from support import (
-    DEVICES, FORMATS, INDEXED_FORMATS, assert_bits_equal, binary_labels, dyadic,
-    dyadic_sample_weight, gen, torch_threads,
+    DEVICES,
+    DTYPES,
+    FORMATS,
+    INDEXED_FORMATS,
+    ONLINE,
+    assert_bits_equal,
+    binary_labels,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
+    torch_threads,
 )
 from torch_perceptron import ops, reference
-
-DTYPES = [torch.float32, torch.float64]
-ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
 # (N, in_features, K, density) of CSR x: K = 1; K > 1 with many non-zeros per
 # feature (the plain op's feature-major copy) and with few (outputs row by
@@ -32,7 +38,10 @@ ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 # feature-major copy per thread (float32: 20 outputs a share fit), and row by
 # row (float64: they do not; the variants always).
 PATH_SHAPES = [
-    (400, 64, 1, 0.2), (300, 50, 5, 0.2), (60, 5000, 3, 0.01), (2000, 300, 20, 0.2),
+    (400, 64, 1, 0.2),
+    (300, 50, 5, 0.2),
+    (60, 5000, 3, 0.01),
+    (2000, 300, 20, 0.2),
     (500, 40, 40, 0.2),
 ]
 
@@ -44,7 +53,8 @@ def problem(fmt, n, d, k, dtype, seed, device="cpu", index_dtype=torch.int64, de
     g = gen(seed)
     if fmt == "dense":
         return dict(
-            fmt=fmt, d=d,
+            fmt=fmt,
+            d=d,
             w=dyadic((k, d), g, dtype, device),
             b=dyadic((k,), g, dtype, device),
             x=dyadic((n, d), g, dtype, device, bound=4),
@@ -52,10 +62,14 @@ def problem(fmt, n, d, k, dtype, seed, device="cpu", index_dtype=torch.int64, de
             sw=dyadic_sample_weight(n, g, dtype, device),
             loss=dyadic((k,), g, torch.float64, device).abs(),
         )
-    x, crow, col, values = random_csr(n, d, g, density=density, dtype=dtype,
-                                      index_dtype=index_dtype, device=device)
+    x, crow, col, values = random_csr(n, d, g, density=density, dtype=dtype, index_dtype=index_dtype, device=device)
     return dict(
-        fmt=fmt, d=d, x=x, crow=crow, col=col, values=values,
+        fmt=fmt,
+        d=d,
+        x=x,
+        crow=crow,
+        col=col,
+        values=values,
         w=(torch.randint(-8, 9, (k, d), generator=g) / 4).to(dtype).to(device),
         b=(torch.randint(-8, 9, (k,), generator=g) / 4).to(dtype).to(device),
         y=torch.randint(0, 2, (n, k), generator=g).to(device),
@@ -107,8 +121,7 @@ def run_reference(op, p, lr=0.5, **kw):
             warnings.simplefilter("ignore")
             x = torch.sparse_csr_tensor(cpu["crow"], cpu["col"], cpu["values"], x.shape)
     fn = getattr(reference, op + "_csr" if p["fmt"] == "csr" else op)
-    return fn(cpu["w"], cpu["b"], *extra, x, cpu["y"], lr, sample_weight=cpu["sw"],
-              loss=cpu["loss"], **kw)
+    return fn(cpu["w"], cpu["b"], *extra, x, cpu["y"], lr, sample_weight=cpu["sw"], loss=cpu["loss"], **kw)
 
 
 def assert_all_bits_equal(got, want, what):
@@ -137,8 +150,7 @@ def assert_matches_reference(op, got, want, what=""):
 def test_loss_equals_reference(op, k, dtype, zero_is_mistake, fmt, index_dtype, device):
     """(CSR: with bias_step 0.25.)"""
     d, kw = (5, {}) if fmt == "dense" else (9, dict(bias_step=0.25))
-    p = problem(fmt, 40, d, k, dtype, seed=k + 10 * zero_is_mistake, device=device,
-                index_dtype=index_dtype)
+    p = problem(fmt, 40, d, k, dtype, seed=k + 10 * zero_is_mistake, device=device, index_dtype=index_dtype)
     got = run_op(op, p, zero_is_mistake=zero_is_mistake, **kw)
     want = run_reference(op, p, zero_is_mistake=zero_is_mistake, **kw)
     assert_matches_reference(op, got, want, f"{op} K={k}")
@@ -155,21 +167,18 @@ def test_loss_equals_reference(op, k, dtype, zero_is_mistake, fmt, index_dtype, 
     # 64 + 6 (the loop the variants share; its reference is the slow one).
     [(op, 600, 20, 3) for op in ONLINE] + [("online_update", 500, 1, 70)],
 )
-def test_dense_loss_on_threads_equals_reference(op, n, in_features, k, dtype, threads,
-                                                num_threads):
+def test_dense_loss_on_threads_equals_reference(op, n, in_features, k, dtype, threads, num_threads):
     assert n * in_features * k >= 2**15
     num_threads(threads)
     p = problem("dense", n, in_features, k, dtype, seed=n + k)
-    assert_matches_reference(op, run_op(op, p, zero_is_mistake=True),
-                             run_reference(op, p, zero_is_mistake=True))
+    assert_matches_reference(op, run_op(op, p, zero_is_mistake=True), run_reference(op, p, zero_is_mistake=True))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("index_dtype", [torch.int32, torch.int64])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", ONLINE)
-def test_csr_loss_equals_dense_kernels_on_every_path(op, dtype, index_dtype, threads,
-                                                     num_threads):
+def test_csr_loss_equals_dense_kernels_on_every_path(op, dtype, index_dtype, threads, num_threads):
     """Every tensor the op writes, the sums included, equal the dense kernel's
     on the same data, on each path of the CPU loop (PATH_SHAPES)."""
     num_threads(threads)
@@ -177,8 +186,7 @@ def test_csr_loss_equals_dense_kernels_on_every_path(op, dtype, index_dtype, thr
         p = problem("csr", n, d, k, dtype, 50 + s, index_dtype=index_dtype, density=density)
         kw = dict(zero_is_mistake=s % 2 == 1, bias_step=[1.0, 0.01, 0.0][s % 3])
         got = run_op(op, p, **kw)
-        assert_all_bits_equal(got, run_op(op, p, fmt="dense", **kw),
-                              f"{op} {n}x{d}, K={k}, {threads} thread(s)")
+        assert_all_bits_equal(got, run_op(op, p, fmt="dense", **kw), f"{op} {n}x{d}, K={k}, {threads} thread(s)")
         assert torch.any(got[-1] > p["loss"])
 
 
@@ -187,8 +195,9 @@ def test_csr_loss_equals_dense_kernels_on_every_path(op, dtype, index_dtype, thr
 def test_csr_loss_equals_dense_kernels_on_the_device(op, device):
     for dtype in DTYPES:
         p = problem("csr", 300, 50, 5, dtype, 3, device, index_dtype=torch.int32)
-        assert_all_bits_equal(run_op(op, p, zero_is_mistake=True),
-                              run_op(op, p, fmt="dense", zero_is_mistake=True), f"{op} {dtype}")
+        assert_all_bits_equal(
+            run_op(op, p, zero_is_mistake=True), run_op(op, p, fmt="dense", zero_is_mistake=True), f"{op} {dtype}"
+        )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -201,19 +210,18 @@ def test_chunked_calls_add_up_to_one_call(op, dtype, fmt, device):
     n, k = 300, 4
     if fmt == "dense":
         p = problem(fmt, n, 7, k, dtype, seed=4, device=device)
-        p["x"] = torch.randn(n, 7, generator=gen(4), dtype=torch.float64).to(dtype=dtype,
-                                                                           device=device)
+        p["x"] = torch.randn(n, 7, generator=gen(4), dtype=torch.float64).to(dtype=dtype, device=device)
     else:
         p = problem(fmt, n, 40, k, dtype, seed=4, device=device)
         p["values"] = torch.randn(p["values"].shape, generator=gen(5), dtype=torch.float64).to(
-            dtype=dtype, device=device)
+            dtype=dtype, device=device
+        )
     whole = run_op(op, p)
     w, b, sums = p["w"].clone(), p["b"].clone(), p["loss"].clone()
     extra = state(op, w, b)
     for start in range(0, n, 64):
         rows = slice(start, min(start + 64, n))
-        op_of(op, fmt)(w, b, *extra, *x_args(p, rows), p["y"][rows], 0.5,
-                       sample_weight=p["sw"][rows], loss=sums)
+        op_of(op, fmt)(w, b, *extra, *x_args(p, rows), p["y"][rows], 0.5, sample_weight=p["sw"][rows], loss=sums)
     assert_bits_equal(sums.cpu(), whole[-1], "loss")
     assert_bits_equal(w.cpu(), whole[0], "weight")
 
@@ -222,12 +230,13 @@ def test_chunked_calls_add_up_to_one_call(op, dtype, fmt, device):
 @pytest.mark.parametrize("op", ONLINE)
 def test_loss_changes_nothing_else(op, fmt):
     """The same bits with loss as without it (CSR: on every path)."""
-    cases = ([(200, 6, 5, torch.int64, 3, 0.2)] if fmt == "dense" else
-             [(n, d, k, torch.int32, s, density)
-              for s, (n, d, k, density) in enumerate(PATH_SHAPES[:3])])
+    cases = (
+        [(200, 6, 5, torch.int64, 3, 0.2)]
+        if fmt == "dense"
+        else [(n, d, k, torch.int32, s, density) for s, (n, d, k, density) in enumerate(PATH_SHAPES[:3])]
+    )
     for n, d, k, index_dtype, seed, density in cases:
-        p = problem(fmt, n, d, k, torch.float32, seed, index_dtype=index_dtype,
-                    density=density)
+        p = problem(fmt, n, d, k, torch.float32, seed, index_dtype=index_dtype, density=density)
         with_loss, without = run_op(op, p), run_op(op, p, loss=False)
         assert_all_bits_equal(with_loss[:-1], without[:-1], f"{op} {n}x{d}")
 
@@ -243,21 +252,31 @@ def test_loss_of_correct_samples_is_zero():
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-@pytest.mark.parametrize("third_row, mistakes, total", [
-    # z: 0 (mistake, loss 0; w=1, b=1), 3 (mistake, loss 3; w=-1, b=0), then
-    # x = [1]: -1 (correct), -3 (mistake, loss 3; w=2, b=1);
-    (1.0, 3, 6.0),
-    # an empty row (0 in the dense form): z = 0 (mistake, loss 0; b=-1), -4
-    # (mistake, loss 4).
-    (0.0, 4, 7.0),
-])
+@pytest.mark.parametrize(
+    "third_row, mistakes, total",
+    [
+        # z: 0 (mistake, loss 0; w=1, b=1), 3 (mistake, loss 3; w=-1, b=0), then
+        # x = [1]: -1 (correct), -3 (mistake, loss 3; w=2, b=1);
+        (1.0, 3, 6.0),
+        # an empty row (0 in the dense form): z = 0 (mistake, loss 0; b=-1), -4
+        # (mistake, loss 4).
+        (0.0, 4, 7.0),
+    ],
+)
 def test_loss_is_scikit_learns_on_a_hand_made_case(third_row, mistakes, total, fmt):
     """w = 0, b = 0, lr = 1, zero_is_mistake, x = [[1], [2], [third_row],
     [3]]: the loss is |z| at each mistake and nothing at a correct sample."""
     x = torch.tensor([[1.0], [2.0], [third_row], [3.0]], dtype=torch.float64)
-    p = dict(fmt=fmt, d=1, x=x, y=torch.tensor([1, 0, 0, 1]), sw=None,
-             w=torch.zeros(1, 1, dtype=torch.float64), b=torch.zeros(1, dtype=torch.float64),
-             loss=torch.zeros(1, dtype=torch.float64))
+    p = dict(
+        fmt=fmt,
+        d=1,
+        x=x,
+        y=torch.tensor([1, 0, 0, 1]),
+        sw=None,
+        w=torch.zeros(1, 1, dtype=torch.float64),
+        b=torch.zeros(1, dtype=torch.float64),
+        loss=torch.zeros(1, dtype=torch.float64),
+    )
     if fmt == "csr":
         csr = x.to_sparse_csr()
         p.update(crow=csr.crow_indices(), col=csr.col_indices(), values=csr.values())
@@ -275,8 +294,7 @@ def test_bad_loss_is_rejected_by_name_and_nothing_changes(op, fmt, device):
         (torch.zeros(3, dtype=torch.float64), RuntimeError, r"loss: expected shape \[2\]"),
         (torch.zeros(2, 1, dtype=torch.float64), RuntimeError, r"loss: expected shape \[2\]"),
         (torch.zeros(2, dtype=torch.float32), RuntimeError, r"loss: expected dtype float64"),
-        (torch.tensor([0.0, float("nan")], dtype=torch.float64), ValueError,
-         r"loss: expected finite values"),
+        (torch.tensor([0.0, float("nan")], dtype=torch.float64), ValueError, r"loss: expected finite values"),
     ]
     for loss, exc, match in cases:
         assert_rejected_and_nothing_changes(op, p, loss.to(device), exc, match)
@@ -296,8 +314,7 @@ def assert_rejected_and_nothing_changes(op, p, loss, exc, match):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("op", ONLINE)
-@pytest.mark.parametrize("fmt, fault", [("dense", "value"), ("csr", "column"),
-                                        ("csr", "value")])
+@pytest.mark.parametrize("fmt, fault", [("dense", "value"), ("csr", "column"), ("csr", "value")])
 def test_bad_late_row_restores_the_loss(op, fmt, fault, device):
     """A NaN in the last row, or (CSR) a bad column: weights, state and sums
     as they were, on two threads (CSR: on the feature-major copy, the plain
@@ -329,8 +346,7 @@ def check_bad_late_row(op, fmt, fault, device):
 @pytest.mark.parametrize("op", ONLINE)
 def test_noncontiguous_loss_is_written_back_and_empty_calls_keep_it(op, fmt):
     d = 4 if fmt == "dense" else 20
-    p = problem(fmt, 30 if fmt == "dense" else 60, d, 3, torch.float64, seed=6,
-                index_dtype=torch.int32)
+    p = problem(fmt, 30 if fmt == "dense" else 60, d, 3, torch.float64, seed=6, index_dtype=torch.int32)
     want = run_op(op, p)[-1]
     base = torch.zeros(6, dtype=torch.float64)
     loss = base[::2]
@@ -373,9 +389,13 @@ def test_compiled_ops_sum_the_loss_as_eager(backend, fmt, device, fresh_dynamo):
         return m1 + m2 + m3, (l1 + l2 + l3) / 40
 
     w, b = p["w"], p["b"]
-    start = [w, b, *state("online_update_averaged", w, b),
-             *state("online_update_pocket", w, b),
-             *[torch.zeros(3, dtype=torch.float64, device=device) for _ in range(3)]]
+    start = [
+        w,
+        b,
+        *state("online_update_averaged", w, b),
+        *state("online_update_pocket", w, b),
+        *[torch.zeros(3, dtype=torch.float64, device=device) for _ in range(3)],
+    ]
     data = (p["y"], *x_args(p))
     eager = [t.clone() for t in start]
     want = epoch(*eager, *data)

@@ -27,23 +27,28 @@ def test_lecture_notebook_executes(tmp_path, monkeypatch):
     # elsewhere on the machine could run another Python without the package.
     spec = tmp_path / "jupyter" / "kernels" / KERNEL
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": KERNEL, "language": "python",
-    }))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": KERNEL,
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(sys.path))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = NotebookClient(
-        nb, timeout=180, kernel_name=KERNEL, resources={"metadata": {"path": str(run_dir)}}
-    )
+    client = NotebookClient(nb, timeout=180, kernel_name=KERNEL, resources={"metadata": {"path": str(run_dir)}})
     client.execute()  # raises CellExecutionError, naming the cell, if one fails
 
     text = "".join(
         out.get("text", "") + "".join(out.get("data", {}).get("text/plain", ""))
-        for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
     )
     assert "XOR   mistakes per epoch" in text
     assert "same predictions: True" in text
@@ -51,6 +56,11 @@ def test_lecture_notebook_executes(tmp_path, monkeypatch):
     accuracy = float(text.split("Test set accuracy:")[1].split("%")[0])
     assert accuracy > 75.0
     assert os.path.getsize(run_dir / "outputs" / "lecture_first_epoch.gif") > 1000
-    images = [out for cell in nb.cells if cell.cell_type == "code" for out in cell.outputs
-              if "image/png" in out.get("data", {}) or "image/gif" in out.get("data", {})]
+    images = [
+        out
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for out in cell.outputs
+        if "image/png" in out.get("data", {}) or "image/gif" in out.get("data", {})
+    ]
     assert len(images) >= 3  # the gates, the two sets, the animation

@@ -8,7 +8,18 @@ import torch
 
 import csr_cases
 import device_support as ds
-from support import ACCELERATORS, DEVICES, OPS, class_labels, binary_labels, dyadic, dyadic_sample_weight, gen
+from support import (
+    ACCELERATORS,
+    DENSE_OPS,
+    DEVICES,
+    ONLINE,
+    OPS,
+    binary_labels,
+    class_labels,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
+)
 from torch_perceptron import ops
 from torch_perceptron.ops import OPS as ALL_OPS
 
@@ -17,7 +28,6 @@ from torch_perceptron.ops import OPS as ALL_OPS
 OP_NAMES = tuple(name for name in ALL_OPS if "_penalized" not in name)
 
 MULTICLASS = ("multiclass_update", "multiclass_update_averaged", "multiclass_update_pocket")
-ONLINE = ("online_update", "online_update_averaged", "online_update_pocket")
 
 
 def variant_state(op, w, b):
@@ -39,8 +49,13 @@ def samples(op, device):
         return csr_samples(op, device)
     out = []
     for seed, (n, in_features, k, dtype) in enumerate(
-        [(12, 3, 1, torch.float32), (12, 3, 4, torch.float64), (0, 2, 3, torch.float32),
-         (7, 1, 2, torch.float64), (20, 9, 3, torch.float32)]
+        [
+            (12, 3, 1, torch.float32),
+            (12, 3, 4, torch.float64),
+            (0, 2, 3, torch.float32),
+            (7, 1, 2, torch.float64),
+            (20, 9, 3, torch.float32),
+        ]
     ):
         g = gen(seed)
         if op in MULTICLASS and k == 1:
@@ -87,15 +102,20 @@ def csr_samples(op, device):
     strided index and value tensors, every option."""
     out = []
     for seed, (n, in_features, k, dtype, index_dtype) in enumerate(
-        [(12, 3, 1, torch.float32, torch.int64), (12, 5, 4, torch.float64, torch.int32),
-         (0, 2, 3, torch.float32, torch.int32), (7, 1, 2, torch.float64, torch.int64),
-         (20, 9, 3, torch.float32, torch.int32)]
+        [
+            (12, 3, 1, torch.float32, torch.int64),
+            (12, 5, 4, torch.float64, torch.int32),
+            (0, 2, 3, torch.float32, torch.int32),
+            (7, 1, 2, torch.float64, torch.int64),
+            (20, 9, 3, torch.float32, torch.int32),
+        ]
     ):
         g = gen(seed)
         if op in csr_cases.MULTICLASS and k == 1:
             k = 2
         _, crow, col, values = csr_cases.random_csr(
-            n, in_features, g, dtype=dtype, index_dtype=index_dtype, device=device)
+            n, in_features, g, dtype=dtype, index_dtype=index_dtype, device=device
+        )
         w = dyadic((k, in_features), g, dtype, device)
         b = dyadic((k,), g, dtype, device)
         if seed == 4:
@@ -143,8 +163,7 @@ def test_opcheck_with_requires_grad(op, device):
     """The autograd check: inputs that require grad, outputs without a graph."""
     for args, kwargs in samples(op, device)[:2]:
         args = tuple(
-            a.requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a
-            for a in args
+            a.requires_grad_(True) if isinstance(a, torch.Tensor) and a.is_floating_point() else a for a in args
         )
         torch.library.opcheck(getattr(OPS, op).default, args, kwargs)
 
@@ -152,11 +171,7 @@ def test_opcheck_with_requires_grad(op, device):
 def written(op):
     """The positions and names of the arguments `op` declares it writes."""
     schema = getattr(OPS, op).default._schema
-    return [
-        (i, a.name)
-        for i, a in enumerate(schema.arguments)
-        if a.alias_info is not None and a.alias_info.is_write
-    ]
+    return [(i, a.name) for i, a in enumerate(schema.arguments) if a.alias_info is not None and a.alias_info.is_write]
 
 
 @pytest.mark.parametrize("op", OP_NAMES)
@@ -220,10 +235,7 @@ def test_ops_record_no_graph_even_with_grad_enabled():
 # Ten hand-made calls (every op, and K = 1 labels as a 1-D tensor) on every
 # device but the CPU, the first check of the CUDA registrations.
 
-OPCHECK_CASES = ["decision_function", "predict", "online_update",
-                 "online_update_k1_labels", "multiclass_update", "batch_update",
-                 "online_update_averaged", "multiclass_update_averaged",
-                 "online_update_pocket", "multiclass_update_pocket"]
+OPCHECK_CASES = [*DENSE_OPS[:3], "online_update_k1_labels", *DENSE_OPS[3:]]
 
 
 def _opcheck_sample(case, dtype, device):

@@ -34,8 +34,9 @@ def problems(draw, rule):
     if rule == "multiclass_update":
         y = torch.tensor(draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n)), dtype=torch.int64)
     else:
-        y = torch.tensor(draw(st.lists(st.integers(0, 1), min_size=n * k, max_size=n * k)),
-                         dtype=torch.int64).reshape(n, k)
+        y = torch.tensor(draw(st.lists(st.integers(0, 1), min_size=n * k, max_size=n * k)), dtype=torch.int64).reshape(
+            n, k
+        )
     kw = {}
     if draw(st.booleans()):
         sw = draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0, 2.0]), min_size=n, max_size=n))
@@ -45,25 +46,25 @@ def problems(draw, rule):
     return w, b, x, y, draw(LR), kw
 
 
+def assert_kernel_is_reference(rule, problem):
+    """One call of the op ``rule`` gives the reference's results, bit for bit."""
+    w, b, x, y, lr, kw = problem
+    assert_same_result(run_kernel(rule, w, b, x, y, lr, **kw), run_reference(rule, w, b, x, y, lr, **kw), exact=True)
+
+
 @given(problems("online_update"))
 def test_online_update_property(problem):
-    w, b, x, y, lr, kw = problem
-    assert_same_result(run_kernel("online_update", w, b, x, y, lr, **kw),
-                       run_reference("online_update", w, b, x, y, lr, **kw), exact=True)
+    assert_kernel_is_reference("online_update", problem)
 
 
 @given(problems("batch_update"))
 def test_batch_update_property(problem):
-    w, b, x, y, lr, kw = problem
-    assert_same_result(run_kernel("batch_update", w, b, x, y, lr, **kw),
-                       run_reference("batch_update", w, b, x, y, lr, **kw), exact=True)
+    assert_kernel_is_reference("batch_update", problem)
 
 
 @given(problems("multiclass_update"))
 def test_multiclass_update_property(problem):
-    w, b, x, y, lr, kw = problem
-    assert_same_result(run_kernel("multiclass_update", w, b, x, y, lr, **kw),
-                       run_reference("multiclass_update", w, b, x, y, lr, **kw), exact=True)
+    assert_kernel_is_reference("multiclass_update", problem)
 
 
 @given(problems("online_update"), st.integers(2, 3))

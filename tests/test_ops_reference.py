@@ -13,9 +13,22 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from support import (
-    DEVICES, DTYPES, OPS, assert_bits_equal, assert_same_result, binary_labels,
-    class_labels, continuous, decision_reference, dyadic, dyadic_sample_weight, gen,
-    noncontiguous, run_kernel, run_reference,
+    DEVICES,
+    DTYPES,
+    OPS,
+    UPDATE_RULES,
+    assert_bits_equal,
+    assert_same_result,
+    binary_labels,
+    class_labels,
+    continuous,
+    decision_reference,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
+    noncontiguous,
+    run_kernel,
+    run_reference,
 )
 from torch_perceptron import ops, reference
 from torch_perceptron.reference import SPARSE_INTERCEPT_DECAY
@@ -24,8 +37,17 @@ from torch_perceptron.sparse import as_csr
 # (N, in_features, K): empty batch, one feature, one output, several outputs,
 # in_features below, at and above one SIMD block (16 floats / 8 doubles).
 SHAPES = [
-    (0, 3, 1), (0, 4, 3), (1, 1, 1), (9, 1, 1), (9, 1, 4), (24, 5, 1),
-    (24, 5, 3), (20, 8, 2), (20, 16, 1), (17, 37, 3), (6, 3, 7),
+    (0, 3, 1),
+    (0, 4, 3),
+    (1, 1, 1),
+    (9, 1, 1),
+    (9, 1, 4),
+    (24, 5, 1),
+    (24, 5, 3),
+    (20, 8, 2),
+    (20, 16, 1),
+    (17, 37, 3),
+    (6, 3, 7),
 ]
 BINARY_RULES = ["online_update", "batch_update"]
 ids = [f"n{n}-in{i}-k{k}" for n, i, k in SHAPES]
@@ -34,8 +56,7 @@ ids = [f"n{n}-in{i}-k{k}" for n, i, k in SHAPES]
 def rules_and_outputs(ks):
     """(rule, K) for every rule: K from ks, one more for the multiclass rule
     (which needs two classes)."""
-    return [(rule, k + (rule == "multiclass_update"))
-            for rule in BINARY_RULES + ["multiclass_update"] for k in ks]
+    return [(rule, k + (rule == "multiclass_update")) for rule in BINARY_RULES + ["multiclass_update"] for k in ks]
 
 
 def make_problem(rule, n, in_features, k, dtype, device, seed, data=dyadic, init="random"):
@@ -76,8 +97,9 @@ def test_update_dyadic_is_bit_identical(rule, shape, dtype, device, init):
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("shape", SHAPES, ids=ids)
 @pytest.mark.parametrize("rule", BINARY_RULES + ["multiclass_update"])
-@pytest.mark.parametrize("dtype, seed, tol", [(torch.float64, 7, 1e-12), (torch.float32, 11, 1e-5)],
-                         ids=["float64", "float32"])
+@pytest.mark.parametrize(
+    "dtype, seed, tol", [(torch.float64, 7, 1e-12), (torch.float32, 11, 1e-5)], ids=["float64", "float32"]
+)
 def test_update_continuous(rule, shape, dtype, seed, tol, device):
     """Continuous data: float64 within rounding; float32 summation order may
     differ from the reference's: the mistakes (fixed seed, no decision value
@@ -138,7 +160,8 @@ def test_sample_weight(rule, k, dtype, device):
     ones = torch.ones(30, dtype=torch.float32, device=device)
     assert_same_result(
         run_kernel(rule, w, b, x, y, 0.5, sample_weight=ones),
-        run_kernel(rule, w, b, x, y, 0.5), exact=True,
+        run_kernel(rule, w, b, x, y, 0.5),
+        exact=True,
     )
     # Zero weight for every sample: mistakes are counted, nothing moves.
     zeros = torch.zeros(30, dtype=dtype, device=device)
@@ -150,7 +173,9 @@ def test_sample_weight(rule, k, dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("label_dtype", [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float32, torch.float64])
+@pytest.mark.parametrize(
+    "label_dtype", [torch.bool, torch.uint8, torch.int32, torch.int64, torch.float32, torch.float64]
+)
 @pytest.mark.parametrize("rule", BINARY_RULES)
 def test_binary_label_dtypes(rule, label_dtype, dtype, device):
     w, b, x, y = make_problem(rule, 20, 3, 2, dtype, device, seed=4)
@@ -297,11 +322,6 @@ def test_batch_rule_by_hand(device):
 # ------------------------------------------- the reference's CSR form against
 # its dense form
 
-ALL_RULES = [
-    "online_update", "multiclass_update", "batch_update",
-    "online_update_averaged", "multiclass_update_averaged",
-    "online_update_pocket", "multiclass_update_pocket",
-]
 # Exact in every dtype (powers of two), plus scikit-learn's damping, which is
 # not dyadic but rounds the same in both forms: ``b + step * 0.01``.
 REFERENCE_BIAS_STEPS = [1.0, 0.0, 0.25, SPARSE_INTERCEPT_DECAY]
@@ -316,8 +336,9 @@ def sparse_dyadic(n, d, density, g, dtype, index_dtype, empty_rows=()):
         if i < n:
             x[i] = 0
     csr = x.to_sparse_csr()
-    csr = torch.sparse_csr_tensor(csr.crow_indices().to(index_dtype),
-                                  csr.col_indices().to(index_dtype), csr.values(), (n, d))
+    csr = torch.sparse_csr_tensor(
+        csr.crow_indices().to(index_dtype), csr.col_indices().to(index_dtype), csr.values(), (n, d)
+    )
     return x, csr
 
 
@@ -333,8 +354,12 @@ def reference_call(rule, sparse_form, w, b, x, y, lr, sw, zero_is_mistake, bias_
         return fn(w, b, *state, x, y, **kwargs)
     if rule.endswith("_pocket"):
         n_counters = 1 if rule.startswith("multiclass") else k
-        state = (w.clone(), b.clone(), torch.zeros(n_counters, dtype=torch.int64),
-                 torch.ones(n_counters, dtype=torch.int64))
+        state = (
+            w.clone(),
+            b.clone(),
+            torch.zeros(n_counters, dtype=torch.int64),
+            torch.ones(n_counters, dtype=torch.int64),
+        )
         return fn(w, b, *state, x, y, **kwargs)
     return fn(w, b, x, y, **kwargs)
 
@@ -348,18 +373,32 @@ def assert_all_bits_equal(got, want):
 
 @settings(max_examples=40, deadline=None)
 @given(
-    rule=st.sampled_from(ALL_RULES),
-    n=st.integers(0, 12), d=st.integers(1, 20), k=st.integers(1, 4),
+    rule=st.sampled_from(UPDATE_RULES),
+    n=st.integers(0, 12),
+    d=st.integers(1, 20),
+    k=st.integers(1, 4),
     density=st.sampled_from([0.0, 0.1, 0.3, 1.0]),
     dtype=st.sampled_from([torch.float32, torch.float64]),
     index_dtype=st.sampled_from([torch.int32, torch.int64]),
-    lr=st.sampled_from([1.0, 0.5]), weighted=st.booleans(), zero_is_mistake=st.booleans(),
+    lr=st.sampled_from([1.0, 0.5]),
+    weighted=st.booleans(),
+    zero_is_mistake=st.booleans(),
     bias_step=st.sampled_from(REFERENCE_BIAS_STEPS),
     seed=st.integers(0, 2**31),
 )
 def test_sparse_rule_equals_dense_rule_bit_for_bit(
-    rule, n, d, k, density, dtype, index_dtype, lr, weighted, zero_is_mistake,
-    bias_step, seed,
+    rule,
+    n,
+    d,
+    k,
+    density,
+    dtype,
+    index_dtype,
+    lr,
+    weighted,
+    zero_is_mistake,
+    bias_step,
+    seed,
 ):
     g = gen(seed)
     if rule.startswith("multiclass"):
@@ -377,7 +416,7 @@ def test_sparse_rule_equals_dense_rule_bit_for_bit(
     assert_all_bits_equal(sparse, dense)
 
 
-@pytest.mark.parametrize("rule", ALL_RULES)
+@pytest.mark.parametrize("rule", UPDATE_RULES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 def test_rules_learn_and_agree_on_a_fixed_problem(rule, dtype):
     """Not vacuous: from zero weights the rules make mistakes and move the
@@ -421,8 +460,9 @@ def test_bias_step_scales_only_the_bias():
     # The first mistake (label 1 from zero weights) moves b by the bias step.
     i = int(torch.nonzero(y[:, 0])[0])
     for bias_step in (1.0, 0.0, SPARSE_INTERCEPT_DECAY):
-        got_w, got_b, m = reference.online_update_csr(w, b, as_csr(csr).rows(i, i + 1), y[i : i + 1],
-                                                      bias_step=bias_step)
+        got_w, got_b, m = reference.online_update_csr(
+            w, b, as_csr(csr).rows(i, i + 1), y[i : i + 1], bias_step=bias_step
+        )
         assert m.item() == 1 and got_b.item() == bias_step
         assert torch.equal(got_w, x[i : i + 1])  # the weights take the whole step
 

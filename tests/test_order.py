@@ -18,19 +18,23 @@ import torch
 from order_cases import assert_all_equal, bad_orders, on_gathered_rows, orders
 from order_cases import fresh_state as state
 from support import (
-    DEVICES, FORMATS, INDEXED_FORMATS, assert_bits_equal, binary_labels, dyadic,
-    dyadic_sample_weight, gen,
+    DEVICES,
+    DTYPES,
+    FORMATS,
+    INDEXED_FORMATS,
+    ONLINE,
+    assert_bits_equal,
+    binary_labels,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
 )
 from torch_perceptron import ops, reference
 from torch_perceptron.sparse import CSRRows
 from torch_perceptron.sparse_batches import take_rows
 
-DTYPES = [torch.float32, torch.float64]
-ONLINE = ["online_update", "online_update_averaged", "online_update_pocket"]
 
-
-def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False,
-            index_dtype=torch.int64, density=0.3):
+def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False, index_dtype=torch.int64, density=0.3):
     """x (dense: every row; CSR: every fourth row empty) and the rest of a
     call. Continuous values unless exact (dyadic: every sum exact). ``dense``
     is x's dense form."""
@@ -39,8 +43,7 @@ def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False,
         if exact:
             x = dyadic((n, in_features), g, dtype, device, bound=4)
         else:
-            x = torch.randn(n, in_features, generator=g, dtype=torch.float64).to(
-                dtype=dtype, device=device)
+            x = torch.randn(n, in_features, generator=g, dtype=torch.float64).to(dtype=dtype, device=device)
         dense = x
     else:
         mask = torch.rand(n, in_features, generator=g) < density
@@ -53,8 +56,12 @@ def problem(fmt, n, in_features, k, dtype, seed, device="cpu", exact=False,
         nz = mask.nonzero()
         crow = torch.zeros(n + 1, dtype=torch.int64)
         crow[1:] = mask.sum(1).cumsum(0)
-        x = CSRRows(crow.to(index_dtype).to(device), nz[:, 1].to(index_dtype).to(device),
-                    dense[nz[:, 0], nz[:, 1]].to(device), in_features)
+        x = CSRRows(
+            crow.to(index_dtype).to(device),
+            nz[:, 1].to(index_dtype).to(device),
+            dense[nz[:, 0], nz[:, 1]].to(device),
+            in_features,
+        )
     return dict(
         fmt=fmt,
         w=dyadic((k, in_features), g, dtype, device),
@@ -92,17 +99,25 @@ def call(op, p, order, feature_major=False, **kw):
     loss). feature_major: the weights as the transpose of a contiguous
     [in, K] (the plain CSR op's in-place path)."""
     w = p["w"].t().contiguous().t() if feature_major else p["w"].clone()
-    return run(op, p["fmt"], w, p["b"].clone(), p["x"], p["y"], p["sw"], p["loss"].clone(),
-               order=order, **kw)
+    return run(op, p["fmt"], w, p["b"].clone(), p["x"], p["y"], p["sw"], p["loss"].clone(), order=order, **kw)
 
 
 def gathered(op, p, order, **kw):
     """The same call without ``order``: the rows gathered, output by output
     for one order per output."""
+
     def one_call(rows, outputs):
-        return run(op, p["fmt"], p["w"][outputs].clone(), p["b"][outputs].clone(),
-                   rows_of(p["x"], rows), p["y"][rows][:, outputs], p["sw"][rows],
-                   p["loss"][outputs].clone(), **kw)
+        return run(
+            op,
+            p["fmt"],
+            p["w"][outputs].clone(),
+            p["b"][outputs].clone(),
+            rows_of(p["x"], rows),
+            p["y"][rows][:, outputs],
+            p["sw"][rows],
+            p["loss"][outputs].clone(),
+            **kw,
+        )
 
     return on_gathered_rows(order, one_call)
 
@@ -126,8 +141,7 @@ def assert_unchanged(tensors, before):
 @pytest.mark.parametrize("kind", ["perm", "per_output", "draws"])
 @pytest.mark.parametrize("k", [1, 5])
 def test_order_is_the_call_on_the_gathered_rows(op, kind, k, dtype, fmt, index_dtype, device):
-    p = problem(fmt, 150, 9, k, dtype, seed=k + 7 * len(kind), device=device,
-                index_dtype=index_dtype)
+    p = problem(fmt, 150, 9, k, dtype, seed=k + 7 * len(kind), device=device, index_dtype=index_dtype)
     order = orders(150, k, kind, p["g"], device)
     got = call(op, p, order, zero_is_mistake=True)
     assert_all_equal(got, gathered(op, p, order, zero_is_mistake=True))
@@ -185,8 +199,9 @@ def test_order_equals_reference(op, kind, dtype, fmt, device):
         extra = [torch.zeros_like(cpu["w"]), torch.zeros_like(cpu["b"]), extra[2]]
     x = cpu["dense"].to_sparse_csr() if fmt == "csr" else cpu["dense"]
     ref = getattr(reference, op + "_csr" if fmt == "csr" else op)
-    want = ref(cpu["w"], cpu["b"], *extra, x, cpu["y"], 0.5, sample_weight=cpu["sw"],
-               loss=cpu["loss"], order=order.cpu())
+    want = ref(
+        cpu["w"], cpu["b"], *extra, x, cpu["y"], 0.5, sample_weight=cpu["sw"], loss=cpu["loss"], order=order.cpu()
+    )
     assert_bits_equal(got[0], want[0], "weight")
     assert_bits_equal(got[1], want[1], "bias")
     assert_bits_equal(got[-2], want[-2], "mistakes")
@@ -215,8 +230,16 @@ def test_chunks_of_an_order_add_up_to_one_call(op, fmt, device):
     mistakes = 0
     for start in range(0, n, 64):
         mistakes = mistakes + op_of(op, fmt)(
-            w, b, *extra, *x_args(p["x"]), p["y"], 0.5, sample_weight=p["sw"], loss=loss,
-            order=order[:, start : start + 64])
+            w,
+            b,
+            *extra,
+            *x_args(p["x"]),
+            p["y"],
+            0.5,
+            sample_weight=p["sw"],
+            loss=loss,
+            order=order[:, start : start + 64],
+        )
     assert_all_equal([t.cpu() for t in (w, b, *extra, mistakes, loss)], whole)
 
 
@@ -306,8 +329,7 @@ def test_empty_order_visits_nothing(fmt):
 def test_compiled_epochs_with_orders_match_eager(backend, fmt, device):
     """torch.compile(fullgraph=True) over an epoch that makes its order with
     ATen (argsort of random keys, per output) and hands it to the op."""
-    op = getattr(torch.ops.torch_perceptron, "online_update_csr" if fmt == "csr"
-                 else "online_update")
+    op = getattr(torch.ops.torch_perceptron, "online_update_csr" if fmt == "csr" else "online_update")
 
     def epoch(w, b, x, y, keys, loss):
         order = keys.argsort(dim=1)
@@ -322,8 +344,7 @@ def test_compiled_epochs_with_orders_match_eager(backend, fmt, device):
         eager = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
         want = epoch(eager[0], eager[1], x, p["y"], keys, eager[2])
         state = [p["w"].clone(), p["b"].clone(), p["loss"].clone()]
-        got = torch.compile(epoch, fullgraph=True, backend=backend)(
-            state[0], state[1], x, p["y"], keys, state[2])
+        got = torch.compile(epoch, fullgraph=True, backend=backend)(state[0], state[1], x, p["y"], keys, state[2])
         for a, b in zip([*got, *state], [*want, *eager]):
             assert_bits_equal(a, b)
         assert want[0].sum() > 0

@@ -6,8 +6,8 @@ scripts check the Requires-Dist of the built wheels against _build_info.py."""
 
 import ast
 import os
-import tomllib
 
+import tomllib
 from packaging.requirements import Requirement
 
 import torch_perceptron
@@ -22,7 +22,8 @@ def _setup_constants() -> dict:
     return {
         node.targets[0].id: node.value.value
         for node in tree.body
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+        if isinstance(node, ast.Assign)
+        and isinstance(node.value, ast.Constant)
         and isinstance(node.targets[0], ast.Name)
     }
 

@@ -29,7 +29,14 @@ def test_parallel_online_equals_reference(n, in_features, k, threads, zero_is_mi
 
 def test_thread_count_does_not_change_result(num_threads):
     g = gen(5)
-    x = dyadic((200, 64, ), g, torch.float32)
+    x = dyadic(
+        (
+            200,
+            64,
+        ),
+        g,
+        torch.float32,
+    )
     y = binary_labels(200, 6, g)
     w = torch.zeros(6, 64)
     b = torch.zeros(6)

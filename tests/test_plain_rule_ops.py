@@ -21,12 +21,29 @@ import pytest
 import torch
 
 from csr_cases import (
-    CSR_OPS, FORWARDS, MULTICLASS, UPDATES, bits, call_csr, dense_call, labels, random_csr,
-    state, variant_of,
+    CSR_OPS,
+    FORWARDS,
+    MULTICLASS,
+    UPDATES,
+    bits,
+    call_csr,
+    dense_call,
+    labels,
+    random_csr,
+    state,
+    variant_of,
 )
 from device_support import (
-    BIAS_STEPS, DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, assert_same, binary_labels, dyadic, on,
-    params_on, start_weights,
+    BIAS_STEPS,
+    DTYPES,
+    MULTICLASS_SHAPES,
+    ONLINE_SHAPES,
+    assert_same,
+    binary_labels,
+    dyadic,
+    on,
+    params_on,
+    start_weights,
 )
 from support import ACCELERATORS, DEVICES, FORMATS, assert_bits_equal, gen
 from torch_perceptron import ops, reference
@@ -46,9 +63,9 @@ def update_in(fmt, op, w, b, x, y, *args, variant_state=(), **kw):
     if fmt == "dense":
         return getattr(ops, op)(w, b, *variant_state, x, y, *args, **kw)
     csr = x.to_sparse_csr()
-    return getattr(ops, f"{op}_csr")(w, b, *variant_state, csr.crow_indices(),
-                                     csr.col_indices(), csr.values(), x.shape[1], y, *args,
-                                     **kw)
+    return getattr(ops, f"{op}_csr")(
+        w, b, *variant_state, csr.crow_indices(), csr.col_indices(), csr.values(), x.shape[1], y, *args, **kw
+    )
 
 
 # ------------------------------------------------ online and multiclass rules
@@ -56,8 +73,9 @@ def update_in(fmt, op, w, b, x, y, *args, variant_state=(), **kw):
 
 @pytest.mark.parametrize("device", ACCELERATORS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule, n, d, k", [("online", *s) for s in ONLINE_SHAPES]
-                         + [("multiclass", *s) for s in MULTICLASS_SHAPES])
+@pytest.mark.parametrize(
+    "rule, n, d, k", [("online", *s) for s in ONLINE_SHAPES] + [("multiclass", *s) for s in MULTICLASS_SHAPES]
+)
 def test_matches_cpu_on_dyadic_data(rule, n, d, k, dtype, device):
     g = torch.Generator().manual_seed(n * 1000 + d * 10 + k)
     x = dyadic((n, d), g).to(dtype)
@@ -110,10 +128,9 @@ def test_bias_step_matches_reference(rule, bias_step, dtype, fmt, device):
     kw = {} if rule == "multiclass" else {"zero_is_mistake": True}
     ref = getattr(reference, f"{rule}_update")
     for part in (slice(0, 25), slice(25, n)):
-        rw, rb, rm = ref(rw, rb, x[part], y[part], 0.5, sw[part], *kw.values(),
-                         bias_step=bias_step)
-        m = update_in(fmt, f"{rule}_update", w, b, x[part].to(device), y[part].to(device), 0.5,
-                      sample_weight=sw[part].to(device), bias_step=bias_step, **kw)
+        rw, rb, rm = ref(rw, rb, x[part], y[part], 0.5, sw[part], *kw.values(), bias_step=bias_step)
+        xp, yp, swp = on(device, x[part], y[part], sw[part])
+        m = update_in(fmt, f"{rule}_update", w, b, xp, yp, 0.5, sample_weight=swp, bias_step=bias_step, **kw)
         assert_same(m, rm)
         assert_same(w, rw)
         assert_same(b, rb)
@@ -123,11 +140,12 @@ def test_bias_step_matches_reference(rule, bias_step, dtype, fmt, device):
         assert not torch.equal(b.cpu(), b0)
 
 
+# (rule, N, in_features, K) of the comparison on Gaussian float64 data.
+GAUSSIAN_CASES = [("online", 400, 30, 1), ("online", 500, 50, 6), ("online", 100, 6000, 2), ("multiclass", 800, 40, 10)]
+
+
 @pytest.mark.parametrize("device", ACCELERATORS)
-@pytest.mark.parametrize("rule, n, d, k", [
-    ("online", 400, 30, 1), ("online", 500, 50, 6), ("online", 100, 6000, 2),
-    ("multiclass", 800, 40, 10),
-])
+@pytest.mark.parametrize("rule, n, d, k", GAUSSIAN_CASES)
 def test_matches_cpu_on_gaussian_float64(rule, n, d, k, device):
     g = torch.Generator().manual_seed(d if rule == "online" else 9)
     x = torch.randn(n, d, generator=g, dtype=torch.float64)
@@ -157,8 +175,13 @@ def test_online_options_match_cpu(dtype, zero_is_mistake, device):
     kwargs = dict(sample_weight=sw, zero_is_mistake=zero_is_mistake)
     m_cpu = ops.online_update(w, b, x, y, 0.25, **kwargs)
     m_dev = ops.online_update(
-        w_dev, b_dev, x.to(device), y.to(device), 0.25,
-        sample_weight=sw.to(device), zero_is_mistake=zero_is_mistake,
+        w_dev,
+        b_dev,
+        x.to(device),
+        y.to(device),
+        0.25,
+        sample_weight=sw.to(device),
+        zero_is_mistake=zero_is_mistake,
     )
     assert_same(m_dev, m_cpu)
     assert_same(w_dev, w)
@@ -222,8 +245,7 @@ def test_multiclass_non_contiguous_and_int32_labels(dtype, device):
     m_cpu = ops.multiclass_update(w, b, x_t.t(), y)
     w_store = w0.t().contiguous().to(device)
     b_dev = b0.to(device)
-    m_dev = ops.multiclass_update(w_store.t(), b_dev, x_t.to(device).t(),
-                                  y.int().to(device))
+    m_dev = ops.multiclass_update(w_store.t(), b_dev, x_t.to(device).t(), y.int().to(device))
     assert_same(m_dev, m_cpu)
     assert_same(w_store.t(), w)
     assert_same(b_dev, b)
@@ -231,9 +253,14 @@ def test_multiclass_non_contiguous_and_int32_labels(dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule, n, d, k", [
-    ("online", 3000, 300, 1), ("online", 3000, 300, 7), ("multiclass", 3000, 100, 10),
-])
+@pytest.mark.parametrize(
+    "rule, n, d, k",
+    [
+        ("online", 3000, 300, 1),
+        ("online", 3000, 300, 7),
+        ("multiclass", 3000, 100, 10),
+    ],
+)
 def test_deterministic(rule, n, d, k, dtype, device):
     """Non-dyadic data: every run gives the same bits (no order-dependent
     atomics, no dependence on the chunking)."""
@@ -260,8 +287,7 @@ def cross_group_ties(w, b, x, y, sw, width):
         z = x[i].double() @ w.double().t() + b.double()  # exact: small dyadic values
         tied = (z == z.max()).nonzero()[:, 0]
         ties += int(tied[0] // width != tied[-1] // width)
-        w, b, _ = reference.multiclass_update(w, b, x[i : i + 1], y[i : i + 1], 0.5,
-                                              sample_weight=sw[i : i + 1])
+        w, b, _ = reference.multiclass_update(w, b, x[i : i + 1], y[i : i + 1], 0.5, sample_weight=sw[i : i + 1])
     return ties
 
 
@@ -269,8 +295,7 @@ def cross_group_ties(w, b, x, y, sw, width):
 @pytest.mark.parametrize("fmt", FORMATS)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("k", [4, 20, 37])
-@pytest.mark.parametrize("op", ["multiclass_update", "multiclass_update_averaged",
-                                "multiclass_update_pocket"])
+@pytest.mark.parametrize("op", ["multiclass_update", "multiclass_update_averaged", "multiclass_update_pocket"])
 def test_multiclass_ties_and_reference(op, k, dtype, fmt, device):
     """Zero weights and small integer data: many ties, the lowest index wins,
     bit for bit as the reference decides (the variants' weights and mistakes
@@ -287,8 +312,17 @@ def test_multiclass_ties_and_reference(op, k, dtype, fmt, device):
     w0, b0 = torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype)
     rw, rb, rm = reference.multiclass_update(w0, b0, x, y, 0.5, sample_weight=sw)
     w_dev, b_dev = on(device, w0, b0)
-    m = update_in(fmt, op, w_dev, b_dev, x.to(device), y.to(device), 0.5,
-                  sample_weight=sw.to(device), variant_state=state(f"{op}_csr", w_dev, b_dev))
+    m = update_in(
+        fmt,
+        op,
+        w_dev,
+        b_dev,
+        x.to(device),
+        y.to(device),
+        0.5,
+        sample_weight=sw.to(device),
+        variant_state=state(f"{op}_csr", w_dev, b_dev),
+    )
     assert_same(m, rm)
     assert_same(w_dev, rw)
     assert_same(b_dev, rb)
@@ -310,14 +344,12 @@ def test_forward_and_batch_match_cpu(n, d, k, dtype, device):
     y = binary_labels(n, k, g)
     w, b = start_weights(k, d, dtype, g)
     w_dev, b_dev, x_dev, y_dev = on(device, w, b, x, y)
-    assert_same(ops.decision_function(x_dev, w_dev, b_dev),
-                ops.decision_function(x, w, b))
+    assert_same(ops.decision_function(x_dev, w_dev, b_dev), ops.decision_function(x, w, b))
     assert_same(ops.predict(x_dev, w_dev, b_dev), reference.predict(x, w, b))
     assert_same(ops.predict(x_dev[::2], w_dev, b_dev), ops.predict(x[::2], w, b))
     for zero_is_mistake in (False, True):
         m_cpu = ops.batch_update(w, b, x, y, 0.5, zero_is_mistake=zero_is_mistake)
-        m_dev = ops.batch_update(w_dev, b_dev, x_dev, y_dev, 0.5,
-                                 zero_is_mistake=zero_is_mistake)
+        m_dev = ops.batch_update(w_dev, b_dev, x_dev, y_dev, 0.5, zero_is_mistake=zero_is_mistake)
         assert_same(m_dev, m_cpu)
         assert_same(w_dev, w)
         assert_same(b_dev, b)
@@ -328,11 +360,13 @@ def test_forward_and_batch_match_cpu(n, d, k, dtype, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("rule, k, bad", [
-    *(("online", k, bad) for k in (1, 4)
-      for bad in (float("nan"), float("inf"), -float("inf"))),
-    ("multiclass", 5, float("nan")),
-])
+@pytest.mark.parametrize(
+    "rule, k, bad",
+    [
+        *(("online", k, bad) for k in (1, 4) for bad in (float("nan"), float("inf"), -float("inf"))),
+        ("multiclass", 5, float("nan")),
+    ],
+)
 def test_non_finite_late_row_restores_weights(rule, k, bad, dtype, device):
     g = torch.Generator().manual_seed(8)
     n, d, row = 2000, 16, 1500 if rule == "online" else 1700
@@ -374,18 +408,22 @@ def _bad_online_calls():
     yield "y: expected binary labels", lambda w, b, x, y: ops.online_update(w, b, x, y * 2), make
     yield "y: expected 0/1 labels of shape", lambda w, b, x, y: ops.online_update(w, b, x, y[:3]), make
     yield "lr: expected", lambda w, b, x, y: ops.online_update(w, b, x, y, -1.0), make
-    yield "sample_weight: expected finite", lambda w, b, x, y: ops.online_update(
-        w, b, x, y, sample_weight=-torch.ones(5, device=x.device)), make
-    yield "sample_weight: expected device", lambda w, b, x, y: ops.online_update(
-        w, b, x, y, sample_weight=torch.ones(5)), make
+    yield (
+        "sample_weight: expected finite",
+        lambda w, b, x, y: ops.online_update(w, b, x, y, sample_weight=-torch.ones(5, device=x.device)),
+        make,
+    )
+    yield (
+        "sample_weight: expected device",
+        lambda w, b, x, y: ops.online_update(w, b, x, y, sample_weight=torch.ones(5)),
+        make,
+    )
     yield "bias: expected device", lambda w, b, x, y: ops.online_update(w, b.cpu(), x, y), make
-    yield "weight and bias: expected finite", lambda w, b, x, y: ops.online_update(
-        w.fill_(float("nan")), b, x, y), make
+    yield "weight and bias: expected finite", lambda w, b, x, y: ops.online_update(w.fill_(float("nan")), b, x, y), make
 
 
 @pytest.mark.parametrize("device", ACCELERATORS)
-@pytest.mark.parametrize("message,call,make", list(_bad_online_calls()),
-                         ids=[m for m, _, _ in _bad_online_calls()])
+@pytest.mark.parametrize("message,call,make", list(_bad_online_calls()), ids=[m for m, _, _ in _bad_online_calls()])
 def test_online_bad_inputs(message, call, make, device):
     w, b, x, y = make(device)
     if message.startswith("weight and bias"):
@@ -421,8 +459,16 @@ REFERENCE_SHAPES = [(0, 5, 1), (1, 1, 1), (9, 3, 1), (30, 12, 3), (40, 9, 2)]
 # (few non-zeros for the features), the feature-major copy (many), and two
 # threads (nnz * K past the parallel threshold).
 DENSE_SHAPES = [
-    (0, 5, 3), (1, 1, 1), (50, 7, 1), (400, 64, 1), (300, 50, 5), (150, 1000, 20),
-    (8, 4000, 3), (2000, 300, 20), (600, 100, 2), (500, 40, 40),
+    (0, 5, 3),
+    (1, 1, 1),
+    (50, 7, 1),
+    (400, 64, 1),
+    (300, 50, 5),
+    (150, 1000, 20),
+    (8, 4000, 3),
+    (2000, 300, 20),
+    (600, 100, 2),
+    (500, 40, 40),
 ]
 # (sample_weight, zero_is_mistake, bias_step) per case.
 OPTIONS = [(False, False, 1.0), (True, False, 1.0), (False, True, 0.0), (True, True, 0.01)]
@@ -436,8 +482,7 @@ def problem(op, n, d, k, dtype, index_dtype, device, seed):
     g = gen(seed)
     if op in MULTICLASS and k == 1:
         k = 2
-    x, crow, col, values = random_csr(n, d, g, dtype=dtype, index_dtype=index_dtype,
-                                      device=device)
+    x, crow, col, values = random_csr(n, d, g, dtype=dtype, index_dtype=index_dtype, device=device)
     w = (torch.randint(-8, 9, (k, d), generator=g) / 4).to(dtype).to(device)
     b = (torch.randint(-8, 9, (k,), generator=g) / 4).to(dtype).to(device)
     y = labels(op, n, k, g, device)
@@ -526,8 +571,7 @@ def test_csr_matches_dense_kernel(op, dtype, index_dtype, device):
     x.to_dense(), bit for bit, with a state that has a history."""
     for s, (n, d, k) in enumerate(DENSE_SHAPES):
         case = s % len(OPTIONS)
-        x, crow, col, values, w, b, y, sw, g = problem(op, n, d, k, dtype, index_dtype, device,
-                                                       100 + s)
+        x, crow, col, values, w, b, y, sw, g = problem(op, n, d, k, dtype, index_dtype, device, 100 + s)
         st = state(op, w, b, g)
         kw = options(op, case, sw)
         dense = copies(w, b, st)
@@ -537,8 +581,7 @@ def test_csr_matches_dense_kernel(op, dtype, index_dtype, device):
         what = f"{op} {n}x{d}, K={w.shape[0]}, options {OPTIONS[case]}"
         assert got.device == w.device
         assert_bits_equal(got, want, f"{what}: result")
-        for name, t, u in zip(["weight", "bias", "state 0", "state 1", "state 2", "state 3"],
-                              sparse, dense):
+        for name, t, u in zip(["weight", "bias", "state 0", "state 1", "state 2", "state 3"], sparse, dense):
             assert_bits_equal(t, u, f"{what}: {name}")
 
 
@@ -547,8 +590,7 @@ def test_csr_matches_dense_kernel(op, dtype, index_dtype, device):
 def test_csr_two_calls_carry_the_state(op, device):
     """A call over the first rows, then one over the rest, is one call over all."""
     d = 30
-    x, crow, col, values, w, b, y, sw, g = problem(op, 120, d, 3, torch.float64, torch.int64,
-                                                   device, 7)
+    x, crow, col, values, w, b, y, sw, g = problem(op, 120, d, 3, torch.float64, torch.int64, device, 7)
     st = state(op, w, b, g)
     once = copies(w, b, st)
     call_csr(op, once[0], once[1], once[2:], crow, col, values, d, y, 0.5)
@@ -557,10 +599,8 @@ def test_csr_two_calls_carry_the_state(op, device):
     parts = copies(w, b, st)
     cut = 47
     lo, hi = int(crow[cut]), int(crow[-1])
-    call_csr(op, parts[0], parts[1], parts[2:], crow[: cut + 1], col[:lo], values[:lo], d,
-             y[:cut], 0.5)
-    call_csr(op, parts[0], parts[1], parts[2:], crow[cut:] - lo, col[lo:hi], values[lo:hi], d,
-             y[cut:], 0.5)
+    call_csr(op, parts[0], parts[1], parts[2:], crow[: cut + 1], col[:lo], values[:lo], d, y[:cut], 0.5)
+    call_csr(op, parts[0], parts[1], parts[2:], crow[cut:] - lo, col[lo:hi], values[lo:hi], d, y[cut:], 0.5)
     for t, u in zip(parts, once):
         assert torch.equal(bits(t), bits(u))
 
@@ -570,8 +610,7 @@ def test_csr_two_calls_carry_the_state(op, device):
 def test_csr_noncontiguous_inputs(op, device):
     """Strided index, value and weight tensors give the contiguous call's bits."""
     n, d, k = 60, 20, 3
-    x, crow, col, values, w, b, y, sw, g = problem(op, n, d, k, torch.float32, torch.int64,
-                                                   device, 11)
+    x, crow, col, values, w, b, y, sw, g = problem(op, n, d, k, torch.float32, torch.int64, device, 11)
     st = state(op, w, b, g)
 
     def strided(t):
@@ -579,14 +618,13 @@ def test_csr_noncontiguous_inputs(op, device):
         return wide[..., 0]
 
     want_state = copies(w, b, st)
-    want = call_csr(op, want_state[0], want_state[1], want_state[2:], crow, col, values, d, y,
-                    0.5)
-    got_state = [w.t().contiguous().t(), strided(b.clone()),
-                 *[strided(t.clone()) for t in st]]
+    want = call_csr(op, want_state[0], want_state[1], want_state[2:], crow, col, values, d, y, 0.5)
+    got_state = [w.t().contiguous().t(), strided(b.clone()), *[strided(t.clone()) for t in st]]
     assert not got_state[0].is_contiguous() or w.shape[0] == 1
     assert not strided(col).is_contiguous()
-    got = call_csr(op, got_state[0], got_state[1], got_state[2:], strided(crow), strided(col),
-                   strided(values), d, y, 0.5)
+    got = call_csr(
+        op, got_state[0], got_state[1], got_state[2:], strided(crow), strided(col), strided(values), d, y, 0.5
+    )
     assert_bits_equal(got, want, "result")
     for t, u in zip(got_state, want_state):
         assert torch.equal(bits(t), bits(u))
@@ -609,8 +647,7 @@ def test_csr_averaged_mistake_touches_only_the_samples_nonzeros(op, device):
     untouched[col.cpu().long()] = False
     assert untouched.sum() > 100
     assert torch.equal(bits(st[0])[:, untouched], before[0][:, untouched])
-    assert torch.equal(bits(w)[:, untouched], torch.zeros(k, int(untouched.sum()),
-                                                           dtype=torch.int64))
+    assert torch.equal(bits(w)[:, untouched], torch.zeros(k, int(untouched.sum()), dtype=torch.int64))
 
 
 @pytest.mark.parametrize("num_threads_value", [1, 2])
@@ -618,8 +655,9 @@ def test_csr_thread_count_does_not_change_the_bits(num_threads, num_threads_valu
     """Feature-major and row-major, one thread or two: the same bits."""
     num_threads(num_threads_value)
     for n, d, k in [(2000, 300, 20), (100, 5000, 7)]:
-        x, crow, col, values, w, b, y, sw, g = problem("online_update_csr", n, d, k,
-                                                       torch.float32, torch.int32, "cpu", 5)
+        x, crow, col, values, w, b, y, sw, g = problem(
+            "online_update_csr", n, d, k, torch.float32, torch.int32, "cpu", 5
+        )
         dense_w, dense_b = w.clone(), b.clone()
         want = ops.online_update(dense_w, dense_b, x, y, 0.5, sample_weight=sw)
         got = ops.online_update_csr(w, b, crow, col, values, d, y, 0.5, sample_weight=sw)
@@ -629,8 +667,7 @@ def test_csr_thread_count_does_not_change_the_bits(num_threads, num_threads_valu
 @pytest.mark.parametrize("num_threads_value", [1, 2])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("pad", [0, 3, 16])
-def test_csr_feature_major_weights_are_updated_in_place(num_threads, num_threads_value, dtype,
-                                                    pad):
+def test_csr_feature_major_weights_are_updated_in_place(num_threads, num_threads_value, dtype, pad):
     """weight as the transpose of a [in, K + pad] tensor (the CPU updates it in
     place, lanes past K masked; a padded row on cache lines is split between
     threads): the bits of the row-major call, written into the caller's
@@ -638,24 +675,20 @@ def test_csr_feature_major_weights_are_updated_in_place(num_threads, num_threads
     num_threads(num_threads_value)
     for k in (2, 3, 5, 8, 13, 16, 20, 31, 32, 40):
         n, d = 300, 64
-        x, crow, col, values, w, b, y, sw, g = problem("online_update_csr", n, d, k, dtype,
-                                                       torch.int32, "cpu", k)
+        x, crow, col, values, w, b, y, sw, g = problem("online_update_csr", n, d, k, dtype, torch.int32, "cpu", k)
         want_w, want_b = w.clone(), b.clone()
         # The loss sums too, going on from what the tensor held.
         want_loss = torch.arange(k, dtype=torch.float64)
         got_loss = want_loss.clone()
-        want = ops.online_update_csr(want_w, want_b, crow, col, values, d, y, 0.5,
-                                     sample_weight=sw, loss=want_loss)
+        want = ops.online_update_csr(want_w, want_b, crow, col, values, d, y, 0.5, sample_weight=sw, loss=want_loss)
         storage = torch.zeros(d, k + pad, dtype=dtype)
         storage[:, :k] = w.t()
         got_w = storage[:, :k].t()
-        got = ops.online_update_csr(got_w, b, crow, col, values, d, y, 0.5, sample_weight=sw,
-                                    loss=got_loss)
+        got = ops.online_update_csr(got_w, b, crow, col, values, d, y, 0.5, sample_weight=sw, loss=got_loss)
         assert torch.equal(got, want), k
         assert torch.equal(bits(got_w), bits(want_w)) and torch.equal(bits(b), bits(want_b)), k
         assert torch.equal(bits(got_loss), bits(want_loss)) and bool((got_loss > 0).any()), k
-        assert got_w.stride() == (1, k + pad) and torch.equal(storage[:, k:],
-                                                              torch.zeros(d, pad, dtype=dtype))
+        assert got_w.stride() == (1, k + pad) and torch.equal(storage[:, k:], torch.zeros(d, pad, dtype=dtype))
 
 
 @pytest.mark.parametrize("device", DEVICES)

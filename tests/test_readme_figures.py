@@ -4,10 +4,8 @@ checked beside its other output, in test_cli_and_examples.py)."""
 
 import os
 import re
-import subprocess
-import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, example, run_python
 
 
 def readme() -> str:
@@ -16,21 +14,18 @@ def readme() -> str:
 
 
 def run(script, *args, cwd):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, os.path.join(ROOT, "examples", script), *args],
-                         capture_output=True, text=True, timeout=300, cwd=cwd, env=env)
-    assert out.returncode == 0, out.stderr[-3000:]
-    return out.stdout
+    return run_python([example(script), *args], cwd).stdout
 
 
 def test_the_animations_test_accuracy_and_mistakes_are_the_ones_it_prints(tmp_path):
     out = run("learning_animation.py", "--out", str(tmp_path), cwd=tmp_path)
     accuracy = re.search(r"^Test set accuracy: (\d+\.\d\d%)$", out, re.M).group(1)
-    mistakes = re.search(r"^Mistakes per epoch: \[.*\] \((\d+) frames after the start\)$",
-                         out, re.M).group(1)
+    mistakes = re.search(r"^Mistakes per epoch: \[.*\] \((\d+) frames after the start\)$", out, re.M).group(1)
     text = readme()
-    assert f"The animation trains in the order of the fixed split every epoch ({accuracy} test " \
-           "accuracy with the default seed)" in text
+    assert (
+        f"The animation trains in the order of the fixed split every epoch ({accuracy} test "
+        "accuracy with the default seed)" in text
+    )
     assert f"on the seed's data ({mistakes} mistakes in 5 epochs)" in text
 
 

@@ -11,7 +11,6 @@ import torch
 
 from support import binary_labels, class_labels, dyadic, gen
 from torch_perceptron import ops
-
 from torch_perceptron.sparse import as_csr
 
 
@@ -71,8 +70,9 @@ def test_dense_online_undoes_written_blocks(dtype, threads, k, fault, num_thread
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
 @pytest.mark.parametrize("k", [1, 5, 58])
-@pytest.mark.parametrize("d,layout", [(1 << 16, "row"), (1 << 16, "feature_major"),
-                                      (1 << 16, "feature_major_padded"), (40, "row")])
+@pytest.mark.parametrize(
+    "d,layout", [(1 << 16, "row"), (1 << 16, "feature_major"), (1 << 16, "feature_major_padded"), (40, "row")]
+)
 @pytest.mark.parametrize("threads", [1, 2])
 def test_csr_online_undoes_logged_mistakes(dtype, k, d, layout, threads, num_threads):
     """Row-major and in-place feature-major weights log each mistake's
@@ -86,8 +86,9 @@ def test_csr_online_undoes_logged_mistakes(dtype, k, d, layout, threads, num_thr
     crow, col, val = csr_problem(n, d, k, g, dtype)
     val[row * 7 + 3] = float("nan")
     y = binary_labels(n, k, g).to(dtype)
-    w, b = start_weights(k, d, g, dtype, feature_major=layout != "row",
-                         pad=5 if layout == "feature_major_padded" else 0)
+    w, b = start_weights(
+        k, d, g, dtype, feature_major=layout != "row", pad=5 if layout == "feature_major_padded" else 0
+    )
     before = (bits(w), bits(b))
     with pytest.raises(ValueError, match=rf"values: .*row {row}\b"):
         ops.online_update_csr(w, b, crow, col, val, d, y)

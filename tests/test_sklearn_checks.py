@@ -19,9 +19,7 @@ from torch_perceptron.sklearn import Perceptron, PerceptronClassifier  # noqa: E
 EXPECTED_FAILED = {
     # As for scikit-learn's own Perceptron and SGDClassifier: an online rule
     # visits a sample of weight 2 once, with a double step, not twice.
-    "check_sample_weight_equivalence_on_dense_data": (
-        "sample_weight is not equivalent to removing/repeating samples."
-    ),
+    "check_sample_weight_equivalence_on_dense_data": ("sample_weight is not equivalent to removing/repeating samples."),
     "check_sample_weight_equivalence_on_sparse_data": (
         "sample_weight is not equivalent to removing/repeating samples."
     ),
@@ -91,11 +89,14 @@ def test_variants_predict_with_their_weights(mode):
     assert clf.score(x, y) > 0.8
 
 
-@pytest.mark.parametrize("params", [
-    dict(tol=None, max_iter=10, random_state=3),
-    dict(early_stopping=True, random_state=4),
-    dict(tol=None, max_iter=5, class_weight="balanced", shuffle=False),
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(tol=None, max_iter=10, random_state=3),
+        dict(early_stopping=True, random_state=4),
+        dict(tol=None, max_iter=5, class_weight="balanced", shuffle=False),
+    ],
+)
 def test_variants_follow_the_plain_trajectory(params):
     """average and pocket change what predicts, not the run: the same orders
     (scikit-learn's), steps and stopping, so the same last weights."""

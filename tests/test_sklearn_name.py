@@ -29,8 +29,7 @@ def test_a_pipeline_and_grid_written_for_scikit_learn_run_unchanged():
     # The same decisions as scikit-learn's, so the same best alpha and scores.
     theirs, mine = grids[linear_model.Perceptron], grids[Perceptron]
     assert mine.best_params_ == theirs.best_params_
-    np.testing.assert_allclose(mine.cv_results_["mean_test_score"],
-                               theirs.cv_results_["mean_test_score"])
+    np.testing.assert_allclose(mine.cv_results_["mean_test_score"], theirs.cv_results_["mean_test_score"])
 
 
 def test_repr_reads_as_scikit_learns_and_the_alias_as_itself():
@@ -48,7 +47,8 @@ def test_both_names_clone_and_give_the_same_parameters_and_fit(cls):
     assert isinstance(est, Perceptron)
     x, y = load_iris(return_X_y=True)
     np.testing.assert_array_equal(
-        est.fit(x, y).coef_, Perceptron(eta0=0.5, average=True, random_state=3).fit(x, y).coef_)
+        est.fit(x, y).coef_, Perceptron(eta0=0.5, average=True, random_state=3).fit(x, y).coef_
+    )
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available here")
@@ -61,6 +61,9 @@ def test_cuda_where_torch_has_none_is_one_line():
         assert "\n" not in message
         assert message.startswith("device: got 'cuda', but ")
         assert message.endswith("use device='cpu'")
-    with pytest.raises(ValueError, match=r"^device: expected a torch device such as 'cpu' or "
-                                         r"'cuda', got 'gpu0'"):
+    with pytest.raises(
+        ValueError,
+        match=r"^device: expected a torch device such as 'cpu' or "
+        r"'cuda', got 'gpu0'",
+    ):
         Perceptron(device="gpu0").fit(x, y)

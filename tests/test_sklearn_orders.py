@@ -50,8 +50,7 @@ def test_op_rejects_bad_arguments_by_name():
 def test_opcheck():
     """Schema, fake kernel (shape and dtype under meta tensors) and dispatch."""
     op = torch.ops.torch_perceptron.sgd_permutations.default
-    for seeds, n in [(torch.tensor([0, 5, 2**31]), 17), (torch.zeros(0, dtype=torch.int64), 4),
-                     (torch.tensor([3]), 0)]:
+    for seeds, n in [(torch.tensor([0, 5, 2**31]), 17), (torch.zeros(0, dtype=torch.int64), 4), (torch.tensor([3]), 0)]:
         torch.library.opcheck(op, (seeds, n))
 
 

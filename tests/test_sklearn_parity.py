@@ -51,9 +51,7 @@ def split(name):
             _CACHE[name] = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
         else:
             x, y = LOADERS[name](return_X_y=True)
-            x_tr, x_te, y_tr, y_te = train_test_split(
-                x, y, test_size=0.25, stratify=y, random_state=0
-            )
+            x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
             scaler = StandardScaler().fit(x_tr)
             _CACHE[name] = scaler.transform(x_tr), scaler.transform(x_te), y_tr, y_te
     return _CACHE[name]
@@ -94,12 +92,14 @@ CASES = {
     "no_intercept": dict(tol=None, max_iter=15, fit_intercept=False, random_state=3),
     "eta0": dict(tol=None, max_iter=15, eta0=0.25, random_state=1),
     "class_weight": dict(tol=None, max_iter=15, class_weight="balanced", random_state=2),
-    "early_stopping": dict(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
-                           tol=1e-3, max_iter=200, random_state=5),
+    "early_stopping": dict(
+        early_stopping=True, validation_fraction=0.2, n_iter_no_change=3, tol=1e-3, max_iter=200, random_state=5
+    ),
     "early_stopping_no_tol": dict(early_stopping=True, tol=None, max_iter=12, random_state=6),
     # One op call for all outputs, until some stop: then the others run on.
-    "early_stopping_no_shuffle": dict(early_stopping=True, shuffle=False, n_iter_no_change=2,
-                                      max_iter=100, random_state=0),
+    "early_stopping_no_shuffle": dict(
+        early_stopping=True, shuffle=False, n_iter_no_change=2, max_iter=100, random_state=0
+    ),
     "max_iter": dict(tol=None, max_iter=3, random_state=0),
     # tol without early_stopping: scikit-learn's rule on its epoch loss.
     "tol_default": dict(random_state=0),
@@ -272,8 +272,14 @@ def test_parameters_are_scikit_learns_plus_ours():
     theirs = Perceptron().get_params()
     ours = PerceptronClassifier().get_params()
     assert {k: ours[k] for k in theirs} == theirs
-    assert set(ours) - set(theirs) == {"average", "pocket", "zero_is_mistake", "sparse_intercept_decay",
-                                       "device", "dtype"}
+    assert set(ours) - set(theirs) == {
+        "average",
+        "pocket",
+        "zero_is_mistake",
+        "sparse_intercept_decay",
+        "device",
+        "dtype",
+    }
     with pytest.raises(InvalidParameterError, match="max_iter"):
         PerceptronClassifier(max_iter=0).fit([[0.0], [1.0]], [0, 1])
     with pytest.raises(InvalidParameterError, match="validation_fraction"):

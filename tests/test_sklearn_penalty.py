@@ -71,8 +71,7 @@ def fit_both(x, y, sample_weight=None, **params):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         theirs = Perceptron(**copy.deepcopy(params)).fit(x, y, sample_weight=sample_weight)
-        ours = PerceptronClassifier(**copy.deepcopy(params)).fit(
-            x, y, sample_weight=sample_weight)
+        ours = PerceptronClassifier(**copy.deepcopy(params)).fit(x, y, sample_weight=sample_weight)
     return ours, theirs
 
 
@@ -99,8 +98,7 @@ def _cases():
         for penalty in sorted(PENALTIES):
             for setting in sorted(SETTINGS):
                 for fmt in FORMATS:
-                    yield pytest.param(name, penalty, setting, fmt,
-                                       id=f"{name}-{penalty}-{setting}-{fmt}")
+                    yield pytest.param(name, penalty, setting, fmt, id=f"{name}-{penalty}-{setting}-{fmt}")
 
 
 @pytest.mark.parametrize("name, penalty, setting, fmt", list(_cases()))
@@ -117,8 +115,7 @@ EXTRAS = {
     "no_intercept": dict(fit_intercept=False),
     "no_shuffle": dict(shuffle=False),
     "n_jobs": dict(n_jobs=2),
-    "early_stopping_patience": dict(early_stopping=True, n_iter_no_change=2,
-                                    validation_fraction=0.2),
+    "early_stopping_patience": dict(early_stopping=True, n_iter_no_change=2, validation_fraction=0.2),
     "tol_patience": dict(tol=1e-4, n_iter_no_change=3, random_state=7),
 }
 
@@ -132,8 +129,9 @@ def test_other_parameters(name, extra, fmt):
     sw = None
     if extra == "eta0_sample_weight":
         sw = np.random.default_rng(0).uniform(0.2, 3.0, size=len(y_tr))
-    ours, theirs = fit_both(x_tr, y_tr, sample_weight=sw, penalty="elasticnet", alpha=1e-3,
-                            l1_ratio=0.3, **EXTRAS[extra])
+    ours, theirs = fit_both(
+        x_tr, y_tr, sample_weight=sw, penalty="elasticnet", alpha=1e-3, l1_ratio=0.3, **EXTRAS[extra]
+    )
     assert_same_model(ours, theirs, [x_tr, x_te])
 
 
@@ -156,8 +154,7 @@ def test_warm_start_and_partial_fit(name, fmt):
         est.set_params(max_iter=1000, tol=1e-3, penalty="l2")
         est.fit(x_tr, y_tr)
     assert_same_model(ours, theirs, [x_tr, x_te])
-    ours, theirs = PerceptronClassifier(penalty="l2", alpha=0.01), Perceptron(penalty="l2",
-                                                                             alpha=0.01)
+    ours, theirs = PerceptronClassifier(penalty="l2", alpha=0.01), Perceptron(penalty="l2", alpha=0.01)
     for _ in range(3):
         for est in (ours, theirs):
             est.partial_fit(x_tr, y_tr, classes=np.unique(y_tr))
@@ -174,9 +171,13 @@ def test_verbose_lines_are_scikit_learns():
         with redirect_stdout(out), warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
             est(penalty="elasticnet", alpha=1e-3, verbose=1, max_iter=4, tol=None).fit(x_tr, y_tr)
-        lines.append([line for line in out.getvalue().splitlines()
-                      if "time" not in line and "Parallel" not in line
-                      and not re.match(r"^Convergence", line)])
+        lines.append(
+            [
+                line
+                for line in out.getvalue().splitlines()
+                if "time" not in line and "Parallel" not in line and not re.match(r"^Convergence", line)
+            ]
+        )
     assert any("Objective" in line for line in lines[0])
     assert lines[1] == lines[0]
 

@@ -47,8 +47,7 @@ def split(name):
             if name != "digits":
                 x = StandardScaler().fit_transform(x)
                 x[np.abs(x) < 0.5] = 0
-            parts = train_test_split(sp.csr_matrix(x), y, test_size=0.25, stratify=y,
-                                     random_state=0)
+            parts = train_test_split(sp.csr_matrix(x), y, test_size=0.25, stratify=y, random_state=0)
         _CACHE[name] = parts
     return _CACHE[name]
 
@@ -64,8 +63,7 @@ def assert_same_model(theirs, ours, x_test):
     np.testing.assert_array_equal(ours.intercept_, theirs.intercept_)
     assert isinstance(ours.coef_, np.ndarray) and not sp.issparse(ours.coef_)
     # Decision values: the same weights, summed in another order than scipy's.
-    np.testing.assert_allclose(ours.decision_function(x_test), theirs.decision_function(x_test),
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.decision_function(x_test), theirs.decision_function(x_test), rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(ours.predict(x_test), theirs.predict(x_test))
     assert ours.score(x_test, theirs.predict(x_test)) == 1.0
 
@@ -92,8 +90,9 @@ def test_partial_fit_chunk_by_chunk_matches_scikit_learn(name):
     assert_same_model(theirs, ours, x_te)
 
 
-@pytest.mark.parametrize("convert", [sp.csr_array, sp.csc_matrix, sp.csc_array, sp.coo_matrix,
-                                     sp.coo_array, sp.lil_matrix])
+@pytest.mark.parametrize(
+    "convert", [sp.csr_array, sp.csc_matrix, sp.csc_array, sp.coo_matrix, sp.coo_array, sp.lil_matrix]
+)
 def test_every_sparse_format_gives_the_csr_model(convert):
     x_tr, x_te, y_tr, _ = split("iris")
     want = PerceptronClassifier(tol=None, max_iter=4, shuffle=False).fit(x_tr, y_tr)
@@ -107,16 +106,24 @@ def test_every_sparse_format_gives_the_csr_model(convert):
 def test_sample_and_class_weights_match_scikit_learn():
     x_tr, x_te, y_tr, _ = split("random_5_classes")
     sw = np.random.default_rng(1).choice([0.5, 1.0, 2.0], size=len(y_tr))
-    theirs, ours = fit_both(x_tr, y_tr, sample_weight=sw, tol=None, max_iter=5, shuffle=True,
-                            random_state=2, class_weight={0: 2.0, 3: 0.25}, eta0=0.5)
+    theirs, ours = fit_both(
+        x_tr,
+        y_tr,
+        sample_weight=sw,
+        tol=None,
+        max_iter=5,
+        shuffle=True,
+        random_state=2,
+        class_weight={0: 2.0, 3: 0.25},
+        eta0=0.5,
+    )
     assert_same_model(theirs, ours, x_te)
 
 
 def test_intercept_decay_is_what_tells_sparse_from_dense():
     x_tr, _, y_tr, _ = split("breast_cancer")
     dense = PerceptronClassifier(tol=None, max_iter=5, shuffle=False).fit(x_tr.toarray(), y_tr)
-    textbook = PerceptronClassifier(tol=None, max_iter=5, shuffle=False,
-                                    sparse_intercept_decay=1.0).fit(x_tr, y_tr)
+    textbook = PerceptronClassifier(tol=None, max_iter=5, shuffle=False, sparse_intercept_decay=1.0).fit(x_tr, y_tr)
     damped = PerceptronClassifier(tol=None, max_iter=5, shuffle=False).fit(x_tr, y_tr)
     assert SPARSE_INTERCEPT_DECAY == 0.01 == damped.sparse_intercept_decay
     # Without the damping the sparse fit is the dense one.
@@ -127,8 +134,7 @@ def test_intercept_decay_is_what_tells_sparse_from_dense():
     assert np.all(no_bias.intercept_ == 0)
 
 
-@pytest.mark.parametrize("params", [{"average": True}, {"pocket": True},
-                                    {"early_stopping": True, "tol": 1e-3}])
+@pytest.mark.parametrize("params", [{"average": True}, {"pocket": True}, {"early_stopping": True, "tol": 1e-3}])
 def test_variants_on_sparse_input_follow_their_dense_runs(params):
     # With the textbook intercept step, a sparse fit is the dense fit, for
     # every variant (early stopping scores the held-out sparse rows).
@@ -166,8 +172,7 @@ def standardised_split(name):
     x, y = LOADERS[name](return_X_y=True)
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=0.25, stratify=y, random_state=0)
     scaler = StandardScaler().fit(x_tr)
-    return (sp.csr_matrix(scaler.transform(x_tr)), sp.csr_matrix(scaler.transform(x_te)),
-            y_tr, y_te)
+    return (sp.csr_matrix(scaler.transform(x_tr)), sp.csr_matrix(scaler.transform(x_te)), y_tr, y_te)
 
 
 def assert_same_stopped_model(theirs, ours, x_test):
@@ -209,10 +214,12 @@ STOPPING = {
     "tol_no_shuffle": dict(tol=1e-3, shuffle=False),
     "tol_class_weight": dict(tol=1e-3, class_weight="balanced", random_state=4),
     "tol_no_intercept": dict(tol=1e-3, fit_intercept=False, random_state=5),
-    "early_stopping": dict(early_stopping=True, validation_fraction=0.2, n_iter_no_change=3,
-                           tol=1e-3, max_iter=200, random_state=5),
-    "early_stopping_no_shuffle": dict(early_stopping=True, shuffle=False, n_iter_no_change=2,
-                                      max_iter=100, random_state=0),
+    "early_stopping": dict(
+        early_stopping=True, validation_fraction=0.2, n_iter_no_change=3, tol=1e-3, max_iter=200, random_state=5
+    ),
+    "early_stopping_no_shuffle": dict(
+        early_stopping=True, shuffle=False, n_iter_no_change=2, max_iter=100, random_state=0
+    ),
 }
 
 
@@ -230,8 +237,7 @@ def test_tol_stops_each_output_on_its_own_loss_on_sparse_input():
     ran."""
     x_tr, x_te, y_tr, _ = split("random_5_classes")
     sw = np.random.default_rng(1).choice([0.5, 1.0, 2.0], size=len(y_tr))
-    theirs, ours = fit_both(x_tr, y_tr, sample_weight=sw, tol=1e-2, n_iter_no_change=3,
-                            random_state=5)
+    theirs, ours = fit_both(x_tr, y_tr, sample_weight=sw, tol=1e-2, n_iter_no_change=3, random_state=5)
     assert_same_stopped_model(theirs, ours, x_te)
     assert ours.n_iter_ == len(ours.mistakes_per_epoch_) < 1000
 

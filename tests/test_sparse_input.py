@@ -86,8 +86,7 @@ def test_canonical_input_is_shared_not_copied():
 def test_values_dtype_defaults():
     m = random_csr(5, 6, 0.5, seed=3, dtype=np.float64)
     assert as_csr(m).dtype == torch.float64
-    ints = sp.csr_array((np.array([1, 2], dtype=np.int64), np.array([0, 3]), np.array([0, 1, 2])),
-                        shape=(2, 4))
+    ints = sp.csr_array((np.array([1, 2], dtype=np.int64), np.array([0, 3]), np.array([0, 1, 2])), shape=(2, 4))
     rows = as_csr(ints)
     assert rows.dtype == torch.float32
     np.testing.assert_array_equal(rows.values.numpy(), [1.0, 2.0])
@@ -101,8 +100,10 @@ def test_duplicates_are_summed_and_columns_sorted_on_a_copy():
     indices = np.array([4, 1, 4, 2, 2], dtype=np.int32)
     indptr = np.array([0, 3, 3, 5], dtype=np.int32)
     m = sp.csr_matrix((data.copy(), indices.copy(), indptr.copy()), shape=(3, 5))
-    for x in (m, torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices),
-                                         torch.from_numpy(data), (3, 5))):
+    for x in (
+        m,
+        torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices), torch.from_numpy(data), (3, 5)),
+    ):
         rows = as_csr(x)
         np.testing.assert_array_equal(rows.crow_indices.numpy(), [0, 2, 2, 3])
         np.testing.assert_array_equal(rows.col_indices.numpy(), [1, 4, 2])
@@ -116,8 +117,7 @@ def test_duplicates_are_summed_and_columns_sorted_on_a_copy():
 
 
 def test_coo_duplicates_are_summed():
-    coo = torch.sparse_coo_tensor(torch.tensor([[1, 0, 1], [2, 3, 2]]), torch.tensor([1.0, 2.0, 3.0]),
-                                  (2, 4))
+    coo = torch.sparse_coo_tensor(torch.tensor([[1, 0, 1], [2, 3, 2]]), torch.tensor([1.0, 2.0, 3.0]), (2, 4))
     rows = as_csr(coo)
     np.testing.assert_array_equal(rows.crow_indices.numpy(), [0, 1, 2])
     np.testing.assert_array_equal(rows.col_indices.numpy(), [3, 2])
@@ -127,7 +127,10 @@ def test_coo_duplicates_are_summed():
 def raw(crow, col, values, shape):
     """A torch CSR tensor built without torch's own checks, as a user may."""
     return torch.sparse_csr_tensor(
-        torch.tensor(crow), torch.tensor(col), torch.tensor(values, dtype=torch.float32), shape,
+        torch.tensor(crow),
+        torch.tensor(col),
+        torch.tensor(values, dtype=torch.float32),
+        shape,
         check_invariants=False,
     )
 
@@ -137,8 +140,10 @@ def raw(crow, col, values, shape):
     [
         (raw([1, 2, 3], [0, 1, 2], [1.0, 1.0, 1.0], (2, 4)), "crow_indices must start at 0, got 1"),
         (raw([0, 2, 2], [0, 1, 2], [1.0, 1.0, 1.0], (2, 4)), "crow_indices must end at nnz = 3, got 2"),
-        (raw([0, 3, 2, 3], [0, 1, 2], [1.0, 1.0, 1.0], (3, 4)),
-         r"crow_indices must be non-decreasing, but crow_indices\[2\] = 2 < crow_indices\[1\] = 3"),
+        (
+            raw([0, 3, 2, 3], [0, 1, 2], [1.0, 1.0, 1.0], (3, 4)),
+            r"crow_indices must be non-decreasing, but crow_indices\[2\] = 2 < crow_indices\[1\] = 3",
+        ),
         (raw([0, 1, 3], [0, 1, 4], [1.0, 1.0, 1.0], (2, 4)), r"col_indices must lie in \[0, 4\)"),
         (raw([0, 1, 3], [0, -1, 2], [1.0, 1.0, 1.0], (2, 4)), r"col_indices must lie in \[0, 4\)"),
         (torch.ones(2, 3), "expected a sparse CSR or COO tensor"),
@@ -159,8 +164,7 @@ def test_shapes_must_agree():
     bad = CSRRows(torch.tensor([0, 1, 2]), torch.tensor([0, 1]), torch.tensor([1.0]), 3)
     with pytest.raises(ValueError, match="one entry per non-zero"):
         as_csr(bad)
-    bad = CSRRows(torch.tensor([0, 1]), torch.tensor([0, 1], dtype=torch.int16),
-                  torch.tensor([1.0, 1.0]), 3)
+    bad = CSRRows(torch.tensor([0, 1]), torch.tensor([0, 1], dtype=torch.int16), torch.tensor([1.0, 1.0]), 3)
     with pytest.raises(TypeError, match="col_indices must be int32 or int64"):
         as_csr(bad)
 
@@ -177,7 +181,7 @@ def test_rows_slices_share_memory():
     rows = as_csr(m)
     part = rows.rows(7, 19)
     np.testing.assert_array_equal(part.to_scipy().toarray(), m[7:19].toarray())
-    assert part.values.data_ptr() == rows.values[int(rows.crow_indices[7]):].data_ptr()
+    assert part.values.data_ptr() == rows.values[int(rows.crow_indices[7]) :].data_ptr()
     v, j = rows.row(7)
     np.testing.assert_array_equal(v.numpy(), m[[7]].data)
     np.testing.assert_array_equal(j.numpy(), m[[7]].indices)
@@ -187,8 +191,12 @@ def test_rows_slices_share_memory():
 
 @settings(max_examples=60, deadline=None)
 @given(
-    n=st.integers(0, 12), d=st.integers(1, 9), density=st.floats(0.0, 1.0),
-    dup=st.booleans(), shuffle=st.booleans(), block=st.sampled_from([1, 2, 3, 1 << 20]),
+    n=st.integers(0, 12),
+    d=st.integers(1, 9),
+    density=st.floats(0.0, 1.0),
+    dup=st.booleans(),
+    shuffle=st.booleans(),
+    block=st.sampled_from([1, 2, 3, 1 << 20]),
     seed=st.integers(0, 2**32 - 1),
 )
 def test_canonical_check_and_sum_on_random_layouts(n, d, density, dup, shuffle, block, seed):
@@ -213,8 +221,9 @@ def test_canonical_check_and_sum_on_random_layouts(n, d, density, dup, shuffle, 
             lo, hi = indptr[i], indptr[i + 1]
             p = lo + rng.permutation(hi - lo)
             indices[lo:hi], data[lo:hi] = indices[p], data[p]
-    x = torch.sparse_csr_tensor(torch.from_numpy(indptr), torch.from_numpy(indices),
-                                torch.from_numpy(data), (n, d), check_invariants=False)
+    x = torch.sparse_csr_tensor(
+        torch.from_numpy(indptr), torch.from_numpy(indices), torch.from_numpy(data), (n, d), check_invariants=False
+    )
     old = sparse._BLOCK
     sparse._BLOCK = block
     try:

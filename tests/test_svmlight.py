@@ -34,8 +34,11 @@ def gather(chunks):
 def test_every_row_once_across_chunks_and_ranks(tmp_path, chunk_bytes, world_size):
     x, y = write(tmp_path / "data.svm", 120, seed=1)
     per_rank = [
-        list(SvmlightChunks(tmp_path / "data.svm", N_FEATURES, chunk_bytes, rank=r,
-                            world_size=world_size, dtype=torch.float64))
+        list(
+            SvmlightChunks(
+                tmp_path / "data.svm", N_FEATURES, chunk_bytes, rank=r, world_size=world_size, dtype=torch.float64
+            )
+        )
         for r in range(world_size)
     ]
     # Chunks in file order: rank r holds global chunks r, r + w, ...
@@ -50,10 +53,10 @@ def test_every_row_once_across_chunks_and_ranks(tmp_path, chunk_bytes, world_siz
     assert (got_x != whole_x).nnz == 0
     np.testing.assert_array_equal(got_y, whole_y)
     assert sum(len(c) for c in ordered) == 120
-    assert [len(p) for p in per_rank] == [len(SvmlightChunks(tmp_path / "data.svm", N_FEATURES,
-                                                             chunk_bytes, rank=r,
-                                                             world_size=world_size))
-                                          for r in range(world_size)]
+    assert [len(p) for p in per_rank] == [
+        len(SvmlightChunks(tmp_path / "data.svm", N_FEATURES, chunk_bytes, rank=r, world_size=world_size))
+        for r in range(world_size)
+    ]
 
 
 def test_a_directory_of_shards_in_name_order(tmp_path):
@@ -61,7 +64,11 @@ def test_a_directory_of_shards_in_name_order(tmp_path):
     (tmp_path / "part-01a.svm").write_bytes(b"")  # an empty shard is zero rows
     (tmp_path / ".hidden").write_text("not data\n")
     assert [p.rsplit("/", 1)[1] for p in shard_paths(tmp_path)] == [
-        "part-00.svm", "part-01.svm", "part-01a.svm", "part-02.svm"]
+        "part-00.svm",
+        "part-01.svm",
+        "part-01a.svm",
+        "part-02.svm",
+    ]
     chunks = list(SvmlightChunks(tmp_path, N_FEATURES, chunk_bytes=700, dtype=torch.float64))
     got_x, got_y = gather(chunks)
     want_x = sp.vstack([p[0] for p in parts], format="csr")
@@ -148,8 +155,11 @@ def test_blank_lines_comments_and_no_final_newline_at_every_chunk_size(tmp_path)
     whole_x, whole_y = load_svmlight_file(str(path), n_features=8)
     for chunk_bytes in range(1, path.stat().st_size + 2):
         for world_size in (1, 2):
-            chunks = [c for r in range(world_size)
-                      for c in SvmlightChunks(path, 8, chunk_bytes, rank=r, world_size=world_size)]
+            chunks = [
+                c
+                for r in range(world_size)
+                for c in SvmlightChunks(path, 8, chunk_bytes, rank=r, world_size=world_size)
+            ]
             chunks.sort(key=lambda c: c.span.start)
             got_x, got_y = gather(chunks)
             assert (got_x != whole_x).nnz == 0, chunk_bytes

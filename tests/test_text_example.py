@@ -8,21 +8,20 @@ import hashlib
 import importlib.util
 import os
 import re
-import subprocess
-import sys
 
 import pytest
 
+import support
+from support import ROOT, run_python
 from torch_perceptron import text_corpus
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SCRIPT = support.example("text_out_of_core.py")
 REASON = text_corpus.available()
 needs_corpus = pytest.mark.skipif(REASON is not None, reason=f"text corpus unavailable: {REASON}")
 
 
 def example():
-    spec = importlib.util.spec_from_file_location(
-        "text_out_of_core", os.path.join(ROOT, "examples", "text_out_of_core.py"))
+    spec = importlib.util.spec_from_file_location("text_out_of_core", SCRIPT)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -44,14 +43,9 @@ def test_the_plot_goes_under_outputs_with_about_ten_points_at_any_limit():
 def test_readmes_quick_look_writes_curves_under_outputs_not_over_the_tracked_figure(tmp_path):
     tracked = os.path.join(ROOT, "docs", "images", "text_out_of_core.png")
     before = hashlib.sha256(open(tracked, "rb").read()).hexdigest()
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     # README's quick look, --limit 5000 (a smaller test set and no Lightning run, for time).
-    run = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "examples", "text_out_of_core.py"), "--limit", "5000",
-         "--test-limit", "300", "--lightning-epochs", "0", "--no-cuda"],
-        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
+    quick_look = ["--limit", "5000", "--test-limit", "300", "--lightning-epochs", "0", "--no-cuda"]
+    run = run_python([SCRIPT, *quick_look], tmp_path, timeout=600)
     plot = os.path.join("outputs", "text_out_of_core.png")
     assert run.stdout.splitlines()[-1] == f"plot: {plot} (5 test scores per learner)"
     assert (tmp_path / plot).stat().st_size > 10_000
@@ -61,20 +55,19 @@ def test_readmes_quick_look_writes_curves_under_outputs_not_over_the_tracked_fig
 @needs_corpus
 def test_text_out_of_core_example_on_a_slice(tmp_path):
     plot = tmp_path / "plot.png"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    run = subprocess.run(
-        [sys.executable, os.path.join(ROOT, "examples", "text_out_of_core.py"), "--limit", "2000",
-         "--test-limit", "600", "--chunk", "500", "--eval-every", "1000",
-         "--lightning-epochs", "1", "--no-cuda", "--out", str(plot)],
-        capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path,
+    chunks = ["--limit", "2000", "--test-limit", "600", "--chunk", "500", "--eval-every", "1000"]
+    run = run_python(
+        [SCRIPT, *chunks, "--lightning-epochs", "1", "--no-cuda", "--out", str(plot)], tmp_path, timeout=600
     )
-    assert run.returncode == 0, run.stderr[-3000:]
     out = run.stdout
     assert "after 2000 training documents" in out
-    acc = {m.group(1).strip(): float(m.group(2))
-           for m in re.finditer(r"^  (.+?)\s+test accuracy (\d\.\d+)", out, re.M)}
-    assert set(acc) == {"ours", "ours, averaged", "scikit-learn Perceptron",
-                        'scikit-learn SGDClassifier(loss="perceptron", average=True)'}
+    acc = {m.group(1).strip(): float(m.group(2)) for m in re.finditer(r"^  (.+?)\s+test accuracy (\d\.\d+)", out, re.M)}
+    assert set(acc) == {
+        "ours",
+        "ours, averaged",
+        "scikit-learn Perceptron",
+        'scikit-learn SGDClassifier(loss="perceptron", average=True)',
+    }
     # Ours is scikit-learn's Perceptron, decision for decision.
     assert acc["ours"] == acc["scikit-learn Perceptron"]
     majority = float(re.search(r"largest class (\d\.\d+)", out).group(1))

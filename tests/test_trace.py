@@ -5,8 +5,16 @@ import pytest
 import torch
 
 from support import (
-    DEVICES, DTYPES, assert_bits_equal, binary_labels, class_labels, continuous, dyadic,
-    dyadic_sample_weight, gen, noncontiguous,
+    DEVICES,
+    DTYPES,
+    assert_bits_equal,
+    binary_labels,
+    class_labels,
+    continuous,
+    dyadic,
+    dyadic_sample_weight,
+    gen,
+    noncontiguous,
 )
 from torch_perceptron import PerceptronLayer, ops, reference
 from torch_perceptron.datasets import seed_split
@@ -113,8 +121,9 @@ def op_stepped(update, w, b, x, y, **kw) -> MistakeTrace:
             index.append(i)
             ws.append(w.clone())
             bs.append(b.clone())
-    return MistakeTrace(torch.tensor(index, dtype=torch.int64, device=w.device),
-                        torch.stack(ws), torch.stack(bs), total)
+    return MistakeTrace(
+        torch.tensor(index, dtype=torch.int64, device=w.device), torch.stack(ws), torch.stack(bs), total
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -123,7 +132,7 @@ def test_continuous_data_matches_the_op_sample_by_sample(dtype, device):
     # Rounding is real here: the trace must still take the op's decisions.
     g = gen(5)
     x = continuous((2000, 30), g, dtype, device)
-    y = (x @ continuous((30,), g, dtype, device) + 0.3 * continuous((2000,), g, dtype, device) > 0)
+    y = x @ continuous((30,), g, dtype, device) + 0.3 * continuous((2000,), g, dtype, device) > 0
     w, b = torch.zeros(1, 30, dtype=dtype, device=device), torch.zeros(1, dtype=dtype, device=device)
     want = op_stepped(ops.online_update, w, b, x, y.long())
     got = online_update_traced(w, b, x, y.long())
@@ -213,4 +222,3 @@ def test_layer_update_traced_multiclass_and_refusals():
         PerceptronLayer(4, average=True).update_traced(x, (y > 0).long())
     with pytest.raises(ValueError, match="zero_is_mistake"):
         layer.update_traced(x, y, zero_is_mistake=True)
-

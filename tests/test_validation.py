@@ -59,11 +59,35 @@ BINARY = ["online_update", "batch_update"]
 DENSE_CASES = [
     ("weight-1d", ALL, lambda a: {"weight": a["weight"][0]}, RuntimeError, r"weight: expected a 2-D"),
     ("weight-3d", ALL, lambda a: {"weight": a["weight"][None]}, RuntimeError, r"weight: expected a 2-D"),
-    ("weight-no-rows", ALL, lambda a: {"weight": a["weight"][:0], "bias": a["bias"][:0]}, RuntimeError, r"weight: expected at least one"),
+    (
+        "weight-no-rows",
+        ALL,
+        lambda a: {"weight": a["weight"][:0], "bias": a["bias"][:0]},
+        RuntimeError,
+        r"weight: expected at least one",
+    ),
     ("weight-int", ALL, lambda a: {"weight": a["weight"].long()}, RuntimeError, r"weight: expected float32 or float64"),
-    ("weight-half", ALL, lambda a: {"weight": a["weight"].half()}, RuntimeError, r"weight: expected float32 or float64"),
-    ("weight-nan", ALL, lambda a: {"weight": with_value(a["weight"], (1, 2), NAN)}, ValueError, r"weight and bias: expected finite"),
-    ("bias-inf", ALL, lambda a: {"bias": with_value(a["bias"], 0, -INF)}, ValueError, r"weight and bias: expected finite"),
+    (
+        "weight-half",
+        ALL,
+        lambda a: {"weight": a["weight"].half()},
+        RuntimeError,
+        r"weight: expected float32 or float64",
+    ),
+    (
+        "weight-nan",
+        ALL,
+        lambda a: {"weight": with_value(a["weight"], (1, 2), NAN)},
+        ValueError,
+        r"weight and bias: expected finite",
+    ),
+    (
+        "bias-inf",
+        ALL,
+        lambda a: {"bias": with_value(a["bias"], 0, -INF)},
+        ValueError,
+        r"weight and bias: expected finite",
+    ),
     ("bias-short", ALL, lambda a: {"bias": a["bias"][:-1]}, RuntimeError, r"bias: expected shape \[3\]"),
     ("bias-2d", ALL, lambda a: {"bias": a["bias"][None]}, RuntimeError, r"bias: expected shape \[3\]"),
     ("bias-dtype", ALL, lambda a: {"bias": a["bias"].float()}, RuntimeError, r"bias: expected dtype Double"),
@@ -72,37 +96,169 @@ DENSE_CASES = [
     ("x-features", ALL, lambda a: {"x": a["x"][:, :-1]}, RuntimeError, r"x: expected 4 features"),
     ("x-dtype", ALL, lambda a: {"x": a["x"].float()}, RuntimeError, r"x: expected dtype Double"),
     ("x-int", ALL, lambda a: {"x": a["x"].long()}, RuntimeError, r"x: expected dtype Double"),
-    ("x-nan-first-row", ALL, lambda a: {"x": with_value(a["x"], (0, 1), NAN)}, ValueError, r"x: expected finite values, but row 0 "),
-    ("x-nan-late-row", ALL, lambda a: {"x": with_value(a["x"], (27, 3), NAN)}, ValueError, r"x: expected finite values, but row 27 "),
-    ("x-inf-late-row", ALL, lambda a: {"x": with_value(a["x"], (29, 0), INF)}, ValueError, r"x: expected finite values, but row 29 "),
-    ("x-overflow", ALL, lambda a: {"x": with_value(a["x"], (12, 0), 1e308), "weight": with_value(a["weight"], (slice(None), 0), 1e10)}, ValueError, r"x: expected finite values, but row 12 "),
+    (
+        "x-nan-first-row",
+        ALL,
+        lambda a: {"x": with_value(a["x"], (0, 1), NAN)},
+        ValueError,
+        r"x: expected finite values, but row 0 ",
+    ),
+    (
+        "x-nan-late-row",
+        ALL,
+        lambda a: {"x": with_value(a["x"], (27, 3), NAN)},
+        ValueError,
+        r"x: expected finite values, but row 27 ",
+    ),
+    (
+        "x-inf-late-row",
+        ALL,
+        lambda a: {"x": with_value(a["x"], (29, 0), INF)},
+        ValueError,
+        r"x: expected finite values, but row 29 ",
+    ),
+    (
+        "x-overflow",
+        ALL,
+        lambda a: {"x": with_value(a["x"], (12, 0), 1e308), "weight": with_value(a["weight"], (slice(None), 0), 1e10)},
+        ValueError,
+        r"x: expected finite values, but row 12 ",
+    ),
     ("lr-zero", UPDATES, lambda a: {"lr": 0.0}, ValueError, r"lr: expected a finite value > 0, got 0"),
     ("lr-negative", UPDATES, lambda a: {"lr": -1.0}, ValueError, r"lr: expected a finite value > 0, got -1"),
     ("lr-nan", UPDATES, lambda a: {"lr": NAN}, ValueError, r"lr: expected a finite value > 0, got nan"),
     ("lr-inf", UPDATES, lambda a: {"lr": INF}, ValueError, r"lr: expected a finite value > 0, got inf"),
-    ("bias-step-nan", UPDATES, lambda a: {"bias_step": NAN}, ValueError, r"bias_step: expected a finite value, got nan"),
-    ("bias-step-inf", UPDATES, lambda a: {"bias_step": -INF}, ValueError, r"bias_step: expected a finite value, got -inf"),
-    ("sample-weight-negative", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 17, -0.25)}, ValueError, r"sample_weight: expected finite values >= 0"),
-    ("sample-weight-nan", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 29, NAN)}, ValueError, r"sample_weight: expected finite values >= 0"),
-    ("sample-weight-inf", UPDATES, lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 3, INF)}, ValueError, r"sample_weight: expected finite values >= 0"),
-    ("sample-weight-shape", UPDATES, lambda a: {"sample_weight": torch.ones(29, dtype=torch.float64)}, RuntimeError, r"sample_weight: expected shape \[N\] with N=30"),
-    ("sample-weight-2d", UPDATES, lambda a: {"sample_weight": torch.ones(30, 1, dtype=torch.float64)}, RuntimeError, r"sample_weight: expected shape \[N\] with N=30"),
-    ("sample-weight-complex", UPDATES, lambda a: {"sample_weight": torch.ones(30, dtype=torch.complex64)}, RuntimeError, r"sample_weight: expected a real dtype"),
-    ("y-value-2", BINARY, lambda a: {"y": with_value(a["y"], (28, 1), 2)}, ValueError, r"y: expected binary labels with values 0 or 1"),
-    ("y-value-minus-1", BINARY, lambda a: {"y": with_value(a["y"], (5, 0), -1)}, ValueError, r"y: expected binary labels with values 0 or 1"),
-    ("y-value-half", BINARY, lambda a: {"y": with_value(a["y"].double(), (29, 2), 0.5)}, ValueError, r"y: expected binary labels with values 0 or 1"),
-    ("y-value-nan", BINARY, lambda a: {"y": with_value(a["y"].double(), (29, 2), NAN)}, ValueError, r"y: expected binary labels with values 0 or 1"),
-    ("y-rows", BINARY, lambda a: {"y": a["y"][:-1]}, RuntimeError, r"y: expected 0/1 labels of shape \[N, K\] with N=30, K=3"),
+    (
+        "bias-step-nan",
+        UPDATES,
+        lambda a: {"bias_step": NAN},
+        ValueError,
+        r"bias_step: expected a finite value, got nan",
+    ),
+    (
+        "bias-step-inf",
+        UPDATES,
+        lambda a: {"bias_step": -INF},
+        ValueError,
+        r"bias_step: expected a finite value, got -inf",
+    ),
+    (
+        "sample-weight-negative",
+        UPDATES,
+        lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 17, -0.25)},
+        ValueError,
+        r"sample_weight: expected finite values >= 0",
+    ),
+    (
+        "sample-weight-nan",
+        UPDATES,
+        lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 29, NAN)},
+        ValueError,
+        r"sample_weight: expected finite values >= 0",
+    ),
+    (
+        "sample-weight-inf",
+        UPDATES,
+        lambda a: {"sample_weight": with_value(torch.ones(30, dtype=torch.float64), 3, INF)},
+        ValueError,
+        r"sample_weight: expected finite values >= 0",
+    ),
+    (
+        "sample-weight-shape",
+        UPDATES,
+        lambda a: {"sample_weight": torch.ones(29, dtype=torch.float64)},
+        RuntimeError,
+        r"sample_weight: expected shape \[N\] with N=30",
+    ),
+    (
+        "sample-weight-2d",
+        UPDATES,
+        lambda a: {"sample_weight": torch.ones(30, 1, dtype=torch.float64)},
+        RuntimeError,
+        r"sample_weight: expected shape \[N\] with N=30",
+    ),
+    (
+        "sample-weight-complex",
+        UPDATES,
+        lambda a: {"sample_weight": torch.ones(30, dtype=torch.complex64)},
+        RuntimeError,
+        r"sample_weight: expected a real dtype",
+    ),
+    (
+        "y-value-2",
+        BINARY,
+        lambda a: {"y": with_value(a["y"], (28, 1), 2)},
+        ValueError,
+        r"y: expected binary labels with values 0 or 1",
+    ),
+    (
+        "y-value-minus-1",
+        BINARY,
+        lambda a: {"y": with_value(a["y"], (5, 0), -1)},
+        ValueError,
+        r"y: expected binary labels with values 0 or 1",
+    ),
+    (
+        "y-value-half",
+        BINARY,
+        lambda a: {"y": with_value(a["y"].double(), (29, 2), 0.5)},
+        ValueError,
+        r"y: expected binary labels with values 0 or 1",
+    ),
+    (
+        "y-value-nan",
+        BINARY,
+        lambda a: {"y": with_value(a["y"].double(), (29, 2), NAN)},
+        ValueError,
+        r"y: expected binary labels with values 0 or 1",
+    ),
+    (
+        "y-rows",
+        BINARY,
+        lambda a: {"y": a["y"][:-1]},
+        RuntimeError,
+        r"y: expected 0/1 labels of shape \[N, K\] with N=30, K=3",
+    ),
     ("y-columns", BINARY, lambda a: {"y": a["y"][:, :2]}, RuntimeError, r"y: expected 0/1 labels of shape \[N, K\]"),
     ("y-1d-for-k3", BINARY, lambda a: {"y": a["y"][:, 0]}, RuntimeError, r"y: expected 0/1 labels of shape \[N, K\]"),
     ("y-3d", BINARY, lambda a: {"y": a["y"][None]}, RuntimeError, r"y: expected 0/1 labels of shape \[N, K\]"),
     ("y-complex", BINARY, lambda a: {"y": a["y"].to(torch.complex64)}, RuntimeError, r"y: expected real 0/1 labels"),
-    ("class-too-big", ["multiclass_update"], lambda a: {"y": with_value(a["y"], 25, 3)}, ValueError, r"y: expected class indices in \[0, 3\)"),
-    ("class-negative", ["multiclass_update"], lambda a: {"y": with_value(a["y"], 25, -1)}, ValueError, r"y: expected class indices in \[0, 3\)"),
-    ("class-float", ["multiclass_update"], lambda a: {"y": a["y"].double()}, RuntimeError, r"y: expected an integer dtype"),
+    (
+        "class-too-big",
+        ["multiclass_update"],
+        lambda a: {"y": with_value(a["y"], 25, 3)},
+        ValueError,
+        r"y: expected class indices in \[0, 3\)",
+    ),
+    (
+        "class-negative",
+        ["multiclass_update"],
+        lambda a: {"y": with_value(a["y"], 25, -1)},
+        ValueError,
+        r"y: expected class indices in \[0, 3\)",
+    ),
+    (
+        "class-float",
+        ["multiclass_update"],
+        lambda a: {"y": a["y"].double()},
+        RuntimeError,
+        r"y: expected an integer dtype",
+    ),
     ("class-bool", ["multiclass_update"], lambda a: {"y": a["y"] > 0}, RuntimeError, r"y: expected an integer dtype"),
-    ("class-2d", ["multiclass_update"], lambda a: {"y": a["y"][:, None]}, RuntimeError, r"y: expected class indices of shape \[N\] with N=30"),
-    ("class-rows", ["multiclass_update"], lambda a: {"y": a["y"][:-1]}, RuntimeError, r"y: expected class indices of shape \[N\] with N=30"),
+    (
+        "class-2d",
+        ["multiclass_update"],
+        lambda a: {"y": a["y"][:, None]},
+        RuntimeError,
+        r"y: expected class indices of shape \[N\] with N=30",
+    ),
+    (
+        "class-rows",
+        ["multiclass_update"],
+        lambda a: {"y": a["y"][:-1]},
+        RuntimeError,
+        r"y: expected class indices of shape \[N\] with N=30",
+    ),
 ]
 # ---------------------------------------------------------------- CSR cases
 
@@ -111,23 +267,23 @@ def csr_problem(op, device, n=30, d=8, k=3, dtype=torch.float64, index_dtype=tor
     g = gen(2)
     if op in csr_cases.MULTICLASS and k == 1:
         k = 2
-    x, crow, col, values = random_csr(n, d, g, density=0.5, dtype=dtype,
-                                      index_dtype=index_dtype, device=device)
+    x, crow, col, values = random_csr(n, d, g, density=0.5, dtype=dtype, index_dtype=index_dtype, device=device)
     w = (torch.randint(-8, 9, (k, d), generator=g) / 4).to(dtype).to(device)
     b = (torch.randint(-8, 9, (k,), generator=g) / 4).to(dtype).to(device)
     a = {"weight": w, "bias": b}
-    names = ["weight_acc", "bias_acc", "count"] if "_averaged" in op else (
-        ["pocket_weight", "pocket_bias", "run", "best_run"] if "_pocket" in op else [])
+    names = (
+        ["weight_acc", "bias_acc", "count"]
+        if "_averaged" in op
+        else (["pocket_weight", "pocket_bias", "run", "best_run"] if "_pocket" in op else [])
+    )
     a.update(zip(names, state(op, w, b, g)))
-    a.update(crow_indices=crow, col_indices=col, values=values, n_features=d,
-             y=labels(op, n, k, g, device))
+    a.update(crow_indices=crow, col_indices=col, values=values, n_features=d, y=labels(op, n, k, g, device))
     return a
 
 
 def csr_call(op, a):
     schema = getattr(OPS, op).default._schema
-    return getattr(OPS, op)(**{arg.name: a[arg.name] for arg in schema.arguments
-                               if arg.name in a})
+    return getattr(OPS, op)(**{arg.name: a[arg.name] for arg in schema.arguments if arg.name in a})
 
 
 def late_row(a, k=-1):
@@ -141,59 +297,115 @@ def late_row(a, k=-1):
 # changes made late in the rows (the last non-empty row) are the ones a CPU
 # loop finds after it has updated the weights.
 CSR_CASES = [
-    ("crow dtype", lambda a: {"crow_indices": a["crow_indices"].double()}, RuntimeError,
-     r"^crow_indices: expected dtype int32 or int64"),
-    ("col dtype", lambda a: {"col_indices": a["col_indices"].int()}, RuntimeError,
-     r"^col_indices: expected dtype Long \(the crow_indices'\)"),
-    ("values dtype", lambda a: {"values": a["values"].float()}, RuntimeError,
-     r"^values: expected dtype Double \(the weight's\)"),
-    ("crow 2-D", lambda a: {"crow_indices": a["crow_indices"][None]}, RuntimeError,
-     r"^crow_indices: expected a 1-D tensor"),
-    ("values short", lambda a: {"values": a["values"][1:]}, RuntimeError,
-     r"^values: expected a 1-D tensor \[nnz\]"),
-    ("n_features", lambda a: {"n_features": a["n_features"] + 1}, RuntimeError,
-     r"^n_features: expected 8"),
-    ("crow start", lambda a: {"crow_indices": with_value(a["crow_indices"], 0, 1)}, ValueError,
-     r"^crow_indices: expected crow_indices\[0\] == 0"),
-    ("crow end", lambda a: {"crow_indices": with_value(a["crow_indices"], -1,
-                                                      a["crow_indices"][-1] - 1)},
-     ValueError, r"^crow_indices: expected crow_indices\[30\] == nnz"),
-    ("crow decreasing", lambda a: {"crow_indices": with_value(a["crow_indices"], 20, 10**6)},
-     ValueError, r"^crow_indices: expected non-decreasing"),
-    ("column too large, late", lambda a: {"col_indices": with_value(
-        a["col_indices"], late_row(a)[0], 8)}, ValueError,
-     r"^col_indices: expected column indices in \[0, 8\)"),
-    ("column negative, late", lambda a: {"col_indices": with_value(
-        a["col_indices"], late_row(a)[0], -1)}, ValueError,
-     r"^col_indices: expected column indices in \[0, 8\)"),
-    ("column huge, first row", lambda a: {"col_indices": with_value(
-        a["col_indices"], late_row(a, 0)[0], 2**40)}, ValueError,
-     r"^col_indices: expected column indices in \[0, 8\)"),
-    ("duplicate column, late", lambda a: {"col_indices": with_value(
-        a["col_indices"], late_row(a)[0] + 1, a["col_indices"][late_row(a)[0]])}, ValueError,
-     r"^col_indices: expected strictly increasing columns"),
-    ("NaN value, late", lambda a: {"values": with_value(a["values"], late_row(a)[0], NAN)},
-     ValueError, r"^values: expected finite values"),
-    ("Inf value, late", lambda a: {"values": with_value(a["values"], -1, INF)},
-     ValueError, r"^values: expected finite values"),
-    ("NaN weight", lambda a: {"weight": with_value(a["weight"], (0, 0), NAN)}, ValueError,
-     r"^weight and bias: expected finite"),
+    (
+        "crow dtype",
+        lambda a: {"crow_indices": a["crow_indices"].double()},
+        RuntimeError,
+        r"^crow_indices: expected dtype int32 or int64",
+    ),
+    (
+        "col dtype",
+        lambda a: {"col_indices": a["col_indices"].int()},
+        RuntimeError,
+        r"^col_indices: expected dtype Long \(the crow_indices'\)",
+    ),
+    (
+        "values dtype",
+        lambda a: {"values": a["values"].float()},
+        RuntimeError,
+        r"^values: expected dtype Double \(the weight's\)",
+    ),
+    (
+        "crow 2-D",
+        lambda a: {"crow_indices": a["crow_indices"][None]},
+        RuntimeError,
+        r"^crow_indices: expected a 1-D tensor",
+    ),
+    ("values short", lambda a: {"values": a["values"][1:]}, RuntimeError, r"^values: expected a 1-D tensor \[nnz\]"),
+    ("n_features", lambda a: {"n_features": a["n_features"] + 1}, RuntimeError, r"^n_features: expected 8"),
+    (
+        "crow start",
+        lambda a: {"crow_indices": with_value(a["crow_indices"], 0, 1)},
+        ValueError,
+        r"^crow_indices: expected crow_indices\[0\] == 0",
+    ),
+    (
+        "crow end",
+        lambda a: {"crow_indices": with_value(a["crow_indices"], -1, a["crow_indices"][-1] - 1)},
+        ValueError,
+        r"^crow_indices: expected crow_indices\[30\] == nnz",
+    ),
+    (
+        "crow decreasing",
+        lambda a: {"crow_indices": with_value(a["crow_indices"], 20, 10**6)},
+        ValueError,
+        r"^crow_indices: expected non-decreasing",
+    ),
+    (
+        "column too large, late",
+        lambda a: {"col_indices": with_value(a["col_indices"], late_row(a)[0], 8)},
+        ValueError,
+        r"^col_indices: expected column indices in \[0, 8\)",
+    ),
+    (
+        "column negative, late",
+        lambda a: {"col_indices": with_value(a["col_indices"], late_row(a)[0], -1)},
+        ValueError,
+        r"^col_indices: expected column indices in \[0, 8\)",
+    ),
+    (
+        "column huge, first row",
+        lambda a: {"col_indices": with_value(a["col_indices"], late_row(a, 0)[0], 2**40)},
+        ValueError,
+        r"^col_indices: expected column indices in \[0, 8\)",
+    ),
+    (
+        "duplicate column, late",
+        lambda a: {"col_indices": with_value(a["col_indices"], late_row(a)[0] + 1, a["col_indices"][late_row(a)[0]])},
+        ValueError,
+        r"^col_indices: expected strictly increasing columns",
+    ),
+    (
+        "NaN value, late",
+        lambda a: {"values": with_value(a["values"], late_row(a)[0], NAN)},
+        ValueError,
+        r"^values: expected finite values",
+    ),
+    (
+        "Inf value, late",
+        lambda a: {"values": with_value(a["values"], -1, INF)},
+        ValueError,
+        r"^values: expected finite values",
+    ),
+    (
+        "NaN weight",
+        lambda a: {"weight": with_value(a["weight"], (0, 0), NAN)},
+        ValueError,
+        r"^weight and bias: expected finite",
+    ),
 ]
 CSR_UPDATE_CASES = [
     ("lr", lambda a: {"lr": 0.0}, ValueError, r"^lr: expected a finite value > 0"),
     ("bias_step NaN", lambda a: {"bias_step": NAN}, ValueError, r"^bias_step: expected a finite"),
     ("bias_step Inf", lambda a: {"bias_step": INF}, ValueError, r"^bias_step: expected"),
     ("y rows", lambda a: {"y": a["y"][1:]}, RuntimeError, r"^y: expected"),
-    ("sample_weight negative", lambda a: {"sample_weight": -torch.ones(
-        30, dtype=torch.float64, device=a["weight"].device)}, ValueError,
-     r"^sample_weight: expected finite values >= 0"),
-    ("sample_weight shape", lambda a: {"sample_weight": torch.ones(
-        29, dtype=torch.float64, device=a["weight"].device)}, RuntimeError,
-     r"^sample_weight: expected shape \[N\]"),
+    (
+        "sample_weight negative",
+        lambda a: {"sample_weight": -torch.ones(30, dtype=torch.float64, device=a["weight"].device)},
+        ValueError,
+        r"^sample_weight: expected finite values >= 0",
+    ),
+    (
+        "sample_weight shape",
+        lambda a: {"sample_weight": torch.ones(29, dtype=torch.float64, device=a["weight"].device)},
+        RuntimeError,
+        r"^sample_weight: expected shape \[N\]",
+    ),
 ]
 CSR_BINARY_CASES = [("y not binary", lambda a: {"y": a["y"] * 2}, ValueError, r"^y: expected binary")]
-CSR_MULTICLASS_CASES = [("class out of range", lambda a: {"y": a["y"] + 5}, ValueError,
-                     r"^y: expected class indices in \[0, 3\)")]
+CSR_MULTICLASS_CASES = [
+    ("class out of range", lambda a: {"y": a["y"] + 5}, ValueError, r"^y: expected class indices in \[0, 3\)")
+]
 
 
 def csr_cases_of(op):
@@ -210,20 +422,19 @@ def _bad_inputs():
         for op in applies:
             yield pytest.param("dense", "cpu", op, change, exc, match, id=f"dense-{op}-{case}")
     for device in DEVICES:
-        name, marks = (device, ()) if isinstance(device, str) else (device.values[0],
-                                                                    device.marks)
+        name, marks = (device, ()) if isinstance(device, str) else (device.values[0], device.marks)
         for op in CSR_OPS:
             for case, change, exc, match in csr_cases_of(op):
-                yield pytest.param("csr", name, op, change, exc, match, marks=marks,
-                                   id=f"csr-{name}-{op}-{case}")
+                yield pytest.param("csr", name, op, change, exc, match, marks=marks, id=f"csr-{name}-{op}-{case}")
 
 
 @pytest.mark.parametrize("fmt, device, op, change, exc, match", list(_bad_inputs()))
 def test_bad_input_is_rejected_by_name_and_nothing_changes(fmt, device, op, change, exc, match):
     a = problem(op, device=device) if fmt == "dense" else csr_problem(op, device)
     a.update(change(a))
-    before = {name: bits(t) for name, t in a.items()
-              if isinstance(t, torch.Tensor) and name not in ("y", "sample_weight")}
+    before = {
+        name: bits(t) for name, t in a.items() if isinstance(t, torch.Tensor) and name not in ("y", "sample_weight")
+    }
     with pytest.raises(exc, match=match):
         (call if fmt == "dense" else csr_call)(op, a)
     for name, was in before.items():
@@ -270,8 +481,7 @@ def test_bad_late_row_restores_weights(op, k, n, in_features, value, device):
 def check_bad_late_row(op, k, n, in_features, value, device):
     a = late_bad_row_problem(op, k, n, in_features, value, device)
     # Without the bad row the call makes updates: the restore is not vacuous.
-    probe = {**a, "x": a["x"][:-1], "y": a["y"][:-1],
-             "weight": a["weight"].clone(), "bias": a["bias"].clone()}
+    probe = {**a, "x": a["x"][:-1], "y": a["y"][:-1], "weight": a["weight"].clone(), "bias": a["bias"].clone()}
     assert call(op, probe).sum() > 0 and not torch.all(probe["weight"] == 0)
     before = {name: bits(a[name]) for name in ("weight", "bias")}
     with pytest.raises(ValueError, match=rf"x: expected finite values, but row {n - 1} "):
@@ -296,15 +506,20 @@ def test_bad_late_row_restores_noncontiguous_weights(op, device):
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("op, k", [("online_update", 1), ("online_update", 4), ("batch_update", 1),
-                                   ("batch_update", 4), ("multiclass_update", 3)])
+@pytest.mark.parametrize(
+    "op, k",
+    [("online_update", 1), ("online_update", 4), ("batch_update", 1), ("batch_update", 4), ("multiclass_update", 3)],
+)
 def test_empty_batch(op, k, dtype, device):
     g = gen(3)
     w = dyadic((k, 5), g, dtype, device)
     b = dyadic((k,), g, dtype, device)
     x = torch.empty(0, 5, dtype=dtype, device=device)
-    y = torch.empty(0, dtype=torch.int64, device=device) if op == "multiclass_update" or k == 1 \
+    y = (
+        torch.empty(0, dtype=torch.int64, device=device)
+        if op == "multiclass_update" or k == 1
         else torch.empty(0, k, dtype=torch.int64, device=device)
+    )
     before = (bits(w), bits(b))
     m = getattr(ops, op)(w, b, x, y)
     expected_len = 1 if op == "multiclass_update" else k
@@ -356,8 +571,9 @@ def test_requires_grad_no_crash_no_warning_no_graph(op, which, device):
     assert out.grad_fn is None and not out.requires_grad
     assert torch.equal(out, expected)
     for name in ("weight", "bias"):
-        assert a[name].grad_fn is None or a[name]._base is not None and a[name]._base.grad_fn is None, \
+        assert a[name].grad_fn is None or a[name]._base is not None and a[name]._base.grad_fn is None, (
             f"{name} got a grad_fn"
+        )
         assert torch.equal(a[name].detach(), plain[name]), f"{name}: not the plain call's result"
 
 
@@ -398,7 +614,8 @@ def test_error_names_are_python_exceptions():
 # sgd_permutations (the estimator's sample orders) takes no weights and a
 # single tensor: tests/test_sklearn_orders.py checks it.
 REGISTERED = sorted(
-    name.split("::")[1] for name in torch._C._dispatch_get_all_op_names()
+    name.split("::")[1]
+    for name in torch._C._dispatch_get_all_op_names()
     if name.startswith("torch_perceptron::") and name != "torch_perceptron::sgd_permutations"
 )
 
@@ -409,14 +626,16 @@ def registered_call(op, k=3, n=12, in_features=4):
     multiclass = op.startswith("multiclass")
     counters = 1 if multiclass else k
     values = {
-        "weight": dyadic((k, in_features), g), "bias": dyadic((k,), g),
+        "weight": dyadic((k, in_features), g),
+        "bias": dyadic((k,), g),
         "x": dyadic((n, in_features), g),
-        "y": torch.randint(0, k, (n,), generator=g) if multiclass
-        else torch.randint(0, 2, (n, k), generator=g),
+        "y": torch.randint(0, k, (n,), generator=g) if multiclass else torch.randint(0, 2, (n, k), generator=g),
         "sample_weight": torch.ones(n, dtype=torch.float64),
-        "weight_acc": dyadic((k, in_features), g), "bias_acc": dyadic((k,), g),
+        "weight_acc": dyadic((k, in_features), g),
+        "bias_acc": dyadic((k,), g),
         "count": torch.full((counters,), 3, dtype=torch.int64),
-        "pocket_weight": dyadic((k, in_features), g), "pocket_bias": dyadic((k,), g),
+        "pocket_weight": dyadic((k, in_features), g),
+        "pocket_bias": dyadic((k,), g),
         "run": torch.ones(counters, dtype=torch.int64),
         "best_run": torch.full((counters,), 2, dtype=torch.int64),
         "loss": torch.zeros(k, dtype=torch.float64),
@@ -427,8 +646,7 @@ def registered_call(op, k=3, n=12, in_features=4):
         "objective": torch.zeros(k, dtype=torch.float64),
     }
     csr = values["x"].to_sparse_csr()
-    values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(),
-                  values=csr.values())
+    values.update(crow_indices=csr.crow_indices(), col_indices=csr.col_indices(), values=csr.values())
     schema = getattr(OPS, op).default._schema
     names = [a.name for a in schema.arguments if "Tensor" in str(a.type)]
     unknown = [name for name in names if name not in values]
@@ -484,7 +702,8 @@ def test_all_on_meta_gives_the_output_shape(op):
     out = getattr(OPS, op)(**args, **not_tensors(op))
     assert out.device.type == "meta"
     expected = {"decision_function": (12, 3), "predict": (12, 3)}.get(
-        op.removesuffix("_csr"), (1,) if op.startswith("multiclass") else (3,))
+        op.removesuffix("_csr"), (1,) if op.startswith("multiclass") else (3,)
+    )
     assert tuple(out.shape) == expected
 
 
@@ -510,8 +729,7 @@ def test_overflow_in_a_late_row_restores_everything(op, k):
     pos, row = late_row(a)
     a["values"] = with_value(a["values"], pos, 3e38)
     a["weight"] = with_value(a["weight"], (slice(None), int(a["col_indices"][pos])), 4.0)
-    before = {name: bits(t) for name, t in a.items()
-              if isinstance(t, torch.Tensor) and name not in ("y",)}
+    before = {name: bits(t) for name, t in a.items() if isinstance(t, torch.Tensor) and name not in ("y",)}
     with pytest.raises(ValueError, match=rf"^x: row {row} gives a non-finite decision value"):
         csr_call(op, a)
     for name, was in before.items():
@@ -521,8 +739,7 @@ def test_overflow_in_a_late_row_restores_everything(op, k):
 # (K, in_features, pad): the restore copy of feature-major weights is one
 # memcpy when their rows are K wide (pad 0), row by row past padded rows, and
 # mapped from the kernel from a megabyte up (K = 20 at 16,384 features).
-@pytest.mark.parametrize("k,d,pad", [(3, 50, 0), (20, 50, 0), (20, 50, 5), (20, 16384, 0),
-                                     (20, 16384, 5)])
+@pytest.mark.parametrize("k,d,pad", [(3, 50, 0), (20, 50, 0), (20, 50, 5), (20, 16384, 0), (20, 16384, 5)])
 def test_overflow_restores_feature_major_weights(k, d, pad):
     """The CPU updates feature-major weights (the transpose of a contiguous
     [in, K], or of the first K columns of a wider one) in place: a late row

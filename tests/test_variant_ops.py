@@ -12,8 +12,20 @@ import pytest
 import torch
 
 from device_support import (
-    BIAS_STEPS, DTYPES, MULTICLASS_SHAPES, ONLINE_SHAPES, VARIANTS, assert_all_same, assert_same,
-    binary_labels, dyadic, on, params_on, start_weights, teacher_labels, variant_state,
+    BIAS_STEPS,
+    DTYPES,
+    MULTICLASS_SHAPES,
+    ONLINE_SHAPES,
+    VARIANTS,
+    assert_all_same,
+    assert_same,
+    binary_labels,
+    dyadic,
+    on,
+    params_on,
+    start_weights,
+    teacher_labels,
+    variant_state,
     variant_update,
 )
 from support import ACCELERATORS, DEVICES
@@ -23,8 +35,9 @@ from torch_perceptron import ops, reference
 @pytest.mark.parametrize("device", ACCELERATORS)
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("multiclass, n, d, k", [(False, *s) for s in ONLINE_SHAPES]
-                         + [(True, *s) for s in MULTICLASS_SHAPES])
+@pytest.mark.parametrize(
+    "multiclass, n, d, k", [(False, *s) for s in ONLINE_SHAPES] + [(True, *s) for s in MULTICLASS_SHAPES]
+)
 def test_variant_matches_cpu_on_dyadic_data(multiclass, n, d, k, dtype, variant, device):
     g = torch.Generator().manual_seed(n * 1000 + d * 10 + k + (2 if multiclass else 1))
     x = dyadic((n, d), g).to(dtype)
@@ -58,15 +71,13 @@ def test_variant_options_match_cpu(variant, multiclass, dtype, bias_step, device
     y = torch.randint(0, k, (n,), generator=g) if multiclass else binary_labels(n, k, g)
     sw = torch.randint(0, 5, (n,), generator=g).to(dtype) / 2
     counters = 1 if multiclass else k
-    cpu = [torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype),
-           *variant_state(variant, k, d, dtype, counters)]
+    cpu = [torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype), *variant_state(variant, k, d, dtype, counters)]
     dev = on(device, *cpu)
     update = variant_update(variant, multiclass)
-    for zero_is_mistake in ([False] if multiclass else [False, True]):
+    for zero_is_mistake in [False] if multiclass else [False, True]:
         kw = {} if multiclass else {"zero_is_mistake": zero_is_mistake}
         m_cpu = update(*cpu, x, y, 0.25, sample_weight=sw, bias_step=bias_step, **kw)
-        m_dev = update(*dev, x.to(device), y.to(device), 0.25, sample_weight=sw.to(device),
-                       bias_step=bias_step, **kw)
+        m_dev = update(*dev, x.to(device), y.to(device), 0.25, sample_weight=sw.to(device), bias_step=bias_step, **kw)
         assert_same(m_dev, m_cpu)
         assert_all_same(dev, cpu, device)
     if bias_step == 0:
@@ -166,8 +177,12 @@ def test_variant_deterministic(variant, multiclass, dtype, device):
     update = variant_update(variant, multiclass)
     outcomes = []
     for _ in range(4):
-        state = on(device, torch.zeros(k, d, dtype=dtype), torch.zeros(k, dtype=dtype),
-                   *variant_state(variant, k, d, dtype, counters))
+        state = on(
+            device,
+            torch.zeros(k, d, dtype=dtype),
+            torch.zeros(k, dtype=dtype),
+            *variant_state(variant, k, d, dtype, counters),
+        )
         m = update(*state, x, y, 0.3)
         outcomes.append([m.cpu()] + [t.cpu() for t in state])
     for outcome in outcomes[1:]:
@@ -182,11 +197,9 @@ def test_variant_empty_batch_changes_nothing(device):
             k, d = 3, 4
             w, b = params_on(device, k, d)
             g = torch.Generator().manual_seed(28)
-            state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32,
-                                                      1 if multiclass else k, g))]
+            state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32, 1 if multiclass else k, g))]
             before = [t.clone() for t in state]
-            y = torch.zeros(0, dtype=torch.long, device=device) if multiclass else torch.zeros(
-                0, k, device=device)
+            y = torch.zeros(0, dtype=torch.long, device=device) if multiclass else torch.zeros(0, k, device=device)
             m = variant_update(variant, multiclass)(*state, torch.zeros(0, d, device=device), y)
             assert m.device.type == device and (m == 0).all()
             for t, s in zip(state, before):
@@ -213,19 +226,18 @@ def _bad_variant_calls():
 
 
 @pytest.mark.parametrize("device", ACCELERATORS)
-@pytest.mark.parametrize("message,variant,multiclass,index,replace", list(_bad_variant_calls()),
-                         ids=[c[0] for c in _bad_variant_calls()])
+@pytest.mark.parametrize(
+    "message,variant,multiclass,index,replace", list(_bad_variant_calls()), ids=[c[0] for c in _bad_variant_calls()]
+)
 def test_variant_bad_inputs(message, variant, multiclass, index, replace, device):
     """Every input is checked before any write: a rejected call leaves every
     tensor as it was."""
     k, d = 3, 4
     g = torch.Generator().manual_seed(29)
     w, b = params_on(device, k, d)
-    state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32,
-                                              1 if multiclass else k, g))]
+    state = [w, b, *on(device, *variant_state(variant, k, d, torch.float32, 1 if multiclass else k, g))]
     x = dyadic((6, d), g).float().to(device)
-    y = (torch.randint(0, k, (6,), generator=g) if multiclass
-         else binary_labels(6, k, g)).to(device)
+    y = (torch.randint(0, k, (6,), generator=g) if multiclass else binary_labels(6, k, g)).to(device)
     if index is not None:
         state[index] = replace(state[index].clone())
     elif message.startswith("y"):
@@ -248,12 +260,14 @@ def test_variant_rejects_non_finite_bias_step(variant, multiclass, bias_step, de
     n, d, k = 20, 4, 3
     x = dyadic((n, d), g)
     y = torch.randint(0, k, (n,), generator=g) if multiclass else binary_labels(n, k, g)
-    state = on(device, *start_weights(k, d, torch.float64, g),
-               *variant_state(variant, k, d, torch.float64, 1 if multiclass else k))
+    state = on(
+        device,
+        *start_weights(k, d, torch.float64, g),
+        *variant_state(variant, k, d, torch.float64, 1 if multiclass else k),
+    )
     before = [t.clone() for t in state]
     with pytest.raises(ValueError, match="bias_step: expected a finite value"):
-        variant_update(variant, multiclass)(*state, x.to(device), y.to(device),
-                                            bias_step=bias_step)
+        variant_update(variant, multiclass)(*state, x.to(device), y.to(device), bias_step=bias_step)
     for t, was in zip(state, before):
         assert torch.equal(t, was)
 
@@ -266,12 +280,11 @@ def test_variant_rejects_non_finite_bias_step(variant, multiclass, bias_step, de
 def zeros_state(variant, k, d, dtype, counters, device="cpu"):
     """Zero weight, bias and state: averaged (weight_acc, bias_acc, count) or
     pocket (pocket_weight, pocket_bias, run, best_run)."""
-    def floats():
-        return [torch.zeros(k, d, dtype=dtype, device=device),
-                torch.zeros(k, dtype=dtype, device=device)]
 
-    ints = [torch.zeros(counters, dtype=torch.int64, device=device)
-            for _ in range(1 if variant == "averaged" else 2)]
+    def floats():
+        return [torch.zeros(k, d, dtype=dtype, device=device), torch.zeros(k, dtype=dtype, device=device)]
+
+    ints = [torch.zeros(counters, dtype=torch.int64, device=device) for _ in range(1 if variant == "averaged" else 2)]
     return [*floats(), *floats(), *ints]
 
 
@@ -299,17 +312,13 @@ def test_online_averaged_matches_literal_average(dtype, k, zero_is_mistake, devi
     # Two epochs of two batches each: the average runs over all 160 samples.
     for _ in range(2):
         for part in (slice(0, 17), slice(17, n)):
-            m = ops.online_update_averaged(
-                w, b, wacc, bacc, count, xd[part], yd[part], 0.5,
-                sample_weight=swd[part], zero_is_mistake=zero_is_mistake,
-            )
+            batch = (xd[part], yd[part], 0.5)
+            kw = dict(sample_weight=swd[part], zero_is_mistake=zero_is_mistake)
+            m = ops.online_update_averaged(w, b, wacc, bacc, count, *batch, **kw)
             rw, rb, rws, rbs, rc, rm = reference.online_update_averaged(
                 rw, rb, rws, rbs, rc, x[part], y[part], 0.5, sw[part], zero_is_mistake
             )
-            pm = ops.online_update(
-                plain_w, plain_b, xd[part], yd[part], 0.5,
-                sample_weight=swd[part], zero_is_mistake=zero_is_mistake,
-            )
+            pm = ops.online_update(plain_w, plain_b, *batch, **kw)
             assert torch.equal(m.cpu(), rm) and torch.equal(m, pm)
     assert torch.equal(count.cpu(), rc) and count.tolist() == [2 * n] * k
     # The weights are the plain rule's, bit for bit.
@@ -338,9 +347,7 @@ def test_multiclass_averaged_matches_literal_average(dtype, device):
     xd, yd = x.to(device), y.to(device)
     for _ in range(3):
         m = ops.multiclass_update_averaged(w, b, wacc, bacc, count, xd, yd, 2.0)
-        rw, rb, rws, rbs, rc, rm = reference.multiclass_update_averaged(
-            rw, rb, rws, rbs, rc, x, y, 2.0
-        )
+        rw, rb, rws, rbs, rc, rm = reference.multiclass_update_averaged(rw, rb, rws, rbs, rc, x, y, 2.0)
         assert torch.equal(m.cpu(), rm)
         assert torch.equal(m, ops.multiclass_update(pw, pb, xd, yd, 2.0))
     assert count.tolist() == [3 * n] and torch.equal(count.cpu(), rc)
@@ -368,15 +375,9 @@ def test_online_pocket_matches_reference(dtype, k, zero_is_mistake, device):
     xd, yd = x.to(device), y.to(device)
     for _ in range(3):
         for part in (slice(0, 25), slice(25, n)):
-            m = ops.online_update_pocket(
-                *state, xd[part], yd[part], 0.5, zero_is_mistake=zero_is_mistake
-            )
-            *ref, rm = reference.online_update_pocket(
-                *ref, x[part], y[part], 0.5, None, zero_is_mistake
-            )
-            pm = ops.online_update(
-                plain_w, plain_b, xd[part], yd[part], 0.5, zero_is_mistake=zero_is_mistake
-            )
+            m = ops.online_update_pocket(*state, xd[part], yd[part], 0.5, zero_is_mistake=zero_is_mistake)
+            *ref, rm = reference.online_update_pocket(*ref, x[part], y[part], 0.5, None, zero_is_mistake)
+            pm = ops.online_update(plain_w, plain_b, xd[part], yd[part], 0.5, zero_is_mistake=zero_is_mistake)
             assert torch.equal(m.cpu(), rm) and torch.equal(m, pm)
     for got, want in zip(state, ref):
         assert torch.equal(got.cpu(), want)
@@ -390,8 +391,7 @@ def test_multiclass_pocket_matches_reference(dtype, device):
     n, d, k = 80, 5, 3
     gen = torch.Generator().manual_seed(4)
     x = dyadic((n, d), gen).to(dtype)
-    y = torch.where(torch.rand(n, generator=gen) < 0.2,
-                    torch.randint(0, k, (n,), generator=gen), x[:, :k].argmax(1))
+    y = torch.where(torch.rand(n, generator=gen) < 0.2, torch.randint(0, k, (n,), generator=gen), x[:, :k].argmax(1))
     sw = torch.randint(1, 3, (n,), generator=gen).to(dtype)
     state = zeros_state("pocket", k, d, dtype, 1, device)
     ref = [t.cpu().clone() for t in state]
@@ -428,8 +428,11 @@ def test_variant_matches_reference(variant, dtype, multiclass, bias_step, device
     sw = torch.randint(low, 3, (n,), generator=g).to(dtype)
     counters = 1 if multiclass else k
     # (The averaged reference's weight and bias sums start at zero too.)
-    ref = [torch.zeros(k, d, dtype=dtype), torch.full((k,), 0.25, dtype=dtype),
-           *variant_state(variant, k, d, dtype, counters)]
+    ref = [
+        torch.zeros(k, d, dtype=dtype),
+        torch.full((k,), 0.25, dtype=dtype),
+        *variant_state(variant, k, d, dtype, counters),
+    ]
     state = on(device, *ref)
     update = variant_update(variant, multiclass)
     ref_update = getattr(reference, f"{'multiclass' if multiclass else 'online'}_update_{variant}")
@@ -437,10 +440,9 @@ def test_variant_matches_reference(variant, dtype, multiclass, bias_step, device
     kw = {} if multiclass else {"zero_is_mistake": True}
     for _ in range(epochs):
         for part in (slice(0, cut), slice(cut, n)):
-            m = update(*state, x[part].to(device), y[part].to(device), 0.5,
-                       sample_weight=sw[part].to(device), bias_step=bias_step, **kw)
-            *ref, rm = ref_update(*ref, x[part], y[part], 0.5, sw[part], *extra,
-                                  bias_step=bias_step)
+            xp, yp, swp = on(device, x[part], y[part], sw[part])
+            m = update(*state, xp, yp, 0.5, sample_weight=swp, bias_step=bias_step, **kw)
+            *ref, rm = ref_update(*ref, x[part], y[part], 0.5, sw[part], *extra, bias_step=bias_step)
             assert_same(m, rm)
     if variant == "pocket":
         assert_all_same(state, ref, device)
@@ -469,8 +471,7 @@ def test_gaussian_float64_average_within_rounding(device):
     n, d, k = 200, 7, 2
     x = torch.randn(n, d, generator=gen, dtype=torch.float64)
     y = (x[:, :k] + 0.3 * torch.randn(n, k, generator=gen, dtype=torch.float64) > 0).long()
-    rw, rb, rws, rbs, rc, rm = reference.online_update_averaged(
-        *zeros_state("averaged", k, d, torch.float64, k), x, y)
+    rw, rb, rws, rbs, rc, rm = reference.online_update_averaged(*zeros_state("averaged", k, d, torch.float64, k), x, y)
     w, b, wacc, bacc, count = zeros_state("averaged", k, d, torch.float64, k, device)
     m = ops.online_update_averaged(w, b, wacc, bacc, count, x.to(device), y.to(device))
     assert torch.equal(m.cpu(), rm)
@@ -556,20 +557,21 @@ def test_bad_state_is_rejected_before_any_write(variant, field, bad, message, de
     state[field] = bad.to(device)
     before = [t.clone() for t in state]
     with pytest.raises((RuntimeError, ValueError), match=message):
-        variant_update(variant, False)(*state, torch.ones(4, 3, device=device),
-                                       torch.ones(4, 2, device=device))
+        variant_update(variant, False)(*state, torch.ones(4, 3, device=device), torch.ones(4, 2, device=device))
     for t, s in zip(state, before):
         assert torch.equal(t, s) or (t.isnan().all() and s.isnan().all())
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("multiclass", [False, True])
-@pytest.mark.parametrize("variant, labels, bad_row, bad_column, bad", [
-    ("averaged", [0, 1, 2, 0, 1, 2], 4, 1, float("inf")),
-    ("pocket", [0, 1, 2, 0, 0, 0], 5, 0, float("nan")),
-])
-def test_non_finite_x_restores_every_state_tensor(variant, labels, bad_row, bad_column, bad,
-                                                  multiclass, device):
+@pytest.mark.parametrize(
+    "variant, labels, bad_row, bad_column, bad",
+    [
+        ("averaged", [0, 1, 2, 0, 1, 2], 4, 1, float("inf")),
+        ("pocket", [0, 1, 2, 0, 0, 0], 5, 0, float("nan")),
+    ],
+)
+def test_non_finite_x_restores_every_state_tensor(variant, labels, bad_row, bad_column, bad, multiclass, device):
     k, d = 3, 4
     state = zeros_state(variant, k, d, torch.float64, 1 if multiclass else k, device)
     x = (torch.arange(24, dtype=torch.float64).reshape(6, d) - 10).to(device)
@@ -617,8 +619,7 @@ def test_bias_step_zero_keeps_bias(variant, multiclass, device):
     ref = getattr(reference, f"{'multiclass' if multiclass else 'online'}_update_{variant}")
     *want, rm = ref(*state, x, y, 1.0, None, *kw.values(), bias_step=0.0)
     state = on(device, *state)
-    m = variant_update(variant, multiclass)(*state, x.to(device), y.to(device), 1.0,
-                                            bias_step=0.0, **kw)
+    m = variant_update(variant, multiclass)(*state, x.to(device), y.to(device), 1.0, bias_step=0.0, **kw)
     assert torch.equal(m.cpu(), rm)
     if not averaged:
         for got, w in zip(state, want):
@@ -641,20 +642,16 @@ def test_layer_average_predicts_with_averaged_weights(multiclass, device):
     gen = torch.Generator().manual_seed(11)
     x = dyadic((60, 4), gen).to(torch.float64).to(device)
     k = 3
-    y = (torch.randint(0, k, (60,), generator=gen) if multiclass else torch.randint(
-        0, 2, (60, k), generator=gen
-    )).to(device)
-    layer = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64,
-                            device=device)
-    layer.update(x, y)
-    layer.update(x, y)
-    aw, ab = ops.averaged_parameters(
-        layer.weight, layer.bias, layer.weight_acc, layer.bias_acc, layer.average_count
+    y = (torch.randint(0, k, (60,), generator=gen) if multiclass else torch.randint(0, 2, (60, k), generator=gen)).to(
+        device
     )
+    layer = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64, device=device)
+    layer.update(x, y)
+    layer.update(x, y)
+    aw, ab = ops.averaged_parameters(layer.weight, layer.bias, layer.weight_acc, layer.bias_acc, layer.average_count)
     torch.testing.assert_close(layer.decision_function(x), x @ aw.T + ab)
     assert not torch.equal(aw, layer.weight)
-    clone = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64,
-                            device=device)
+    clone = PerceptronLayer(4, k, multiclass=multiclass, average=True, dtype=torch.float64, device=device)
     clone.load_state_dict(layer.state_dict())
     assert torch.equal(clone(x), layer(x))
     assert "average=True" in repr(layer)
@@ -677,5 +674,4 @@ def test_layer_pocket_predicts_with_pocket_weights(device):
     for _ in range(3):
         layer.update(x, y)
     assert torch.equal(layer(x), ops.predict(x, layer.pocket_weight, layer.pocket_bias))
-    assert set(layer.state_dict()) >= {"pocket_weight", "pocket_bias", "pocket_run",
-                                       "pocket_best_run"}
+    assert set(layer.state_dict()) >= {"pocket_weight", "pocket_bias", "pocket_run", "pocket_best_run"}

@@ -29,6 +29,21 @@ from ..datasets import standardize, two_blobs
 VAL_FRACTION = 0.15
 
 
+def _epoch_sampler(dataset, trainer, seed: int) -> DistributedSampler:
+    """The training order of an in-memory data module (dense or CSR): a
+    DistributedSampler even on one process. Its order depends only on (seed,
+    epoch), which Lightning sets every epoch, so a run resumed from a
+    checkpoint sees the same orders as an uninterrupted one; with several
+    processes it also shards the data."""
+    return DistributedSampler(
+        dataset,
+        num_replicas=trainer.world_size if trainer else 1,
+        rank=trainer.global_rank if trainer else 0,
+        shuffle=True,
+        seed=seed,
+    )
+
+
 class TensorDataModule(L.LightningDataModule):
     """Features ``x [N, in_features]`` and class indices ``y [N]``, tensors or
     numpy arrays (any real dtype: the batches are float32 features and int64
@@ -91,18 +106,7 @@ class TensorDataModule(L.LightningDataModule):
             self.val_dataloader = functools.partial(L.LightningDataModule.val_dataloader, self)
 
     def train_dataloader(self) -> DataLoader:
-        # A DistributedSampler even on one process: its order depends only on
-        # (seed, epoch), which Lightning sets every epoch, so a run resumed from
-        # a checkpoint sees the same orders as an uninterrupted one; with
-        # several processes it also shards the data.
-        trainer = self.trainer
-        sampler = DistributedSampler(
-            self.train_set,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
-            shuffle=True,
-            seed=self.seed,
-        )
+        sampler = _epoch_sampler(self.train_set, self.trainer, self.seed)
         return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler)
 
     def val_dataloader(self) -> DataLoader:

@@ -34,12 +34,11 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 from torch.utils.data import DataLoader, IterableDataset
-from torch.utils.data.distributed import DistributedSampler
 
 from ..sparse import CSRRows, as_csr
 from ..sparse_batches import CSRDataset, collate_csr, take_rows
 from ..svmlight import Span, SvmlightChunks, ZeroBased, plan, resolve_zero_based, shard_paths
-from .data import VAL_FRACTION, _split
+from .data import VAL_FRACTION, _epoch_sampler, _split
 
 Uneven = Literal["pad", "drop"]
 
@@ -115,14 +114,7 @@ class SparseDataModule(L.LightningDataModule):
         self.test_index = test_idx if test is None else torch.arange(len(self.test_set))
 
     def train_dataloader(self) -> DataLoader:
-        trainer = self.trainer
-        sampler = DistributedSampler(
-            self.train_set,
-            num_replicas=trainer.world_size if trainer else 1,
-            rank=trainer.global_rank if trainer else 0,
-            shuffle=True,
-            seed=self.seed,
-        )
+        sampler = _epoch_sampler(self.train_set, self.trainer, self.seed)
         return DataLoader(self.train_set, batch_size=self.batch_size, sampler=sampler, collate_fn=collate_csr)
 
     def val_dataloader(self) -> DataLoader:
