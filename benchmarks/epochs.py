@@ -5,8 +5,10 @@ comparison of two builds (run it with each build's python, in turn):
 
 K=1 online at 100,000 x 100 (the read-floor row), K=10 one-vs-rest and
 multiclass at 100,000 x 100, and CSR epochs of 50,000 rows x 2^18 features
-(56 non-zeros a row) at K=1 and K=20 one-vs-rest: float32, each repeat from
-zero weights, the ops called directly with torch's default threads.
+(56 non-zeros a row) at K=1 and K=20 one-vs-rest and the multiclass rule's
+three CSR loops (K=10 on a feature-major copy and in place on feature-major
+weights, K=80 row by row over 10,000 rows): float32, each repeat from zero
+weights, the ops called directly with torch's default threads.
 """
 
 import json
@@ -67,6 +69,28 @@ def main(repeats: int = 9) -> dict:
     ys20 = torch.nn.functional.one_hot(torch.randint(0, 20, (rows,), generator=g), 20).float()
     out["CSR K=20 one-vs-rest, 50000x2^18"] = _median_ms(
         lambda: ops.online_update_csr(w20, b20, crow, col, val, f, ys20), zero(w20, b20), repeats
+    )
+
+    # The CSR multiclass rule's three loops: on a feature-major copy of
+    # weights [K, 2^18] (K fits the copy's vectors), in place on the layer's
+    # feature-major weights (a [2^18, K] tensor's transpose), and row by row
+    # (K too wide for the copy: 80 classes, over the first 10,000 rows).
+    mc = torch.randint(0, 80, (rows,), generator=g)
+    m10 = mc % 10
+    wc, bc = torch.zeros(10, f), torch.zeros(10)
+    out["CSR K=10 multiclass, 50000x2^18"] = _median_ms(
+        lambda: ops.multiclass_update_csr(wc, bc, crow, col, val, f, m10), zero(wc, bc), repeats
+    )
+    wt, bt = torch.zeros(f, 10).t(), torch.zeros(10)
+    out["CSR K=10 multiclass, feature-major weights, 50000x2^18"] = _median_ms(
+        lambda: ops.multiclass_update_csr(wt, bt, crow, col, val, f, m10), zero(wt, bt), repeats
+    )
+    r = 10_000
+    wr, br = torch.zeros(80, f), torch.zeros(80)
+    out["CSR K=80 multiclass, 10000x2^18"] = _median_ms(
+        lambda: ops.multiclass_update_csr(wr, br, crow[: r + 1], col[: r * nnz], val[: r * nnz], f, mc[:r]),
+        zero(wr, br),
+        repeats,
     )
     return out
 
